@@ -1,0 +1,68 @@
+/*
+ * internal.h -- what the daemon's files share: the context struct and the
+ * hooks between query routing and the pkarr path. Not a module API.
+ */
+#ifndef PKDNS_DAEMON_INTERNAL_H
+#define PKDNS_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "daemon/daemon.h"
+#include "util/conf.h"
+
+struct cache;
+struct cache_key;
+struct dns_query;
+struct dns_server;
+struct event;
+struct event_base;
+struct icann;
+struct icann_pending;
+struct pkarr_path;
+struct ratelimit;
+
+/* How long past expiry an answer may still be served (RFC 8767 suggests
+ * 1 to 3 days). */
+#define PKDNS_STALE_MAX_S (24 * 3600)
+
+struct pkdns {
+	struct event_base *base;
+	struct conf conf;
+	int argc;
+	char **argv;
+	struct dns_server *dns;
+	struct cache *cache;
+	struct icann *icann;
+	struct ratelimit *rl_query;
+	struct icann_pending *icann_pending;
+	struct pkarr_path *pkarr;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
+	struct pkdns_stats stats;
+};
+
+/** The answer-cache key of a query. */
+void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);
+
+/** Answer q from a stale cache entry. @return true when answered */
+bool pkdns_answer_stale(struct pkdns *d, struct dns_query *q);
+
+/** Send q (name in text form) through libunbound; answers it later. */
+void pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name,
+    uint16_t qtype);
+
+/** Write the stats line. */
+void pkdns_log_stats(struct pkdns *d);
+
+/** Set up the pkarr path and the DHT node. @return 0 or -1 */
+int pkdns_pkarr_init(struct pkdns *d);
+
+/** Stop the pkarr path, dropping its held queries. */
+void pkdns_pkarr_free(struct pkdns *d);
+
+/**
+ * Take q when its name is under a public-key TLD.
+ * @return true when q was taken (answered or held), false for ICANN names
+ */
+bool pkdns_route_pkarr(struct pkdns *d, struct dns_query *q);
+
+#endif

@@ -1,0 +1,700 @@
+/*
+ * server.c -- UDP (batched) and TCP (RFC 7766) DNS listeners.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define LOG_MODULE "dns"
+#include "dns/server.h"
+#include "util/log.h"
+#include "util/netaddr.h"
+
+#define UDP_BATCH 32
+#define UDP_RXBUF 4096      /* a larger query is not one we answer */
+#define MSG_MAX 65535
+#define TCP_OUT_HIGH (256 * 1024)
+
+struct tcp_conn;
+
+/* Per-query bookkeeping. A query handled synchronously lives on the stack
+ * with its request inside the receive buffer; a held query is one heap
+ * block with its own copy of the request. */
+struct dns_query_priv {
+	struct dns_server *srv;
+	const uint8_t *req;
+	size_t req_len;
+	int udp_fd;                 /* UDP: the socket to answer on */
+	struct tcp_conn *conn;      /* TCP: NULL once the connection is gone */
+	uint8_t *out;               /* sync: where the handler writes */
+	size_t out_len;             /* sync UDP: length to send, 0 = none */
+	bool held, done;
+	struct dns_query *prev, *next; /* held TCP queries of one connection */
+};
+
+struct held_query {
+	struct dns_query q;
+	struct dns_query_priv p;
+	uint8_t req[];
+};
+
+struct udp_listener {
+	struct dns_server *srv;
+	int fd;
+	struct event *ev;
+	struct udp_listener *next;
+};
+
+struct tcp_listener {
+	struct evconnlistener *lev;
+	struct tcp_listener *next;
+};
+
+struct tcp_conn {
+	struct dns_server *srv;
+	struct bufferevent *bev;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	struct dns_query *held;     /* queries waiting for an answer */
+	unsigned inflight;
+	bool eof;                   /* peer closed or idle: close when drained */
+	bool read_paused;
+	struct tcp_conn *prev, *next;
+};
+
+struct dns_server {
+	struct event_base *base;
+	struct dns_server_config cfg;
+	dns_handler_fn handler;
+	void *ctx;
+	struct udp_listener *udp;
+	struct tcp_listener *tcp;
+	struct tcp_conn *conns;
+	unsigned n_conns;
+	struct dns_server_stats stats;
+
+	/* UDP batch buffers */
+	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
+	struct sockaddr_storage raddr[UDP_BATCH];
+	uint8_t rx[UDP_BATCH][UDP_RXBUF];
+	uint8_t *tx[UDP_BATCH];     /* MSG_MAX each */
+	/* one message at a time: TCP input, TCP/async output (2 bytes of
+	 * room in front for the TCP length prefix) */
+	uint8_t tcp_rx[MSG_MAX];
+	uint8_t scratch[2 + MSG_MAX];
+};
+
+static void tcp_conn_free(struct tcp_conn *c);
+static void tcp_read_cb(struct bufferevent *bev, void *arg);
+
+struct dns_server *
+dns_server_new(struct event_base *base, const struct dns_server_config *cfg,
+    dns_handler_fn handler, void *ctx)
+{
+	struct dns_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->base = base;
+	s->cfg = *cfg;
+	if (s->cfg.tcp_max_pipelined == 0)
+		s->cfg.tcp_max_pipelined = 64;
+	s->handler = handler;
+	s->ctx = ctx;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		s->tx[i] = malloc(MSG_MAX);
+		if (!s->tx[i]) {
+			dns_server_free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* ---- answering ---------------------------------------------------- */
+
+static size_t
+udp_limit(const struct dns_query *q)
+{
+	const struct dns_server *s = q->priv->srv;
+	if (!q->info.edns)
+		return 512;
+	return q->info.udp_size < s->cfg.edns_buffer_size ? q->info.udp_size
+							: s->cfg.edns_buffer_size;
+}
+
+/* Make msg the answer to q: ID, the client's spelling of the name, AD
+ * only when asked for (RFC 6840 section 5.8), OPT, and truncation. */
+static size_t
+finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
+{
+	const struct dns_query_priv *p = q->priv;
+	size_t qend = DNS_HDR_LEN + q->info.qname_len + 4;
+
+	if (len < DNS_HDR_LEN)
+		return 0;
+	dns_put16(msg, q->info.id);
+	msg[2] |= 0x80;
+	if (!q->info.do_bit && !q->info.ad)
+		msg[3] &= (uint8_t)~0x20;
+	if (q->info.has_question && len >= qend && dns_get16(msg + 4) == 1 &&
+	    p->req_len >= qend &&
+	    strncasecmp((const char *)msg + DNS_HDR_LEN,
+		(const char *)p->req + DNS_HDR_LEN, q->info.qname_len) == 0)
+		memcpy(msg + DNS_HDR_LEN, p->req + DNS_HDR_LEN, q->info.qname_len);
+	if (add_opt && q->info.edns) {
+		size_t l = dns_msg_add_opt(msg, len, MSG_MAX, q->priv->srv->cfg.edns_buffer_size,
+		    q->info.do_bit, 0);
+		if (l)
+			len = l;
+	}
+	if (!q->tcp && len > udp_limit(q)) {
+		q->priv->srv->stats.truncated++;
+		len = dns_msg_truncate(msg, len >= qend ? qend : DNS_HDR_LEN);
+		if (q->info.edns)
+			len = dns_msg_add_opt(msg, len, MSG_MAX, q->priv->srv->cfg.edns_buffer_size,
+			    q->info.do_bit, 0);
+	}
+	return len;
+}
+
+static void
+tcp_conn_maybe_close(struct tcp_conn *c)
+{
+	if (c->eof && c->inflight == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		tcp_conn_free(c);
+}
+
+static void
+tcp_send(struct tcp_conn *c, uint8_t *msg_with_room, size_t len)
+{
+	dns_put16(msg_with_room, (uint16_t)len);
+	bufferevent_write(c->bev, msg_with_room, len + 2);
+}
+
+/* Common end of every query: send (or not) and release. */
+static void
+query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
+{
+	struct dns_query_priv *p = q->priv;
+	struct dns_server *s = p->srv;
+
+	if (p->done)
+		return;
+	p->done = true;
+	if (msg && len > MSG_MAX)
+		msg = NULL;
+	if (msg) {
+		if (!p->held && !q->tcp) {
+			/* sync UDP: the batch sends it */
+			if (msg != p->out)
+				memmove(p->out, msg, len);
+			p->out_len = finalize(q, p->out, len, add_opt);
+		} else {
+			uint8_t *buf = s->scratch + 2;
+			if (msg != buf)
+				memmove(buf, msg, len);
+			len = finalize(q, buf, len, add_opt);
+			if (q->tcp && p->conn && len)
+				tcp_send(p->conn, s->scratch, len);
+			else if (!q->tcp && len &&
+			    sendto(p->udp_fd, buf, len, 0, (struct sockaddr *)&q->client,
+				q->client_len) < 0)
+				log_debug("sendto: %s", strerror(errno));
+		}
+	} else {
+		s->stats.dropped++;
+	}
+	if (p->held) {
+		struct tcp_conn *c = p->conn;
+		if (c) {
+			if (p->prev)
+				p->prev->priv->next = p->next;
+			else
+				c->held = p->next;
+			if (p->next)
+				p->next->priv->prev = p->prev;
+			c->inflight--;
+		}
+		free(q); /* one block with p */
+		if (c) {
+			if (c->read_paused) {
+				c->read_paused = false;
+				bufferevent_enable(c->bev, EV_READ);
+				tcp_read_cb(c->bev, c);
+			} else {
+				tcp_conn_maybe_close(c);
+			}
+		}
+	}
+}
+
+uint8_t *
+dns_query_buf(struct dns_query *q, size_t *cap)
+{
+	struct dns_query_priv *p = q->priv;
+	*cap = MSG_MAX - 11; /* leave room for OPT */
+	return p->held ? p->srv->scratch + 2 : p->out;
+}
+
+void
+dns_query_answer(struct dns_query *q, size_t len)
+{
+	size_t cap;
+	query_finish(q, dns_query_buf(q, &cap), len, true);
+}
+
+void
+dns_query_reply(struct dns_query *q, const uint8_t *msg, size_t len)
+{
+	query_finish(q, msg, len, true);
+}
+
+void
+dns_query_error(struct dns_query *q, int rcode)
+{
+	size_t cap;
+	uint8_t *buf = dns_query_buf(q, &cap);
+	size_t len = dns_msg_error(&q->info, rcode, buf, cap, q->priv->srv->cfg.edns_buffer_size);
+	query_finish(q, len ? buf : NULL, len, false);
+}
+
+void
+dns_query_drop(struct dns_query *q)
+{
+	query_finish(q, NULL, 0, false);
+}
+
+struct dns_query *
+dns_query_hold(struct dns_query *q)
+{
+	struct dns_query_priv *p = q->priv;
+	struct held_query *h;
+
+	if (p->held)
+		return q;
+	h = malloc(sizeof(*h) + p->req_len);
+	if (!h) {
+		log_err("out of memory holding a query");
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		return NULL;
+	}
+	h->q = *q;
+	h->p = *p;
+	h->q.priv = &h->p;
+	memcpy(h->req, p->req, p->req_len);
+	h->p.req = h->req;
+	h->p.held = true;
+	h->p.out = NULL;
+	h->p.prev = NULL;
+	h->p.next = NULL;
+	if (q->tcp && p->conn) {
+		struct tcp_conn *c = p->conn;
+		h->p.next = c->held;
+		if (c->held)
+			c->held->priv->prev = &h->q;
+		c->held = &h->q;
+		c->inflight++;
+	}
+	/* the stack copy is finished: nothing more is sent for it */
+	p->done = true;
+	p->out_len = 0;
+	return &h->q;
+}
+
+/* Parse one query and hand it on; errors are answered here. */
+static void
+process(struct dns_server *s, struct dns_query *q)
+{
+	struct dns_query_priv *p = q->priv;
+	int rc = dns_msg_parse_query(p->req, p->req_len, &q->info);
+
+	if (q->tcp)
+		s->stats.tcp_queries++;
+	else
+		s->stats.udp_queries++;
+	if (rc < 0) {
+		dns_query_drop(q);
+		return;
+	}
+	if (rc > 0) {
+		s->stats.formerr++;
+		if (log_enabled(LOG_LVL_DEBUG)) {
+			char a[NETADDR_STRLEN];
+			log_debug("malformed query from %s: rcode %d",
+			    netaddr_str((struct sockaddr *)&q->client, a, sizeof(a)), rc);
+		}
+		dns_query_error(q, rc);
+		return;
+	}
+	s->handler(s->ctx, q);
+	if (!p->done) {
+		log_err("handler left a query unanswered; dropping it");
+		dns_query_drop(q);
+	}
+}
+
+/* ---- UDP ------------------------------------------------------------ */
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_listener *l = arg;
+	struct dns_server *s = l->srv;
+	(void)what;
+
+	/* a few batches per wake-up, then let other events run */
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < UDP_BATCH; i++) {
+			s->riov[i].iov_base = s->rx[i];
+			s->riov[i].iov_len = UDP_RXBUF;
+			memset(&s->rmsg[i].msg_hdr, 0, sizeof(s->rmsg[i].msg_hdr));
+			s->rmsg[i].msg_hdr.msg_iov = &s->riov[i];
+			s->rmsg[i].msg_hdr.msg_iovlen = 1;
+			s->rmsg[i].msg_hdr.msg_name = &s->raddr[i];
+			s->rmsg[i].msg_hdr.msg_namelen = sizeof(s->raddr[i]);
+		}
+		int n = recvmmsg(fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("recvmmsg: %s", strerror(errno));
+			return;
+		}
+		unsigned nout = 0;
+		for (int i = 0; i < n; i++) {
+			struct dns_query q;
+			struct dns_query_priv p;
+
+			if (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				s->stats.dropped++;
+				continue;
+			}
+			memset(&p, 0, sizeof(p));
+			p.srv = s;
+			p.req = s->rx[i];
+			p.req_len = s->rmsg[i].msg_len;
+			p.udp_fd = fd;
+			p.out = s->tx[nout];
+			q.priv = &p;
+			q.tcp = false;
+			q.client_len = s->rmsg[i].msg_hdr.msg_namelen;
+			memcpy(&q.client, &s->raddr[i], q.client_len);
+			process(s, &q);
+			if (p.out_len) {
+				s->siov[nout].iov_base = s->tx[nout];
+				s->siov[nout].iov_len = p.out_len;
+				memset(&s->smsg[nout].msg_hdr, 0, sizeof(s->smsg[nout].msg_hdr));
+				s->smsg[nout].msg_hdr.msg_iov = &s->siov[nout];
+				s->smsg[nout].msg_hdr.msg_iovlen = 1;
+				s->smsg[nout].msg_hdr.msg_name = &s->raddr[i];
+				s->smsg[nout].msg_hdr.msg_namelen = q.client_len;
+				nout++;
+			}
+		}
+		for (unsigned sent = 0; sent < nout;) {
+			int m = sendmmsg(fd, s->smsg + sent, nout - sent, MSG_DONTWAIT);
+			if (m <= 0) {
+				if (m < 0 && errno == EINTR)
+					continue;
+				/* drop this one (e.g. unreachable client) and go on */
+				log_debug("sendmmsg: %s", m < 0 ? strerror(errno) : "sent none");
+				sent++;
+				continue;
+			}
+			sent += (unsigned)m;
+		}
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+static int
+make_socket(const struct sockaddr *addr, socklen_t len, int type)
+{
+	int one = 1;
+	int fd = socket(addr->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (addr->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	else {
+		int rcv = 1 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	}
+	if (bind(fd, addr, len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- TCP ------------------------------------------------------------ */
+
+static void
+tcp_conn_free(struct tcp_conn *c)
+{
+	struct dns_server *s = c->srv;
+
+	/* held queries stay with their owners; their answers go nowhere */
+	for (struct dns_query *q = c->held; q; q = q->priv->next)
+		q->priv->conn = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct dns_server *s = c->srv;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->eof) {
+		uint8_t lenbuf[2];
+		size_t mlen;
+
+		if (c->inflight >= s->cfg.tcp_max_pipelined ||
+		    evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_HIGH) {
+			c->read_paused = true;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if (evbuffer_copyout(in, lenbuf, 2) < 2)
+			return;
+		mlen = dns_get16(lenbuf);
+		if (mlen < DNS_HDR_LEN) {
+			/* cannot be a query: the stream is garbage */
+			s->stats.dropped++;
+			c->eof = true;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		if (evbuffer_get_length(in) < mlen + 2)
+			return;
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, s->tcp_rx, mlen);
+
+		struct dns_query q;
+		struct dns_query_priv p;
+		memset(&p, 0, sizeof(p));
+		p.srv = s;
+		p.req = s->tcp_rx;
+		p.req_len = mlen;
+		p.conn = c;
+		p.out = s->scratch + 2;
+		q.priv = &p;
+		q.tcp = true;
+		q.client_len = c->peer_len;
+		memcpy(&q.client, &c->peer, c->peer_len);
+		process(s, &q);
+	}
+	tcp_conn_maybe_close(c);
+}
+
+static void
+tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (c->read_paused && c->inflight < c->srv->cfg.tcp_max_pipelined) {
+		c->read_paused = false;
+		bufferevent_enable(bev, EV_READ);
+		tcp_read_cb(bev, c);
+		return;
+	}
+	tcp_conn_maybe_close(c);
+}
+
+static void
+tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (what & BEV_EVENT_ERROR) {
+		tcp_conn_free(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && c->inflight > 0) {
+		/* not idle: answers are still coming */
+		bufferevent_enable(bev, (what & BEV_EVENT_READING) ? EV_READ : EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
+		if (what & BEV_EVENT_WRITING) {
+			/* the peer does not read its answers */
+			tcp_conn_free(c);
+			return;
+		}
+		c->eof = true;
+		bufferevent_disable(bev, EV_READ);
+		tcp_conn_maybe_close(c);
+	}
+}
+
+static void
+tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct dns_server *s = arg;
+	struct tcp_conn *c;
+	struct timeval idle = { (time_t)s->cfg.tcp_idle_timeout_s, 0 };
+	(void)lev;
+
+	if (s->n_conns >= s->cfg.tcp_max_connections) {
+		s->stats.tcp_refused++;
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || (size_t)salen > sizeof(c->peer)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	memcpy(&c->peer, sa, (size_t)salen);
+	c->peer_len = (socklen_t)salen;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	s->stats.tcp_connections++;
+	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+tcp_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	(void)arg;
+	log_warn("accept: %s", strerror(errno));
+}
+
+int
+dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t len)
+{
+	char a[NETADDR_STRLEN];
+	struct udp_listener *u;
+	struct tcp_listener *t;
+	int ufd, tfd;
+
+	netaddr_str(addr, a, sizeof(a));
+	ufd = make_socket(addr, len, SOCK_DGRAM);
+	if (ufd < 0) {
+		log_err("cannot listen on %s (udp): %s", a, strerror(errno));
+		return -1;
+	}
+	tfd = make_socket(addr, len, SOCK_STREAM);
+	if (tfd < 0 || listen(tfd, 128) < 0) {
+		log_err("cannot listen on %s (tcp): %s", a, strerror(errno));
+		if (tfd >= 0)
+			close(tfd);
+		close(ufd);
+		return -1;
+	}
+	u = calloc(1, sizeof(*u));
+	t = calloc(1, sizeof(*t));
+	if (!u || !t) {
+		free(u);
+		free(t);
+		close(ufd);
+		close(tfd);
+		return -1;
+	}
+	u->srv = s;
+	u->fd = ufd;
+	u->ev = event_new(s->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
+	t->lev = evconnlistener_new(s->base, tcp_accept_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);
+	if (!u->ev || !t->lev || event_add(u->ev, NULL) < 0) {
+		if (u->ev)
+			event_free(u->ev);
+		if (t->lev)
+			evconnlistener_free(t->lev);
+		else
+			close(tfd);
+		close(ufd);
+		free(u);
+		free(t);
+		return -1;
+	}
+	evconnlistener_set_error_cb(t->lev, tcp_accept_error_cb);
+	u->next = s->udp;
+	s->udp = u;
+	t->next = s->tcp;
+	s->tcp = t;
+	log_info("listening on %s (udp, tcp)", a);
+	return 0;
+}
+
+void
+dns_server_close_listeners(struct dns_server *s)
+{
+	while (s->udp) {
+		struct udp_listener *u = s->udp;
+		s->udp = u->next;
+		event_free(u->ev);
+		close(u->fd);
+		free(u);
+	}
+	while (s->tcp) {
+		struct tcp_listener *t = s->tcp;
+		s->tcp = t->next;
+		evconnlistener_free(t->lev);
+		free(t);
+	}
+}
+
+void
+dns_server_free(struct dns_server *s)
+{
+	if (!s)
+		return;
+	dns_server_close_listeners(s);
+	while (s->conns)
+		tcp_conn_free(s->conns);
+	for (int i = 0; i < UDP_BATCH; i++)
+		free(s->tx[i]);
+	free(s);
+}
+
+void
+dns_server_get_stats(const struct dns_server *s, struct dns_server_stats *st)
+{
+	*st = s->stats;
+}

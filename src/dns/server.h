@@ -1,0 +1,114 @@
+/*
+ * server.h -- the DNS front end: UDP and TCP listeners on an event_base.
+ *
+ * UDP reads and writes in batches (recvmmsg/sendmmsg); TCP follows
+ * RFC 7766: two-byte length prefix, several queries per connection,
+ * answers sent as they are ready (so possibly out of order), an idle
+ * timeout and a cap on connections. EDNS0 (RFC 6891): the OPT record of
+ * an answer is added here, and a UDP answer larger than the client's
+ * buffer is truncated here with TC=1.
+ *
+ * For every well-formed query the server calls the handler with a
+ * struct dns_query. The handler answers at once (dns_query_answer with
+ * the answer written into dns_query_buf: no allocation, no copy), or
+ * calls dns_query_hold() and answers later with dns_query_reply(),
+ * dns_query_error() or dns_query_drop(). Malformed queries never reach
+ * the handler: they get FORMERR/NOTIMP/BADVERS or are dropped.
+ */
+#ifndef PKDNS_DNS_SERVER_H
+#define PKDNS_DNS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dns/msg.h"
+
+struct event_base;
+struct dns_server;
+
+/** One query; the fields are read-only for the handler. */
+struct dns_query {
+	struct dns_msginfo info;           /**< parsed header, question, EDNS */
+	struct sockaddr_storage client;    /**< who asked */
+	socklen_t client_len;
+	bool tcp;                          /**< arrived over TCP */
+	struct dns_query_priv *priv;       /**< the server's bookkeeping */
+};
+
+/**
+ * Called for each well-formed query. Must answer, hold or drop q before
+ * returning.
+ */
+typedef void (*dns_handler_fn)(void *ctx, struct dns_query *q);
+
+/** Limits of the front end. */
+struct dns_server_config {
+	uint16_t edns_buffer_size;   /**< largest UDP answer we send and announce */
+	unsigned tcp_idle_timeout_s;
+	unsigned tcp_max_connections;
+	unsigned tcp_max_pipelined;  /**< queries in flight per TCP connection */
+};
+
+/**
+ * Create a server with no listeners.
+ * @return the server, or NULL when out of memory
+ */
+struct dns_server *dns_server_new(struct event_base *base, const struct dns_server_config *cfg,
+    dns_handler_fn handler, void *ctx);
+
+/**
+ * Listen for UDP and TCP on one address.
+ * @return 0, or -1 after logging why (address in use, no permission...)
+ */
+int dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t len);
+
+/** Stop accepting new queries (sockets closed); held queries stay valid. */
+void dns_server_close_listeners(struct dns_server *s);
+
+/** Free the server. Every held query must have been finished first. */
+void dns_server_free(struct dns_server *s);
+
+/**
+ * The buffer to write an answer into during the handler call.
+ * @param cap set to its size (large enough for any DNS message)
+ */
+uint8_t *dns_query_buf(struct dns_query *q, size_t *cap);
+
+/**
+ * Send the answer written into dns_query_buf (with any ID; it is set
+ * here, as is the client's spelling of the question name), adding OPT and
+ * truncating as the client's transport needs. Finishes q.
+ * @param len length of the answer in the buffer (without OPT)
+ */
+void dns_query_answer(struct dns_query *q, size_t len);
+
+/**
+ * Send msg as the answer (copied). Finishes q.
+ */
+void dns_query_reply(struct dns_query *q, const uint8_t *msg, size_t len);
+
+/** Send an error reply with this rcode. Finishes q. */
+void dns_query_error(struct dns_query *q, int rcode);
+
+/** Send nothing. Finishes q. */
+void dns_query_drop(struct dns_query *q);
+
+/**
+ * Keep q beyond the handler call (asynchronous answer).
+ * @return the held query (not the same pointer), or NULL when out of
+ *         memory (q was then answered with SERVFAIL)
+ */
+struct dns_query *dns_query_hold(struct dns_query *q);
+
+/** Counters for the stats line. */
+struct dns_server_stats {
+	uint64_t udp_queries, tcp_queries, formerr, dropped, truncated;
+	uint64_t tcp_connections, tcp_refused;
+};
+
+/** Copy the counters. */
+void dns_server_get_stats(const struct dns_server *s, struct dns_server_stats *st);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * icann.c -- libunbound on the daemon's event_base.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <unbound-event.h>
+#include <unbound.h>
+
+#define LOG_MODULE "icann"
+#include "icann/icann.h"
+#include "util/log.h"
+#include "util/netaddr.h"
+
+struct icann {
+	struct ub_ctx *ub;
+	struct icann_req *reqs; /* in flight, freed on cancel or at the end */
+};
+
+/* What we pass through libunbound to our caller. */
+struct icann_req {
+	struct icann *ic;
+	icann_cb cb;
+	void *ctx;
+	int ub_id;
+	struct icann_req *prev, *next;
+};
+
+static int
+set_opt(struct ub_ctx *ub, const char *opt, const char *val)
+{
+	int r = ub_ctx_set_option(ub, opt, val);
+	if (r != 0)
+		log_err("libunbound option %s %s: %s", opt, val, ub_strerror(r));
+	return r;
+}
+
+struct icann *
+icann_new(struct event_base *base, const struct icann_config *cfg)
+{
+	struct icann *ic = calloc(1, sizeof(*ic));
+	int r;
+
+	if (!ic)
+		return NULL;
+	ic->ub = ub_ctx_create_event(base);
+	if (!ic->ub) {
+		log_err("cannot create the libunbound context");
+		free(ic);
+		return NULL;
+	}
+	/* upstreams on loopback are normal for a forwarder */
+	if (set_opt(ic->ub, "do-not-query-localhost:", "no") != 0)
+		goto fail;
+	/* A forwarder serves the names its upstream knows, including the
+	 * special-use ones libunbound would otherwise answer itself
+	 * (RFC 6761 test., RFC 8375 home.arpa., the RFC 1918 reverse
+	 * zones): home networks and test setups live there. */
+	if (cfg->n_forward) {
+		static const char *const zones[] = { "test. transparent", "home.arpa. transparent",
+			"local. transparent", "lan. transparent" };
+		for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+			if (set_opt(ic->ub, "local-zone:", zones[i]) != 0)
+				goto fail;
+		if (set_opt(ic->ub, "unblock-lan-zones:", "yes") != 0 ||
+		    set_opt(ic->ub, "insecure-lan-zones:", "yes") != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_forward; i++) {
+		char host[NETADDR_STRLEN], spec[NETADDR_STRLEN + 8];
+		const struct sockaddr *sa = (const struct sockaddr *)&cfg->forward[i];
+		uint16_t port;
+		netaddr_str(sa, host, sizeof(host));
+		/* "[v6]:port" or "v4:port" -> "addr@port" as libunbound wants */
+		char *colon = strrchr(host, ':');
+		*colon = '\0';
+		port = (uint16_t)atoi(colon + 1);
+		if (host[0] == '[') {
+			memmove(host, host + 1, strlen(host));
+			host[strlen(host) - 1] = '\0';
+		}
+		snprintf(spec, sizeof(spec), "%s@%u", host, port);
+		r = ub_ctx_set_fwd(ic->ub, spec);
+		if (r != 0) {
+			log_err("forwarder %s: %s", spec, ub_strerror(r));
+			goto fail;
+		}
+	}
+	if (cfg->dnssec) {
+		if (access(cfg->trust_anchor_file, R_OK) != 0) {
+			log_err("trust anchor %s is not readable (Debian: dns-root-data); "
+				"set trust-anchor-file or dnssec: no",
+			    cfg->trust_anchor_file);
+			goto fail;
+		}
+		r = ub_ctx_add_ta_file(ic->ub, cfg->trust_anchor_file);
+		if (r != 0) {
+			log_err("trust anchor %s: %s", cfg->trust_anchor_file, ub_strerror(r));
+			goto fail;
+		}
+	}
+	log_info("ICANN path: %s, DNSSEC %s",
+	    cfg->n_forward ? "forwarding" : "recursion from the root",
+	    cfg->dnssec ? "validated" : "off");
+	return ic;
+fail:
+	ub_ctx_delete(ic->ub);
+	free(ic);
+	return NULL;
+}
+
+static void
+req_unlink(struct icann_req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->ic->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+void
+icann_free(struct icann *ic)
+{
+	if (!ic)
+		return;
+	/* libunbound drops its queries without calling back */
+	ub_ctx_delete(ic->ub);
+	while (ic->reqs) {
+		struct icann_req *r = ic->reqs;
+		req_unlink(r);
+		free(r);
+	}
+	free(ic);
+}
+
+static void
+ub_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_bogus,
+    int was_ratelimited)
+{
+	struct icann_req *r = arg;
+	(void)was_ratelimited;
+
+	req_unlink(r);
+	if (rcode != 0 || !packet || packet_len <= 0)
+		r->cb(r->ctx, rcode ? rcode : 2, NULL, 0, ICANN_INSECURE, why_bogus);
+	else
+		r->cb(r->ctx, 0, packet, (size_t)packet_len, (enum icann_sec)sec, why_bogus);
+	free(r);
+}
+
+struct icann_req *
+icann_resolve(struct icann *ic, const char *name, uint16_t qtype, uint16_t qclass,
+    icann_cb cb, void *ctx)
+{
+	struct icann_req *r = calloc(1, sizeof(*r));
+	int rc, id = 0;
+
+	if (!r)
+		return NULL;
+	r->ic = ic;
+	r->cb = cb;
+	r->ctx = ctx;
+	r->next = ic->reqs;
+	if (ic->reqs)
+		ic->reqs->prev = r;
+	ic->reqs = r;
+	/* for local data libunbound answers before returning: r may be
+	 * gone when ub_resolve_event returns 0 with id 0 */
+	rc = ub_resolve_event(ic->ub, name, qtype, qclass, r, ub_done, &id);
+	if (rc != 0) {
+		log_warn("resolve %s: %s", name, ub_strerror(rc));
+		req_unlink(r);
+		free(r);
+		return NULL;
+	}
+	if (id == 0)
+		return ICANN_DONE;
+	r->ub_id = id;
+	return r;
+}
+
+void
+icann_cancel(struct icann *ic, struct icann_req *r)
+{
+	if (!r || r == ICANN_DONE)
+		return;
+	ub_cancel(ic->ub, r->ub_id);
+	req_unlink(r);
+	free(r);
+}

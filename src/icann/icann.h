@@ -1,0 +1,72 @@
+/*
+ * icann.h -- the ICANN path: ordinary names through libunbound, on the
+ * daemon's own event_base (ub_ctx_create_event), no extra threads.
+ *
+ * Default: full recursion from the root with DNSSEC validation against
+ * the configured trust anchor file. With forwarders: every name is sent
+ * to them (still validated when DNSSEC is on). libunbound brings random
+ * source ports and IDs, TCP fallback, EDNS and the validator.
+ */
+#ifndef PKDNS_ICANN_ICANN_H
+#define PKDNS_ICANN_ICANN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct icann;
+
+/** Settings of the ICANN path. */
+struct icann_config {
+	const struct sockaddr_storage *forward; /**< upstreams, or none */
+	size_t n_forward;
+	bool dnssec;                  /**< validate */
+	const char *trust_anchor_file;/**< zone-format DS/DNSKEY file */
+};
+
+/** DNSSEC status of an answer, as libunbound reports it. */
+enum icann_sec { ICANN_INSECURE = 0, ICANN_BOGUS = 1, ICANN_SECURE = 2 };
+
+/**
+ * Called once per icann_resolve(), possibly before icann_resolve returns.
+ * @param ctx the caller's pointer
+ * @param rcode 0, or a DNS rcode when resolution failed (msg is NULL)
+ * @param msg the answer in wire format (valid during the call only)
+ * @param sec the DNSSEC status
+ * @param why_bogus libunbound's reason when sec is ICANN_BOGUS, or NULL
+ */
+typedef void (*icann_cb)(void *ctx, int rcode, const uint8_t *msg, size_t len,
+    enum icann_sec sec, const char *why_bogus);
+
+/**
+ * Create the resolver on base.
+ * @return the resolver, or NULL after logging why
+ */
+struct icann *icann_new(struct event_base *base, const struct icann_config *cfg);
+
+/** Cancel everything in flight (no callbacks) and free. */
+void icann_free(struct icann *ic);
+
+/** A resolve in flight. */
+struct icann_req;
+
+/** Returned by icann_resolve() when the callback has already run. */
+#define ICANN_DONE ((struct icann_req *)1)
+
+/**
+ * Start resolving.
+ * @param name the name in text form
+ * @param qtype, qclass as in the question
+ * @param cb, ctx called once with the answer
+ * @return a handle for icann_cancel(), ICANN_DONE when cb already ran,
+ *         or NULL on failure (cb is not called)
+ */
+struct icann_req *icann_resolve(struct icann *ic, const char *name, uint16_t qtype,
+    uint16_t qclass, icann_cb cb, void *ctx);
+
+/** Cancel a resolve in flight; its callback will not be called. */
+void icann_cancel(struct icann *ic, struct icann_req *r);
+
+#endif

@@ -1,0 +1,2 @@
+# src/icann: ordinary names through libunbound.
+libpkdns_a_SOURCES += src/icann/icann.c src/icann/icann.h

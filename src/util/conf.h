@@ -1,0 +1,102 @@
+/*
+ * conf.h -- pkdns configuration: one struct, one parser for the config
+ * file and the command line.
+ *
+ * The config file holds "key: value" lines ('#' starts a comment); every
+ * key is also a long command-line option (--key VALUE or --key=VALUE), and
+ * the command line overrides the file. A repeatable option given on the
+ * command line replaces the file's list for that key. Keys are documented
+ * in man/pkdns.conf.5 and shown in etc/pkdns.conf.
+ */
+#ifndef PKDNS_UTIL_CONF_H
+#define PKDNS_UTIL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "util/netaddr.h"
+
+#define CONF_MAX_LIST 32
+
+enum conf_dht_mode { DHT_MODE_OFF_CONF, DHT_MODE_CLIENT_CONF, DHT_MODE_SERVER_CONF, DHT_MODE_ADAPTIVE_CONF };
+
+/** What an access-control rule does with a matching client. */
+enum conf_acl_action { ACL_ALLOW, ACL_REFUSE, ACL_DENY };
+
+struct conf_acl_rule {
+	struct netprefix prefix;
+	enum conf_acl_action action;
+};
+
+struct conf_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/** Every setting of the daemon; see man/pkdns.conf.5. */
+struct conf {
+	const char *config_file;   /**< the file read, or NULL */
+	struct conf_addr listen[CONF_MAX_LIST];
+	size_t n_listen;
+	struct conf_addr forward[CONF_MAX_LIST];
+	size_t n_forward;
+	char *bootstrap[CONF_MAX_LIST]; /**< "host:port" */
+	size_t n_bootstrap;
+	struct conf_acl_rule acl[CONF_MAX_LIST];
+	size_t n_acl;
+	char *republish[CONF_MAX_LIST]; /**< z-base32 keys */
+	size_t n_republish;
+	uint16_t dht_port;
+	int dht_mode;               /**< enum conf_dht_mode */
+	char *cache_dir;
+	uint32_t min_ttl, max_ttl;
+	uint32_t testnet;           /**< extra in-process DHT nodes */
+	uint16_t testnet_port;
+	bool foreground;
+	int verbose;
+	uint64_t cache_size;        /**< answer cache, bytes */
+	uint64_t packet_cache_size; /**< pkarr packet cache, bytes */
+	bool dnssec;
+	char *trust_anchor_file;
+	uint32_t tcp_idle_timeout;
+	uint32_t tcp_max_connections;
+	uint32_t edns_buffer_size;
+	uint32_t ratelimit, ratelimit_burst;
+	uint32_t dht_ratelimit, dht_ratelimit_burst;
+	bool disable_any;
+	bool serve_stale;
+	char *tld;
+	uint32_t republish_interval;
+	uint32_t stats_interval;
+	char *pidfile;
+};
+
+/** Result of conf_load(). */
+enum conf_result { CONF_OK = 0, CONF_EXIT_OK = 1, CONF_ERROR = 2 };
+
+/**
+ * Fill cfg from defaults, the config file and the command line. Errors and
+ * the --help/--version text are printed on stderr/stdout.
+ * @param cfg the struct to fill (free with conf_free)
+ * @param argc, argv the command line
+ * @return CONF_OK to run, CONF_EXIT_OK after --help or --version, or
+ *         CONF_ERROR (exit status 2) after printing "FILE:LINE: KEY: why"
+ */
+enum conf_result conf_load(struct conf *cfg, int argc, char **argv);
+
+/**
+ * Read a config file again into a fresh struct (SIGHUP), keeping the
+ * command line's overrides.
+ * @return as conf_load()
+ */
+enum conf_result conf_reload(struct conf *cfg, int argc, char **argv);
+
+/** Free the strings a conf owns. */
+void conf_free(struct conf *cfg);
+
+/** Parse a size with an optional k/m/g suffix. @return 0 or -1 */
+int conf_parse_size(const char *s, uint64_t *out);
+
+#endif
