@@ -1,0 +1,162 @@
+/*
+ * cache.h -- the pkarr packet cache: at most one verified packet per key.
+ *
+ * Separate from the daemon's answer cache: this one holds whole packets,
+ * so any question about a key can be answered from it, and it is what the
+ * republisher walks. A packet is FRESH for its smallest clamped record
+ * TTL after it was stored, then STALE: still served while a refresh runs
+ * (RFC 8767 section 4), for at most PKARR_CACHE_STALE_MAX_S. A key looked
+ * up and found to have no packet can be remembered as NEGATIVE for a short
+ * time. A packet with a lower timestamp (BEP 44 seq) never replaces one
+ * with a higher timestamp; equal timestamps keep the larger DNS message
+ * (the Mainline rule for ties).
+ *
+ * Memory is bounded by bytes with LRU eviction; negative entries may use
+ * at most a quarter of the budget so a flood of unknown keys cannot push
+ * real packets out. With an LMDB directory, packets are written through to
+ * "<dir>/pkarr-packets.mdb" (with their stored time) and read back by the
+ * next cache opened there; every packet read from disk is verified again.
+ *
+ * Times are wall-clock seconds (time_wall_us() / 1000000) because they are
+ * persisted across restarts. Single-threaded; no global state. LMDB allows
+ * one open environment per file per process: open one cache per directory.
+ */
+#ifndef PKDNS_PKARR_CACHE_H
+#define PKDNS_PKARR_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkarr/answer.h"
+#include "pkarr/packet.h"
+
+/** How long past its freshness a packet may still be served. */
+#define PKARR_CACHE_STALE_MAX_S (3u * 86400u)
+
+/** What pkarr_cache_get() found. */
+enum pkarr_cache_state {
+	PKARR_CACHE_MISS,     /**< nothing known: look the key up */
+	PKARR_CACHE_FRESH,    /**< packet within its TTL */
+	PKARR_CACHE_STALE,    /**< packet past its TTL: serve and refresh */
+	PKARR_CACHE_NEGATIVE, /**< recently found to have no packet */
+};
+
+/** What pkarr_cache_put() did (non-negative; errors are PKARR_E_*). */
+enum pkarr_cache_put_result {
+	PKARR_PUT_NEW = 0,   /**< first packet for this key */
+	PKARR_PUT_NEWER = 1, /**< replaced an older packet */
+	PKARR_PUT_SAME = 2,  /**< same packet: freshness restarted */
+	PKARR_PUT_OLDER = 3, /**< older than the one held: ignored */
+};
+
+struct pkarr_cache;
+
+/**
+ * Iteration callback.
+ * @param ctx the caller's context
+ * @param pkt a cached packet (valid during the call only)
+ * @param stored_s when it was stored or last confirmed
+ * @return 0 to continue, anything else to stop the walk
+ */
+typedef int (*pkarr_cache_cb)(void *ctx, const struct pkarr_packet *pkt,
+			      uint64_t stored_s);
+
+/**
+ * Create a cache.
+ * @param max_bytes memory budget (entries are counted by their size)
+ * @param lmdb_dir directory for the persistent copy (created if missing),
+ *        or NULL for memory only
+ * @param p TTL clamp that decides freshness (copied)
+ * @return the cache, or NULL (out of memory, LMDB cannot open the file)
+ */
+struct pkarr_cache *pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
+				    const struct pkarr_answer_params *p);
+
+/**
+ * Flush to disk and free everything.
+ * @param c the cache (NULL is fine)
+ */
+void pkarr_cache_free(struct pkarr_cache *c);
+
+/**
+ * Look a key up. Marks the entry as recently used; drops entries whose
+ * negative time or stale limit has passed.
+ * @param c the cache
+ * @param pk the 32-byte key
+ * @param now_s wall-clock seconds
+ * @param out receives the packet for FRESH and STALE (valid until the
+ *        next call that changes the cache), NULL otherwise
+ * @return the state
+ */
+enum pkarr_cache_state pkarr_cache_get(struct pkarr_cache *c,
+				       const uint8_t pk[32], uint64_t now_s,
+				       const struct pkarr_packet **out);
+
+/**
+ * When the entry for a key was stored and until when it is fresh.
+ * @param c the cache
+ * @param pk the key
+ * @param stored_s receives the stored time (may be NULL)
+ * @param fresh_until_s receives the end of freshness (may be NULL)
+ * @return 0, or PKARR_E_INVAL when no packet is held for the key
+ */
+int pkarr_cache_times(struct pkarr_cache *c, const uint8_t pk[32],
+		      uint64_t *stored_s, uint64_t *fresh_until_s);
+
+/**
+ * Store a packet (verified again here), replacing a negative entry or an
+ * older packet, and write it through to LMDB.
+ * @param c the cache
+ * @param pkt the packet (copied)
+ * @param now_s wall-clock seconds
+ * @return a pkarr_cache_put_result, or PKARR_E_SIG/PKARR_E_DNS/
+ *         PKARR_E_SIZE for a bad packet, PKARR_E_NOMEM
+ */
+int pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
+		    uint64_t now_s);
+
+/**
+ * Remember that a key has no packet, unless a packet is held for it.
+ * @param c the cache
+ * @param pk the key
+ * @param now_s wall-clock seconds
+ * @param ttl_s how long to remember
+ * @return 0 when stored, 1 when a packet is held (nothing changed),
+ *         PKARR_E_NOMEM
+ */
+int pkarr_cache_put_negative(struct pkarr_cache *c, const uint8_t pk[32],
+			     uint64_t now_s, uint32_t ttl_s);
+
+/**
+ * Forget a key (memory and disk).
+ * @param c the cache
+ * @param pk the key
+ * @return 0 when something was removed, 1 when nothing was held
+ */
+int pkarr_cache_remove(struct pkarr_cache *c, const uint8_t pk[32]);
+
+/**
+ * Walk every packet held, most recently used first (for republishing).
+ * The callback must not change the cache.
+ * @param c the cache
+ * @param cb called once per packet
+ * @param ctx passed to cb
+ * @return 0 after a full walk, or the callback's non-zero value
+ */
+int pkarr_cache_foreach(struct pkarr_cache *c, pkarr_cache_cb cb, void *ctx);
+
+/**
+ * Number of packets held (negative entries not counted).
+ * @param c the cache
+ * @return the count
+ */
+size_t pkarr_cache_count(const struct pkarr_cache *c);
+
+/**
+ * Bytes accounted to all entries (packets and negative entries).
+ * @param c the cache
+ * @return the total
+ */
+size_t pkarr_cache_bytes(const struct pkarr_cache *c);
+
+#endif

@@ -1,0 +1,26 @@
+# src/pkarr: z-base32 keys, SignedPacket parse/verify/sign, answering from
+# a packet, zone text, the packet cache. Bytes in, bytes out: no sockets.
+libpkdns_a_SOURCES += \
+	src/pkarr/zbase32.c src/pkarr/zbase32.h \
+	src/pkarr/packet.c src/pkarr/packet.h \
+	src/pkarr/answer.c src/pkarr/answer.h \
+	src/pkarr/zone.c src/pkarr/zone.h \
+	src/pkarr/cache.c src/pkarr/cache.h
+
+check_PROGRAMS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
+	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
+	tests/unit/test_pkarr_cache
+tests_unit_test_pkarr_zbase32_SOURCES = tests/unit/test_pkarr_zbase32.c
+tests_unit_test_pkarr_zbase32_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_pkarr_packet_SOURCES = tests/unit/test_pkarr_packet.c
+tests_unit_test_pkarr_packet_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_pkarr_answer_SOURCES = tests/unit/test_pkarr_answer.c
+tests_unit_test_pkarr_answer_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_pkarr_zone_SOURCES = tests/unit/test_pkarr_zone.c
+tests_unit_test_pkarr_zone_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_pkarr_cache_SOURCES = tests/unit/test_pkarr_cache.c
+tests_unit_test_pkarr_cache_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
+	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
+	tests/unit/test_pkarr_cache
+EXTRA_DIST += tests/data/pkarr_signed_packets.jsonl
