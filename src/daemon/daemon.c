@@ -290,12 +290,16 @@ pkdns_log_stats(struct pkdns *d)
 	struct dns_server_stats ss;
 	const struct pkdns_stats *s = &d->stats;
 
+	size_t packets, nodes;
+
+	pkdns_pkarr_stats(d, &packets, &nodes);
 	cache_get_stats(d->cache, &cs);
 	dns_server_get_stats(d->dns, &ss);
 	log_msg(LOG_LVL_WARN < d->conf.verbose ? LOG_LVL_INFO : LOG_LVL_WARN, "stats",
 	    "queries %llu (udp %llu, tcp %llu), cache hits %llu, stale %llu, refused %llu, "
 	    "ratelimited %llu, malformed %llu, truncated %llu; icann %llu (failed %llu, bogus %llu); "
-	    "pkarr %llu, dht look-ups %llu (done %llu, mean %llu ms); cache %llu entries %llu bytes",
+	    "pkarr %llu, dht look-ups %llu (answered %llu, mean %llu ms to first packet), "
+	    "%zu DHT nodes, %zu packets; cache %llu entries %llu bytes",
 	    (unsigned long long)s->queries, (unsigned long long)ss.udp_queries,
 	    (unsigned long long)ss.tcp_queries, (unsigned long long)s->cache_hits,
 	    (unsigned long long)s->stale_answers, (unsigned long long)s->refused,
@@ -305,6 +309,7 @@ pkdns_log_stats(struct pkdns *d)
 	    (unsigned long long)s->pkarr_queries, (unsigned long long)s->dht_lookups,
 	    (unsigned long long)s->dht_lookups_done,
 	    (unsigned long long)(s->dht_lookups_done ? s->dht_lookup_ms_total / s->dht_lookups_done : 0),
+	    nodes, packets,
 	    (unsigned long long)cs.entries, (unsigned long long)cs.bytes);
 }
 
@@ -346,6 +351,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	d->conf.serve_stale = fresh.serve_stale;
 	d->conf.verbose = fresh.verbose;
 	ratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);
+	cache_set_stale(d->cache, fresh.serve_stale ? PKDNS_STALE_MAX_S : 0, 30);
 	conf_free(&fresh);
 	log_info("SIGHUP: configuration reloaded");
 }
@@ -429,10 +435,22 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
 	if (!d->dns)
 		goto fail;
-	for (size_t i = 0; i < d->conf.n_listen; i++)
+	size_t listening = 0;
+	for (size_t i = 0; i < d->conf.n_listen; i++) {
 		if (dns_server_listen(d->dns, (struct sockaddr *)&d->conf.listen[i].ss,
-			d->conf.listen[i].len) < 0)
-			goto fail;
+			d->conf.listen[i].len) == 0) {
+			listening++;
+			continue;
+		}
+		/* a host without IPv6 still gets the default IPv4 listener */
+		if (d->conf.listen_default && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT))
+			continue;
+		goto fail;
+	}
+	if (listening == 0) {
+		log_err("no DNS listener could be opened");
+		goto fail;
+	}
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;

@@ -616,15 +616,19 @@ dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t l
 	netaddr_str(addr, a, sizeof(a));
 	ufd = make_socket(addr, len, SOCK_DGRAM);
 	if (ufd < 0) {
-		log_err("cannot listen on %s (udp): %s", a, strerror(errno));
+		int e = errno;
+		log_err("cannot listen on %s (udp): %s", a, strerror(e));
+		errno = e;
 		return -1;
 	}
 	tfd = make_socket(addr, len, SOCK_STREAM);
 	if (tfd < 0 || listen(tfd, 128) < 0) {
-		log_err("cannot listen on %s (tcp): %s", a, strerror(errno));
+		int e = errno;
+		log_err("cannot listen on %s (tcp): %s", a, strerror(e));
 		if (tfd >= 0)
 			close(tfd);
 		close(ufd);
+		errno = e;
 		return -1;
 	}
 	u = calloc(1, sizeof(*u));

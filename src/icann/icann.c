@@ -63,8 +63,13 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 	if (cfg->n_forward) {
 		static const char *const zones[] = { "test. transparent", "home.arpa. transparent",
 			"local. transparent", "lan. transparent" };
+		static const char *const insecure[] = { "test.", "home.arpa.", "local.", "lan." };
 		for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
 			if (set_opt(ic->ub, "local-zone:", zones[i]) != 0)
+				goto fail;
+		/* the root proves these do not exist: do not validate them */
+		for (size_t i = 0; i < sizeof(insecure) / sizeof(insecure[0]); i++)
+			if (set_opt(ic->ub, "domain-insecure:", insecure[i]) != 0)
 				goto fail;
 		if (set_opt(ic->ub, "unblock-lan-zones:", "yes") != 0 ||
 		    set_opt(ic->ub, "insecure-lan-zones:", "yes") != 0)

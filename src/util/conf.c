@@ -19,10 +19,8 @@
 
 #include "util/conf.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG SYSCONFDIR "/pkdns/pkdns.conf"
+/* Where pkdns users and DESIGN.md expect it, whatever the build prefix. */
+#define DEFAULT_CONFIG "/etc/pkdns/pkdns.conf"
 
 enum conf_type {
 	T_BOOL, T_U32, T_U16, T_SIZE, T_STR, T_ADDR_LIST, T_STR_LIST, T_ACL,
@@ -124,6 +122,7 @@ conf_complete(struct conf *c)
 		netaddr_parse("127.0.0.1:53", 53, &c->listen[0].ss, &c->listen[0].len);
 		netaddr_parse("[::1]:53", 53, &c->listen[1].ss, &c->listen[1].len);
 		c->n_listen = 2;
+		c->listen_default = true;
 	}
 	if (c->n_bootstrap == 0 && c->testnet == 0) {
 		for (size_t i = 0; i < 4; i++)

@@ -40,6 +40,7 @@ struct conf {
 	const char *config_file;   /**< the file read, or NULL */
 	struct conf_addr listen[CONF_MAX_LIST];
 	size_t n_listen;
+	bool listen_default;        /**< listen came from the defaults */
 	struct conf_addr forward[CONF_MAX_LIST];
 	size_t n_forward;
 	char *bootstrap[CONF_MAX_LIST]; /**< "host:port" */
