@@ -1,0 +1,578 @@
+/*
+ * dht.c -- the node core: datagram dispatch, transactions and timeouts,
+ * maintenance (BEP 5 pings and bucket refresh, bootstrap), external IP
+ * voting and BEP 42 ID regeneration, adaptive BEP 43 mode, persistence.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define LOG_MODULE "dht"
+#include "util/log.h"
+
+#include "dht/bencode.h"
+#include "dht/dht_internal.h"
+
+/* Votes needed before an external IP is believed (BEP 42 "voting"). */
+#define VOTES_NEEDED 3
+/* While the table holds fewer than k nodes, re-bootstrap this often. */
+#define BOOT_INTERVAL_MS 10000u
+#define MAINT_INTERVAL_MS 1000u
+#define EXPIRE_INTERVAL_MS 60000u
+/* Per source IP: sustained queries per second and burst. */
+#define RATE_PER_S 50u
+#define RATE_BURST 200u
+
+static const uint8_t client_version[4] = { 'P', 'K', 0, 1 };
+
+struct routing *
+dht_rt(struct dht *d, int family)
+{
+	return family == 6 ? &d->rt6 : &d->rt4;
+}
+
+bool
+dht_answering(const struct dht *d)
+{
+	return d->cfg.mode == DHT_MODE_SERVER || d->cfg.mode == DHT_MODE_ADAPTIVE;
+}
+
+static uint32_t
+ip_hash(const struct dht_addr *a)
+{
+	return dht_crc32c(a->ip, a->family == 4 ? 4 : 16);
+}
+
+void
+dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = dht_addr_to_sockaddr(to, &ss);
+
+	/* Adaptive mode needs to know whom we talked to: a query from an
+	 * address we never sent to cannot be riding a NAT mapping. */
+	d->seen[ip_hash(to) % DHT_SEEN_SLOTS] = d->now_ms ? d->now_ms : 1;
+	d->cfg.send(d->cfg.send_ctx, buf, len, (const struct sockaddr *)&ss, sl);
+}
+
+int
+dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
+	uint8_t purpose, uint32_t lookup_id, uint64_t now_ms)
+{
+	struct dht_txn *t = NULL;
+	uint16_t idx = 0;
+	uint8_t tid[4];
+	int n;
+
+	for (int i = 0; i < DHT_MAX_TXN; i++) {
+		idx = (uint16_t)((d->txn_next + i) % DHT_MAX_TXN);
+		if (!d->txn[idx].used) {
+			t = &d->txn[idx];
+			break;
+		}
+	}
+	if (t == NULL)
+		return -1;
+	d->txn_next = (uint16_t)((idx + 1) % DHT_MAX_TXN);
+	memset(t, 0, sizeof(*t));
+	randombytes_buf(&t->salt, sizeof(t->salt));
+	tid[0] = (uint8_t)(idx >> 8);
+	tid[1] = (uint8_t)idx;
+	tid[2] = (uint8_t)(t->salt >> 8);
+	tid[3] = (uint8_t)t->salt;
+	q->t = tid;
+	q->t_len = 4;
+	q->id = d->id;
+	q->ro = !d->server_now;
+	q->version = d->version;
+	q->version_len = sizeof(d->version);
+	n = krpc_build_query(d->buf, sizeof(d->buf), q);
+	if (n < 0)
+		return -1;
+	t->used = true;
+	t->purpose = purpose;
+	t->to = *to;
+	t->sent_ms = now_ms;
+	t->lookup_id = lookup_id;
+	dht_send_raw(d, d->buf, (size_t)n, to);
+	return 0;
+}
+
+void
+dht_ping_if_idle(struct dht *d, const struct dht_addr *to)
+{
+	struct krpc_query q;
+
+	for (int i = 0; i < DHT_MAX_TXN; i++)
+		if (d->txn[i].used && dht_addr_eq(&d->txn[i].to, to))
+			return;
+	memset(&q, 0, sizeof(q));
+	q.method = KRPC_M_PING;
+	q.port = -1;
+	dht_send_query(d, &q, to, TXN_PING, 0, d->now_ms);
+}
+
+struct dht *
+dht_new(const struct dht_config *cfg, uint64_t now_ms)
+{
+	struct dht *d;
+
+	if (cfg == NULL || cfg->send == NULL)
+		return NULL;
+	if (sodium_init() < 0)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	d->cfg = *cfg;
+	if (d->cfg.k <= 0)
+		d->cfg.k = 8;
+	if (d->cfg.alpha <= 0)
+		d->cfg.alpha = 3;
+	if (d->cfg.query_timeout_ms == 0)
+		d->cfg.query_timeout_ms = 2000;
+	if (d->cfg.max_items == 0)
+		d->cfg.max_items = 1000;
+	if (d->cfg.max_item_bytes == 0)
+		d->cfg.max_item_bytes = 2u << 20;
+	if (cfg->node_id) {
+		memcpy(d->id, cfg->node_id, 20);
+		d->id_fixed = true;
+	} else {
+		randombytes_buf(d->id, 20);
+	}
+	d->cfg.node_id = NULL;
+	d->server_now = d->cfg.mode == DHT_MODE_SERVER;
+	memcpy(d->version, client_version, sizeof(d->version));
+	routing_init(&d->rt4, 4, d->cfg.k, d->id, d->cfg.loopback_testnet, now_ms);
+	routing_init(&d->rt6, 6, d->cfg.k, d->id, d->cfg.loopback_testnet, now_ms);
+	dht_tokens_init(&d->tokens, now_ms);
+	if (dht_store_init(&d->store, d->cfg.max_items, d->cfg.max_item_bytes) < 0) {
+		free(d);
+		return NULL;
+	}
+	randombytes_buf(&d->txn_next, sizeof(d->txn_next));
+	d->txn_next %= DHT_MAX_TXN;
+	d->next_lookup_id = randombytes_uniform(1u << 30) + 1;
+	d->last_maint_ms = now_ms;
+	d->now_ms = now_ms;
+	return d;
+}
+
+void
+dht_free(struct dht *d)
+{
+	if (d == NULL)
+		return;
+	dht_lookups_free(d);
+	routing_free(&d->rt4);
+	routing_free(&d->rt6);
+	dht_store_free(&d->store);
+	free(d);
+}
+
+/* BEP 42: believe an external IP once VOTES_NEEDED distinct repliers say
+ * so, then move to an ID that matches it (unless the caller fixed one). */
+static void
+external_vote(struct dht *d, const struct dht_addr *voter, const struct krpc_str *ip,
+	uint64_t now_ms)
+{
+	struct dht_addr a;
+	int slot = -1, best = 0;
+	const struct dht_addr *winner = NULL;
+	char s[64];
+
+	if (dht_addr_uncompact(ip->p, ip->n, &a) < 0)
+		return;
+	a.port = 0;
+	for (int i = 0; i < d->nvotes; i++)
+		if (dht_addr_ip_eq(&d->votes[i].voter, voter))
+			slot = i;
+	if (slot < 0) {
+		if (d->nvotes < DHT_VOTES) {
+			slot = d->nvotes++;
+		} else {
+			slot = d->vote_next;
+			d->vote_next = (d->vote_next + 1) % DHT_VOTES;
+		}
+	}
+	d->votes[slot].voter = *voter;
+	d->votes[slot].ip = a;
+	for (int i = 0; i < d->nvotes; i++) {
+		int c = 0;
+		for (int j = 0; j < d->nvotes; j++)
+			if (dht_addr_ip_eq(&d->votes[i].ip, &d->votes[j].ip))
+				c++;
+		if (c > best) {
+			best = c;
+			winner = &d->votes[i].ip;
+		}
+	}
+	if (winner == NULL || best < VOTES_NEEDED || dht_addr_ip_eq(winner, &d->external))
+		return;
+	d->external = *winner;
+	log_info("external address %s (%d votes)", dht_addr_str(winner, s, sizeof(s)), best);
+	if (d->id_fixed || dht_addr_is_local(winner) || dht_bep42_valid(winner, d->id))
+		return;
+	{
+		uint8_t rnd[20], r;
+		randombytes_buf(rnd, sizeof(rnd));
+		randombytes_buf(&r, 1);
+		dht_bep42_make_id(winner, r, rnd, d->id);
+		routing_set_self(&d->rt4, d->id, now_ms);
+		routing_set_self(&d->rt6, d->id, now_ms);
+		log_info("new BEP 42 node ID for %s", s);
+	}
+}
+
+/* Adaptive mode: count queries from IPs we have not sent to lately. */
+static void
+adaptive_note(struct dht *d, const struct dht_addr *from, uint64_t now_ms)
+{
+	uint64_t seen = d->seen[ip_hash(from) % DHT_SEEN_SLOTS];
+	int n = 0, slot = 0;
+
+	if (d->server_now || d->cfg.mode != DHT_MODE_ADAPTIVE)
+		return;
+	if (seen && now_ms - seen < DHT_ADAPTIVE_WINDOW_MS)
+		return;
+	for (int i = 0; i < DHT_ADAPTIVE_MIN_IPS; i++) {
+		if (d->unsolicited[i].family && dht_addr_ip_eq(&d->unsolicited[i], from))
+			return;
+	}
+	/* Reuse the oldest slot. */
+	for (int i = 1; i < DHT_ADAPTIVE_MIN_IPS; i++)
+		if (d->unsolicited_ms[i] < d->unsolicited_ms[slot])
+			slot = i;
+	d->unsolicited[slot] = *from;
+	d->unsolicited_ms[slot] = now_ms;
+	for (int i = 0; i < DHT_ADAPTIVE_MIN_IPS; i++)
+		if (d->unsolicited[i].family && now_ms - d->unsolicited_ms[i] < DHT_ADAPTIVE_WINDOW_MS)
+			n++;
+	if (n >= DHT_ADAPTIVE_MIN_IPS) {
+		d->server_now = true;
+		log_info("reachable from outside: switching to server mode");
+	}
+}
+
+static bool
+rate_ok(struct dht *d, const struct dht_addr *from, uint64_t now_ms)
+{
+	struct dht_rate *r;
+	uint64_t add;
+
+	if (d->cfg.loopback_testnet && dht_addr_is_loopback(from))
+		return true;
+	r = &d->rate[ip_hash(from) % DHT_RATE_SLOTS];
+	if (!dht_addr_ip_eq(&r->ip, from)) {
+		r->ip = *from;
+		r->last_ms = now_ms;
+		r->tokens_milli = RATE_BURST * 1000u;
+	}
+	add = (now_ms - r->last_ms) * RATE_PER_S;
+	r->last_ms = now_ms;
+	if (add > RATE_BURST * 1000u || r->tokens_milli + add > RATE_BURST * 1000u)
+		r->tokens_milli = RATE_BURST * 1000u;
+	else
+		r->tokens_milli += (uint32_t)add;
+	if (r->tokens_milli < 1000u)
+		return false;
+	r->tokens_milli -= 1000u;
+	return true;
+}
+
+static void
+handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *from,
+	uint64_t now_ms)
+{
+	struct dht_txn t;
+	uint16_t idx, salt;
+	struct dht_lookup *l;
+
+	if (m->t.n != 4)
+		return;
+	idx = (uint16_t)(m->t.p[0] << 8 | m->t.p[1]);
+	salt = (uint16_t)(m->t.p[2] << 8 | m->t.p[3]);
+	if (idx >= DHT_MAX_TXN || !d->txn[idx].used || d->txn[idx].salt != salt ||
+	    !dht_addr_eq(&d->txn[idx].to, from))
+		return;
+	t = d->txn[idx];
+	d->txn[idx].used = false;
+	if (m->y == 'r') {
+		if (memcmp(m->id, d->id, 20) == 0)
+			return;
+		routing_heard(dht_rt(d, from->family), m->id, from, ROUTING_REPLY, now_ms);
+		if (m->ip.p)
+			external_vote(d, from, &m->ip, now_ms);
+	}
+	if (t.lookup_id && (l = dht_lookup_find(d, t.lookup_id)) != NULL)
+		dht_lookup_reply(d, l, &t, m, now_ms);
+}
+
+void
+dht_input(struct dht *d, const uint8_t *buf, size_t len, const struct sockaddr *from,
+	socklen_t fromlen, uint64_t now_ms)
+{
+	struct krpc_msg *m;
+	struct dht_addr a;
+	int rc;
+
+	if (d == NULL || buf == NULL || dht_addr_from_sockaddr(from, fromlen, &a) < 0 ||
+	    a.port == 0)
+		return;
+	d->now_ms = now_ms;
+	/* The message struct holds 64 value views: keep it off the stack. */
+	m = malloc(sizeof(*m));
+	if (m == NULL)
+		return;
+	rc = krpc_parse(buf, len, m);
+	if (rc == 0 && m->y == 'q') {
+		adaptive_note(d, &a, now_ms);
+		if (dht_answering(d) && rate_ok(d, &a, now_ms))
+			dht_server_query(d, m, &a, now_ms);
+	} else if (rc == KRPC_ERR_FIELD && m->y == 'q' && m->t.p && dht_answering(d) &&
+		   rate_ok(d, &a, now_ms)) {
+		dht_server_error(d, m, &a, KRPC_E_PROTOCOL, "invalid arguments");
+	} else if (rc == 0 && (m->y == 'r' || m->y == 'e')) {
+		handle_reply(d, m, &a, now_ms);
+	}
+	free(m);
+	dht_lookups_finish(d, now_ms);
+}
+
+static void
+maintenance(struct dht *d, uint64_t now_ms)
+{
+	struct routing_node n;
+	uint8_t target[20];
+	size_t count = routing_count(&d->rt4, now_ms, NULL) + routing_count(&d->rt6, now_ms, NULL);
+	struct krpc_query q;
+
+	dht_tokens_tick(&d->tokens, now_ms);
+	if (now_ms - d->last_expire_ms >= EXPIRE_INTERVAL_MS) {
+		d->last_expire_ms = now_ms;
+		dht_store_expire(&d->store, now_ms);
+	}
+	for (int fam = 4; fam <= 6; fam += 2) {
+		struct routing *rt = dht_rt(d, fam);
+		for (int i = 0; i < 4 && routing_next_ping(rt, now_ms, &n) == 1; i++) {
+			memset(&q, 0, sizeof(q));
+			q.method = KRPC_M_PING;
+			q.port = -1;
+			dht_send_query(d, &q, &n.addr, TXN_PING, 0, now_ms);
+		}
+		if (routing_next_refresh(rt, now_ms, target) == 1) {
+			struct dht_lookup *l = dht_lookup_new(d, LK_FIND_NODE, target, now_ms);
+			if (l) {
+				l->internal = true;
+				dht_lookup_step(d, l, now_ms);
+			}
+		}
+	}
+	/* Low on nodes: look ourselves up again, seeded from the bootstrap
+	 * addresses (dht_lookup_new adds them when the table is thin). */
+	if (count < (size_t)d->cfg.k && (d->nboot > 0 || count > 0) &&
+	    (d->last_boot_ms == 0 || now_ms - d->last_boot_ms >= BOOT_INTERVAL_MS)) {
+		struct dht_lookup *l = dht_lookup_new(d, LK_FIND_NODE, d->id, now_ms);
+		d->last_boot_ms = now_ms;
+		if (l) {
+			l->internal = true;
+			dht_lookup_step(d, l, now_ms);
+		}
+	}
+}
+
+uint64_t
+dht_periodic(struct dht *d, uint64_t now_ms)
+{
+	uint64_t next = MAINT_INTERVAL_MS, half = d->cfg.query_timeout_ms / 2;
+
+	d->now_ms = now_ms;
+
+	for (int i = 0; i < DHT_MAX_TXN; i++) {
+		struct dht_txn *t = &d->txn[i];
+		struct dht_lookup *l;
+		uint64_t age, due;
+		if (!t->used)
+			continue;
+		age = now_ms - t->sent_ms;
+		if (age >= d->cfg.query_timeout_ms) {
+			struct dht_txn copy = *t;
+			t->used = false;
+			routing_failed(dht_rt(d, copy.to.family), &copy.to);
+			if (copy.lookup_id && (l = dht_lookup_find(d, copy.lookup_id)) != NULL)
+				dht_lookup_timeout(d, l, &copy, false, now_ms);
+			continue;
+		}
+		if (!t->slow && age >= half && t->purpose == TXN_LOOKUP) {
+			t->slow = true;
+			if ((l = dht_lookup_find(d, t->lookup_id)) != NULL)
+				dht_lookup_timeout(d, l, t, true, now_ms);
+		}
+		if (t->used) {
+			due = (t->slow || t->purpose != TXN_LOOKUP ? d->cfg.query_timeout_ms : half) - age;
+			if (due < next)
+				next = due;
+		}
+	}
+	if (now_ms - d->last_maint_ms >= MAINT_INTERVAL_MS) {
+		d->last_maint_ms = now_ms;
+		maintenance(d, now_ms);
+	}
+	dht_lookups_finish(d, now_ms);
+	for (struct dht_lookup *l = d->lookups; l; l = l->next)
+		if (l->finished)
+			next = 0;
+	return next ? next : 1;
+}
+
+int
+dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen)
+{
+	struct dht_addr a;
+	struct krpc_query q;
+	uint64_t now_ms = d->now_ms;
+
+	if (dht_addr_from_sockaddr(sa, salen, &a) < 0 || a.port == 0)
+		return -1;
+	for (int i = 0; i < d->nboot; i++)
+		if (dht_addr_eq(&d->boot[i], &a))
+			goto send;
+	if (d->nboot >= DHT_MAX_BOOT)
+		return -1;
+	d->boot[d->nboot++] = a;
+send:
+	/* A lone find_node(self): the reply puts the node in the table and
+	 * the next maintenance round starts the self look-up from it. */
+	memset(&q, 0, sizeof(q));
+	q.method = KRPC_M_FIND_NODE;
+	q.target = d->id;
+	q.port = -1;
+	d->last_boot_ms = 0;
+	return dht_send_query(d, &q, &a, TXN_PING, 0, now_ms);
+}
+
+int
+dht_bep44_signable(uint8_t *out, size_t cap, const uint8_t *salt, size_t salt_len,
+	int64_t seq, const uint8_t *v, size_t v_len)
+{
+	uint8_t enc[DHT_MAX_VALUE + 16];
+	struct bencode_writer w;
+	int n;
+
+	if (v_len > DHT_MAX_VALUE)
+		return -1;
+	bencode_writer_init(&w, enc, sizeof(enc));
+	bencode_put_str(&w, v, v_len);
+	n = bencode_writer_done(&w);
+	if (n < 0)
+		return -1;
+	return dht_signable_raw(out, cap, salt, salt_len, seq, enc, (size_t)n);
+}
+
+void
+dht_immutable_target(const uint8_t *v, size_t v_len, uint8_t target[20])
+{
+	uint8_t enc[DHT_MAX_VALUE + 16];
+	struct bencode_writer w;
+	int n;
+
+	bencode_writer_init(&w, enc, sizeof(enc));
+	bencode_put_str(&w, v, v_len);
+	n = bencode_writer_done(&w);
+	dht_sha1(enc, n > 0 ? (size_t)n : 0, target);
+}
+
+static int
+put_nodes(struct bencode_writer *w, const struct routing *rt, const char *key)
+{
+	size_t max = 160u * (size_t)rt->k, n;
+	size_t sz = rt->family == 4 ? DHT_COMPACT_NODE4 : DHT_COMPACT_NODE6;
+	struct routing_node *all = calloc(max ? max : 1, sizeof(*all));
+	uint8_t *buf;
+
+	if (all == NULL)
+		return -1;
+	n = routing_all(rt, all, max);
+	buf = malloc(n * sz + 1);
+	if (buf == NULL) {
+		free(all);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(buf + i * sz, all[i].id, 20);
+		dht_addr_compact(&all[i].addr, buf + i * sz + 20);
+	}
+	bencode_put_cstr(w, key);
+	bencode_put_str(w, buf, n * sz);
+	free(buf);
+	free(all);
+	return 0;
+}
+
+int
+dht_save_nodes(const struct dht *d, uint8_t *buf, size_t cap)
+{
+	struct bencode_writer w;
+
+	bencode_writer_init(&w, buf, cap);
+	bencode_put_dict(&w);
+	bencode_put_cstr(&w, "id");
+	bencode_put_str(&w, d->id, 20);
+	if (put_nodes(&w, &d->rt4, "nodes") < 0 || put_nodes(&w, &d->rt6, "nodes6") < 0)
+		return -1;
+	bencode_put_end(&w);
+	return bencode_writer_done(&w);
+}
+
+int
+dht_load_nodes(struct dht *d, const uint8_t *buf, size_t len, uint64_t now_ms)
+{
+	struct bencode_value top, v;
+	int loaded = 0;
+
+	if (bencode_parse(buf, len, &top, NULL) < 0 || top.type != BENCODE_DICT)
+		return -1;
+	if (bencode_dict_get(&top, "id", &v) == 0 && v.type == BENCODE_STR &&
+	    v.str_len == 20 && !d->id_fixed && memcmp(v.str, d->id, 20) != 0) {
+		memcpy(d->id, v.str, 20);
+		routing_set_self(&d->rt4, d->id, now_ms);
+		routing_set_self(&d->rt6, d->id, now_ms);
+	}
+	for (int fam = 4; fam <= 6; fam += 2) {
+		size_t sz = fam == 4 ? DHT_COMPACT_NODE4 : DHT_COMPACT_NODE6;
+		if (bencode_dict_get(&top, fam == 4 ? "nodes" : "nodes6", &v) < 0)
+			continue;
+		if (v.type != BENCODE_STR || v.str_len % sz != 0)
+			return -1;
+		for (size_t i = 0; i + sz <= v.str_len; i += sz) {
+			struct dht_addr a;
+			if (dht_addr_uncompact(v.str + i + 20, sz - 20, &a) < 0)
+				continue;
+			if (routing_heard(dht_rt(d, fam), v.str + i, &a, ROUTING_LOADED, now_ms) == 1)
+				loaded++;
+		}
+	}
+	return loaded;
+}
+
+void
+dht_get_info(const struct dht *d, uint64_t now_ms, struct dht_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->id, d->id, 20);
+	out->server = d->server_now;
+	out->nodes4 = routing_count(&d->rt4, now_ms, &out->good4);
+	out->nodes6 = routing_count(&d->rt6, now_ms, &out->good6);
+	out->items = d->store.n_items;
+	for (const struct dht_lookup *l = d->lookups; l; l = l->next)
+		if (!l->dead)
+			out->lookups++;
+	if (d->external.family) {
+		out->have_external = true;
+		dht_addr_str(&d->external, out->external, sizeof(out->external));
+	}
+}

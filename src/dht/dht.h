@@ -1,0 +1,278 @@
+/*
+ * dht.h -- a Mainline DHT node (BEP 5) with BEP 44 storage, sans I/O.
+ *
+ * The node does no I/O and keeps no clock: the caller hands it every
+ * datagram that arrives (dht_input), gives it a send callback for the
+ * datagrams it wants to send, and calls dht_periodic when the time it asked
+ * for has passed. All times are milliseconds of one monotonic clock.
+ * dht_event.h wraps this in a libevent UDP socket.
+ *
+ * Implemented: BEP 5 (ping, find_node, get_peers, announce_peer; k-bucket
+ * routing table; tokens), BEP 32 (IPv6 nodes6 / want), BEP 42 (node IDs
+ * from the external IP, learnt by voting over the "ip" field of replies;
+ * IDs that do not match their IP are not preferred), BEP 43 (read-only
+ * "ro": client mode sends it; nodes that send it never enter our table),
+ * BEP 44 (get, put of mutable and immutable items, errors 205-207, 301,
+ * 302).
+ *
+ * Modes:
+ * - DHT_MODE_CLIENT: queries carry ro=1, incoming queries are not answered.
+ * - DHT_MODE_SERVER: a full node; answers and stores.
+ * - DHT_MODE_ADAPTIVE: starts as a client (ro=1) but answers queries that
+ *   reach it. It turns server, for good, once it received queries from
+ *   DHT_ADAPTIVE_MIN_IPS distinct IP addresses it had sent nothing to in
+ *   the DHT_ADAPTIVE_WINDOW_MS before: such queries cannot have come through
+ *   a NAT pinhole we opened, so the node is reachable from outside.
+ *
+ * Re-entrancy: the get and done callbacks may call dht_cancel and start
+ * new look-ups (dht_get_mutable, dht_get_immutable, dht_put), but must not
+ * call dht_input, dht_periodic or dht_free. Done callbacks never run inside
+ * dht_get_*, dht_put or dht_cancel, only from dht_input / dht_periodic.
+ */
+#ifndef PKDNS_DHT_DHT_H
+#define PKDNS_DHT_DHT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/** BEP 43 behaviour; see the file comment. */
+enum dht_mode {
+	DHT_MODE_CLIENT = 0,
+	DHT_MODE_SERVER = 1,
+	DHT_MODE_ADAPTIVE = 2,
+};
+
+/** Adaptive mode: unsolicited queriers needed to turn server. */
+#define DHT_ADAPTIVE_MIN_IPS 3
+/** Adaptive mode: the window those queries must fall in. */
+#define DHT_ADAPTIVE_WINDOW_MS (10u * 60u * 1000u)
+
+/** Largest BEP 44 value (bytes of v) and salt. */
+#define DHT_MAX_VALUE 1000
+#define DHT_MAX_SALT 64
+
+/** Node configuration; zero fields take the defaults shown. */
+struct dht_config {
+	int mode;                /**< enum dht_mode */
+	const uint8_t *node_id;  /**< 20 bytes, or NULL: random, and replaced
+				      per BEP 42 once the external IP is known */
+	/** Send one datagram; the node never blocks on it. */
+	void (*send)(void *ctx, const uint8_t *buf, size_t len,
+		const struct sockaddr *to, socklen_t tolen);
+	void *send_ctx;
+	int k;                   /**< bucket size and replication; 8 */
+	int alpha;               /**< look-up parallelism; 3 */
+	unsigned query_timeout_ms; /**< 2000 */
+	size_t max_items;        /**< BEP 44 items stored for others; 1000 */
+	size_t max_item_bytes;   /**< bytes of all stored values; 2 MB */
+	bool loopback_testnet;   /**< relax per-IP rules for 127.0.0.0/8 */
+};
+
+/** A BEP 44 item. v holds the value as a byte string (BEP 44 allows any
+ *  bencoded value; pkarr and this API use strings). */
+struct dht_item {
+	bool is_mutable;
+	uint8_t k[32];
+	uint8_t sig[64];
+	int64_t seq;
+	uint8_t salt[DHT_MAX_SALT];
+	size_t salt_len;
+	uint8_t v[DHT_MAX_VALUE];
+	size_t v_len;
+};
+
+/** What one look-up did, reported to its done callback. */
+struct dht_lookup_stats {
+	uint32_t lookup_id;
+	unsigned queried;     /**< distinct nodes sent a query */
+	unsigned responses;   /**< replies received (any kind) */
+	unsigned sent;        /**< datagrams sent, puts included */
+	unsigned timeouts;    /**< queries that got no answer */
+	unsigned values;      /**< verified values reported */
+	unsigned stored;      /**< put: nodes that acknowledged the put */
+	unsigned put_errors;  /**< put: nodes that answered with an error */
+	int last_error;       /**< put: last KRPC error code received, or 0 */
+	int64_t first_value_ms; /**< ms from start to the first value, -1 none */
+	uint64_t elapsed_ms;  /**< ms from start to done */
+};
+
+/** Node state for logs and the CLI. */
+struct dht_info {
+	uint8_t id[20];
+	bool server;          /**< answering queries as a full node now */
+	size_t nodes4, good4, nodes6, good6;
+	size_t items;         /**< BEP 44 items stored for others */
+	size_t lookups;       /**< look-ups running */
+	bool have_external;
+	char external[64];    /**< voted external IP, when known */
+};
+
+struct dht;
+
+/**
+ * Called with each verified value: for mutable items only when its seq is
+ * higher than any reported before in this look-up.
+ * @param ctx caller context
+ * @param item the item (valid only during the call)
+ */
+typedef void (*dht_get_cb)(void *ctx, const struct dht_item *item);
+
+/**
+ * Called once when a look-up ends (not after dht_cancel).
+ * @param ctx caller context
+ * @param st what the look-up did
+ */
+typedef void (*dht_done_cb)(void *ctx, const struct dht_lookup_stats *st);
+
+/**
+ * Create a node.
+ * @param cfg configuration (copied; send is required)
+ * @param now_ms current time
+ * @return the node, or NULL (bad config, out of memory)
+ */
+struct dht *dht_new(const struct dht_config *cfg, uint64_t now_ms);
+
+/**
+ * Free a node; no callback runs.
+ * @param d node (NULL is fine)
+ */
+void dht_free(struct dht *d);
+
+/**
+ * Process one received datagram.
+ * @param d node
+ * @param buf datagram
+ * @param len its length
+ * @param from sender
+ * @param fromlen sender length
+ * @param now_ms current time
+ */
+void dht_input(struct dht *d, const uint8_t *buf, size_t len,
+	const struct sockaddr *from, socklen_t fromlen, uint64_t now_ms);
+
+/**
+ * Timeouts, maintenance (pings, bucket refresh, bootstrap), finished
+ * look-ups.
+ * @param d node
+ * @param now_ms current time
+ * @return ms until the node wants to be called again
+ */
+uint64_t dht_periodic(struct dht *d, uint64_t now_ms);
+
+/**
+ * Add a bootstrap node and send it a find_node for our own ID; it is used
+ * again whenever the routing table runs low.
+ * @param d node
+ * @param sa address
+ * @param salen its length
+ * @return 0 or -1 (bad address, list full)
+ */
+int dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen);
+
+/**
+ * Look a mutable item up (BEP 44 get); target = SHA-1(k || salt).
+ * @param d node
+ * @param k public key
+ * @param salt salt or NULL
+ * @param salt_len salt length (<= 64)
+ * @param min_seq report only items with seq >= min_seq
+ * @param cb each newer verified value
+ * @param done end of the look-up
+ * @param ctx passed to the callbacks
+ * @param now_ms current time
+ * @return look-up ID (never 0), or 0 on error
+ */
+uint32_t dht_get_mutable(struct dht *d, const uint8_t k[32], const uint8_t *salt,
+	size_t salt_len, int64_t min_seq, dht_get_cb cb, dht_done_cb done,
+	void *ctx, uint64_t now_ms);
+
+/**
+ * Look an immutable item up; target = SHA-1 of the bencoded value.
+ * @param d node
+ * @param target 20-byte target
+ * @param cb the verified value (at most once)
+ * @param done end of the look-up
+ * @param ctx passed to the callbacks
+ * @param now_ms current time
+ * @return look-up ID, or 0 on error
+ */
+uint32_t dht_get_immutable(struct dht *d, const uint8_t target[20],
+	dht_get_cb cb, dht_done_cb done, void *ctx, uint64_t now_ms);
+
+/**
+ * Store an item: get tokens from the k closest nodes, then put to those
+ * that gave one. A mutable item must be signed already (see
+ * dht_bep44_signable); it is verified first.
+ * @param d node
+ * @param item the item (copied)
+ * @param cas expected current seq (BEP 44 cas), or -1
+ * @param done end of the put (st->stored counts acknowledgements)
+ * @param ctx passed to done
+ * @param now_ms current time
+ * @return look-up ID, or 0 on error (bad signature, sizes)
+ */
+uint32_t dht_put(struct dht *d, const struct dht_item *item, int64_t cas,
+	dht_done_cb done, void *ctx, uint64_t now_ms);
+
+/**
+ * Stop a look-up; none of its callbacks runs afterwards.
+ * @param d node
+ * @param lookup_id from dht_get_* / dht_put (unknown IDs are ignored)
+ */
+void dht_cancel(struct dht *d, uint32_t lookup_id);
+
+/**
+ * The bytes a BEP 44 mutable item signature covers:
+ * "4:salt<n>:<salt>" (only with a salt) "3:seqi<seq>e1:v<len>:<v>".
+ * @param out destination
+ * @param cap its size
+ * @param salt salt or NULL
+ * @param salt_len its length (0 = none)
+ * @param seq sequence number
+ * @param v value bytes (encoded as a bencode string)
+ * @param v_len their length
+ * @return bytes written, or -1 when cap is too small
+ */
+int dht_bep44_signable(uint8_t *out, size_t cap, const uint8_t *salt,
+	size_t salt_len, int64_t seq, const uint8_t *v, size_t v_len);
+
+/**
+ * Target of an immutable item whose value is the byte string v.
+ * @param v value bytes
+ * @param v_len length
+ * @param target 20-byte result
+ */
+void dht_immutable_target(const uint8_t *v, size_t v_len, uint8_t target[20]);
+
+/**
+ * Save the routing table (both families) as a bencoded dictionary
+ * {"id": our ID, "nodes": compact IPv4 nodes, "nodes6": compact IPv6}.
+ * @param d node
+ * @param buf destination
+ * @param cap its size (26 bytes per node plus a little)
+ * @return bytes written, or -1 when cap is too small
+ */
+int dht_save_nodes(const struct dht *d, uint8_t *buf, size_t cap);
+
+/**
+ * Load nodes saved by dht_save_nodes; they start questionable and get
+ * pinged. A saved ID is adopted when the config gave none.
+ * @param d node
+ * @param buf saved bytes
+ * @param len their length
+ * @param now_ms current time
+ * @return number of nodes loaded, or -1 when buf is not a saved table
+ */
+int dht_load_nodes(struct dht *d, const uint8_t *buf, size_t len, uint64_t now_ms);
+
+/**
+ * Describe the node.
+ * @param d node
+ * @param now_ms current time
+ * @param out result
+ */
+void dht_get_info(const struct dht *d, uint64_t now_ms, struct dht_info *out);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * dht_event.c -- one UDP socket and one timer per DHT node on libevent.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define LOG_MODULE "dht"
+#include "util/log.h"
+#include "util/time.h"
+
+#include "dht/dht_event.h"
+
+/* Datagrams read per readiness before yielding to other events. */
+#define READ_BATCH 64
+
+struct dht_node {
+	struct event_base *base;
+	struct dht *d;
+	int fd;
+	int family;
+	uint16_t port;
+	struct event *rev;
+	struct event *timer;
+};
+
+struct dht_testnet {
+	int n;
+	struct dht_node **nodes;
+};
+
+uint64_t
+dht_node_now(const struct dht_node *n)
+{
+	(void)n;
+	return time_mono_ms();
+}
+
+static void
+node_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
+	socklen_t tolen)
+{
+	struct dht_node *n = ctx;
+	struct sockaddr_in6 mapped;
+
+	if (n->family == AF_INET6 && to->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)to;
+		memset(&mapped, 0, sizeof(mapped));
+		mapped.sin6_family = AF_INET6;
+		mapped.sin6_port = s4->sin_port;
+		mapped.sin6_addr.s6_addr[10] = 0xff;
+		mapped.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&mapped.sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+		to = (const struct sockaddr *)&mapped;
+		tolen = sizeof(mapped);
+	} else if (n->family == AF_INET && to->sa_family != AF_INET) {
+		return; /* an IPv4 socket cannot reach IPv6 nodes */
+	}
+	/* UDP: a full socket buffer drops the datagram like the network
+	 * would; the query times out and the look-up carries on. */
+	if (sendto(n->fd, buf, len, 0, to, tolen) < 0 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK)
+		log_debug("sendto: %s", strerror(errno));
+}
+
+static void
+schedule(struct dht_node *n, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	evtimer_add(n->timer, &tv);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct dht_node *n = arg;
+
+	(void)fd;
+	(void)what;
+	schedule(n, dht_periodic(n->d, time_mono_ms()));
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct dht_node *n = arg;
+	uint8_t buf[2048];
+	struct sockaddr_storage from;
+	socklen_t fl;
+	ssize_t r;
+	bool got = false;
+
+	(void)what;
+	for (int i = 0; i < READ_BATCH; i++) {
+		fl = sizeof(from);
+		r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (r < 0)
+			break;
+		dht_input(n->d, buf, (size_t)r, (struct sockaddr *)&from, fl, time_mono_ms());
+		got = true;
+	}
+	/* Input can finish look-ups or add transactions: re-plan the timer. */
+	if (got)
+		schedule(n, dht_periodic(n->d, time_mono_ms()));
+}
+
+void
+dht_node_kick(struct dht_node *n)
+{
+	schedule(n, 0);
+}
+
+struct dht_node *
+dht_node_new(struct event_base *base, const struct sockaddr *bind_addr,
+	socklen_t bindlen, const struct dht_config *cfg)
+{
+	struct dht_node *n;
+	struct dht_config c;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int off = 0;
+
+	if (base == NULL || bind_addr == NULL || cfg == NULL)
+		return NULL;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	n->base = base;
+	n->family = bind_addr->sa_family;
+	n->fd = socket(n->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (n->fd < 0) {
+		log_err("socket: %s", strerror(errno));
+		free(n);
+		return NULL;
+	}
+	if (n->family == AF_INET6)
+		setsockopt(n->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(n->fd, bind_addr, bindlen) < 0 ||
+	    getsockname(n->fd, (struct sockaddr *)&ss, &sl) < 0) {
+		log_err("DHT socket bind: %s", strerror(errno));
+		close(n->fd);
+		free(n);
+		return NULL;
+	}
+	n->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						   ((struct sockaddr_in *)&ss)->sin_port);
+	c = *cfg;
+	c.send = node_send;
+	c.send_ctx = n;
+	n->d = dht_new(&c, time_mono_ms());
+	n->rev = event_new(base, n->fd, EV_READ | EV_PERSIST, on_read, n);
+	n->timer = evtimer_new(base, on_timer, n);
+	if (n->d == NULL || n->rev == NULL || n->timer == NULL || event_add(n->rev, NULL) < 0) {
+		dht_node_free(n);
+		return NULL;
+	}
+	schedule(n, 0);
+	return n;
+}
+
+struct dht *
+dht_node_dht(struct dht_node *n)
+{
+	return n->d;
+}
+
+uint16_t
+dht_node_port(const struct dht_node *n)
+{
+	return n->port;
+}
+
+void
+dht_node_free(struct dht_node *n)
+{
+	if (n == NULL)
+		return;
+	if (n->rev)
+		event_free(n->rev);
+	if (n->timer)
+		event_free(n->timer);
+	dht_free(n->d);
+	if (n->fd >= 0)
+		close(n->fd);
+	free(n);
+}
+
+struct dht_testnet *
+dht_testnet_new(struct event_base *base, int count, uint16_t first_port)
+{
+	struct dht_testnet *tn;
+	struct sockaddr_in a;
+	struct dht_config cfg;
+
+	if (count < 1 || count > 1000 || (unsigned)first_port + (unsigned)count > 65536)
+		return NULL;
+	tn = calloc(1, sizeof(*tn));
+	if (tn == NULL)
+		return NULL;
+	tn->nodes = calloc((size_t)count, sizeof(*tn->nodes));
+	if (tn->nodes == NULL) {
+		free(tn);
+		return NULL;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.loopback_testnet = true;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < count; i++) {
+		a.sin_port = htons((uint16_t)(first_port + i));
+		tn->nodes[i] = dht_node_new(base, (struct sockaddr *)&a, sizeof(a), &cfg);
+		if (tn->nodes[i] == NULL) {
+			log_err("testnet: node %d on port %d failed", i, first_port + i);
+			tn->n = i;
+			dht_testnet_free(tn);
+			return NULL;
+		}
+		tn->n = i + 1;
+		if (i > 0) {
+			struct sockaddr_in b = a;
+			b.sin_port = htons(first_port);
+			dht_add_bootstrap(tn->nodes[i]->d, (struct sockaddr *)&b, sizeof(b));
+		}
+	}
+	return tn;
+}
+
+struct dht_node *
+dht_testnet_node(struct dht_testnet *tn, int i)
+{
+	return tn && i >= 0 && i < tn->n ? tn->nodes[i] : NULL;
+}
+
+void
+dht_testnet_free(struct dht_testnet *tn)
+{
+	if (tn == NULL)
+		return;
+	for (int i = 0; i < tn->n; i++)
+		dht_node_free(tn->nodes[i]);
+	free(tn->nodes);
+	free(tn);
+}

@@ -1,0 +1,92 @@
+/*
+ * dht_event.h -- libevent glue for the sans-I/O DHT node (dht.h).
+ *
+ * A struct dht_node owns one non-blocking UDP socket on an event_base,
+ * feeds every datagram to dht_input (draining the socket on each
+ * readiness), sends through sendto, and drives dht_periodic with a timer
+ * at the time the node asks for. An IPv6 socket also carries IPv4 peers
+ * as v4-mapped addresses when the system allows dual-stack sockets.
+ *
+ * The testnet helper runs n server nodes on 127.0.0.1 (ports first_port
+ * up, each bootstrapped from the first) so pkdns works with no internet.
+ */
+#ifndef PKDNS_DHT_EVENT_H
+#define PKDNS_DHT_EVENT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dht/dht.h"
+
+struct event_base;
+struct dht_node;
+struct dht_testnet;
+
+/**
+ * Bind a UDP socket and start a node on it.
+ * @param base the event loop
+ * @param bind local address (port 0 = any)
+ * @param bindlen its length
+ * @param cfg node configuration; send and send_ctx are ignored (the glue
+ *        sends), everything else is used as given
+ * @return the node or NULL (socket, bind or dht_new failed; logged)
+ */
+struct dht_node *dht_node_new(struct event_base *base, const struct sockaddr *bind,
+	socklen_t bindlen, const struct dht_config *cfg);
+
+/**
+ * @param n node
+ * @return its sans-I/O core, for dht_get_mutable, dht_put, ...
+ */
+struct dht *dht_node_dht(struct dht_node *n);
+
+/**
+ * @param n node
+ * @return the bound UDP port (host order)
+ */
+uint16_t dht_node_port(const struct dht_node *n);
+
+/**
+ * The clock the node runs on; pass it as now_ms to dht.h calls.
+ * @param n node
+ * @return milliseconds (monotonic)
+ */
+uint64_t dht_node_now(const struct dht_node *n);
+
+/**
+ * Run dht_periodic soon (call after starting look-ups so that their
+ * timers and done callbacks are scheduled without waiting).
+ * @param n node
+ */
+void dht_node_kick(struct dht_node *n);
+
+/**
+ * Close the socket and free the node (no callbacks run).
+ * @param n node (NULL is fine)
+ */
+void dht_node_free(struct dht_node *n);
+
+/**
+ * Start n server-mode nodes on 127.0.0.1:first_port .. first_port+n-1,
+ * each bootstrapped from the first, with loopback_testnet set.
+ * @param base the event loop
+ * @param n number of nodes (1..1000)
+ * @param first_port first UDP port
+ * @return the testnet or NULL (a port could not be bound; logged)
+ */
+struct dht_testnet *dht_testnet_new(struct event_base *base, int n, uint16_t first_port);
+
+/**
+ * @param tn testnet
+ * @param i index
+ * @return node i, or NULL when out of range
+ */
+struct dht_node *dht_testnet_node(struct dht_testnet *tn, int i);
+
+/**
+ * Stop and free every node of a testnet.
+ * @param tn testnet (NULL is fine)
+ */
+void dht_testnet_free(struct dht_testnet *tn);
+
+#endif

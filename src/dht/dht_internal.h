@@ -1,0 +1,175 @@
+/*
+ * dht_internal.h -- state shared by dht.c (core, transactions, maintenance),
+ * dht_lookup.c (iterative look-ups, BEP 5 / BEP 44 client side) and
+ * dht_server.c (answering queries, BEP 5 / BEP 44 server side).
+ * Not part of the module's API: only dht.h and dht_event.h are.
+ */
+#ifndef PKDNS_DHT_INTERNAL_H
+#define PKDNS_DHT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dht/dht.h"
+#include "dht/dht_store.h"
+#include "dht/dht_util.h"
+#include "dht/krpc.h"
+#include "dht/routing.h"
+
+#define DHT_MAX_TXN 1024
+#define DHT_MAX_BOOT 16
+#define DHT_SENDBUF 2048
+#define DHT_VOTES 16
+#define DHT_RATE_SLOTS 256
+#define DHT_SEEN_SLOTS 1024
+
+/** Why a transaction was sent. */
+enum txn_purpose {
+	TXN_PING = 1,  /**< routing-table liveness */
+	TXN_LOOKUP,    /**< a look-up's find_node / get */
+	TXN_PUT,       /**< a look-up's put */
+};
+
+/** One query in flight; the wire transaction ID is index(2) || salt(2). */
+struct dht_txn {
+	bool used;
+	bool slow;             /**< past half the timeout: no longer counts
+				    toward alpha */
+	uint8_t purpose;
+	uint16_t salt;
+	struct dht_addr to;
+	uint64_t sent_ms;
+	uint32_t lookup_id;
+};
+
+enum cand_state { CAND_NEW = 0, CAND_INFLIGHT, CAND_REPLIED, CAND_FAILED };
+
+/** A node a look-up knows of. */
+struct lookup_cand {
+	uint8_t id[20];
+	bool id_known;         /**< false for bootstrap addresses */
+	bool slow;
+	uint8_t state;         /**< enum cand_state */
+	uint8_t put_state;     /**< 0 none, 1 sent, 2 answered */
+	struct dht_addr addr;
+	uint8_t token[32];
+	uint8_t token_len;
+};
+
+enum lookup_kind { LK_FIND_NODE = 1, LK_GET, LK_PUT };
+
+/** One iterative look-up. */
+struct dht_lookup {
+	struct dht_lookup *next;
+	uint32_t id;
+	uint8_t kind;          /**< enum lookup_kind */
+	bool internal;         /**< maintenance: no callbacks */
+	bool dead;             /**< cancelled or finished: reaped later */
+	bool finished;         /**< done callback pending */
+	bool put_phase;
+	bool is_mutable;
+	uint8_t target[20];
+	uint8_t k[32];
+	uint8_t salt[DHT_MAX_SALT];
+	size_t salt_len;
+	int64_t min_seq;
+	int64_t best_seq;
+	bool have_value;
+	struct dht_item *put_item; /**< LK_PUT: the item to store */
+	int64_t cas;
+	dht_get_cb get_cb;
+	dht_done_cb done_cb;
+	void *ctx;
+	struct lookup_cand *c;
+	size_t nc, cap;
+	uint64_t start_ms;
+	struct dht_lookup_stats st;
+};
+
+struct dht_vote {
+	struct dht_addr voter;
+	struct dht_addr ip;
+};
+
+struct dht_rate {
+	struct dht_addr ip;
+	uint64_t last_ms;
+	uint32_t tokens_milli; /**< token bucket, in thousandths */
+};
+
+/** The node. */
+struct dht {
+	struct dht_config cfg;
+	uint8_t id[20];
+	bool id_fixed;
+	bool server_now;
+	struct routing rt4, rt6;
+	struct dht_tokens tokens;
+	struct dht_store store;
+	struct dht_txn txn[DHT_MAX_TXN];
+	uint16_t txn_next;
+	struct dht_lookup *lookups;
+	uint32_t next_lookup_id;
+	struct dht_addr boot[DHT_MAX_BOOT];
+	int nboot;
+	struct dht_vote votes[DHT_VOTES];
+	int nvotes, vote_next;
+	struct dht_addr external;
+	struct dht_rate rate[DHT_RATE_SLOTS];
+	uint64_t seen[DHT_SEEN_SLOTS]; /**< adaptive: last send per IP hash */
+	struct dht_addr unsolicited[DHT_ADAPTIVE_MIN_IPS];
+	uint64_t unsolicited_ms[DHT_ADAPTIVE_MIN_IPS];
+	uint64_t now_ms; /**< time of the latest call into the node */
+	uint64_t last_maint_ms, last_boot_ms, last_expire_ms;
+	uint8_t version[4];
+	uint8_t buf[DHT_SENDBUF];
+};
+
+/* dht.c */
+/** Send a datagram to an address. */
+void dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to);
+/** Allocate a transaction and send a query; fills q->t, q->id, ro, v.
+ * @return 0 or -1 */
+int dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
+	uint8_t purpose, uint32_t lookup_id, uint64_t now_ms);
+/** Ping an address unless a query to it is already in flight. */
+void dht_ping_if_idle(struct dht *d, const struct dht_addr *to);
+/** The routing table of an address family. */
+struct routing *dht_rt(struct dht *d, int family);
+/** Whether queries are answered now. */
+bool dht_answering(const struct dht *d);
+
+/* dht_lookup.c */
+/** Start a look-up (not yet stepped). */
+struct dht_lookup *dht_lookup_new(struct dht *d, uint8_t kind,
+	const uint8_t target[20], uint64_t now_ms);
+/** Send what can be sent; finish when done. */
+void dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms);
+/** A reply or error for one of this look-up's transactions. */
+void dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
+	const struct krpc_msg *m, uint64_t now_ms);
+/** A transaction of this look-up timed out (or went slow). */
+void dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
+	bool slow_only, uint64_t now_ms);
+/** Find a live look-up by ID. */
+struct dht_lookup *dht_lookup_find(struct dht *d, uint32_t id);
+/** Add a candidate address (id may be NULL). */
+void dht_lookup_add(struct dht_lookup *l, const uint8_t *id, const struct dht_addr *a);
+/** Run pending done callbacks, then free dead look-ups. */
+void dht_lookups_finish(struct dht *d, uint64_t now_ms);
+/** Free every look-up without callbacks. */
+void dht_lookups_free(struct dht *d);
+
+/* dht_server.c */
+/** Answer one query. */
+void dht_server_query(struct dht *d, const struct krpc_msg *m,
+	const struct dht_addr *from, uint64_t now_ms);
+/** Send a KRPC error for a query. */
+void dht_server_error(struct dht *d, const struct krpc_msg *m,
+	const struct dht_addr *from, int code, const char *msg);
+/** Write up to k compact nodes of one family closest to target.
+ * @return bytes written */
+size_t dht_compact_closest(struct dht *d, int family, const uint8_t target[20],
+	uint8_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,575 @@
+/*
+ * dht_lookup.c -- iterative look-ups (BEP 5 "find_node", BEP 44 get/put).
+ *
+ * Candidates are kept sorted by XOR distance to the target (addresses whose
+ * ID is not known yet, i.e. bootstrap nodes, first). Up to alpha queries
+ * are in flight; a query unanswered after half the timeout stops counting
+ * toward alpha so a slow node widens the look-up instead of stalling it.
+ * No node is queried twice. The look-up ends when the k closest candidates
+ * that did not fail have all answered, or nothing is left to ask. A put
+ * then sends the item to the k closest nodes that returned a token.
+ *
+ * Callbacks may cancel look-ups or start new ones: look-ups are only ever
+ * marked dead during callbacks and freed at the top of dht_input /
+ * dht_periodic, and every loop re-checks `dead` after calling out.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define LOG_MODULE "dht"
+#include "util/log.h"
+
+#include "dht/bencode.h"
+#include "dht/dht_internal.h"
+
+static int
+cand_cmp(const struct dht_lookup *l, const struct lookup_cand *a,
+	const struct lookup_cand *b)
+{
+	if (!a->id_known || !b->id_known)
+		return (int)a->id_known - (int)b->id_known;
+	return dht_id_cmp_dist(l->target, a->id, b->id);
+}
+
+static void
+resort(struct dht_lookup *l)
+{
+	for (size_t i = 1; i < l->nc; i++) {
+		struct lookup_cand c = l->c[i];
+		size_t j = i;
+		while (j > 0 && cand_cmp(l, &c, &l->c[j - 1]) < 0) {
+			l->c[j] = l->c[j - 1];
+			j--;
+		}
+		l->c[j] = c;
+	}
+}
+
+static struct lookup_cand *
+cand_by_addr(struct dht_lookup *l, const struct dht_addr *a)
+{
+	for (size_t i = 0; i < l->nc; i++)
+		if (dht_addr_eq(&l->c[i].addr, a))
+			return &l->c[i];
+	return NULL;
+}
+
+void
+dht_lookup_add(struct dht_lookup *l, const uint8_t *id, const struct dht_addr *a)
+{
+	struct lookup_cand c;
+	size_t pos;
+
+	if (a->port == 0 || cand_by_addr(l, a))
+		return;
+	if (id) {
+		for (size_t i = 0; i < l->nc; i++)
+			if (l->c[i].id_known && memcmp(l->c[i].id, id, 20) == 0)
+				return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.addr = *a;
+	if (id) {
+		memcpy(c.id, id, 20);
+		c.id_known = true;
+	}
+	pos = l->nc;
+	while (pos > 0 && cand_cmp(l, &c, &l->c[pos - 1]) < 0)
+		pos--;
+	if (pos >= l->cap)
+		return;
+	if (l->nc == l->cap)
+		l->nc--; /* drop the farthest */
+	memmove(&l->c[pos + 1], &l->c[pos], (l->nc - pos) * sizeof(c));
+	l->c[pos] = c;
+	l->nc++;
+}
+
+struct dht_lookup *
+dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t now_ms)
+{
+	struct dht_lookup *l = calloc(1, sizeof(*l)), **tail;
+	struct routing_node *near;
+	size_t n, total = 0;
+
+	if (l == NULL)
+		return NULL;
+	l->cap = (size_t)d->cfg.k * 4 + 16;
+	l->c = calloc(l->cap, sizeof(*l->c));
+	near = calloc(l->cap, sizeof(*near));
+	if (l->c == NULL || near == NULL) {
+		free(l->c);
+		free(near);
+		free(l);
+		return NULL;
+	}
+	l->id = d->next_lookup_id++;
+	if (l->id == 0)
+		l->id = d->next_lookup_id++;
+	l->kind = kind;
+	memcpy(l->target, target, 20);
+	l->start_ms = now_ms;
+	l->best_seq = INT64_MIN;
+	l->st.lookup_id = l->id;
+	l->st.first_value_ms = -1;
+	l->cas = -1;
+	for (int fam = 4; fam <= 6; fam += 2) {
+		n = routing_closest(dht_rt(d, fam), target, near, l->cap);
+		for (size_t i = 0; i < n; i++)
+			dht_lookup_add(l, near[i].id, &near[i].addr);
+		total += n;
+	}
+	free(near);
+	if (total < (size_t)d->cfg.k)
+		for (int i = 0; i < d->nboot; i++)
+			dht_lookup_add(l, NULL, &d->boot[i]);
+	for (tail = &d->lookups; *tail; tail = &(*tail)->next)
+		;
+	*tail = l;
+	return l;
+}
+
+struct dht_lookup *
+dht_lookup_find(struct dht *d, uint32_t id)
+{
+	for (struct dht_lookup *l = d->lookups; l; l = l->next)
+		if (l->id == id && !l->dead)
+			return l;
+	return NULL;
+}
+
+static int
+send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t now_ms)
+{
+	struct krpc_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.port = -1;
+	q.target = l->target;
+	if (l->kind == LK_FIND_NODE) {
+		q.method = KRPC_M_FIND_NODE;
+	} else {
+		q.method = KRPC_M_GET;
+		/* BEP 44: with seq, nodes holding nothing newer leave v out. */
+		if (l->kind == LK_GET && l->is_mutable && l->min_seq > 0) {
+			q.has_seq = true;
+			q.seq = l->min_seq - 1;
+		}
+	}
+	if (dht_send_query(d, &q, &c->addr, TXN_LOOKUP, l->id, now_ms) < 0)
+		return -1;
+	l->st.queried++;
+	l->st.sent++;
+	return 0;
+}
+
+static int
+send_put(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t now_ms)
+{
+	const struct dht_item *it = l->put_item;
+	uint8_t enc[DHT_MAX_VALUE + 16];
+	struct bencode_writer w;
+	struct krpc_query q;
+	int n;
+
+	bencode_writer_init(&w, enc, sizeof(enc));
+	bencode_put_str(&w, it->v, it->v_len);
+	n = bencode_writer_done(&w);
+	if (n < 0)
+		return -1;
+	memset(&q, 0, sizeof(q));
+	q.method = KRPC_M_PUT;
+	q.port = -1;
+	q.token = c->token;
+	q.token_len = c->token_len;
+	q.value = enc;
+	q.value_len = (size_t)n;
+	if (it->is_mutable) {
+		q.k = it->k;
+		q.sig = it->sig;
+		q.salt = it->salt;
+		q.salt_len = it->salt_len;
+		q.has_seq = true;
+		q.seq = it->seq;
+		if (l->cas >= 0) {
+			q.has_cas = true;
+			q.cas = l->cas;
+		}
+	}
+	if (dht_send_query(d, &q, &c->addr, TXN_PUT, l->id, now_ms) < 0)
+		return -1;
+	l->st.sent++;
+	return 0;
+}
+
+static void
+finish(struct dht_lookup *l, uint64_t now_ms)
+{
+	if (l->finished)
+		return;
+	l->finished = true;
+	l->st.elapsed_ms = now_ms - l->start_ms;
+}
+
+static void
+start_put(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
+{
+	int sent = 0;
+
+	l->put_phase = true;
+	for (size_t i = 0; i < l->nc && sent < d->cfg.k; i++) {
+		struct lookup_cand *c = &l->c[i];
+		if (c->state != CAND_REPLIED || c->token_len == 0)
+			continue;
+		if (send_put(d, l, c, now_ms) == 0) {
+			c->put_state = 1;
+			sent++;
+		}
+	}
+	if (sent == 0)
+		finish(l, now_ms);
+}
+
+void
+dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
+{
+	size_t inflight = 0, replied = 0;
+	bool done = true;
+
+	if (l->dead || l->finished)
+		return;
+	if (l->put_phase) {
+		for (size_t i = 0; i < l->nc; i++)
+			if (l->c[i].put_state == 1)
+				return;
+		finish(l, now_ms);
+		return;
+	}
+	for (size_t i = 0; i < l->nc; i++)
+		if (l->c[i].state == CAND_INFLIGHT && !l->c[i].slow)
+			inflight++;
+	for (size_t i = 0; i < l->nc && inflight < (size_t)d->cfg.alpha; i++) {
+		struct lookup_cand *c = &l->c[i];
+		if (c->state == CAND_REPLIED && ++replied >= (size_t)d->cfg.k)
+			break;
+		if (c->state != CAND_NEW)
+			continue;
+		if (send_get(d, l, c, now_ms) < 0)
+			break;
+		c->state = CAND_INFLIGHT;
+		inflight++;
+	}
+	replied = 0;
+	for (size_t i = 0; i < l->nc; i++) {
+		if (l->c[i].state == CAND_FAILED)
+			continue;
+		if (l->c[i].state == CAND_REPLIED) {
+			if (++replied >= (size_t)d->cfg.k)
+				break;
+			continue;
+		}
+		done = false;
+		break;
+	}
+	if (!done)
+		return;
+	if (l->kind == LK_PUT)
+		start_put(d, l, now_ms);
+	else
+		finish(l, now_ms);
+}
+
+static void
+report(struct dht_lookup *l, const struct dht_item *it, uint64_t now_ms)
+{
+	l->have_value = true;
+	l->st.values++;
+	if (l->st.first_value_ms < 0)
+		l->st.first_value_ms = (int64_t)(now_ms - l->start_ms);
+	if (l->get_cb && !l->internal)
+		l->get_cb(l->ctx, it);
+}
+
+static void
+check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
+{
+	struct dht_item *it;
+	uint8_t md[20];
+
+	if (m->value.p == NULL || m->value_str.p == NULL || m->value_str.n > DHT_MAX_VALUE)
+		return;
+	if (l->is_mutable) {
+		uint8_t signable[DHT_MAX_VALUE + DHT_MAX_SALT + 64];
+		int n;
+		if (m->k == NULL || m->sig == NULL || !m->has_seq || memcmp(m->k, l->k, 32) != 0)
+			return;
+		if (m->seq < l->min_seq || (l->have_value && m->seq <= l->best_seq))
+			return;
+		n = dht_signable_raw(signable, sizeof(signable), l->salt, l->salt_len,
+			m->seq, m->value.p, m->value.n);
+		if (n < 0 || crypto_sign_verify_detached(m->sig, signable,
+				     (unsigned long long)n, l->k) != 0)
+			return;
+		l->best_seq = m->seq;
+	} else {
+		if (l->have_value)
+			return;
+		dht_sha1(m->value.p, m->value.n, md);
+		if (memcmp(md, l->target, 20) != 0)
+			return;
+	}
+	it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return;
+	it->is_mutable = l->is_mutable;
+	if (l->is_mutable) {
+		memcpy(it->k, l->k, 32);
+		memcpy(it->sig, m->sig, 64);
+		it->seq = m->seq;
+		memcpy(it->salt, l->salt, l->salt_len);
+		it->salt_len = l->salt_len;
+	}
+	memcpy(it->v, m->value_str.p, m->value_str.n);
+	it->v_len = m->value_str.n;
+	report(l, it, now_ms);
+	free(it);
+}
+
+static void
+add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz)
+{
+	for (size_t i = 0; s->p && i + sz <= s->n; i += sz) {
+		struct dht_addr a;
+		if (memcmp(s->p + i, d->id, 20) == 0)
+			continue;
+		if (dht_addr_uncompact(s->p + i + 20, sz - 20, &a) < 0)
+			continue;
+		dht_lookup_add(l, s->p + i, &a);
+		/* A node that would fit a bucket with room gets a ping: its
+		 * reply adds it. Without this, tables hold only the nodes
+		 * our own look-ups happened to query. */
+		if (routing_wants(dht_rt(d, a.family), s->p + i, &a))
+			dht_ping_if_idle(d, &a);
+	}
+}
+
+void
+dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
+	const struct krpc_msg *m, uint64_t now_ms)
+{
+	struct lookup_cand *c = cand_by_addr(l, &t->to);
+
+	l->st.responses++;
+	if (t->purpose == TXN_PUT) {
+		if (c)
+			c->put_state = 2;
+		if (m->y == 'r') {
+			l->st.stored++;
+		} else {
+			l->st.put_errors++;
+			l->st.last_error = (int)m->err_code;
+		}
+		dht_lookup_step(d, l, now_ms);
+		return;
+	}
+	if (c && c->state != CAND_REPLIED) {
+		if (m->y == 'e') {
+			c->state = CAND_FAILED;
+		} else {
+			c->state = CAND_REPLIED;
+			if (m->token.p && m->token.n <= sizeof(c->token)) {
+				memcpy(c->token, m->token.p, m->token.n);
+				c->token_len = (uint8_t)m->token.n;
+			}
+			if (!c->id_known || memcmp(c->id, m->id, 20) != 0) {
+				memcpy(c->id, m->id, 20);
+				c->id_known = true;
+				resort(l);
+			}
+		}
+	}
+	if (m->y == 'r') {
+		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4);
+		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6);
+		if (l->kind == LK_GET)
+			check_value(l, m, now_ms);
+		if (l->dead)
+			return; /* cancelled from the get callback */
+	}
+	dht_lookup_step(d, l, now_ms);
+}
+
+void
+dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
+	bool slow_only, uint64_t now_ms)
+{
+	struct lookup_cand *c = cand_by_addr(l, &t->to);
+
+	if (slow_only) {
+		if (c && c->state == CAND_INFLIGHT)
+			c->slow = true;
+		dht_lookup_step(d, l, now_ms);
+		return;
+	}
+	l->st.timeouts++;
+	if (c) {
+		if (t->purpose == TXN_PUT)
+			c->put_state = 2;
+		else if (c->state == CAND_INFLIGHT)
+			c->state = CAND_FAILED;
+	}
+	dht_lookup_step(d, l, now_ms);
+}
+
+static void
+lookup_free(struct dht_lookup *l)
+{
+	free(l->put_item);
+	free(l->c);
+	free(l);
+}
+
+void
+dht_lookups_finish(struct dht *d, uint64_t now_ms)
+{
+	struct dht_lookup **pp;
+
+	(void)now_ms;
+	/* New look-ups started by a callback are appended and visited too. */
+	for (struct dht_lookup *l = d->lookups; l; l = l->next) {
+		if (!l->finished || l->dead)
+			continue;
+		l->dead = true;
+		if (l->done_cb && !l->internal)
+			l->done_cb(l->ctx, &l->st);
+	}
+	pp = &d->lookups;
+	while (*pp) {
+		struct dht_lookup *l = *pp;
+		if (l->dead) {
+			*pp = l->next;
+			lookup_free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
+}
+
+void
+dht_lookups_free(struct dht *d)
+{
+	while (d->lookups) {
+		struct dht_lookup *l = d->lookups;
+		d->lookups = l->next;
+		lookup_free(l);
+	}
+}
+
+static struct dht_lookup *
+start(struct dht *d, uint8_t kind, const uint8_t target[20], dht_get_cb cb,
+	dht_done_cb done, void *ctx, uint64_t now_ms)
+{
+	struct dht_lookup *l;
+
+	d->now_ms = now_ms;
+	l = dht_lookup_new(d, kind, target, now_ms);
+	if (l == NULL)
+		return NULL;
+	l->get_cb = cb;
+	l->done_cb = done;
+	l->ctx = ctx;
+	return l;
+}
+
+uint32_t
+dht_get_mutable(struct dht *d, const uint8_t k[32], const uint8_t *salt,
+	size_t salt_len, int64_t min_seq, dht_get_cb cb, dht_done_cb done,
+	void *ctx, uint64_t now_ms)
+{
+	uint8_t target[20];
+	struct dht_lookup *l;
+
+	if (d == NULL || k == NULL || salt_len > DHT_MAX_SALT || (salt_len && salt == NULL))
+		return 0;
+	dht_mutable_target(k, salt, salt_len, target);
+	l = start(d, LK_GET, target, cb, done, ctx, now_ms);
+	if (l == NULL)
+		return 0;
+	l->is_mutable = true;
+	memcpy(l->k, k, 32);
+	if (salt_len)
+		memcpy(l->salt, salt, salt_len);
+	l->salt_len = salt_len;
+	l->min_seq = min_seq;
+	dht_lookup_step(d, l, now_ms);
+	return l->id;
+}
+
+uint32_t
+dht_get_immutable(struct dht *d, const uint8_t target[20], dht_get_cb cb,
+	dht_done_cb done, void *ctx, uint64_t now_ms)
+{
+	struct dht_lookup *l;
+
+	if (d == NULL || target == NULL)
+		return 0;
+	l = start(d, LK_GET, target, cb, done, ctx, now_ms);
+	if (l == NULL)
+		return 0;
+	dht_lookup_step(d, l, now_ms);
+	return l->id;
+}
+
+uint32_t
+dht_put(struct dht *d, const struct dht_item *item, int64_t cas, dht_done_cb done,
+	void *ctx, uint64_t now_ms)
+{
+	uint8_t target[20];
+	struct dht_lookup *l;
+
+	if (d == NULL || item == NULL || item->v_len > DHT_MAX_VALUE ||
+	    item->salt_len > DHT_MAX_SALT)
+		return 0;
+	if (item->is_mutable) {
+		uint8_t signable[DHT_MAX_VALUE + DHT_MAX_SALT + 64];
+		int n = dht_bep44_signable(signable, sizeof(signable), item->salt,
+			item->salt_len, item->seq, item->v, item->v_len);
+		if (n < 0 || crypto_sign_verify_detached(item->sig, signable,
+				     (unsigned long long)n, item->k) != 0) {
+			log_warn("put refused: the item's signature does not verify");
+			return 0;
+		}
+		dht_mutable_target(item->k, item->salt, item->salt_len, target);
+	} else {
+		dht_immutable_target(item->v, item->v_len, target);
+	}
+	l = start(d, LK_PUT, target, NULL, done, ctx, now_ms);
+	if (l == NULL)
+		return 0;
+	l->put_item = malloc(sizeof(*item));
+	if (l->put_item == NULL) {
+		l->dead = true;
+		return 0;
+	}
+	*l->put_item = *item;
+	l->is_mutable = item->is_mutable;
+	l->cas = item->is_mutable ? cas : -1;
+	dht_lookup_step(d, l, now_ms);
+	return l->id;
+}
+
+void
+dht_cancel(struct dht *d, uint32_t lookup_id)
+{
+	struct dht_lookup *l;
+
+	if (d == NULL)
+		return;
+	l = dht_lookup_find(d, lookup_id);
+	if (l)
+		l->dead = true;
+}

@@ -1,0 +1,219 @@
+/*
+ * test_bencode.c -- bencode reader/writer: round trips, malformed input,
+ * and every KRPC message of a real libtorrent/bittorrent-dht capture.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dht/bencode.h"
+#include "tap.h"
+
+/* Re-encode a parsed value with the writer, element by element. */
+static void
+reencode(struct bencode_writer *w, const struct bencode_value *v)
+{
+	struct bencode_iter it;
+	struct bencode_value k, e;
+
+	switch (v->type) {
+	case BENCODE_INT:
+		bencode_put_int(w, v->i);
+		break;
+	case BENCODE_STR:
+		bencode_put_str(w, v->str, v->str_len);
+		break;
+	case BENCODE_LIST:
+	case BENCODE_DICT:
+		if (v->type == BENCODE_LIST)
+			bencode_put_list(w);
+		else
+			bencode_put_dict(w);
+		bencode_iter_init(v, &it);
+		while (bencode_iter_next(&it, v->type == BENCODE_DICT ? &k : NULL, &e) > 0) {
+			if (v->type == BENCODE_DICT)
+				bencode_put_str(w, k.str, k.str_len);
+			reencode(w, &e);
+		}
+		bencode_put_end(w);
+		break;
+	}
+}
+
+static int
+roundtrip(const uint8_t *in, size_t n)
+{
+	struct bencode_value v;
+	struct bencode_writer w;
+	uint8_t out[4096];
+
+	if (bencode_parse(in, n, &v, NULL) < 0)
+		return 0;
+	bencode_writer_init(&w, out, sizeof(out));
+	reencode(&w, &v);
+	return bencode_writer_done(&w) == (int)n && memcmp(out, in, n) == 0;
+}
+
+static int
+parses(const char *s)
+{
+	struct bencode_value v;
+	return bencode_parse((const uint8_t *)s, strlen(s), &v, NULL);
+}
+
+static size_t
+unhex(const char *h, size_t hn, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i + 1 < hn && n < cap; i += 2) {
+		unsigned b;
+		if (sscanf(h + i, "%2x", &b) != 1)
+			return 0;
+		out[n++] = (uint8_t)b;
+	}
+	return n;
+}
+
+/* Tiny JSON field extractor: the string value of "name" on one line. */
+static const char *
+json_str(const char *line, const char *name, size_t *len)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\": \"", name);
+	p = strstr(line, pat);
+	if (p == NULL) {
+		snprintf(pat, sizeof(pat), "\"%s\":\"", name);
+		p = strstr(line, pat);
+	}
+	if (p == NULL)
+		return NULL;
+	p += strlen(pat);
+	e = strchr(p, '"');
+	if (e == NULL)
+		return NULL;
+	*len = (size_t)(e - p);
+	return p;
+}
+
+static void
+test_capture(void)
+{
+	const char *top = getenv("top_srcdir");
+	char path[1024], line[8192];
+	uint8_t msg[4096];
+	int n = 0, good = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/data/krpc_capture.jsonl", top ? top : ".");
+	f = fopen(path, "r");
+	if (!ok(f != NULL, "open %s", path))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		size_t hl, ml;
+		const char *hex = json_str(line, "hex", &hl);
+		if (hex == NULL)
+			continue;
+		ml = unhex(hex, hl, msg, sizeof(msg));
+		n++;
+		if (roundtrip(msg, ml))
+			good++;
+		else
+			printf("# line %d does not round trip\n", n);
+	}
+	fclose(f);
+	ok(n >= 50, "capture has %d messages", n);
+	is_int(good, n, "every captured message parses and re-encodes byte-identical");
+}
+
+int
+main(void)
+{
+	struct bencode_value v, x;
+	struct bencode_writer w;
+	uint8_t buf[64];
+	size_t used;
+	const char *good[] = { "i0e", "i-1e", "i42e", "i9223372036854775807e",
+		"i-9223372036854775808e", "0:", "4:spam", "le", "de",
+		"l4:spami42ee", "d3:bar4:spam3:fooi42ee", "d1:ad1:bli1ei2eeee",
+		"d0:i1e1:ai2ee" };
+	const char *bad[] = { "", "i", "ie", "i-e", "i-0e", "i03e", "i00e",
+		"i1", "i1x", "i9223372036854775808e", "i-9223372036854775809e",
+		"5:spam", "01:a", "-1:a", ":", "l", "d", "li1e", "d3:fooe",
+		"d3:fooi1e3:bari2ee", "d3:fooi1e3:fooi2ee", "di1ei2ee", "x",
+		"4:spamX", "d1:b0:1:a0:e", "l-e", "d2:ab0:1:a0:e" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ok(parses(good[i]) == 0, "accepts %s", good[i]);
+		ok(roundtrip((const uint8_t *)good[i], strlen(good[i])), "round trip %s", good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(parses(bad[i]) < 0, "rejects \"%s\"", bad[i]);
+	is_int(parses("i-0e"), BENCODE_ERR_NONCANON, "-0 is non-canonical");
+	is_int(parses("i01e"), BENCODE_ERR_NONCANON, "leading zero is non-canonical");
+	is_int(parses("d1:bi1e1:ai2ee"), BENCODE_ERR_NONCANON, "unsorted keys");
+	is_int(parses("d1:ai1e1:ai2ee"), BENCODE_ERR_NONCANON, "duplicate keys");
+	is_int(parses("10:abc"), BENCODE_ERR_TRUNC, "string longer than input");
+
+	/* Depth limit: 40 nested lists. */
+	{
+		char deep[100];
+		memset(deep, 'l', 40);
+		memset(deep + 40, 'e', 40);
+		deep[80] = 0;
+		is_int(parses(deep), BENCODE_ERR_LIMIT, "nesting depth bounded");
+		memset(deep, 'l', 20);
+		memset(deep + 20, 'e', 20);
+		deep[40] = 0;
+		is_int(parses(deep), 0, "moderate nesting accepted");
+	}
+	/* Element limit. */
+	{
+		size_t n = 2 + 3 * 5000;
+		char *big = malloc(n + 1);
+		big[0] = 'l';
+		for (size_t i = 0; i < 5000; i++)
+			memcpy(big + 1 + 3 * i, "i1e", 3);
+		big[n - 1] = 'e';
+		big[n] = 0;
+		is_int(parses(big), BENCODE_ERR_LIMIT, "element count bounded");
+		free(big);
+	}
+	/* Trailing bytes with used. */
+	ok(bencode_parse((const uint8_t *)"i1exyz", 6, &v, &used) == 0 && used == 3,
+		"used reports the element length");
+	ok(bencode_parse((const uint8_t *)"i1exyz", 6, &v, NULL) < 0,
+		"trailing garbage rejected without used");
+
+	/* Dictionary look-ups. */
+	ok(bencode_parse((const uint8_t *)"d3:bar4:spam3:fooi42ee", 22, &v, NULL) == 0,
+		"dict parses");
+	ok(bencode_dict_get(&v, "foo", &x) == 0 && x.type == BENCODE_INT && x.i == 42,
+		"dict foo = 42");
+	ok(bencode_dict_get(&v, "bar", &x) == 0 && x.type == BENCODE_STR &&
+		x.str_len == 4 && memcmp(x.str, "spam", 4) == 0, "dict bar = spam");
+	is_int(bencode_dict_get(&v, "baz", &x), BENCODE_ERR_NOTFOUND, "absent key");
+	is_int(bencode_dict_get(&x, "baz", &x), BENCODE_ERR_TYPE, "lookup in a string");
+
+	/* Writer bounds. */
+	bencode_writer_init(&w, buf, 5);
+	bencode_put_cstr(&w, "spam");
+	is_int(bencode_writer_done(&w), -1, "overflow reported");
+	bencode_writer_init(&w, buf, sizeof(buf));
+	bencode_put_dict(&w);
+	bencode_put_cstr(&w, "a");
+	bencode_put_int(&w, -7);
+	bencode_put_cstr(&w, "b");
+	bencode_put_list(&w);
+	bencode_put_str(&w, "x", 1);
+	bencode_put_end(&w);
+	bencode_put_end(&w);
+	ok(bencode_writer_done(&w) == 17 && memcmp(buf, "d1:ai-7e1:bl1:xee", 17) == 0,
+		"writer output");
+
+	test_capture();
+	return tap_done();
+}
