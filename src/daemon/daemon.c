@@ -204,12 +204,14 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	if (d->icann_pending)
 		d->icann_pending->prev = p;
 	d->icann_pending = p;
-	p->req = icann_resolve(d->icann, name, qtype, held->info.qclass, icann_done, p);
-	if (!p->req) {
+	struct icann_req *r = icann_resolve(d->icann, name, qtype, held->info.qclass, icann_done, p);
+	if (!r) {
 		pending_unlink(d, p);
 		free(p);
 		d->stats.icann_failures++;
 		dns_query_error(held, DNS_RCODE_SERVFAIL);
+	} else if (r != ICANN_DONE) {
+		p->req = r;
 	}
 	/* ICANN_DONE: icann_done already ran and freed p */
 }

@@ -6,6 +6,8 @@
 #define PKDNS_DAEMON_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "daemon/daemon.h"
 #include "util/conf.h"
@@ -64,5 +66,12 @@ void pkdns_pkarr_free(struct pkdns *d);
  * @return true when q was taken (answered or held), false for ICANN names
  */
 bool pkdns_route_pkarr(struct pkdns *d, struct dns_query *q);
+
+/**
+ * Figures of the pkarr path for the stats line.
+ * @param packets set to the packets cached
+ * @param nodes set to the DHT routing table's size
+ */
+void pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes);
 
 #endif

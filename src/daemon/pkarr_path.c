@@ -1,44 +1,952 @@
 /*
- * pkarr_path.c -- names under public-key TLDs.
+ * pkarr_path.c -- names under public-key TLDs: packet cache, one DHT
+ * look-up per key however many clients ask, answers built from the
+ * packet's records, CNAME chains into other keys and into ICANN names,
+ * republishing, and the daemon's DHT node (bootstrap, testnet, saved
+ * routing table).
  *
- * Not wired to the DHT yet: key TLDs are recognised and answered with
- * SERVFAIL so that they never leak to the ICANN path (an ICANN resolver
- * would only say NXDOMAIN, and would learn which keys a user looks up).
+ * A question becomes a task. A task asks the packet cache for its key;
+ * on a miss it waits on the key's look-up (struct pk_lookup), which every
+ * task for that key shares. The first verified packet answers every
+ * waiting task at once; the look-up goes on in the background, so a newer
+ * seq found later replaces the cached packet. A task whose CNAME chain
+ * leaves the packet continues under the new key, or through libunbound.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <ldns/ldns.h>
 
 #define LOG_MODULE "pkarr"
+#include "cache/cache.h"
 #include "daemon/internal.h"
+#include "dht/dht.h"
+#include "dht/dht_event.h"
 #include "dns/server.h"
+#include "icann/icann.h"
+#include "pkarr/answer.h"
+#include "pkarr/cache.h"
+#include "pkarr/packet.h"
 #include "pkarr/zbase32.h"
 #include "util/log.h"
+#include "util/netaddr.h"
+#include "util/ratelimit.h"
+#include "util/time.h"
+
+#define MAX_LOOKUPS 512          /* concurrent DHT look-ups */
+#define MAX_CHASE 8              /* hops out of a packet (keys, ICANN) */
+#define MAX_RECENT 1000          /* keys republished because clients asked */
+#define NODES_FILE "dht-nodes"
+#define NODES_SAVE_S 600
+#define NODES_BUF (64 * 1024)
+
+struct pk_lookup;
+
+struct pk_task {
+	struct pkarr_path *pp;
+	struct dns_query *q;          /* held */
+	ldns_rdf *qname;              /* the question's name, lower case */
+	ldns_rdf *suffix;             /* labels after the key (tld), or NULL */
+	ldns_rdf *name;               /* the name being resolved now */
+	uint8_t pk[32];               /* its key */
+	ldns_rr_list *chain;          /* answer records so far */
+	int hops;
+	struct pk_lookup *lookup;     /* waiting on this look-up */
+	struct icann_req *icann;      /* or on libunbound */
+	struct pk_task *wnext;        /* next waiter of the same look-up */
+	struct pk_task *prev, *next;  /* every task */
+};
+
+struct pk_lookup {
+	struct pkarr_path *pp;
+	uint8_t pk[32];
+	uint32_t id;
+	uint64_t start_ms;
+	bool got_value;
+	struct pk_task *waiters;
+	struct pk_lookup *prev, *next;
+};
+
+struct boot_req {
+	struct pkarr_path *pp;
+	struct icann_req *req;
+	uint16_t port;
+	char host[256];
+};
+
+struct pkarr_path {
+	struct pkdns *d;
+	struct pkarr_cache *pcache;
+	struct pkarr_answer_params params;
+	struct dht_node *node;
+	struct dht *dht;
+	struct dht_testnet *testnet;
+	struct ratelimit *rl_dht;
+	struct pk_task *tasks;
+	struct pk_lookup *lookups;
+	unsigned n_lookups;
+	struct boot_req *boot[CONF_MAX_LIST];
+	size_t n_boot;
+	uint8_t recent[MAX_RECENT][32];
+	size_t n_recent, recent_pos;
+	struct event *ev_republish, *ev_save;
+	uint32_t neg_ttl;
+};
+
+static void task_step(struct pk_task *t);
+
+static uint64_t
+now_s(void)
+{
+	return time_wall_us() / 1000000u;
+}
+
+/* ---- tasks ----------------------------------------------------------- */
+
+static void
+task_free(struct pk_task *t)
+{
+	struct pkarr_path *pp = t->pp;
+
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		pp->tasks = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	ldns_rdf_deep_free(t->qname);
+	ldns_rdf_deep_free(t->suffix);
+	ldns_rdf_deep_free(t->name);
+	ldns_rr_list_deep_free(t->chain);
+	free(t);
+}
+
+/* A key TLD followed by the configured suffix (tld: key) is answered
+ * with names in the form the client asked for. */
+static void
+add_suffix(const struct pk_task *t, ldns_rr_list *list)
+{
+	for (size_t i = 0; t->suffix && list && i < ldns_rr_list_rr_count(list); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(list, i);
+		ldns_rdf *owner = ldns_rdf_clone(ldns_rr_owner(rr));
+		if (owner && ldns_dname_cat(owner, t->suffix) == LDNS_STATUS_OK)
+			ldns_rr_set_owner(rr, owner); /* frees the old owner */
+		else
+			ldns_rdf_deep_free(owner);
+	}
+}
+
+static void
+move_rrs(ldns_rr_list *to, ldns_rr_list *from)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(from); i++)
+		ldns_rr_list_push_rr(to, ldns_rr_list_rr(from, i));
+	ldns_rr_list_set_rr_count(from, 0);
+}
+
+/* Send the answer: the chain so far plus authority/additional. */
+static void
+task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *additional)
+{
+	struct pkdns *d = t->pp->d;
+	struct dns_query *q = t->q;
+	ldns_pkt *pkt = ldns_pkt_new();
+	ldns_rr *question = ldns_rr_new();
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+
+	if (!pkt || !question) {
+		ldns_pkt_free(pkt);
+		ldns_rr_free(question);
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		task_free(t);
+		return;
+	}
+	ldns_rr_set_owner(question, ldns_rdf_clone(t->qname));
+	ldns_rr_set_type(question, (ldns_rr_type)q->info.qtype);
+	ldns_rr_set_class(question, (ldns_rr_class)q->info.qclass);
+	ldns_rr_set_question(question, true);
+	ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, question);
+	add_suffix(t, t->chain);
+	add_suffix(t, authority);
+	add_suffix(t, additional);
+	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->chain);
+	if (authority)
+		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_AUTHORITY, authority);
+	if (additional)
+		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ADDITIONAL, additional);
+	/* the packet now holds the records */
+	ldns_rr_list_set_rr_count(t->chain, 0);
+	if (authority)
+		ldns_rr_list_set_rr_count(authority, 0);
+	if (additional)
+		ldns_rr_list_set_rr_count(additional, 0);
+	ldns_pkt_set_qr(pkt, true);
+	ldns_pkt_set_ra(pkt, true);
+	ldns_pkt_set_rd(pkt, q->info.rd);
+	ldns_pkt_set_rcode(pkt, (uint8_t)rcode);
+	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
+		ldns_pkt_free(pkt);
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		task_free(t);
+		return;
+	}
+	ldns_pkt_free(pkt);
+	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
+		struct cache_key key;
+		pkdns_cache_key(q, &key);
+		cache_store(d->cache, &key, wire, wlen, d->conf.max_ttl, time_mono_ms());
+	}
+	dns_query_reply(q, wire, wlen);
+	free(wire);
+	task_free(t);
+}
+
+static void
+task_fail(struct pk_task *t, int rcode)
+{
+	dns_query_error(t->q, rcode);
+	task_free(t);
+}
+
+/* NXDOMAIN for a key that has no packet: a SOA for the key so that
+ * resolvers cache the negative for neg_ttl (RFC 2308). */
+static void
+task_no_packet(struct pk_task *t)
+{
+	ldns_rr_list *auth = ldns_rr_list_new();
+	ldns_rr *soa = NULL;
+	char key[PKARR_Z32_KEY_LEN + 1], text[512];
+
+	pkarr_z32_encode(t->pk, key);
+	snprintf(text, sizeof(text), "%s. %u IN SOA %s. hostmaster.%s. 0 %u %u %u %u", key,
+	    t->pp->neg_ttl, key, key, t->pp->neg_ttl, t->pp->neg_ttl, t->pp->neg_ttl,
+	    t->pp->neg_ttl);
+	if (auth && ldns_rr_new_frm_str(&soa, text, 0, NULL, NULL) == LDNS_STATUS_OK)
+		ldns_rr_list_push_rr(auth, soa);
+	task_reply(t, LDNS_RCODE_NXDOMAIN, auth, NULL);
+	ldns_rr_list_deep_free(auth);
+}
+
+static void
+task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
+    const char *why_bogus)
+{
+	struct pk_task *t = arg;
+	ldns_pkt *pkt = NULL;
+	(void)why_bogus;
+
+	t->icann = NULL;
+	if (rcode != 0 || !msg || (sec == ICANN_BOGUS && !t->q->info.cd) ||
+	    ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
+		task_fail(t, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	ldns_rr_list *an = ldns_rr_list_clone(ldns_pkt_answer(pkt));
+	ldns_rr_list *ns = ldns_rr_list_clone(ldns_pkt_authority(pkt));
+	int rc = ldns_pkt_get_rcode(pkt);
+	ldns_pkt_free(pkt);
+	if (an)
+		move_rrs(t->chain, an);
+	ldns_rr_list_deep_free(an);
+	/* the suffix rewrite is for names under keys only */
+	ldns_rdf_deep_free(t->suffix);
+	t->suffix = NULL;
+	task_reply(t, rc, (rc == LDNS_RCODE_NOERROR && ldns_rr_list_rr_count(t->chain)) ? NULL : ns,
+	    NULL);
+	ldns_rr_list_deep_free(ns);
+}
+
+/* The key a name ends in (its last label), or -1. */
+static int
+name_key(const ldns_rdf *name, uint8_t pk[32])
+{
+	const uint8_t *w = ldns_rdf_data(name);
+	size_t len = ldns_rdf_size(name), o = 0, last = 0;
+	bool any = false;
+
+	while (o < len && w[o] != 0) {
+		last = o;
+		any = true;
+		o += (size_t)w[o] + 1;
+	}
+	if (!any || last + 1 + w[last] > len)
+		return -1;
+	return pkarr_z32_decode_key((const char *)w + last + 1, w[last], pk);
+}
+
+static void
+task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
+{
+	ldns_rr_list *an = ldns_rr_list_new(), *ns = ldns_rr_list_new(), *ar = ldns_rr_list_new();
+	ldns_rdf *target = NULL;
+	enum pkarr_answer_status st;
+
+	if (!an || !ns || !ar) {
+		ldns_rr_list_free(an);
+		ldns_rr_list_free(ns);
+		ldns_rr_list_free(ar);
+		task_fail(t, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->q->info.qtype, &t->pp->params, an, ns, ar,
+	    &target);
+	move_rrs(t->chain, an);
+	ldns_rr_list_deep_free(an);
+	switch (st) {
+	case PKARR_ANS_OK:
+		task_reply(t, LDNS_RCODE_NOERROR, NULL, ar);
+		break;
+	case PKARR_ANS_NODATA:
+		task_reply(t, LDNS_RCODE_NOERROR, ns, NULL);
+		break;
+	case PKARR_ANS_NXDOMAIN:
+		task_reply(t, LDNS_RCODE_NXDOMAIN, ns, NULL);
+		break;
+	case PKARR_ANS_DELEGATION:
+		/* A referral: the name servers the packet names, with glue.
+		 * Following it ourselves is not done yet. */
+		task_reply(t, LDNS_RCODE_NOERROR, ns, ar);
+		break;
+	case PKARR_ANS_CNAME_OUT:
+		if (++t->hops > MAX_CHASE) {
+			task_fail(t, DNS_RCODE_SERVFAIL);
+			break;
+		}
+		ldns_rdf_deep_free(t->name);
+		t->name = target;
+		target = NULL;
+		if (name_key(t->name, t->pk) == 0) {
+			task_step(t);
+		} else {
+			char *text = ldns_rdf2str(t->name);
+			struct icann_req *r = text ? icann_resolve(t->pp->d->icann, text,
+							 t->q->info.qtype, t->q->info.qclass,
+							 task_icann_done, t)
+						   : NULL;
+			free(text);
+			/* ICANN_DONE: task_icann_done ran and freed t already */
+			if (!r)
+				task_fail(t, DNS_RCODE_SERVFAIL);
+			else if (r != ICANN_DONE)
+				t->icann = r;
+		}
+		break;
+	default:
+		task_fail(t, DNS_RCODE_SERVFAIL);
+		break;
+	}
+	ldns_rdf_deep_free(target);
+	ldns_rr_list_deep_free(ns);
+	ldns_rr_list_deep_free(ar);
+}
+
+/* ---- look-ups ---------------------------------------------------------- */
+
+static void
+remember_recent(struct pkarr_path *pp, const uint8_t pk[32])
+{
+	for (size_t i = 0; i < pp->n_recent; i++)
+		if (memcmp(pp->recent[i], pk, 32) == 0)
+			return;
+	memcpy(pp->recent[pp->recent_pos], pk, 32);
+	pp->recent_pos = (pp->recent_pos + 1) % MAX_RECENT;
+	if (pp->n_recent < MAX_RECENT)
+		pp->n_recent++;
+}
+
+static void
+lookup_free(struct pk_lookup *l)
+{
+	struct pkarr_path *pp = l->pp;
+
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		pp->lookups = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	pp->n_lookups--;
+	free(l);
+}
+
+static void
+lookup_value(void *arg, const struct dht_item *item)
+{
+	struct pk_lookup *l = arg;
+	struct pkarr_path *pp = l->pp;
+	struct pkarr_packet pkt;
+	int rc;
+
+	rc = pkarr_packet_from_bep44(&pkt, item->k, item->seq, item->v, item->v_len, item->sig);
+	if (rc == 0)
+		rc = pkarr_cache_put(pp->pcache, &pkt, now_s());
+	if (rc < 0) {
+		char key[PKARR_Z32_KEY_LEN + 1];
+		pkarr_z32_encode(l->pk, key);
+		log_info("%s: unusable packet from the DHT: %s", key, pkarr_strerror(rc));
+		return;
+	}
+	if (!l->got_value) {
+		l->got_value = true;
+		pp->d->stats.dht_lookup_ms_total += time_mono_ms() - l->start_ms;
+		pp->d->stats.dht_lookups_done++;
+	}
+	/* answer everyone waiting; the look-up goes on for a newer seq */
+	struct pk_task *w = l->waiters;
+	l->waiters = NULL;
+	while (w) {
+		struct pk_task *next = w->wnext;
+		w->lookup = NULL;
+		w->wnext = NULL;
+		task_step(w);
+		w = next;
+	}
+}
+
+static void
+lookup_done(void *arg, const struct dht_lookup_stats *st)
+{
+	struct pk_lookup *l = arg;
+	struct pkarr_path *pp = l->pp;
+	struct pk_task *w = l->waiters;
+	char key[PKARR_Z32_KEY_LEN + 1];
+
+	pkarr_z32_encode(l->pk, key);
+	log_debug("%s: look-up done: %u queried, %u responses, %u values, %llu ms", key,
+	    st->queried, st->responses, st->values, (unsigned long long)st->elapsed_ms);
+	if (!l->got_value && st->responses > 0)
+		pkarr_cache_put_negative(pp->pcache, l->pk, now_s(), pp->neg_ttl);
+	l->waiters = NULL;
+	while (w) {
+		struct pk_task *next = w->wnext;
+		w->lookup = NULL;
+		w->wnext = NULL;
+		if (l->got_value || st->responses > 0)
+			task_step(w);
+		else {
+			log_info("%s: no DHT node answered", key);
+			task_fail(w, DNS_RCODE_SERVFAIL);
+		}
+		w = next;
+	}
+	lookup_free(l);
+}
+
+/* Join the key's look-up, starting it if needed. t may be NULL for a
+ * background refresh. @return 0 or -1 */
+static int
+lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
+{
+	struct pk_lookup *l;
+
+	for (l = pp->lookups; l; l = l->next)
+		if (memcmp(l->pk, pk, 32) == 0)
+			break;
+	if (!l) {
+		if (!pp->dht || pp->n_lookups >= MAX_LOOKUPS)
+			return -1;
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return -1;
+		l->pp = pp;
+		memcpy(l->pk, pk, 32);
+		l->start_ms = time_mono_ms();
+		l->next = pp->lookups;
+		if (pp->lookups)
+			pp->lookups->prev = l;
+		pp->lookups = l;
+		pp->n_lookups++;
+		l->id = dht_get_mutable(pp->dht, pk, NULL, 0, 0, lookup_value, lookup_done, l,
+		    time_mono_ms());
+		if (l->id == 0) {
+			lookup_free(l);
+			return -1;
+		}
+		pp->d->stats.dht_lookups++;
+	}
+	if (t) {
+		t->lookup = l;
+		t->wnext = l->waiters;
+		l->waiters = t;
+	}
+	return 0;
+}
+
+static void
+task_step(struct pk_task *t)
+{
+	struct pkarr_path *pp = t->pp;
+	const struct pkarr_packet *pkt = NULL;
+
+	switch (pkarr_cache_get(pp->pcache, t->pk, now_s(), &pkt)) {
+	case PKARR_CACHE_STALE:
+		lookup_join(pp, t->pk, NULL); /* refresh in the background */
+		/* fall through */
+	case PKARR_CACHE_FRESH: {
+		/* the cache may change while we answer: work on a copy */
+		struct pkarr_packet copy = *pkt;
+		task_answer(t, &copy);
+		return;
+	}
+	case PKARR_CACHE_NEGATIVE:
+		task_no_packet(t);
+		return;
+	case PKARR_CACHE_MISS:
+	default:
+		break;
+	}
+	if (!pp->dht) {
+		task_fail(t, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	if (!ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->q->client, time_mono_ms())) {
+		pp->d->stats.ratelimited++;
+		task_fail(t, DNS_RCODE_REFUSED);
+		return;
+	}
+	remember_recent(pp, t->pk);
+	if (lookup_join(pp, t->pk, t) < 0)
+		task_fail(t, DNS_RCODE_SERVFAIL);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+bool
+pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
+{
+	struct pkarr_path *pp = d->pkarr;
+	const uint8_t *label;
+	size_t len;
+	unsigned suffix_labels = 0;
+	uint8_t pk[32];
+
+	if (dns_name_label_from_end(q->info.qname, q->info.qname_len, 0, &label, &len) < 0)
+		return false;
+	if (d->conf.tld) {
+		size_t tl = strlen(d->conf.tld);
+		if (len == tl && strncasecmp((const char *)label, d->conf.tld, tl) == 0) {
+			if (dns_name_label_from_end(q->info.qname, q->info.qname_len, 1, &label,
+				&len) < 0)
+				return false;
+			suffix_labels = 1;
+		}
+	}
+	if (pkarr_z32_decode_key((const char *)label, len, pk) < 0)
+		return false;
+	d->stats.pkarr_queries++;
+
+	struct pk_task *t = calloc(1, sizeof(*t));
+	if (!t) {
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		return true;
+	}
+	t->pp = pp;
+	memcpy(t->pk, pk, 32);
+	t->qname = ldns_dname_new_frm_data((uint16_t)q->info.qname_len, q->info.qname);
+	t->chain = ldns_rr_list_new();
+	if (t->qname && suffix_labels) {
+		uint8_t n = ldns_dname_label_count(t->qname);
+		t->suffix = ldns_dname_clone_from(t->qname, n - suffix_labels);
+		t->name = ldns_dname_left_chop(t->qname);
+		/* name = qname without its last label: rebuild from labels */
+		ldns_rdf_deep_free(t->name);
+		t->name = NULL;
+		ldns_rdf *prefix = NULL;
+		for (uint8_t i = 0; i + suffix_labels < n; i++) {
+			ldns_rdf *lab = ldns_dname_label(t->qname, i);
+			if (!lab)
+				break;
+			if (!prefix)
+				prefix = lab;
+			else {
+				ldns_dname_cat(prefix, lab);
+				ldns_rdf_deep_free(lab);
+			}
+		}
+		t->name = prefix;
+	} else if (t->qname) {
+		t->name = ldns_rdf_clone(t->qname);
+	}
+	q = dns_query_hold(q);
+	if (!q) {
+		ldns_rdf_deep_free(t->qname);
+		ldns_rdf_deep_free(t->suffix);
+		ldns_rdf_deep_free(t->name);
+		ldns_rr_list_deep_free(t->chain);
+		free(t);
+		return true;
+	}
+	t->q = q;
+	t->next = pp->tasks;
+	if (pp->tasks)
+		pp->tasks->prev = t;
+	pp->tasks = t;
+	if (!t->qname || !t->name || !t->chain || (suffix_labels && !t->suffix)) {
+		task_fail(t, DNS_RCODE_SERVFAIL);
+		return true;
+	}
+	task_step(t);
+	return true;
+}
+
+/* ---- republishing ------------------------------------------------------- */
+
+struct republish_walk {
+	struct pkarr_path *pp;
+	unsigned started;
+};
+
+static bool
+should_republish(struct pkarr_path *pp, const uint8_t pk[32])
+{
+	for (size_t i = 0; i < pp->n_recent; i++)
+		if (memcmp(pp->recent[i], pk, 32) == 0)
+			return true;
+	for (size_t i = 0; i < pp->d->conf.n_republish; i++) {
+		uint8_t k[32];
+		const char *s = pp->d->conf.republish[i];
+		if (pkarr_z32_decode_key(s, strlen(s), k) == 0 && memcmp(k, pk, 32) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+republish_done(void *arg, const struct dht_lookup_stats *st)
+{
+	(void)arg;
+	log_debug("republished to %u nodes (%u errors)", st->stored, st->put_errors);
+}
+
+static int
+republish_one(void *arg, const struct pkarr_packet *pkt, uint64_t stored_s)
+{
+	struct republish_walk *w = arg;
+	struct dht_item item;
+	(void)stored_s;
+
+	if (!should_republish(w->pp, pkt->pk))
+		return 0;
+	memset(&item, 0, sizeof(item));
+	item.is_mutable = true;
+	memcpy(item.k, pkt->pk, 32);
+	memcpy(item.sig, pkt->sig, 64);
+	item.seq = (int64_t)pkt->ts_us;
+	memcpy(item.v, pkt->dns, pkt->dns_len);
+	item.v_len = pkt->dns_len;
+	if (dht_put(w->pp->dht, &item, -1, republish_done, NULL, time_mono_ms()))
+		w->started++;
+	return 0;
+}
+
+static void
+on_republish(evutil_socket_t fd, short what, void *arg)
+{
+	struct pkarr_path *pp = arg;
+	struct republish_walk w = { pp, 0 };
+	(void)fd;
+	(void)what;
+
+	if (!pp->dht)
+		return;
+	/* configured keys we have no packet for: fetch them first */
+	for (size_t i = 0; i < pp->d->conf.n_republish; i++) {
+		uint8_t k[32];
+		const struct pkarr_packet *pkt;
+		const char *s = pp->d->conf.republish[i];
+		if (pkarr_z32_decode_key(s, strlen(s), k) == 0 &&
+		    pkarr_cache_get(pp->pcache, k, now_s(), &pkt) != PKARR_CACHE_FRESH &&
+		    pkarr_cache_get(pp->pcache, k, now_s(), &pkt) != PKARR_CACHE_STALE)
+			lookup_join(pp, k, NULL);
+	}
+	pkarr_cache_foreach(pp->pcache, republish_one, &w);
+	log_info("republishing %u packets", w.started);
+}
+
+/* ---- DHT node: bootstrap, routing table persistence --------------------- */
+
+static void
+nodes_path(const struct pkarr_path *pp, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", pp->d->conf.cache_dir, NODES_FILE);
+}
+
+static void
+save_nodes(struct pkarr_path *pp)
+{
+	char path[4096], tmp[4200];
+	uint8_t *buf;
+	int n, fd;
+
+	if (!pp->dht || !pp->d->conf.cache_dir)
+		return;
+	buf = malloc(NODES_BUF);
+	if (!buf)
+		return;
+	n = dht_save_nodes(pp->dht, buf, NODES_BUF);
+	nodes_path(pp, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = n > 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (fd >= 0) {
+		bool ok = write(fd, buf, (size_t)n) == n;
+		ok = (fsync(fd) == 0) && ok;
+		close(fd);
+		if (ok && rename(tmp, path) == 0)
+			log_debug("saved the routing table to %s", path);
+		else
+			log_warn("cannot save the routing table to %s", path);
+	}
+	free(buf);
+}
+
+static void
+load_nodes(struct pkarr_path *pp)
+{
+	char path[4096];
+	uint8_t *buf;
+	ssize_t n;
+	int fd;
+
+	if (!pp->d->conf.cache_dir)
+		return;
+	nodes_path(pp, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	buf = malloc(NODES_BUF);
+	n = buf ? read(fd, buf, NODES_BUF) : -1;
+	close(fd);
+	if (n > 0) {
+		int got = dht_load_nodes(pp->dht, buf, (size_t)n, time_mono_ms());
+		if (got < 0)
+			log_warn("%s is not a saved routing table; ignored", path);
+		else
+			log_info("loaded %d DHT nodes from %s", got, path);
+	}
+	free(buf);
+}
+
+static void
+on_save(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	save_nodes(arg);
+}
+
+/* Bootstrap names go through our own ICANN path, never the OS resolver:
+ * when pkdns is the system resolver, the OS would ask pkdns itself. */
+static void
+boot_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
+    const char *why_bogus)
+{
+	struct boot_req *b = arg;
+	ldns_pkt *pkt = NULL;
+	int added = 0;
+	(void)sec;
+	(void)why_bogus;
+
+	b->req = NULL;
+	if (rcode == 0 && msg && ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
+		ldns_rr_list *an = ldns_pkt_answer(pkt);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_A || ldns_rr_rd_count(rr) < 1)
+				continue;
+			struct sockaddr_in sin;
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			sin.sin_port = htons(b->port);
+			memcpy(&sin.sin_addr, ldns_rdf_data(ldns_rr_rdf(rr, 0)), 4);
+			if (dht_add_bootstrap(b->pp->dht, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+				added++;
+		}
+		ldns_pkt_free(pkt);
+	}
+	if (added)
+		log_info("bootstrap %s: %d addresses", b->host, added);
+	else
+		log_warn("bootstrap %s: cannot resolve it (rcode %d); will rely on other nodes",
+		    b->host, rcode);
+}
+
+static void
+add_bootstrap(struct pkarr_path *pp, const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	const char *colon = strrchr(spec, ':');
+	struct boot_req *b;
+
+	if (netaddr_parse(spec, 6881, &ss, &sl) == 0) {
+		dht_add_bootstrap(pp->dht, (struct sockaddr *)&ss, sl);
+		return;
+	}
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(b->host) ||
+	    pp->n_boot >= CONF_MAX_LIST) {
+		log_warn("bootstrap '%s' is not HOST:PORT; ignored", spec);
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return;
+	b->pp = pp;
+	b->port = (uint16_t)atoi(colon + 1);
+	memcpy(b->host, spec, (size_t)(colon - spec));
+	pp->boot[pp->n_boot++] = b;
+	b->req = icann_resolve(pp->d->icann, b->host, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+	    boot_resolved, b);
+	if (b->req == ICANN_DONE)
+		b->req = NULL;
+}
+
+static int
+start_dht(struct pkarr_path *pp)
+{
+	struct pkdns *d = pp->d;
+	struct dht_config dc;
+	struct sockaddr_in sin;
+
+	if (d->conf.dht_mode == DHT_MODE_OFF_CONF)
+		return 0;
+	if (d->conf.testnet) {
+		pp->testnet = dht_testnet_new(d->base, (int)d->conf.testnet, d->conf.testnet_port);
+		if (!pp->testnet) {
+			log_err("cannot start a testnet of %u nodes on 127.0.0.1:%u", d->conf.testnet,
+			    d->conf.testnet_port);
+			return -1;
+		}
+		log_info("testnet: %u DHT nodes on 127.0.0.1:%u-%u", d->conf.testnet,
+		    d->conf.testnet_port, d->conf.testnet_port + d->conf.testnet - 1);
+	}
+	memset(&dc, 0, sizeof(dc));
+	switch (d->conf.dht_mode) {
+	case DHT_MODE_CLIENT_CONF: dc.mode = DHT_MODE_CLIENT; break;
+	case DHT_MODE_SERVER_CONF: dc.mode = DHT_MODE_SERVER; break;
+	default: dc.mode = DHT_MODE_ADAPTIVE; break;
+	}
+	dc.loopback_testnet = d->conf.testnet > 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(d->conf.dht_port);
+	sin.sin_addr.s_addr = htonl(d->conf.testnet ? INADDR_LOOPBACK : INADDR_ANY);
+	pp->node = dht_node_new(d->base, (struct sockaddr *)&sin, sizeof(sin), &dc);
+	if (!pp->node) {
+		log_err("cannot start the DHT node on UDP port %u", d->conf.dht_port);
+		return -1;
+	}
+	pp->dht = dht_node_dht(pp->node);
+	load_nodes(pp);
+	if (d->conf.testnet) {
+		char spec[32];
+		snprintf(spec, sizeof(spec), "127.0.0.1:%u", d->conf.testnet_port);
+		add_bootstrap(pp, spec);
+	}
+	for (size_t i = 0; i < d->conf.n_bootstrap; i++)
+		add_bootstrap(pp, d->conf.bootstrap[i]);
+	if (d->conf.cache_dir) {
+		struct timeval tv = { NODES_SAVE_S, 0 };
+		pp->ev_save = event_new(d->base, -1, EV_PERSIST, on_save, pp);
+		if (pp->ev_save)
+			event_add(pp->ev_save, &tv);
+	}
+	if (d->conf.republish_interval) {
+		struct timeval tv = { (time_t)d->conf.republish_interval, 0 };
+		pp->ev_republish = event_new(d->base, -1, EV_PERSIST, on_republish, pp);
+		if (pp->ev_republish)
+			event_add(pp->ev_republish, &tv);
+	}
+	return 0;
+}
 
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
-	(void)d;
-	return 0;
+	struct pkarr_path *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return -1;
+	d->pkarr = pp;
+	pp->d = d;
+	pp->params.min_ttl = d->conf.min_ttl;
+	pp->params.max_ttl = d->conf.max_ttl;
+	pp->neg_ttl = d->conf.min_ttl < 300 ? d->conf.min_ttl : 300;
+	if (d->conf.cache_dir && mkdir(d->conf.cache_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cache-dir %s: %s", d->conf.cache_dir, strerror(errno));
+		return -1;
+	}
+	pp->pcache = pkarr_cache_new((size_t)d->conf.packet_cache_size, d->conf.cache_dir,
+	    &pp->params);
+	if (!pp->pcache) {
+		log_err("cannot open the packet cache%s%s", d->conf.cache_dir ? " in " : "",
+		    d->conf.cache_dir ? d->conf.cache_dir : "");
+		return -1;
+	}
+	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst, 65536);
+	if (!pp->rl_dht)
+		return -1;
+	if (d->conf.cache_dir)
+		log_info("packet cache: %zu packets from %s", pkarr_cache_count(pp->pcache),
+		    d->conf.cache_dir);
+	return start_dht(pp);
 }
 
 void
 pkdns_pkarr_free(struct pkdns *d)
 {
-	(void)d;
+	struct pkarr_path *pp = d->pkarr;
+
+	if (!pp)
+		return;
+	save_nodes(pp);
+	/* the DHT node first: no look-up callback after this */
+	dht_node_free(pp->node);
+	pp->node = NULL;
+	pp->dht = NULL;
+	dht_testnet_free(pp->testnet);
+	while (pp->lookups)
+		lookup_free(pp->lookups);
+	while (pp->tasks) {
+		struct pk_task *t = pp->tasks;
+		if (t->icann && t->icann != ICANN_DONE)
+			icann_cancel(d->icann, t->icann);
+		dns_query_drop(t->q);
+		task_free(t);
+	}
+	for (size_t i = 0; i < pp->n_boot; i++) {
+		if (pp->boot[i]->req)
+			icann_cancel(d->icann, pp->boot[i]->req);
+		free(pp->boot[i]);
+	}
+	if (pp->ev_republish)
+		event_free(pp->ev_republish);
+	if (pp->ev_save)
+		event_free(pp->ev_save);
+	ratelimit_free(pp->rl_dht);
+	pkarr_cache_free(pp->pcache);
+	free(pp);
+	d->pkarr = NULL;
 }
 
-bool
-pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
+/* Keep the stats line's view of the DHT current. */
+void
+pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes)
 {
-	const uint8_t *label;
-	size_t len;
+	struct dht_info info;
 
-	if (dns_name_label_from_end(q->info.qname, q->info.qname_len, 0, &label, &len) < 0)
-		return false;
-	if (!pkarr_is_key_label(label, len))
-		return false;
-	d->stats.pkarr_queries++;
-	dns_query_error(q, DNS_RCODE_SERVFAIL);
-	return true;
+	*packets = d->pkarr && d->pkarr->pcache ? pkarr_cache_count(d->pkarr->pcache) : 0;
+	*nodes = 0;
+	if (d->pkarr && d->pkarr->dht) {
+		dht_get_info(d->pkarr->dht, time_mono_ms(), &info);
+		*nodes = info.nodes4 + info.nodes6;
+	}
 }
