@@ -78,12 +78,13 @@ dns_msg_parse_query(const uint8_t *buf, size_t len, struct dns_msginfo *mi)
 	an = dns_get16(buf + 6);
 	ns = dns_get16(buf + 8);
 	ar = dns_get16(buf + 10);
-	if (mi->opcode != 0)
-		return DNS_RCODE_NOTIMP;
+	/* other opcodes get NOTIMP, but the question and OPT are still read
+	 * so that the reply can echo them (RFC 6891 section 7) */
+	int pending = mi->opcode != 0 ? DNS_RCODE_NOTIMP : 0;
 	if (qd != 1)
 		return DNS_RCODE_FORMERR;
 	if (parse_qname(buf, len, &off, mi) < 0 || off + 4 > len)
-		return DNS_RCODE_FORMERR;
+		return pending ? pending : DNS_RCODE_FORMERR;
 	mi->qtype = dns_get16(buf + off);
 	mi->qclass = dns_get16(buf + off + 2);
 	off += 4;
@@ -126,7 +127,7 @@ dns_msg_parse_query(const uint8_t *buf, size_t len, struct dns_msginfo *mi)
 	}
 	if (mi->edns && mi->edns_version != 0)
 		return DNS_RCODE_BADVERS;
-	return 0;
+	return pending;
 }
 
 size_t
@@ -174,6 +175,8 @@ dns_msg_error(const struct dns_msginfo *mi, int rcode, uint8_t *out, size_t cap,
 		    (uint8_t)(rcode >> 4));
 		if (l)
 			len = l;
+		else if (rcode > 15)
+			return 0; /* an extended rcode needs its OPT */
 	}
 	return len;
 }

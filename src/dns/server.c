@@ -36,7 +36,7 @@ struct dns_query_priv {
 	struct dns_server *srv;
 	const uint8_t *req;
 	size_t req_len;
-	int udp_fd;                 /* UDP: the socket to answer on */
+	struct udp_listener *udp;   /* UDP: the socket to answer on */
 	struct tcp_conn *conn;      /* TCP: NULL once the connection is gone */
 	uint8_t *out;               /* sync: where the handler writes */
 	size_t out_len;             /* sync UDP: length to send, 0 = none */
@@ -50,12 +50,27 @@ struct held_query {
 	uint8_t req[];
 };
 
+/* A held UDP query keeps its listener's socket open (refs), so that a
+ * late answer leaves from the address the client asked, even after the
+ * listeners were closed for shutdown, and never from a socket that
+ * reused the descriptor number. */
 struct udp_listener {
 	struct dns_server *srv;
 	int fd;
 	struct event *ev;
+	unsigned refs;
+	bool closed;
 	struct udp_listener *next;
 };
+
+static void
+udp_listener_unref(struct udp_listener *u)
+{
+	if (--u->refs == 0 && u->closed) {
+		close(u->fd);
+		free(u);
+	}
+}
 
 struct tcp_listener {
 	struct evconnlistener *lev;
@@ -212,7 +227,7 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			if (q->tcp && p->conn && len)
 				tcp_send(p->conn, s->scratch, len);
 			else if (!q->tcp && len &&
-			    sendto(p->udp_fd, buf, len, 0, (struct sockaddr *)&q->client,
+			    sendto(p->udp->fd, buf, len, 0, (struct sockaddr *)&q->client,
 				q->client_len) < 0)
 				log_debug("sendto: %s", strerror(errno));
 		}
@@ -230,6 +245,8 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 				p->next->priv->prev = p->prev;
 			c->inflight--;
 		}
+		if (!q->tcp)
+			udp_listener_unref(p->udp);
 		free(q); /* one block with p */
 		if (c) {
 			if (c->read_paused) {
@@ -302,6 +319,8 @@ dns_query_hold(struct dns_query *q)
 	h->p.out = NULL;
 	h->p.prev = NULL;
 	h->p.next = NULL;
+	if (!q->tcp)
+		h->p.udp->refs++;
 	if (q->tcp && p->conn) {
 		struct tcp_conn *c = p->conn;
 		h->p.next = c->held;
@@ -387,7 +406,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			p.srv = s;
 			p.req = s->rx[i];
 			p.req_len = s->rmsg[i].msg_len;
-			p.udp_fd = fd;
+			p.udp = l;
 			p.out = s->tx[nout];
 			q.priv = &p;
 			q.tcp = false;
@@ -642,6 +661,7 @@ dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t l
 	}
 	u->srv = s;
 	u->fd = ufd;
+	u->refs = 1; /* the server's own */
 	u->ev = event_new(s->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
 	t->lev = evconnlistener_new(s->base, tcp_accept_cb, s,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);
@@ -673,8 +693,9 @@ dns_server_close_listeners(struct dns_server *s)
 		struct udp_listener *u = s->udp;
 		s->udp = u->next;
 		event_free(u->ev);
-		close(u->fd);
-		free(u);
+		u->ev = NULL;
+		u->closed = true;
+		udp_listener_unref(u);
 	}
 	while (s->tcp) {
 		struct tcp_listener *t = s->tcp;

@@ -17,7 +17,7 @@ parse_port(const char *s, uint16_t *port)
 	char *end;
 	unsigned long v;
 
-	if (*s == '\0')
+	if (*s < '0' || *s > '9')
 		return -1;
 	v = strtoul(s, &end, 10);
 	if (*end != '\0' || v > 65535 || s[0] == '-' || s[0] == '+')
@@ -104,7 +104,7 @@ netprefix_parse(const char *s, struct netprefix *out)
 	if (slash) {
 		char *end;
 		unsigned long v = strtoul(slash + 1, &end, 10);
-		if (slash[1] == '\0' || *end != '\0' || v > max)
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || v > max)
 			return -1;
 		out->len = (unsigned)v;
 	}

@@ -13,8 +13,9 @@
 
 struct rl_slot {
 	uint8_t key[9];      /* family (4 or 6), then the IPv4 address or IPv6 /64 */
-	uint64_t last_ms;    /* 0 = empty */
-	uint32_t milli_tokens;
+	uint64_t last_ms;
+	bool used;
+	uint64_t milli_tokens;
 };
 
 struct ratelimit {
@@ -81,29 +82,34 @@ ratelimit_allow(struct ratelimit *rl, const struct sockaddr *client, uint64_t no
 	set = rl->slots + (hv & rl->mask) * 4;
 	oldest = set;
 	for (int i = 0; i < 4; i++) {
-		if (set[i].last_ms && memcmp(set[i].key, key, sizeof(key)) == 0) {
+		if (set[i].used && memcmp(set[i].key, key, sizeof(key)) == 0) {
 			s = &set[i];
 			break;
 		}
-		if (set[i].last_ms < oldest->last_ms)
+		if (!set[i].used || (oldest->used && set[i].last_ms < oldest->last_ms))
 			oldest = &set[i];
 	}
 	if (!s) {
 		s = oldest;
 		memcpy(s->key, key, sizeof(key));
-		s->milli_tokens = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
-		s->last_ms = now_ms ? now_ms : 1;
+		s->milli_tokens = cap;
+		s->last_ms = now_ms;
+		s->used = true;
 	}
-	uint64_t add = (now_ms - s->last_ms) * rl->rate; /* milli-tokens */
-	uint64_t t = s->milli_tokens + add;
+	/* a clock that went backwards refills nothing; a long absence
+	 * refills at most the whole bucket (and cannot overflow) */
+	uint64_t elapsed = now_ms > s->last_ms ? now_ms - s->last_ms : 0;
+	if (rl->rate && elapsed > cap / rl->rate + 1)
+		elapsed = cap / rl->rate + 1;
+	uint64_t t = s->milli_tokens + elapsed * rl->rate;
 	if (t > cap)
 		t = cap;
 	if (now_ms > s->last_ms)
 		s->last_ms = now_ms;
 	if (t < 1000) {
-		s->milli_tokens = (uint32_t)t;
+		s->milli_tokens = t;
 		return false;
 	}
-	s->milli_tokens = (uint32_t)(t - 1000);
+	s->milli_tokens = t - 1000;
 	return true;
 }
