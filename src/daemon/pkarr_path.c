@@ -45,6 +45,7 @@
 #define MAX_CHASE 8              /* hops out of a packet (keys, ICANN) */
 #define MAX_RECENT 1000          /* keys republished because clients asked */
 #define NODES_FILE "dht-nodes"
+#define LOOKUP_LIMITED (-2)
 #define NODES_SAVE_S 600
 #define NODES_BUF (64 * 1024)
 
@@ -129,18 +130,47 @@ task_free(struct pk_task *t)
 	free(t);
 }
 
+static int name_key(const ldns_rdf *name, uint8_t pk[32]);
+
+/* Append the suffix to a name under a key; frees the old rdf. */
+static ldns_rdf *
+suffixed(const ldns_rdf *name, const ldns_rdf *suffix)
+{
+	uint8_t pk[32];
+	ldns_rdf *n;
+
+	if (name_key(name, pk) < 0)
+		return NULL;
+	n = ldns_rdf_clone(name);
+	if (n && ldns_dname_cat(n, suffix) != LDNS_STATUS_OK) {
+		ldns_rdf_deep_free(n);
+		n = NULL;
+	}
+	return n;
+}
+
 /* A key TLD followed by the configured suffix (tld: key) is answered
- * with names in the form the client asked for. */
+ * with every name under a key in the form the client asked for: owners
+ * and the names inside records (CNAME targets, NS, MX, SVCB...). */
 static void
 add_suffix(const struct pk_task *t, ldns_rr_list *list)
 {
 	for (size_t i = 0; t->suffix && list && i < ldns_rr_list_rr_count(list); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(list, i);
-		ldns_rdf *owner = ldns_rdf_clone(ldns_rr_owner(rr));
-		if (owner && ldns_dname_cat(owner, t->suffix) == LDNS_STATUS_OK)
-			ldns_rr_set_owner(rr, owner); /* frees the old owner */
-		else
-			ldns_rdf_deep_free(owner);
+		ldns_rdf *n = suffixed(ldns_rr_owner(rr), t->suffix);
+		if (n) {
+			ldns_rdf *old = ldns_rr_owner(rr);
+			ldns_rr_set_owner(rr, n);
+			ldns_rdf_deep_free(old);
+		}
+		for (size_t f = 0; f < ldns_rr_rd_count(rr); f++) {
+			ldns_rdf *rd = ldns_rr_rdf(rr, f);
+			if (ldns_rdf_get_type(rd) != LDNS_RDF_TYPE_DNAME)
+				continue;
+			n = suffixed(rd, t->suffix);
+			if (n)
+				ldns_rdf_deep_free(ldns_rr_set_rdf(rr, n, f));
+		}
 	}
 }
 
@@ -253,15 +283,14 @@ task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann
 	ldns_rr_list *an = ldns_rr_list_clone(ldns_pkt_answer(pkt));
 	ldns_rr_list *ns = ldns_rr_list_clone(ldns_pkt_authority(pkt));
 	int rc = ldns_pkt_get_rcode(pkt);
+	size_t n_an = an ? ldns_rr_list_rr_count(an) : 0;
 	ldns_pkt_free(pkt);
 	if (an)
 		move_rrs(t->chain, an);
 	ldns_rr_list_deep_free(an);
-	/* the suffix rewrite is for names under keys only */
-	ldns_rdf_deep_free(t->suffix);
-	t->suffix = NULL;
-	task_reply(t, rc, (rc == LDNS_RCODE_NOERROR && ldns_rr_list_rr_count(t->chain)) ? NULL : ns,
-	    NULL);
+	/* the ICANN part's SOA goes along with NXDOMAIN and NODATA so that
+	 * the negative answer can be cached (RFC 2308 section 2.2) */
+	task_reply(t, rc, (rc == LDNS_RCODE_NOERROR && n_an) ? NULL : ns, NULL);
 	ldns_rr_list_deep_free(ns);
 }
 
@@ -442,7 +471,8 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 }
 
 /* Join the key's look-up, starting it if needed. t may be NULL for a
- * background refresh. @return 0 or -1 */
+ * background refresh. The client's DHT rate limit counts the look-ups it
+ * starts, not the ones it joins. @return 0, LOOKUP_LIMITED or -1 */
 static int
 lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 {
@@ -454,6 +484,9 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 	if (!l) {
 		if (!pp->dht || pp->n_lookups >= MAX_LOOKUPS)
 			return -1;
+		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->q->client,
+			     time_mono_ms()))
+			return LOOKUP_LIMITED;
 		l = calloc(1, sizeof(*l));
 		if (!l)
 			return -1;
@@ -508,14 +541,18 @@ task_step(struct pk_task *t)
 		task_fail(t, DNS_RCODE_SERVFAIL);
 		return;
 	}
-	if (!ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->q->client, time_mono_ms())) {
+	remember_recent(pp, t->pk);
+	switch (lookup_join(pp, t->pk, t)) {
+	case 0:
+		break;
+	case LOOKUP_LIMITED:
 		pp->d->stats.ratelimited++;
 		task_fail(t, DNS_RCODE_REFUSED);
-		return;
-	}
-	remember_recent(pp, t->pk);
-	if (lookup_join(pp, t->pk, t) < 0)
+		break;
+	default:
 		task_fail(t, DNS_RCODE_SERVFAIL);
+		break;
+	}
 }
 
 /* ---- routing ------------------------------------------------------------- */

@@ -27,6 +27,8 @@ struct icann_req {
 	icann_cb cb;
 	void *ctx;
 	int ub_id;
+	bool in_resolve;  /* inside ub_resolve_event */
+	bool answered;    /* the callback ran inside ub_resolve_event */
 	struct icann_req *prev, *next;
 };
 
@@ -156,7 +158,13 @@ ub_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_b
 		r->cb(r->ctx, rcode ? rcode : 2, NULL, 0, ICANN_INSECURE, why_bogus);
 	else
 		r->cb(r->ctx, 0, packet, (size_t)packet_len, (enum icann_sec)sec, why_bogus);
-	free(r);
+	/* an answer from libunbound's cache can come before
+	 * ub_resolve_event returns, with an async ID all the same:
+	 * icann_resolve frees r then */
+	if (r->in_resolve)
+		r->answered = true;
+	else
+		free(r);
 }
 
 struct icann_req *
@@ -175,17 +183,19 @@ icann_resolve(struct icann *ic, const char *name, uint16_t qtype, uint16_t qclas
 	if (ic->reqs)
 		ic->reqs->prev = r;
 	ic->reqs = r;
-	/* for local data libunbound answers before returning: r may be
-	 * gone when ub_resolve_event returns 0 with id 0 */
+	r->in_resolve = true;
 	rc = ub_resolve_event(ic->ub, name, qtype, qclass, r, ub_done, &id);
+	r->in_resolve = false;
+	if (r->answered) {
+		free(r);
+		return ICANN_DONE;
+	}
 	if (rc != 0) {
 		log_warn("resolve %s: %s", name, ub_strerror(rc));
 		req_unlink(r);
 		free(r);
 		return NULL;
 	}
-	if (id == 0)
-		return ICANN_DONE;
 	r->ub_id = id;
 	return r;
 }

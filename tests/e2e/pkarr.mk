@@ -1,0 +1,17 @@
+# tests/e2e: end-to-end tests of the pkarr path (keys as TLDs), run
+# against the daemon's DHT testnet or a one-node loopback DHT.
+TESTS += \
+	tests/e2e/test_pkarr.sh \
+	tests/e2e/test_pkarr_coalesce.sh \
+	tests/e2e/test_pkarr_persist.sh \
+	tests/e2e/test_pkarr_update.sh
+EXTRA_DIST += \
+	tests/e2e/test_pkarr.sh \
+	tests/e2e/test_pkarr_coalesce.sh \
+	tests/e2e/test_pkarr_persist.sh \
+	tests/e2e/test_pkarr_update.sh \
+	tests/e2e/pkarr_lib.sh \
+	tests/e2e/data/pkarr_a.zone \
+	tests/e2e/data/pkarr_b.zone \
+	tests/e2e/data/pkarr_big.zone \
+	tests/e2e/data/pkarr_slow_node.py

@@ -1,0 +1,207 @@
+# Helpers of the pkarr end-to-end tests (tests/e2e/test_pkarr*.sh), on
+# top of lib.sh: a pkdns with its in-process DHT testnet, keys and zones
+# published with pkdns-cli, the SIGUSR1 stats counters, and a burst of
+# concurrent UDP queries.
+#
+#   pick_testnet_port          first of 20 consecutive free UDP ports
+#   pkarr_start ARGS...        pkdns -v -v with --testnet 20 on $TESTNET_PORT,
+#                              forwarding ICANN names to nsd ($NSD_PORT)
+#   new_key NAME               seed in $KEYS/NAME.seed; prints the key
+#   publish NAME ZONEFILE      pkdns-cli publish to the testnet (status in $RC)
+#   stat_counter FIELD         one number of a fresh stats line (SIGUSR1)
+#   burst N NAME-FMT IP [spread]  N queries at once; prints a summary line
+#   slow_node_start DELAY      a one-node DHT on $SLOW_PORT that answers
+#                              get with a value after DELAY seconds
+#   mixcase KEY                the key with every other letter upper case
+# Sourced after lib.sh.
+
+CLI=${PKDNS_CLI:-$top_builddir/src/pkdns-cli}
+KEYS=$TMPD/keys
+mkdir -p "$KEYS"
+
+require_pkarr() {
+	require_pkdns
+	[ -x "$CLI" ] || skip_all "pkdns-cli not built at $CLI"
+}
+
+# Twenty consecutive free UDP ports on 127.0.0.1 for the testnet nodes.
+pick_testnet_port() {
+	"$PYTHON" - <<'EOF'
+import random, socket
+for _ in range(100):
+    base = random.randrange(30000, 59000)
+    socks = []
+    try:
+        for p in range(base, base + 20):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+EOF
+}
+
+# pkarr_start ARGS...: pkdns with a 20-node testnet on loopback (a fresh
+# block of ports per start unless TESTNET_PORT is set by the caller).
+pkarr_start() {
+	[ -n "$TESTNET_PORT" ] || TESTNET_PORT=$(pick_testnet_port)
+	[ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports for the testnet"
+	pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode adaptive \
+		--testnet 20 --testnet-port "$TESTNET_PORT" --dht-port 0 -v -v "$@"
+}
+
+# new_key NAME: a fresh seed file; prints the z-base32 key.
+new_key() {
+	"$CLI" generate -o "$KEYS/$1.seed" 2>&1 >/dev/null | sed -n 's/^public key: //p'
+}
+
+# publish NAME ZONEFILE: publish to the running testnet (or to the DHT
+# that $CLI_NET names, e.g. "--bootstrap 127.0.0.1:PORT"); the CLI's
+# output in $POUT, its status in $RC.
+publish() {
+	# shellcheck disable=SC2086
+	POUT=$("$CLI" ${CLI_NET:---testnet-port $TESTNET_PORT} --timeout 10 publish "$KEYS/$1.seed" "$2" 2>&1)
+	RC=$?
+}
+
+# stat_counter FIELD: send SIGUSR1, wait (bounded) for the new stats line
+# and print the number after FIELD in it (e.g. "dht look-ups", "pkarr").
+stat_counter() {
+	local before i line
+	before=$(grep -c 'dht look-ups' "$PKDNS_LOG")
+	kill -USR1 "$PKDNS_PID" 2>/dev/null || return 1
+	for i in $(seq 1 50); do
+		if [ "$(grep -c 'dht look-ups' "$PKDNS_LOG")" -gt "$before" ]; then
+			line=$(grep 'dht look-ups' "$PKDNS_LOG" | tail -n 1)
+			printf '%s\n' "$line" | sed -n "s/.*[ ;(]$1 \([0-9][0-9]*\).*/\1/p"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# burst N NAME-FMT IP [spread]: N different UDP queries (type A; NAME-FMT
+# is a printf format with one %d) sent back to back from N sockets before
+# any reply is read; then waits up to 8 s for all replies. With "spread"
+# query i comes from 127.0.0.(10+i), else all from 127.0.0.1. Prints
+# "sent=N replies=R noerror=E right=G rcodes=LIST" where right counts the
+# NOERROR replies whose answer holds an A record with address IP.
+burst() {
+	timeout -k 1 20 "$PYTHON" - "$PKDNS_PORT" "$1" "$2" "$3" "${4:-}" <<'EOF'
+import random, select, socket, struct, sys, time
+
+port, n, fmt, ip = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+spread = sys.argv[5] == "spread"
+want = socket.inet_aton(ip)
+
+def qname(name):
+    out = b""
+    for label in name.strip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+def skip_name(buf, off):
+    while off < len(buf):
+        n = buf[off]
+        if n == 0:
+            return off + 1
+        if n & 0xC0 == 0xC0:
+            return off + 2
+        off += n + 1
+    raise ValueError("name runs past the end")
+
+def check(buf, qid):
+    """(rcode, right) of one reply."""
+    rid, flags, qd, an = struct.unpack("!HHHH", buf[:8])
+    if rid != qid:
+        return None
+    off = 12
+    for _ in range(qd):
+        off = skip_name(buf, off) + 4
+    right = False
+    for _ in range(an):
+        off = skip_name(buf, off)
+        rtype, _cls, _ttl, rdlen = struct.unpack("!HHIH", buf[off:off + 10])
+        off += 10
+        if rtype == 1 and buf[off:off + rdlen] == want:
+            right = True
+        off += rdlen
+    return flags & 0xF, right
+
+socks, ids = [], []
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    if spread:
+        s.bind(("127.0.0.%d" % (10 + i % 240), 0))
+    qid = random.randrange(65536)
+    msg = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname(fmt % i) + struct.pack("!HH", 1, 1)
+    socks.append(s)
+    ids.append(qid)
+    s.sendto(msg, ("127.0.0.1", port))
+res = {}
+deadline = time.time() + 8
+while len(res) < n and time.time() < deadline:
+    pending = [s for i, s in enumerate(socks) if i not in res]
+    r, _, _ = select.select(pending, [], [], max(0.0, deadline - time.time()))
+    for s in r:
+        i = socks.index(s)
+        try:
+            got = check(s.recv(4096), ids[i])
+        except (OSError, ValueError, struct.error):
+            continue
+        if got is not None:
+            res[i] = got
+print("sent=%d replies=%d noerror=%d right=%d rcodes=%s" % (
+    n, len(res), sum(1 for c, _ in res.values() if c == 0),
+    sum(1 for c, g in res.values() if c == 0 and g),
+    ",".join(sorted(set(str(c) for c, _ in res.values())))))
+EOF
+}
+
+# mixcase KEY: every other letter in upper case ("aBcD...").
+mixcase() {
+	printf '%s\n' "$1" | awk '{ s = ""; for (i = 1; i <= length($0); i++) {
+		c = substr($0, i, 1); s = s ((i % 2) ? c : toupper(c)) } print s }'
+}
+
+upcase() { printf '%s\n' "$1" | tr '[:lower:]' '[:upper:]'; }
+
+# slow_node_start DELAY: tests/e2e/data/pkarr_slow_node.py on a free
+# port ($SLOW_PORT), its log in $TMPD/slow.log; killed by the EXIT trap.
+SLOW_PID=
+slow_node_start() {
+	local i
+	SLOW_PORT=$(pick_port)
+	[ -n "$SLOW_PORT" ] || bail_out "no free port for the slow DHT node"
+	"$PYTHON" "$E2E_DATA/pkarr_slow_node.py" --port "$SLOW_PORT" --delay "$1" \
+		--lifetime 90 >"$TMPD/slow.log" 2>&1 &
+	SLOW_PID=$!
+	for i in $(seq 1 50); do
+		grep -q '^ready' "$TMPD/slow.log" && return 0
+		_alive "$SLOW_PID" || break
+		sleep 0.1
+	done
+	bail_out "the slow DHT node did not start: $(tail -n 3 "$TMPD/slow.log")"
+}
+
+slow_node_stop() {
+	[ -n "$SLOW_PID" ] || return 0
+	_kill_bounded "$SLOW_PID" 3
+	SLOW_PID=
+}
+
+# lib.sh's EXIT trap knows nothing of the slow node: chain our cleanup.
+_pkarr_cleanup() {
+	local rc=$?
+	slow_node_stop
+	(exit $rc)
+	_cleanup
+}
+trap _pkarr_cleanup EXIT
