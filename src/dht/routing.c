@@ -332,8 +332,12 @@ routing_next_refresh(struct routing *rt, uint64_t now_ms, uint8_t target[20])
 	 * network is not dense enough there, refreshing them is noise. */
 	for (int j = 0; j <= deepest + 1 && j < 160; j++) {
 		struct routing_bucket *b = &rt->b[j];
-		if (now_ms - b->changed_ms < ROUTING_REFRESH_MS)
+		/* Each bucket once from the start: our own look-ups only
+		 * explore the space near us, so the far buckets would stay
+		 * empty (and the network look partitioned) until then. */
+		if (b->refreshed && now_ms - b->changed_ms < ROUTING_REFRESH_MS)
 			continue;
+		b->refreshed = true;
 		b->changed_ms = now_ms;
 		randombytes_buf(target, 20);
 		/* Keep our first j bits, flip bit j, random below. */
@@ -358,6 +362,7 @@ routing_set_self(struct routing *rt, const uint8_t self[20], uint64_t now_ms)
 		rt->b[i].nodes = rt->b[i].rep = NULL;
 		rt->b[i].n = rt->b[i].nrep = 0;
 		rt->b[i].changed_ms = now_ms;
+		rt->b[i].refreshed = false;
 	}
 	memcpy(rt->self, self, 20);
 	for (int j = 0; j < 160; j++) {

@@ -52,6 +52,7 @@ struct routing_bucket {
 	struct routing_node *nodes; /**< k entries, allocated on first use */
 	struct routing_node *rep;   /**< k replacement candidates */
 	uint64_t changed_ms;
+	bool refreshed; /**< looked up at least once (Kademlia join) */
 };
 
 /** A routing table for one address family. */
@@ -131,8 +132,9 @@ int routing_next_ping(struct routing *rt, uint64_t now_ms,
 	struct routing_node *out);
 
 /**
- * The next bucket due for a refresh (BEP 5: unchanged for 15 minutes),
- * as a random target inside it; marks the bucket refreshed.
+ * The next bucket due for a refresh (BEP 5: unchanged for 15 minutes,
+ * and once at start so a joining node fills its far buckets), as a random
+ * target inside it; marks the bucket refreshed.
  * @param rt table
  * @param now_ms current time
  * @param target random ID in the bucket's range
