@@ -1,0 +1,398 @@
+# Shared helpers of the pkdns end-to-end tests; sourced (by bash) from
+# every tests/e2e/test_*.sh.
+#
+# What it gives a test script:
+#   TAP:      ok DESC CMD..., is GOT WANT DESC, isnt, like GOT ERE DESC,
+#             unlike, cmp_ok A OP B DESC, skip DESC REASON, diag MSG,
+#             bail_out MSG, done_testing; TODO=reason marks assertions TODO
+#   upstream: nsd_start [ZONEFILE...] / nsd_stop (nsd on loopback, port
+#             $NSD_PORT, serving tests/e2e/data/*.zone or the given files)
+#   daemon:   pkdns_start ARGS... / pkdns_stop (pkdns in the foreground
+#             on 127.0.0.1:$PKDNS_PORT, log in $PKDNS_LOG; pkdns_stop
+#             asserts a clean exit and a log free of sanitizer reports)
+#   queries:  q DIG-ARGS... runs dig against the daemon and leaves the
+#             output in $OUT (parse it with status, has_flag, answers,
+#             ttl_of, msg_size); probe ARGS... runs dnsprobe.py.
+# Loopback only, every wait bounded, everything killed by the EXIT trap.
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+PKDNS=${PKDNS:-$top_builddir/src/pkdns}
+E2E_DIR=$top_srcdir/tests/e2e
+E2E_DATA=$E2E_DIR/data
+# Prefer the system python3: it is the one with a stable stdlib path.
+if [ -x /usr/bin/python3 ]; then PYTHON=${PYTHON3:-/usr/bin/python3}; else PYTHON=${PYTHON3:-python3}; fi
+NSD=${NSD:-$(command -v nsd || echo /usr/sbin/nsd)}
+export LC_ALL=C
+
+# --- TAP -------------------------------------------------------------------
+_tap_n=0
+_tap_failed=0
+
+# While TODO is set, assertions are marked "# TODO $TODO": reported, but
+# a failure is an expected one (known gap, or a recommendation only).
+_tap_result() { # STATUS DESC
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_tap_n - $2${TODO:+ # TODO $TODO}"
+	else
+		echo "not ok $_tap_n - $2${TODO:+ # TODO $TODO}"
+		[ -n "$TODO" ] || _tap_failed=$((_tap_failed + 1))
+	fi
+	return "$1"
+}
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+ok() { # DESC CMD...
+	local desc=$1
+	shift
+	"$@" >/dev/null 2>&1
+	_tap_result $? "$desc"
+}
+
+is() { # GOT WANT DESC
+	if [ "$1" = "$2" ]; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"
+		diag "  got: '$1'" "  expected: '$2'"
+		return 1
+	fi
+}
+
+isnt() { # GOT UNWANTED DESC
+	if [ "$1" != "$2" ]; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"
+		diag "  got: '$1' (must differ)"
+		return 1
+	fi
+}
+
+like() { # GOT ERE DESC
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"
+		diag "  got: '$(printf '%s' "$1" | head -c 600)'" "  expected to match: /$2/"
+		return 1
+	fi
+}
+
+unlike() { # GOT ERE DESC
+	if ! printf '%s\n' "$1" | grep -Eq -- "$2"; then _tap_result 0 "$3"; else
+		_tap_result 1 "$3"
+		diag "  got: '$(printf '%s' "$1" | head -c 600)'" "  expected not to match: /$2/"
+		return 1
+	fi
+}
+
+cmp_ok() { # A OP B DESC   (OP: -eq -ne -lt -le -gt -ge)
+	if [ -n "$1" ] && [ -n "$3" ] && test "$1" "$2" "$3" 2>/dev/null; then
+		_tap_result 0 "$4"
+	else
+		_tap_result 1 "$4"
+		diag "  '$1' $2 '$3' is false"
+		return 1
+	fi
+}
+
+skip() { # DESC REASON
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1 # SKIP $2"
+}
+
+bail_out() {
+	echo "Bail out! $*"
+	_dump_logs
+	exit 1
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+done_testing() {
+	if [ "$_tap_failed" -gt 0 ]; then _dump_logs; fi
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ]
+}
+
+# The interesting part of each log: a sanitizer report from its start,
+# else the last lines.
+_dump_logs() {
+	local f n
+	for f in "$TMPD"/pkdns.*.log "$TMPD"/nsd/nsd.log; do
+		[ -s "$f" ] || continue
+		n=$(grep -nE "$_SANITIZER_RE" "$f" 2>/dev/null | head -n 1 | cut -d: -f1)
+		if [ -n "$n" ]; then
+			diag "--- sanitizer report in $f:"
+			tail -n +"$n" "$f" | head -n 40 | sed 's/^/#   /'
+		else
+			diag "--- last lines of $f:"
+			tail -n 25 "$f" | sed 's/^/#   /'
+		fi
+	done
+}
+
+# --- temp dir, cleanup ------------------------------------------------------
+TMPD=$(mktemp -d "${TMPDIR:-/tmp}/pkdns-e2e.XXXXXX") || { echo "Bail out! mktemp"; exit 1; }
+NSD_PID=
+PKDNS_PID=
+_pkdns_n=0
+
+# Kill PID with SIGTERM, then SIGKILL after SECS; never waits longer.
+_kill_bounded() { # PID SECS
+	local i=0
+	kill -TERM "$1" 2>/dev/null || return 0
+	while [ $i -lt $(($2 * 10)) ]; do
+		_alive "$1" || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	_alive "$1" && kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# True while PID runs (a zombie, i.e. exited but not reaped, is not alive).
+_alive() {
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Wait at most SECS for PID (a child of this shell) to exit; sets
+# EXIT_STATUS to its exit status or "timeout". Not in $(...): a subshell
+# cannot reap its parent's children.
+wait_exit() { # PID SECS
+	local i=0
+	while _alive "$1"; do
+		if [ $i -ge $(($2 * 10)) ]; then EXIT_STATUS=timeout; return 1; fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait "$1" 2>/dev/null
+	EXIT_STATUS=$?
+}
+
+_cleanup() {
+	local rc=$?
+	[ -n "$PKDNS_PID" ] && _kill_bounded "$PKDNS_PID" 5
+	[ -n "$NSD_PID" ] && _kill_bounded "$NSD_PID" 5
+	if [ -n "$KEEP_TMP" ]; then echo "# kept $TMPD" >&2; else rm -rf "$TMPD"; fi
+	exit $rc
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- ports ------------------------------------------------------------------
+# A loopback port free for both UDP and TCP (on ::1 too when it exists).
+pick_port() {
+	"$PYTHON" - <<'EOF'
+import random, socket
+for _ in range(200):
+    port = random.randrange(20000, 60000)
+    socks = []
+    try:
+        for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                try:
+                    s = socket.socket(fam, kind)
+                except OSError:
+                    continue
+                socks.append(s)
+                try:
+                    s.bind((host, port))
+                except OSError as e:
+                    if fam == socket.AF_INET6 and e.errno == 99:
+                        continue  # no ::1 on this machine
+                    raise
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(port)
+    break
+EOF
+}
+
+have_ipv6() {
+	"$PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null
+}
+
+# --- nsd upstream -----------------------------------------------------------
+# nsd_start [ZONE-NAME=FILE ...]: serves e2e.example and other.example from
+# tests/e2e/data unless zone files are given; waits until it answers.
+nsd_start() {
+	local d=$TMPD/nsd z name file i
+	mkdir -p "$d"
+	[ -n "$NSD_PORT" ] || NSD_PORT=$(pick_port)
+	[ -n "$NSD_PORT" ] || bail_out "no free port for nsd"
+	if [ $# -eq 0 ]; then
+		set -- e2e.example="$E2E_DATA/e2e.example.zone" other.example="$E2E_DATA/other.example.zone"
+	fi
+	{
+		echo "server:"
+		echo "  ip-address: 127.0.0.1"
+		if have_ipv6; then echo "  ip-address: ::1"; else echo "  do-ip6: no"; fi
+		echo "  port: $NSD_PORT"
+		echo "  username: \"\""
+		echo "  chroot: \"\""
+		echo "  zonesdir: \"$d\""
+		echo "  database: \"\""
+		echo "  pidfile: \"$d/nsd.pid\""
+		echo "  xfrdfile: \"$d/xfrd.state\""
+		echo "  zonelistfile: \"$d/zone.list\""
+		echo "  xfrdir: \"$d\""
+		echo "  server-count: 1"
+		echo "  verbosity: 1"
+		echo "  refuse-any: no"
+		echo "remote-control:"
+		echo "  control-enable: no"
+		for z in "$@"; do
+			name=${z%%=*}
+			file=${z#*=}
+			cp "$file" "$d/$name.zone"
+			echo "zone:"
+			echo "  name: $name"
+			echo "  zonefile: $name.zone"
+		done
+	} >"$d/nsd.conf"
+	"$NSD" -d -c "$d/nsd.conf" >>"$d/nsd.log" 2>&1 &
+	NSD_PID=$!
+	for i in $(seq 1 50); do
+		if timeout -k 1 5 dig @127.0.0.1 -p "$NSD_PORT" +time=1 +tries=1 +norec \
+			"${z%%=*}" SOA 2>/dev/null | grep -q 'status: NOERROR'; then
+			return 0
+		fi
+		_alive "$NSD_PID" || break
+		sleep 0.2
+	done
+	bail_out "nsd did not start (see $d/nsd.log): $(tail -n 3 "$d/nsd.log")"
+}
+
+nsd_stop() {
+	[ -n "$NSD_PID" ] || return 0
+	_kill_bounded "$NSD_PID" 5
+	NSD_PID=
+}
+
+# --- pkdns ------------------------------------------------------------------
+# pkdns_start ARGS...: starts pkdns in the foreground with --dht-mode off,
+# listening on 127.0.0.1:$PKDNS_PORT (a fresh port per start) unless
+# PKDNS_NO_LISTEN is set (then ARGS have the -l options, on the port the
+# caller put in PKDNS_PORT, and PROBE_HOST says where to probe), plus ARGS. Waits (bounded) until a dig from
+# ${PROBE_SRC:-any source} for ${PROBE_NAME:-ready.e2e.example} gets any
+# reply; set PROBE_NAME=none to wait only for the TCP listener.
+# (dig -b with a source of the other address family hangs forever: never
+# set PROBE_SRC to an IPv4 address with PROBE_HOST=::1.)
+pkdns_start() {
+	local i listen=
+	[ -n "$PKDNS_NO_LISTEN" ] || PKDNS_PORT=$(pick_port)
+	[ -n "$PKDNS_PORT" ] || bail_out "no free port for pkdns"
+	_pkdns_n=$((_pkdns_n + 1))
+	PKDNS_LOG=$TMPD/pkdns.$_pkdns_n.log
+	[ -n "$PKDNS_NO_LISTEN" ] || listen="-l 127.0.0.1:$PKDNS_PORT"
+	# shellcheck disable=SC2086
+	"$PKDNS" -d --dht-mode off $listen "$@" >"$PKDNS_LOG" 2>&1 &
+	PKDNS_PID=$!
+	for i in $(seq 1 75); do
+		if ! _alive "$PKDNS_PID"; then
+			bail_out "pkdns exited at start ($PKDNS $*): $(tail -n 5 "$PKDNS_LOG")"
+		fi
+		if [ "${PROBE_NAME:-}" = none ]; then
+			"$PYTHON" -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()' \
+				"${PROBE_HOST:-127.0.0.1}" "$PKDNS_PORT" 2>/dev/null && return 0
+		elif timeout -k 1 5 dig @"${PROBE_HOST:-127.0.0.1}" -p "$PKDNS_PORT" ${PROBE_SRC:+-b "$PROBE_SRC"} \
+			+time=1 +tries=1 "${PROBE_NAME:-ready.e2e.example}" A >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	bail_out "pkdns did not answer within 15 s ($PKDNS $*)"
+}
+
+# Sends SIGTERM and asserts (3 TAP lines) a prompt exit with status 0 and
+# no sanitizer report in the log.
+pkdns_stop() {
+	[ -n "$PKDNS_PID" ] || return 0
+	kill -TERM "$PKDNS_PID" 2>/dev/null
+	wait_exit "$PKDNS_PID" 10 || _kill_bounded "$PKDNS_PID" 1
+	PKDNS_PID=
+	is "$EXIT_STATUS" 0 "pkdns exits with status 0 on SIGTERM"
+	check_sanitizer_log "$PKDNS_LOG"
+}
+
+_SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
+
+check_sanitizer_log() { # LOGFILE
+	local hits
+	hits=$(grep -E "$_SANITIZER_RE" "$1" 2>/dev/null | head -n 5)
+	is "$hits" "" "no sanitizer report in $(basename "$1")"
+}
+
+# --- queries ----------------------------------------------------------------
+# q DIG-ARGS...: dig against the current pkdns; output in $OUT, dig's exit
+# status in $RC (0 = a reply came; 9 = no reply). Every external client
+# runs under timeout(1): dig's own +time is not always a bound.
+QTIME=${QTIME:-4}
+q() {
+	OUT=$(timeout -k 1 30 dig @"${QHOST:-127.0.0.1}" -p "$PKDNS_PORT" +time="$QTIME" +tries=1 "$@" 2>&1)
+	RC=$?
+}
+
+# The rcode of $OUT (NOERROR, NXDOMAIN, ...), or "noreply".
+status() {
+	local s
+	s=$(printf '%s\n' "$OUT" | sed -n 's/^;; ->>HEADER<<- .*status: \([A-Z0-9]*\),.*/\1/p' | tail -n 1)
+	echo "${s:-noreply}"
+}
+
+# The header flags of $OUT, e.g. "qr rd ra".
+flags() {
+	printf '%s\n' "$OUT" | sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' | tail -n 1
+}
+
+has_flag() { flags | tr ' ' '\n' | grep -qx "$1"; }
+
+flag_state() { if has_flag "$1"; then echo "$1=1"; else echo "$1=0"; fi; }
+
+# The records of one section of $OUT (ANSWER, AUTHORITY, ADDITIONAL),
+# optionally only those of TYPE, one per line, whitespace squeezed.
+section() { # SECTION [TYPE]
+	printf '%s\n' "$OUT" | awk -v sec="$1" -v type="$2" '
+		/^;; [A-Z]+ SECTION:/ { insec = ($2 == sec); next }
+		/^$/ { insec = 0 }
+		insec && !/^;/ { if (type == "" || $4 == type) { $1 = $1; print } }'
+}
+
+answers() { section ANSWER "$1"; }
+
+# Rdata of the answers of TYPE, sorted, one per line.
+rdata() { answers "$1" | cut -d' ' -f5- | sort; }
+
+count_lines() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l | tr -d ' '; fi; }
+
+ttl_of() { answers "$1" | head -n 1 | cut -d' ' -f2; }
+
+msg_size() { printf '%s\n' "$OUT" | sed -n 's/^;; MSG SIZE *rcvd: \([0-9]*\).*/\1/p' | tail -n 1; }
+
+# probe ARGS...: dnsprobe.py against the current pkdns.
+probe() {
+	timeout -k 1 60 "$PYTHON" "$E2E_DIR/dnsprobe.py" --host "${QHOST:-127.0.0.1}" --port "$PKDNS_PORT" "$@" 2>&1
+}
+
+# Checks that must hold before a script starts.
+require_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || skip_all "$t not installed"
+	done
+}
+
+require_pkdns() {
+	[ -x "$PKDNS" ] || skip_all "pkdns not built at $PKDNS"
+	require_tools dig
+	[ -x "$NSD" ] || skip_all "nsd not installed"
+}

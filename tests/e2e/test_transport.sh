@@ -1,0 +1,119 @@
+#!/bin/sh
+# pkdns e2e: transport rules. UDP size limits and truncation (RFC 1035
+# 4.2.1, RFC 6891 6.2.5), TCP per RFC 7766 (several and pipelined queries
+# per connection, answers matched by ID, idle timeout), several listen
+# addresses, IPv6.
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+require_pkdns
+
+nsd_start
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-idle-timeout 2
+
+# big: 8 TXT records, about 950 bytes: > 512, > 600, < 1232.
+q +noedns +ignore big.e2e.example TXT
+is "$(status)" NOERROR "big TXT over UDP without EDNS: NOERROR"
+ok "big TXT over UDP without EDNS: TC=1" has_flag tc
+cmp_ok "$(msg_size)" -le 512 "big TXT over UDP without EDNS: reply <= 512 bytes"
+
+q +noedns +tcp big.e2e.example TXT
+is "$(count_lines "$(answers TXT)")" 8 "big TXT over TCP without EDNS: all 8 records"
+ok "big TXT over TCP: TC=0" eval '! has_flag tc'
+
+q +bufsize=1232 +ignore big.e2e.example TXT
+is "$(count_lines "$(answers TXT)")" 8 "big TXT over UDP, bufsize 1232: all 8 records"
+ok "big TXT over UDP, bufsize 1232: TC=0" eval '! has_flag tc'
+like "$OUT" 'EDNS: version: 0' "big TXT over UDP, bufsize 1232: OPT in the reply"
+
+q +bufsize=600 +ignore big.e2e.example TXT
+ok "big TXT over UDP, bufsize 600: TC=1" has_flag tc
+cmp_ok "$(msg_size)" -le 600 "big TXT over UDP, bufsize 600: reply <= 600 bytes"
+like "$OUT" 'EDNS: version: 0' "truncated reply still carries OPT (RFC 6891 7)"
+
+q +bufsize=100 +ignore big.e2e.example TXT
+ok "bufsize below 512 is treated as 512 (RFC 6891 6.2.5): TC=1" has_flag tc
+cmp_ok "$(msg_size)" -le 512 "bufsize 100: reply <= 512 bytes"
+
+# huge: 16 TXT records, about 3.5 kB: over any UDP limit we send.
+q +bufsize=4096 +ignore huge.e2e.example TXT
+ok "huge TXT over UDP, bufsize 4096: TC=1 (we send at most 1232)" has_flag tc
+cmp_ok "$(msg_size)" -le 1232 "huge TXT over UDP: reply <= 1232 bytes"
+
+q +tcp huge.e2e.example TXT
+is "$(status)" NOERROR "huge TXT over TCP: NOERROR"
+is "$(count_lines "$(answers TXT)")" 16 "huge TXT over TCP: all 16 records"
+
+q huge.e2e.example TXT
+is "$(count_lines "$(answers TXT)")" 16 "huge TXT: dig falls back to TCP after TC and gets all 16"
+
+# Small answers fit without EDNS.
+q +noedns www.e2e.example A
+ok "small answer without EDNS: TC=0" eval '! has_flag tc'
+
+# --- TCP, RFC 7766 ---
+q +tcp +keepopen www.e2e.example A mail.e2e.example A txt.e2e.example TXT
+is "$(printf '%s\n' "$OUT" | grep -c 'status: NOERROR')" 3 "three queries in sequence on one TCP connection (dig +keepopen)"
+like "$OUT" 'mail.e2e.example.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+192.0.2.25' "  ... the second answer is right"
+
+names=""
+for i in 0 1 2 3 4 5 6 7 8 9 10 11; do names="$names p$i.e2e.example"; done
+# shellcheck disable=SC2086
+r=$(probe pipeline $names)
+is "$r" "sent=12 got=12 matched=12 answered=12" "12 pipelined TCP queries in one write: 12 answers matched by ID and name"
+# shellcheck disable=SC2086
+r=$(probe pipeline $names www.e2e.example huge.e2e.example/TXT big.e2e.example/TXT nope.e2e.example)
+like "$r" "sent=16 got=16 matched=16 answered=15" "16 pipelined queries, cached and not, small and 3.5 kB, one NXDOMAIN"
+
+r=$(probe split www.e2e.example)
+like "$r" "^rcode=0 .*id=ok qr=1 .* an=2 " "a TCP query sent one byte at a time is reassembled and answered"
+
+r=$(probe idle 6)
+like "$r" "^closed after=[1-4]$" "idle TCP connection closed after --tcp-idle-timeout 2"
+
+# --- a second listener, and IPv6 ---
+pkdns_stop
+PKDNS_PORT=$(pick_port)
+if have_ipv6; then
+	PKDNS_NO_LISTEN=1 PROBE_HOST=127.0.0.2 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no \
+		-l 127.0.0.2:"$PKDNS_PORT" -l "[::1]:$PKDNS_PORT"
+else
+	PKDNS_NO_LISTEN=1 PROBE_HOST=127.0.0.2 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no \
+		-l 127.0.0.2:"$PKDNS_PORT"
+fi
+QHOST=127.0.0.2 q www.e2e.example A
+is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "listen on 127.0.0.2, UDP"
+QHOST=127.0.0.2 q +tcp www.e2e.example A
+is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "listen on 127.0.0.2, TCP"
+if have_ipv6; then
+	QHOST=::1 q www.e2e.example AAAA
+	is "$(status) $(rdata AAAA | tr '\n' ' ')" "NOERROR 2001:db8::1 2001:db8::2 " "second listener on [::1], UDP (default ACL allows ::1)"
+	QHOST=::1 q +tcp www.e2e.example A
+	is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "second listener on [::1], TCP"
+	QHOST=::1 q +noedns +ignore big.e2e.example TXT
+	ok "listener on [::1]: truncation over UDP too" has_flag tc
+	r=$(QHOST=::1 probe pipeline p1.e2e.example p2.e2e.example p3.e2e.example)
+	is "$r" "sent=3 got=3 matched=3 answered=3" "listener on [::1]: pipelined TCP"
+else
+	for t in UDP TCP TC pipeline; do skip "listener on [::1] $t" "no ::1 on this machine"; done
+fi
+QHOST=127.0.0.1 q +time=2 www.e2e.example A
+is "$(status)" noreply "no listener on 127.0.0.1 when only other addresses are given"
+pkdns_stop
+
+# --- upstream over IPv6, and --edns-buffer-size ---
+if have_ipv6; then
+	pkdns_start -f "[::1]:$NSD_PORT" --dnssec no --edns-buffer-size 700
+else
+	pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --edns-buffer-size 700
+fi
+q www.e2e.example A
+is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "forwarding to an upstream on [::1] (or 127.0.0.1 without IPv6)"
+q +bufsize=4096 +ignore big.e2e.example TXT
+ok "--edns-buffer-size 700: a 950-byte answer is truncated for bufsize 4096" has_flag tc
+cmp_ok "$(msg_size)" -le 700 "--edns-buffer-size 700: reply <= 700 bytes"
+q +bufsize=4096 +ignore txt.e2e.example TXT
+ok "--edns-buffer-size 700: a small answer is not truncated" eval '! has_flag tc'
+pkdns_stop
+
+nsd_stop
+done_testing
