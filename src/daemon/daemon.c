@@ -31,11 +31,21 @@
 #include "util/ratelimit.h"
 #include "util/time.h"
 
-/* An ICANN question waiting for libunbound. */
+/* An ICANN question waiting for libunbound. If libunbound is slow, the
+ * client gets a stale answer after PKDNS_STALE_WAIT_MS (RFC 8767 section
+ * 5, the "client response timer") or SERVFAIL after PKDNS_ICANN_DEADLINE_MS,
+ * and q becomes NULL; the resolution goes on, and its answer still
+ * refreshes the cache. */
 struct icann_pending {
 	struct pkdns *d;
-	struct dns_query *q;
+	struct dns_query *q;          /* NULL once the client was answered */
 	struct icann_req *req;
+	struct event *timer;
+	bool stale_tried;
+	uint16_t qtype, qclass;       /* to cache a late answer */
+	bool do_bit, cd;
+	uint8_t qname[DNS_MAX_NAME];
+	size_t qname_len;
 	struct icann_pending *prev, *next;
 };
 
@@ -48,6 +58,15 @@ pending_unlink(struct pkdns *d, struct icann_pending *p)
 		d->icann_pending = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
+}
+
+static void
+pending_free(struct pkdns *d, struct icann_pending *p)
+{
+	pending_unlink(d, p);
+	if (p->timer)
+		event_free(p->timer);
+	free(p);
 }
 
 void
@@ -106,7 +125,7 @@ strip_dnssec(ldns_rr_list *list, uint16_t qtype)
 /* Turn libunbound's packet into our answer: no OPT (the front end adds
  * its own), DNSSEC records only for DO, AD from the validator. */
 static int
-icann_rewrite(const uint8_t *msg, size_t len, const struct dns_query *q, enum icann_sec sec,
+icann_rewrite(const uint8_t *msg, size_t len, bool do_bit, bool cd, enum icann_sec sec,
     uint8_t **out, size_t *outlen)
 {
 	ldns_pkt *pkt = NULL;
@@ -124,11 +143,14 @@ icann_rewrite(const uint8_t *msg, size_t len, const struct dns_query *q, enum ic
 	ldns_pkt_set_aa(pkt, false);
 	ldns_pkt_set_ra(pkt, true);
 	ldns_pkt_set_ad(pkt, sec == ICANN_SECURE);
-	ldns_pkt_set_cd(pkt, q->info.cd);
-	if (!q->info.do_bit) {
-		strip_dnssec(ldns_pkt_answer(pkt), q->info.qtype);
-		strip_dnssec(ldns_pkt_authority(pkt), q->info.qtype);
-		strip_dnssec(ldns_pkt_additional(pkt), q->info.qtype);
+	ldns_pkt_set_cd(pkt, cd);
+	if (!do_bit) {
+		uint16_t qtype = ldns_pkt_question(pkt) && ldns_rr_list_rr_count(ldns_pkt_question(pkt))
+		    ? (uint16_t)ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(pkt), 0))
+		    : 0;
+		strip_dnssec(ldns_pkt_answer(pkt), qtype);
+		strip_dnssec(ldns_pkt_authority(pkt), qtype);
+		strip_dnssec(ldns_pkt_additional(pkt), qtype);
 		ldns_pkt_set_ancount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(pkt)));
 		ldns_pkt_set_nscount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(pkt)));
 		ldns_pkt_set_arcount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(pkt)));
@@ -147,39 +169,69 @@ icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec 
 	struct dns_query *q = p->q;
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
+	struct cache_key key = { p->qname, p->qname_len, p->qtype, p->qclass, p->do_bit };
+	bool cd = p->cd;
 
-	pending_unlink(d, p);
-	free(p);
-	if (rcode != 0 || !msg) {
+	/* a SERVFAIL packet (e.g. every upstream marked down) is a failure
+	 * too: the stale answer is better */
+	if (rcode != 0 || !msg || dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL) {
 		d->stats.icann_failures++;
-		if (!pkdns_answer_stale(d, q))
+		if (q && !pkdns_answer_stale(d, q))
 			dns_query_error(q, DNS_RCODE_SERVFAIL);
-		return;
+		goto out;
 	}
 	if (sec == ICANN_BOGUS) {
 		char name[LDNS_MAX_DOMAINLEN + 2];
 		d->stats.bogus++;
-		if (dns_name_to_str(q->info.qname, q->info.qname_len, name, sizeof(name)) < 0)
+		if (dns_name_to_str(key.qname, key.qname_len, name, sizeof(name)) < 0)
 			strcpy(name, "?");
-		log_info("bogus answer for %s type %u: %s", name, q->info.qtype,
+		log_info("bogus answer for %s type %u: %s", name, key.qtype,
 		    why_bogus ? why_bogus : "no reason given");
-		if (!q->info.cd) {
-			dns_query_error(q, DNS_RCODE_SERVFAIL);
-			return;
+		if (!cd) {
+			if (q)
+				dns_query_error(q, DNS_RCODE_SERVFAIL);
+			goto out;
 		}
 	}
-	if (icann_rewrite(msg, len, q, sec, &wire, &wlen) < 0) {
+	if (icann_rewrite(msg, len, key.do_bit, cd, sec, &wire, &wlen) < 0) {
 		log_warn("unparseable answer from libunbound");
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		if (q)
+			dns_query_error(q, DNS_RCODE_SERVFAIL);
+		goto out;
+	}
+	if (sec != ICANN_BOGUS)
+		cache_store(d->cache, &key, wire, wlen, 0, time_mono_ms());
+	if (q)
+		dns_query_reply(q, wire, wlen);
+	free(wire);
+out:
+	pending_free(d, p);
+}
+
+static void
+icann_slow(evutil_socket_t fd, short what, void *arg)
+{
+	struct icann_pending *p = arg;
+	struct pkdns *d = p->d;
+	(void)fd;
+	(void)what;
+
+	if (!p->q)
+		return;
+	if (!p->stale_tried) {
+		struct timeval tv = { (PKDNS_ICANN_DEADLINE_MS - PKDNS_STALE_WAIT_MS) / 1000,
+			((PKDNS_ICANN_DEADLINE_MS - PKDNS_STALE_WAIT_MS) % 1000) * 1000 };
+		p->stale_tried = true;
+		if (pkdns_answer_stale(d, p->q)) {
+			p->q = NULL;
+			return;
+		}
+		evtimer_add(p->timer, &tv);
 		return;
 	}
-	if (sec != ICANN_BOGUS) {
-		struct cache_key key;
-		pkdns_cache_key(q, &key);
-		cache_store(d->cache, &key, wire, wlen, 0, time_mono_ms());
-	}
-	dns_query_reply(q, wire, wlen);
-	free(wire);
+	d->stats.icann_failures++;
+	dns_query_error(p->q, DNS_RCODE_SERVFAIL);
+	p->q = NULL;
 }
 
 void
@@ -187,33 +239,65 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 {
 	struct icann_pending *p = calloc(1, sizeof(*p));
 	struct dns_query *held;
+	struct timeval tv = { PKDNS_STALE_WAIT_MS / 1000, (PKDNS_STALE_WAIT_MS % 1000) * 1000 };
 
 	if (!p) {
 		dns_query_error(q, DNS_RCODE_SERVFAIL);
 		return;
 	}
+	p->timer = evtimer_new(d->base, icann_slow, p);
+	if (!p->timer) {
+		free(p);
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		return;
+	}
 	held = dns_query_hold(q);
 	if (!held) {
+		event_free(p->timer);
 		free(p);
 		return;
 	}
 	d->stats.icann_queries++;
 	p->d = d;
 	p->q = held;
+	p->qtype = held->info.qtype;
+	p->qclass = held->info.qclass;
+	p->do_bit = held->info.do_bit;
+	p->cd = held->info.cd;
+	memcpy(p->qname, held->info.qname, held->info.qname_len);
+	p->qname_len = held->info.qname_len;
 	p->next = d->icann_pending;
 	if (d->icann_pending)
 		d->icann_pending->prev = p;
 	d->icann_pending = p;
+	/* the timer first: icann_done may run inside icann_resolve */
+	evtimer_add(p->timer, &tv);
 	struct icann_req *r = icann_resolve(d->icann, name, qtype, held->info.qclass, icann_done, p);
 	if (!r) {
-		pending_unlink(d, p);
-		free(p);
+		pending_free(d, p);
 		d->stats.icann_failures++;
 		dns_query_error(held, DNS_RCODE_SERVFAIL);
 	} else if (r != ICANN_DONE) {
 		p->req = r;
 	}
 	/* ICANN_DONE: icann_done already ran and freed p */
+}
+
+/* Access control runs before the query is even parsed (dns_admit_fn). */
+static int
+admit_client(void *ctx, const struct sockaddr *client)
+{
+	struct pkdns *d = ctx;
+
+	switch (acl_check(d->conf.acl, d->conf.n_acl, client)) {
+	case ACL_ALLOW:
+		return DNS_ADMIT_ALLOW;
+	case ACL_DENY:
+		return DNS_ADMIT_DROP;
+	default:
+		d->stats.refused++;
+		return DNS_ADMIT_REFUSE;
+	}
 }
 
 static void
@@ -228,17 +312,6 @@ handle_query(void *ctx, struct dns_query *q)
 	long n;
 
 	d->stats.queries++;
-	switch (acl_check(d->conf.acl, d->conf.n_acl, client)) {
-	case ACL_ALLOW:
-		break;
-	case ACL_DENY:
-		dns_query_drop(q);
-		return;
-	default:
-		d->stats.refused++;
-		dns_query_error(q, DNS_RCODE_REFUSED);
-		return;
-	}
 	if (!ratelimit_allow(d->rl_query, client, now)) {
 		d->stats.ratelimited++;
 		dns_query_error(q, DNS_RCODE_REFUSED);
@@ -398,7 +471,7 @@ struct pkdns *
 pkdns_new(struct conf *cfg, int argc, char **argv)
 {
 	struct pkdns *d = calloc(1, sizeof(*d));
-	struct dns_server_config scfg;
+	struct dns_server_config scfg = { 0 };
 	struct icann_config icfg;
 	struct sockaddr_storage fwd[CONF_MAX_LIST];
 
@@ -434,6 +507,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
 	scfg.tcp_max_connections = d->conf.tcp_max_connections;
 	scfg.tcp_max_pipelined = 64;
+	scfg.admit = admit_client;
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
 	if (!d->dns)
 		goto fail;
@@ -506,10 +580,10 @@ pkdns_free(struct pkdns *d)
 	pkdns_pkarr_free(d);
 	while (d->icann_pending) {
 		struct icann_pending *p = d->icann_pending;
-		pending_unlink(d, p);
 		icann_cancel(d->icann, p->req);
-		dns_query_drop(p->q);
-		free(p);
+		if (p->q)
+			dns_query_drop(p->q);
+		pending_free(d, p);
 	}
 	icann_free(d->icann);
 	dns_server_free(d->dns);

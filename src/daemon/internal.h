@@ -26,6 +26,10 @@ struct ratelimit;
 /* How long past expiry an answer may still be served (RFC 8767 suggests
  * 1 to 3 days). */
 #define PKDNS_STALE_MAX_S (24 * 3600)
+/* How long a client waits before a stale answer is tried (RFC 8767
+ * section 5 suggests 1.8 s), and before it gets SERVFAIL. */
+#define PKDNS_STALE_WAIT_MS 1800
+#define PKDNS_ICANN_DEADLINE_MS 4000
 
 struct pkdns {
 	struct event_base *base;

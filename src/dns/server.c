@@ -340,14 +340,26 @@ static void
 process(struct dns_server *s, struct dns_query *q)
 {
 	struct dns_query_priv *p = q->priv;
-	int rc = dns_msg_parse_query(p->req, p->req_len, &q->info);
+	int admit = s->cfg.admit ? s->cfg.admit(s->ctx, (struct sockaddr *)&q->client)
+				 : DNS_ADMIT_ALLOW;
+	int rc;
 
 	if (q->tcp)
 		s->stats.tcp_queries++;
 	else
 		s->stats.udp_queries++;
+	if (admit == DNS_ADMIT_DROP) {
+		dns_query_drop(q);
+		return;
+	}
+	rc = dns_msg_parse_query(p->req, p->req_len, &q->info);
 	if (rc < 0) {
 		dns_query_drop(q);
+		return;
+	}
+	if (admit == DNS_ADMIT_REFUSE) {
+		s->stats.refused++;
+		dns_query_error(q, DNS_RCODE_REFUSED);
 		return;
 	}
 	if (rc > 0) {

@@ -43,8 +43,23 @@ struct dns_query {
  */
 typedef void (*dns_handler_fn)(void *ctx, struct dns_query *q);
 
+/** What the admission check decides for a client, before any parsing. */
+enum dns_admit {
+	DNS_ADMIT_ALLOW = 0,  /**< parse and hand on */
+	DNS_ADMIT_REFUSE = 1, /**< answer REFUSED (even a malformed query) */
+	DNS_ADMIT_DROP = 2,   /**< send nothing at all */
+};
+
+/**
+ * Decide what to do with a client's datagram or TCP message before it is
+ * parsed, so that a denied client never gets even a FORMERR.
+ * @return an enum dns_admit
+ */
+typedef int (*dns_admit_fn)(void *ctx, const struct sockaddr *client);
+
 /** Limits of the front end. */
 struct dns_server_config {
+	dns_admit_fn admit;          /**< or NULL: everyone is allowed */
 	uint16_t edns_buffer_size;   /**< largest UDP answer we send and announce */
 	unsigned tcp_idle_timeout_s;
 	unsigned tcp_max_connections;
@@ -104,7 +119,7 @@ struct dns_query *dns_query_hold(struct dns_query *q);
 
 /** Counters for the stats line. */
 struct dns_server_stats {
-	uint64_t udp_queries, tcp_queries, formerr, dropped, truncated;
+	uint64_t udp_queries, tcp_queries, formerr, dropped, truncated, refused;
 	uint64_t tcp_connections, tcp_refused;
 };
 
