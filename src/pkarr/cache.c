@@ -1,17 +1,31 @@
 /*
  * cache.c -- the pkarr packet cache (see cache.h).
  *
- * A hash table (SipHash with a per-cache random key, since keys are
- * chosen by strangers) over entries that sit on one of two LRU lists:
- * packets and negative entries. LMDB mirrors the packet list: what is
- * evicted from memory is deleted from disk too, so the file stays bounded
- * by the same budget and a restart finds exactly what was held.
+ * Each entry is one allocation: hash chain and LRU links, times, key,
+ * signature, timestamp and exactly dns_len bytes of DNS message (a
+ * flexible array member), about 150 bytes plus the message. The hash table
+ * chains through the entries themselves (SipHash with a per-cache random
+ * key, since keys are chosen by strangers), so it costs one bucket
+ * pointer per one or two entries. Entries sit on one of two LRU lists:
+ * packets and negative entries. Readers get a struct pkarr_packet rebuilt
+ * into one scratch buffer the cache owns.
+ *
+ * LMDB mirrors the packet list: what is evicted from memory is deleted
+ * from disk too, so the file stays bounded by the same budget and a
+ * restart finds exactly what was held. Packets read back from disk are
+ * "unverified": only sizes and the key were checked, the signature is
+ * checked when a reader would first see the packet (or by
+ * pkarr_cache_verify_some()), so opening a large cache costs no Ed25519
+ * work. Unverified entries are only ever made by load(), which appends
+ * them at the tail; they are never moved before they are verified, so
+ * they all lie between the verification cursor and the head.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +42,21 @@
 #define DB_FILE "pkarr-packets.mdb"
 /* Value on disk: stored_s (8, big endian) | pk | sig | ts | dns. */
 #define DISK_HDR 8
+#define DISK_MIN (DISK_HDR + 32 + PKARR_RELAY_HDR)
+#define DISK_MAX (DISK_MIN + PKARR_MAX_DNS)
 
 struct entry {
-	struct entry *hnext;
+	struct entry *hnext;       /* hash chain */
 	struct entry *prev, *next; /* LRU: head is the most recent */
-	uint8_t pk[32];
-	bool negative;
 	uint64_t stored_s;
-	uint64_t fresh_until_s;
-	uint64_t expire_s; /* negative: end; packet: end of stale serving */
-	struct pkarr_packet *pkt; /* NULL for negative entries */
+	uint64_t until_s; /* packet: end of freshness; negative: end */
+	uint64_t ts_us;
+	uint8_t pk[32];
+	uint8_t sig[64];
+	uint16_t dns_len;
+	uint8_t negative;
+	uint8_t verified; /* 0: read from disk, signature not checked yet */
+	uint8_t dns[];
 };
 
 struct lru {
@@ -53,15 +72,44 @@ struct pkarr_cache {
 	size_t nbuckets; /* power of two */
 	size_t count;    /* entries of both kinds */
 	size_t npackets;
+	size_t nunverified;
+	struct entry *vcursor; /* next entry pkarr_cache_verify_some() looks at */
 	struct lru pos, neg;
 	MDB_env *env; /* NULL: memory only */
 	MDB_dbi dbi;
+	struct pkarr_packet scratch; /* what get and foreach hand out */
 };
+
+static size_t
+alloc_size(size_t dns_len)
+{
+	size_t n = offsetof(struct entry, dns) + dns_len;
+	return n < sizeof(struct entry) ? sizeof(struct entry) : n;
+}
+
+/* What an entry really costs: the allocator's chunk (a size_t header,
+ * 16-byte granules, 32 at least) plus its share of the bucket array,
+ * which grow() keeps between one and two pointers per entry. */
+static size_t
+bytes_for(size_t dns_len)
+{
+	size_t chunk = (alloc_size(dns_len) + sizeof(size_t) + 15) & ~(size_t)15;
+
+	if (chunk < 32)
+		chunk = 32;
+	return chunk + 2 * sizeof(struct entry *);
+}
 
 static size_t
 entry_bytes(const struct entry *e)
 {
-	return sizeof(*e) + (e->pkt ? sizeof(*e->pkt) : 0);
+	return bytes_for(e->dns_len);
+}
+
+static uint64_t
+expire_of(const struct entry *e)
+{
+	return e->negative ? e->until_s : e->until_s + PKARR_CACHE_STALE_MAX_S;
 }
 
 static size_t
@@ -92,8 +140,11 @@ list_of(struct pkarr_cache *c, const struct entry *e)
 }
 
 static void
-lru_unlink(struct lru *l, struct entry *e)
+lru_unlink(struct pkarr_cache *c, struct lru *l, struct entry *e)
 {
+	/* Whatever leaves its place, the cursor goes on towards the head. */
+	if (c->vcursor == e)
+		c->vcursor = e->prev;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -118,10 +169,22 @@ lru_push_head(struct lru *l, struct entry *e)
 }
 
 static void
+lru_push_tail(struct lru *l, struct entry *e)
+{
+	e->next = NULL;
+	e->prev = l->tail;
+	if (l->tail)
+		l->tail->next = e;
+	l->tail = e;
+	if (l->head == NULL)
+		l->head = e;
+}
+
+static void
 lru_touch(struct pkarr_cache *c, struct entry *e)
 {
 	struct lru *l = list_of(c, e);
-	lru_unlink(l, e);
+	lru_unlink(c, l, e);
 	lru_push_head(l, e);
 }
 
@@ -151,7 +214,7 @@ grow(struct pkarr_cache *c)
 }
 
 static void
-link_entry(struct pkarr_cache *c, struct entry *e)
+link_entry(struct pkarr_cache *c, struct entry *e, bool at_tail)
 {
 	size_t b;
 
@@ -161,9 +224,15 @@ link_entry(struct pkarr_cache *c, struct entry *e)
 	e->hnext = c->buckets[b];
 	c->buckets[b] = e;
 	c->count++;
-	if (!e->negative)
+	if (!e->negative) {
 		c->npackets++;
-	lru_push_head(list_of(c, e), e);
+		if (!e->verified)
+			c->nunverified++;
+	}
+	if (at_tail)
+		lru_push_tail(list_of(c, e), e);
+	else
+		lru_push_head(list_of(c, e), e);
 	list_of(c, e)->bytes += entry_bytes(e);
 }
 
@@ -177,19 +246,48 @@ unlink_entry(struct pkarr_cache *c, struct entry *e)
 	if (*pp)
 		*pp = e->hnext;
 	c->count--;
-	if (!e->negative)
+	if (!e->negative) {
 		c->npackets--;
-	lru_unlink(list_of(c, e), e);
+		if (!e->verified)
+			c->nunverified--;
+	}
+	lru_unlink(c, list_of(c, e), e);
 	list_of(c, e)->bytes -= entry_bytes(e);
 }
 
-static void
-entry_free(struct entry *e)
+static struct entry *
+entry_alloc(size_t dns_len)
 {
+	return calloc(1, alloc_size(dns_len));
+}
+
+static struct entry *
+entry_from_packet(const struct pkarr_packet *pkt)
+{
+	struct entry *e;
+
+	if (pkt->dns_len > PKARR_MAX_DNS)
+		return NULL;
+	e = entry_alloc(pkt->dns_len);
 	if (e == NULL)
-		return;
-	free(e->pkt);
-	free(e);
+		return NULL;
+	memcpy(e->pk, pkt->pk, 32);
+	memcpy(e->sig, pkt->sig, 64);
+	e->ts_us = pkt->ts_us;
+	e->dns_len = (uint16_t)pkt->dns_len;
+	memcpy(e->dns, pkt->dns, pkt->dns_len);
+	e->verified = 1;
+	return e;
+}
+
+static void
+entry_to_packet(const struct entry *e, struct pkarr_packet *out)
+{
+	memcpy(out->pk, e->pk, 32);
+	memcpy(out->sig, e->sig, 64);
+	out->ts_us = e->ts_us;
+	out->dns_len = e->dns_len;
+	memcpy(out->dns, e->dns, e->dns_len);
 }
 
 /* ---- LMDB ---------------------------------------------------------- */
@@ -243,21 +341,26 @@ txn_commit(MDB_txn *txn)
 static void
 disk_put(struct pkarr_cache *c, MDB_txn *txn, const struct entry *e)
 {
-	uint8_t buf[DISK_HDR + 32 + PKARR_RELAY_MAX];
-	size_t len = 0;
+	uint8_t buf[DISK_MAX];
+	uint8_t *p = buf;
 	MDB_val k, v;
 	int rc;
 
-	if (txn == NULL || e->pkt == NULL)
+	if (txn == NULL || e->negative)
 		return;
-	put_be64(buf, e->stored_s);
-	if (pkarr_packet_to_full(e->pkt, buf + DISK_HDR, sizeof(buf) - DISK_HDR,
-				 &len) != 0)
-		return;
+	put_be64(p, e->stored_s);
+	p += DISK_HDR;
+	memcpy(p, e->pk, 32);
+	p += 32;
+	memcpy(p, e->sig, 64);
+	p += 64;
+	put_be64(p, e->ts_us);
+	p += 8;
+	memcpy(p, e->dns, e->dns_len);
 	k.mv_data = (void *)(uintptr_t)e->pk;
 	k.mv_size = 32;
 	v.mv_data = buf;
-	v.mv_size = DISK_HDR + len;
+	v.mv_size = DISK_MIN + e->dns_len;
 	rc = mdb_put(txn, c->dbi, &k, &v, 0);
 	if (rc != 0)
 		log_warn("packet cache: lmdb put: %s", mdb_strerror(rc));
@@ -286,7 +389,17 @@ drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 	unlink_entry(c, e);
 	if (!e->negative)
 		disk_del(c, txn, e->pk);
-	entry_free(e);
+	free(e);
+}
+
+/* drop() in a transaction of its own */
+static void
+drop_now(struct pkarr_cache *c, struct entry *e)
+{
+	MDB_txn *txn = e->negative ? NULL : txn_begin(c);
+
+	drop(c, e, txn);
+	txn_commit(txn);
 }
 
 /* Keep negatives under a quarter of the budget and everything under it. */
@@ -303,41 +416,48 @@ evict(struct pkarr_cache *c, MDB_txn *txn)
 	}
 }
 
-/* Freshness of a verified packet stored at stored_s. */
+/* Freshness of the verified packet pkt (e's content) stored at stored_s. */
 static int
-set_times(struct pkarr_cache *c, struct entry *e, uint64_t stored_s)
+set_times(struct pkarr_cache *c, struct entry *e,
+	  const struct pkarr_packet *pkt, uint64_t stored_s)
 {
 	uint32_t ttl = 0;
 
-	if (pkarr_packet_min_ttl(e->pkt, &c->params, &ttl) < 0)
+	if (pkarr_packet_min_ttl(pkt, &c->params, &ttl) < 0)
 		return PKARR_E_DNS;
 	e->stored_s = stored_s;
-	e->fresh_until_s = stored_s + ttl;
-	e->expire_s = e->fresh_until_s + PKARR_CACHE_STALE_MAX_S;
+	e->until_s = stored_s + ttl;
 	return 0;
 }
 
-static struct entry *
-entry_new_packet(const struct pkarr_packet *pkt)
+/* Check the signature of a packet read from disk before anyone sees it.
+ * One that fails is deleted from memory and disk: 0 or -1 (e is freed). */
+static int
+ensure_verified(struct pkarr_cache *c, struct entry *e)
 {
-	struct entry *e = calloc(1, sizeof(*e));
+	int rc;
 
-	if (e == NULL)
-		return NULL;
-	e->pkt = malloc(sizeof(*e->pkt));
-	if (e->pkt == NULL) {
-		free(e);
-		return NULL;
+	if (e->verified || e->negative)
+		return 0;
+	entry_to_packet(e, &c->scratch);
+	rc = pkarr_packet_verify(&c->scratch);
+	if (rc == 0)
+		rc = set_times(c, e, &c->scratch, e->stored_s);
+	if (rc < 0) {
+		log_warn("packet cache: dropped a packet from disk: %s",
+			 pkarr_strerror(rc));
+		drop_now(c, e);
+		return -1;
 	}
-	*e->pkt = *pkt;
-	memcpy(e->pk, pkt->pk, 32);
-	return e;
+	e->verified = 1;
+	c->nunverified--;
+	return 0;
 }
 
-/* Is a the better of two packets for one key? (higher seq, then larger
+/* Is packet a better than entry b for one key? (higher seq, then larger
  * value: the tie rule of the Mainline DHT implementations) */
 static int
-compare_packets(const struct pkarr_packet *a, const struct pkarr_packet *b)
+compare_packets(const struct pkarr_packet *a, const struct entry *b)
 {
 	size_t n;
 	int d;
@@ -367,13 +487,16 @@ pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	if (rc < 0)
 		return rc;
 	old = find(c, pkt->pk);
+	/* An unchecked packet from disk must not keep a good one out. */
+	if (old != NULL && ensure_verified(c, old) < 0)
+		old = NULL;
 	if (old != NULL && !old->negative) {
-		int cmp = compare_packets(pkt, old->pkt);
+		int cmp = compare_packets(pkt, old);
 		if (cmp < 0)
 			return PKARR_PUT_OLDER;
 		if (cmp == 0) {
 			/* Seen again on the DHT: fresh for another TTL. */
-			if (set_times(c, old, now_s) < 0)
+			if (set_times(c, old, pkt, now_s) < 0)
 				return PKARR_E_DNS;
 			lru_touch(c, old);
 			txn = txn_begin(c);
@@ -382,19 +505,19 @@ pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 			return PKARR_PUT_SAME;
 		}
 	}
-	e = entry_new_packet(pkt);
+	e = entry_from_packet(pkt);
 	if (e == NULL)
 		return PKARR_E_NOMEM;
-	if (set_times(c, e, now_s) < 0) {
-		entry_free(e);
+	if (set_times(c, e, pkt, now_s) < 0) {
+		free(e);
 		return PKARR_E_DNS;
 	}
 	result = (old != NULL && !old->negative) ? PKARR_PUT_NEWER : PKARR_PUT_NEW;
 	if (old != NULL) {
 		unlink_entry(c, old);
-		entry_free(old);
+		free(old);
 	}
-	link_entry(c, e);
+	link_entry(c, e, false);
 	txn = txn_begin(c);
 	disk_put(c, txn, e);
 	evict(c, txn);
@@ -411,20 +534,23 @@ pkarr_cache_put_negative(struct pkarr_cache *c, const uint8_t pk[32],
 	if (c == NULL || pk == NULL)
 		return PKARR_E_INVAL;
 	e = find(c, pk);
-	if (e != NULL && !e->negative)
-		return 1;
+	if (e != NULL && !e->negative) {
+		if (ensure_verified(c, e) == 0)
+			return 1;
+		e = NULL;
+	}
 	if (e == NULL) {
-		e = calloc(1, sizeof(*e));
+		e = entry_alloc(0);
 		if (e == NULL)
 			return PKARR_E_NOMEM;
 		memcpy(e->pk, pk, 32);
-		e->negative = true;
-		link_entry(c, e);
+		e->negative = 1;
+		link_entry(c, e, false);
 	} else {
 		lru_touch(c, e);
 	}
 	e->stored_s = now_s;
-	e->expire_s = now_s + ttl_s;
+	e->until_s = now_s + ttl_s;
 	evict(c, NULL);
 	return 0;
 }
@@ -440,20 +566,20 @@ pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
 	if (c == NULL || pk == NULL)
 		return PKARR_CACHE_MISS;
 	e = find(c, pk);
-	if (e == NULL)
+	if (e == NULL || ensure_verified(c, e) < 0)
 		return PKARR_CACHE_MISS;
-	if (now_s >= e->expire_s) {
-		MDB_txn *txn = e->negative ? NULL : txn_begin(c);
-		drop(c, e, txn);
-		txn_commit(txn);
+	if (now_s >= expire_of(e)) {
+		drop_now(c, e);
 		return PKARR_CACHE_MISS;
 	}
 	lru_touch(c, e);
 	if (e->negative)
 		return PKARR_CACHE_NEGATIVE;
-	if (out != NULL)
-		*out = e->pkt;
-	return now_s < e->fresh_until_s ? PKARR_CACHE_FRESH : PKARR_CACHE_STALE;
+	if (out != NULL) {
+		entry_to_packet(e, &c->scratch);
+		*out = &c->scratch;
+	}
+	return now_s < e->until_s ? PKARR_CACHE_FRESH : PKARR_CACHE_STALE;
 }
 
 int
@@ -465,12 +591,12 @@ pkarr_cache_times(struct pkarr_cache *c, const uint8_t pk[32],
 	if (c == NULL || pk == NULL)
 		return PKARR_E_INVAL;
 	e = find(c, pk);
-	if (e == NULL || e->negative)
+	if (e == NULL || e->negative || ensure_verified(c, e) < 0)
 		return PKARR_E_INVAL;
 	if (stored_s != NULL)
 		*stored_s = e->stored_s;
 	if (fresh_until_s != NULL)
-		*fresh_until_s = e->fresh_until_s;
+		*fresh_until_s = e->until_s;
 	return 0;
 }
 
@@ -478,30 +604,62 @@ int
 pkarr_cache_remove(struct pkarr_cache *c, const uint8_t pk[32])
 {
 	struct entry *e;
-	MDB_txn *txn;
 
 	if (c == NULL || pk == NULL)
 		return PKARR_E_INVAL;
 	e = find(c, pk);
 	if (e == NULL)
 		return 1;
-	txn = e->negative ? NULL : txn_begin(c);
-	drop(c, e, txn);
-	txn_commit(txn);
+	drop_now(c, e);
 	return 0;
 }
 
 int
 pkarr_cache_foreach(struct pkarr_cache *c, pkarr_cache_cb cb, void *ctx)
 {
+	struct entry *e, *next;
+
 	if (c == NULL || cb == NULL)
 		return PKARR_E_INVAL;
-	for (struct entry *e = c->pos.head; e; e = e->next) {
-		int rc = cb(ctx, e->pkt, e->stored_s);
+	for (e = c->pos.head; e; e = next) {
+		int rc;
+
+		/* ensure_verified() may free e, nothing else */
+		next = e->next;
+		if (ensure_verified(c, e) < 0)
+			continue;
+		entry_to_packet(e, &c->scratch);
+		rc = cb(ctx, &c->scratch, e->stored_s);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
+}
+
+size_t
+pkarr_cache_verify_some(struct pkarr_cache *c, size_t max)
+{
+	size_t done = 0;
+
+	if (c == NULL)
+		return 0;
+	while (c->nunverified > 0 && done < max) {
+		struct entry *e = c->vcursor;
+
+		if (e == NULL) {
+			/* cannot happen (see the top of the file); recover */
+			c->vcursor = c->pos.tail;
+			if (c->vcursor == NULL)
+				break;
+			continue;
+		}
+		c->vcursor = e->prev;
+		if (!e->verified) {
+			(void)ensure_verified(c, e);
+			done++;
+		}
+	}
+	return c->nunverified;
 }
 
 size_t
@@ -518,82 +676,195 @@ pkarr_cache_bytes(const struct pkarr_cache *c)
 
 /* ---- open / load --------------------------------------------------- */
 
-struct loaded {
-	struct entry *e;
+/* A record found on disk; val points into the map, valid until the
+ * transaction's first write. */
+struct rec {
+	uint64_t stored_s;
+	const uint8_t *val;
+	size_t len;
 };
 
 static int
-by_stored_asc(const void *a, const void *b)
+by_stored_desc(const void *a, const void *b)
 {
-	const struct entry *x = ((const struct loaded *)a)->e;
-	const struct entry *y = ((const struct loaded *)b)->e;
-	return x->stored_s < y->stored_s ? -1 : x->stored_s > y->stored_s;
+	const struct rec *x = a, *y = b;
+
+	if (x->stored_s != y->stored_s)
+		return x->stored_s > y->stored_s ? -1 : 1;
+	/* keys are unique: a total order, so loads are reproducible */
+	return memcmp(x->val + DISK_HDR, y->val + DISK_HDR, 32);
 }
 
-/* Read every record back, verify it, and link the newest last so that
- * they end up at the head of the LRU list. */
-static int
-load(struct pkarr_cache *c)
+/* The checks that cost nothing: sizes, and the key inside the value is
+ * the record's key. The signature waits for ensure_verified(). */
+static bool
+rec_sane(const MDB_val *k, const MDB_val *v)
 {
-	struct loaded *v = NULL;
-	size_t n = 0, cap = 0, bad = 0;
-	MDB_txn *txn = txn_begin(c);
+	return k->mv_size == 32 && v->mv_size >= DISK_MIN &&
+	       v->mv_size <= DISK_MAX &&
+	       memcmp((const uint8_t *)v->mv_data + DISK_HDR, k->mv_data, 32) ==
+		       0;
+}
+
+static struct entry *
+entry_from_disk(const struct rec *r)
+{
+	size_t dns_len = r->len - DISK_MIN;
+	const uint8_t *p = r->val + DISK_HDR;
+	struct entry *e = entry_alloc(dns_len);
+
+	if (e == NULL)
+		return NULL;
+	e->stored_s = r->stored_s;
+	memcpy(e->pk, p, 32);
+	memcpy(e->sig, p + 32, 64);
+	e->ts_us = get_be64(p + 96);
+	e->dns_len = (uint16_t)dns_len;
+	memcpy(e->dns, p + 32 + PKARR_RELAY_HDR, dns_len);
+	return e;
+}
+
+/* Delete the records that fail rec_sane(). Keys are copied out first:
+ * a write may move what a cursor points at. */
+static size_t
+delete_insane(struct pkarr_cache *c, MDB_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint8_t *keys = NULL; /* (size_t length, bytes) records */
+	size_t used = 0, cap = 0, n = 0;
+	int op = MDB_FIRST;
+
+	if (mdb_cursor_open(txn, c->dbi, &cur) != 0)
+		return 0;
+	while (mdb_cursor_get(cur, &k, &v, op) == 0) {
+		size_t need = sizeof(size_t) + k.mv_size;
+
+		op = MDB_NEXT;
+		if (rec_sane(&k, &v))
+			continue;
+		if (used + need > cap) {
+			size_t ncap = (cap ? cap * 2 : 4096) + need;
+			uint8_t *nk = realloc(keys, ncap);
+			if (nk == NULL)
+				break;
+			keys = nk;
+			cap = ncap;
+		}
+		memcpy(keys + used, &k.mv_size, sizeof(size_t));
+		memcpy(keys + used + sizeof(size_t), k.mv_data, k.mv_size);
+		used += need;
+	}
+	mdb_cursor_close(cur);
+	for (size_t off = 0; off < used; n++) {
+		memcpy(&k.mv_size, keys + off, sizeof(size_t));
+		k.mv_data = keys + off + sizeof(size_t);
+		off += sizeof(size_t) + k.mv_size;
+		if (mdb_del(txn, c->dbi, &k, NULL) != 0)
+			log_warn("packet cache: cannot delete a bad record");
+	}
+	free(keys);
+	return n;
+}
+
+/* Collect every sane record; 0, or -1 when out of memory. */
+static int
+collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
+	size_t *bad)
+{
+	struct rec *v = NULL;
+	size_t n = 0, cap = 0;
 	MDB_cursor *cur = NULL;
 	MDB_val k, val;
-	int rc;
+	int op = MDB_FIRST;
 
-	if (txn == NULL)
+	*bad = 0;
+	if (mdb_cursor_open(txn, c->dbi, &cur) != 0)
 		return -1;
-	if (mdb_cursor_open(txn, c->dbi, &cur) != 0) {
-		mdb_txn_abort(txn);
-		return -1;
-	}
-	while ((rc = mdb_cursor_get(cur, &k, &val, n || bad ? MDB_NEXT
-							      : MDB_FIRST)) == 0) {
-		struct pkarr_packet pkt;
-		struct entry *e = NULL;
-
-		/* Disk is not trusted: same checks as the network. */
-		if (k.mv_size != 32 || val.mv_size < DISK_HDR ||
-		    pkarr_packet_parse_full(&pkt, (const uint8_t *)val.mv_data +
-							  DISK_HDR,
-					    val.mv_size - DISK_HDR) != 0 ||
-		    memcmp(pkt.pk, k.mv_data, 32) != 0 ||
-		    (e = entry_new_packet(&pkt)) == NULL ||
-		    set_times(c, e, get_be64(val.mv_data)) < 0) {
-			entry_free(e);
-			bad++;
-			mdb_cursor_del(cur, 0);
+	while (mdb_cursor_get(cur, &k, &val, op) == 0) {
+		op = MDB_NEXT;
+		if (!rec_sane(&k, &val)) {
+			(*bad)++;
 			continue;
 		}
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct loaded *nv = realloc(v, ncap * sizeof(*nv));
+			size_t ncap = cap ? cap * 2 : 256;
+			struct rec *nv = realloc(v, ncap * sizeof(*nv));
 			if (nv == NULL) {
-				entry_free(e);
-				break;
+				mdb_cursor_close(cur);
+				free(v);
+				return -1;
 			}
 			v = nv;
 			cap = ncap;
 		}
-		v[n++].e = e;
+		v[n].val = val.mv_data;
+		v[n].len = val.mv_size;
+		v[n].stored_s = get_be64(val.mv_data);
+		n++;
 	}
 	mdb_cursor_close(cur);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* Read the records back newest first until the budget is full, appending
+ * each at the LRU tail so the newest ends up at the head. Signatures are
+ * not checked here (see ensure_verified()). Records that do not fit are
+ * deleted from disk, as if they had been evicted. */
+static int
+load(struct pkarr_cache *c)
+{
+	struct rec *v = NULL;
+	uint8_t *excess = NULL;
+	size_t n = 0, used = 0, nexcess = 0, bad = 0;
+	MDB_txn *txn = txn_begin(c);
+
+	if (txn == NULL)
+		return -1;
+	if (collect(c, txn, &v, &n, &bad) < 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
 	if (n > 0)
-		qsort(v, n, sizeof(*v), by_stored_asc);
-	for (size_t i = 0; i < n; i++) {
-		if (find(c, v[i].e->pk) != NULL) {
-			entry_free(v[i].e);
-			continue;
+		qsort(v, n, sizeof(*v), by_stored_desc);
+	for (; used < n; used++) {
+		struct entry *e;
+
+		if (c->pos.bytes + bytes_for(v[used].len - DISK_MIN) >
+		    c->max_bytes)
+			break;
+		e = entry_from_disk(&v[used]);
+		if (e == NULL)
+			break;
+		link_entry(c, e, true);
+	}
+	/* The map pointers die with the first write: copy keys first. */
+	if (used < n) {
+		excess = malloc((n - used) * 32);
+		if (excess != NULL) {
+			nexcess = n - used;
+			for (size_t i = 0; i < nexcess; i++)
+				memcpy(excess + 32 * i,
+				       v[used + i].val + DISK_HDR, 32);
 		}
-		link_entry(c, v[i].e);
 	}
 	free(v);
-	evict(c, txn);
+	if (bad > 0)
+		bad = delete_insane(c, txn);
+	for (size_t i = 0; i < nexcess; i++)
+		disk_del(c, txn, excess + 32 * i);
+	free(excess);
 	txn_commit(txn);
+	c->vcursor = c->pos.tail;
 	if (bad > 0)
 		log_warn("packet cache: dropped %zu bad records from disk", bad);
-	log_info("packet cache: %zu packets loaded from disk", c->npackets);
+	if (nexcess > 0)
+		log_info("packet cache: %zu older packets over the budget "
+			 "dropped from disk", nexcess);
+	log_info("packet cache: %zu packets loaded from disk (signatures "
+		 "checked on first use)", c->npackets);
 	return 0;
 }
 
@@ -679,7 +950,7 @@ pkarr_cache_free(struct pkarr_cache *c)
 		struct entry *e = c->buckets[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			entry_free(e);
+			free(e);
 		}
 	}
 	free(c->buckets);

@@ -13,9 +13,19 @@
  *
  * Memory is bounded by bytes with LRU eviction; negative entries may use
  * at most a quarter of the budget so a flood of unknown keys cannot push
- * real packets out. With an LMDB directory, packets are written through to
+ * real packets out. An entry holds exactly its packet's bytes (key,
+ * signature, timestamp, DNS message) plus 70 to 85 bytes, all counted
+ * (links, times, allocator header and rounding, hash table share), so
+ * pkarr_cache_bytes() is close to what the process really spends.
+ *
+ * With an LMDB directory, packets are written through to
  * "<dir>/pkarr-packets.mdb" (with their stored time) and read back by the
- * next cache opened there; every packet read from disk is verified again.
+ * next cache opened there, newest stored first until the budget is full
+ * (the rest is deleted from disk). Nothing read from disk is handed out
+ * unverified, but opening does no signature work: a packet from disk is
+ * verified the first time get, times, put or foreach would use it (or by
+ * pkarr_cache_verify_some()); one that fails is deleted from memory and
+ * disk and looks like it was never there.
  *
  * Times are wall-clock seconds (time_wall_us() / 1000000) because they are
  * persisted across restarts. Single-threaded; no global state. LMDB allows
@@ -54,7 +64,7 @@ struct pkarr_cache;
 /**
  * Iteration callback.
  * @param ctx the caller's context
- * @param pkt a cached packet (valid during the call only)
+ * @param pkt a cached, verified packet (valid during the call only)
  * @param stored_s when it was stored or last confirmed
  * @return 0 to continue, anything else to stop the walk
  */
@@ -80,12 +90,16 @@ void pkarr_cache_free(struct pkarr_cache *c);
 
 /**
  * Look a key up. Marks the entry as recently used; drops entries whose
- * negative time or stale limit has passed.
+ * negative time or stale limit has passed. A packet loaded from disk is
+ * verified here the first time (about 75 us); if it fails it is deleted
+ * and the answer is MISS.
  * @param c the cache
  * @param pk the 32-byte key
  * @param now_s wall-clock seconds
- * @param out receives the packet for FRESH and STALE (valid until the
- *        next call that changes the cache), NULL otherwise
+ * @param out receives the packet for FRESH and STALE, NULL otherwise. It
+ *        points into a scratch buffer the cache owns, rebuilt on each
+ *        call: valid only until the next call into the cache (any
+ *        function taking c), so copy what must outlive that
  * @return the state
  */
 enum pkarr_cache_state pkarr_cache_get(struct pkarr_cache *c,
@@ -93,7 +107,8 @@ enum pkarr_cache_state pkarr_cache_get(struct pkarr_cache *c,
 				       const struct pkarr_packet **out);
 
 /**
- * When the entry for a key was stored and until when it is fresh.
+ * When the entry for a key was stored and until when it is fresh. Verifies
+ * a packet loaded from disk first, as pkarr_cache_get() does.
  * @param c the cache
  * @param pk the key
  * @param stored_s receives the stored time (may be NULL)
@@ -137,7 +152,11 @@ int pkarr_cache_remove(struct pkarr_cache *c, const uint8_t pk[32]);
 
 /**
  * Walk every packet held, most recently used first (for republishing).
- * The callback must not change the cache.
+ * Packets loaded from disk and not yet verified are verified on the way
+ * (those failing are deleted and skipped): a first walk over a large
+ * cache just opened costs ~75 us per such packet; pkarr_cache_verify_some()
+ * can spread that work beforehand. The callback must not call into the
+ * cache.
  * @param c the cache
  * @param cb called once per packet
  * @param ctx passed to cb
@@ -146,14 +165,26 @@ int pkarr_cache_remove(struct pkarr_cache *c, const uint8_t pk[32]);
 int pkarr_cache_foreach(struct pkarr_cache *c, pkarr_cache_cb cb, void *ctx);
 
 /**
- * Number of packets held (negative entries not counted).
+ * Verify up to max packets loaded from disk that no reader has asked for
+ * yet, so that the work can be done in small steps while idle (those
+ * failing are deleted from memory and disk).
+ * @param c the cache
+ * @param max how many signatures to check at most (0: only count)
+ * @return how many packets are still unverified
+ */
+size_t pkarr_cache_verify_some(struct pkarr_cache *c, size_t max);
+
+/**
+ * Number of packets held (negative entries not counted), including
+ * packets loaded from disk and not verified yet.
  * @param c the cache
  * @return the count
  */
 size_t pkarr_cache_count(const struct pkarr_cache *c);
 
 /**
- * Bytes accounted to all entries (packets and negative entries).
+ * Bytes accounted to all entries (packets and negative entries), with
+ * their overhead (allocator header and rounding, hash table share).
  * @param c the cache
  * @return the total
  */

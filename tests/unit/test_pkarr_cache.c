@@ -1,10 +1,13 @@
 /*
  * test_pkarr_cache.c -- packet cache: freshness, staleness, seq ordering,
- * negative entries, LRU eviction by bytes, LMDB persistence and
- * re-verification of what comes back from disk.
+ * negative entries, LRU eviction by bytes, what an entry costs, LMDB
+ * persistence, lazy re-verification of what comes back from disk and the
+ * byte budget when loading.
  */
 #include "config.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +171,7 @@ test_eviction(void)
 	make(&p[0], 10, 1, 300, "1.1.1.1");
 	pkarr_cache_put(c, &p[0], 1);
 	one = pkarr_cache_bytes(c);
-	ok(one > sizeof(struct pkarr_packet), "entry size %zu counted", one);
+	ok(one > 104 + p[0].dns_len, "entry size %zu counted", one);
 	pkarr_cache_free(c);
 
 	c = pkarr_cache_new(4 * one, NULL, &P);
@@ -299,8 +302,8 @@ test_lmdb(void)
 	ok(c != NULL, "reopen after tampering");
 	if (c != NULL) {
 		is_int(pkarr_cache_get(c, a.pk, 200, &got), PKARR_CACHE_MISS,
-		       "tampered packet not loaded");
-		is_int(pkarr_cache_count(c), 1, "the good one is");
+		       "tampered packet not served");
+		is_int(pkarr_cache_count(c), 1, "the good one is kept");
 		pkarr_cache_free(c);
 	}
 
@@ -329,6 +332,466 @@ test_lmdb(void)
 	ok(access(dir, F_OK) != 0, "temp dir removed");
 }
 
+
+/* A packet like the ones pkarr users publish (and bench/fill_cache.c
+ * makes): two A records and a TXT of txt bytes, ~160 bytes of DNS. */
+static int
+make_big(struct pkarr_packet *pkt, unsigned i, size_t txt, uint64_t ts)
+{
+	uint8_t seed[32] = {0}, dns[PKARR_MAX_DNS];
+	char zone[1024], t[600], err[128];
+	struct pkarr_packet tmp;
+	size_t len = 0;
+
+	seed[0] = (uint8_t)i;
+	seed[1] = (uint8_t)(i >> 8);
+	seed[2] = 0x77;
+	if (txt >= sizeof(t))
+		txt = sizeof(t) - 1;
+	memset(t, 'x', txt);
+	t[txt] = '\0';
+	if (pkarr_packet_sign(&tmp, seed, 1,
+			      (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12) < 0)
+		return -1;
+	snprintf(zone, sizeof(zone),
+		 "@ 3600 A 10.0.%u.%u\nwww 3600 A 10.0.0.1\n"
+		 "_pubky 3600 TXT \"%s\"\n",
+		 (i >> 8) & 255, i & 255, t);
+	if (pkarr_zone_to_dns(zone, tmp.pk, 300, dns, sizeof(dns), &len, err,
+			      sizeof(err)) < 0)
+		return -1;
+	return pkarr_packet_sign(pkt, seed, ts, dns, len);
+}
+
+struct walk {
+	int n, bad;
+	const struct pkarr_packet *ref;
+	size_t nref;
+};
+
+/* Every packet a walk hands out must be byte for byte one of ref. */
+static int
+check_cb(void *ctx, const struct pkarr_packet *pkt, uint64_t stored_s)
+{
+	struct walk *w = ctx;
+	bool found = false;
+	(void)stored_s;
+
+	for (size_t i = 0; i < w->nref && !found; i++)
+		found = memcmp(w->ref[i].pk, pkt->pk, 32) == 0 &&
+			memcmp(w->ref[i].sig, pkt->sig, 64) == 0 &&
+			w->ref[i].ts_us == pkt->ts_us &&
+			w->ref[i].dns_len == pkt->dns_len &&
+			memcmp(w->ref[i].dns, pkt->dns, pkt->dns_len) == 0;
+	w->n++;
+	if (!found)
+		w->bad++;
+	return 0;
+}
+
+#define NMEM 200
+
+static void
+test_memory(void)
+{
+	struct pkarr_cache *c = pkarr_cache_new(1 << 24, NULL, &P);
+	struct pkarr_packet *p = calloc(NMEM, sizeof(*p));
+	struct pkarr_packet big;
+	const struct pkarr_packet *got = NULL;
+	struct walk w = {0, 0, NULL, 0};
+	size_t own = 0, small_one, big_one, neg_one, before;
+	int good = 0;
+
+	if (!ok(c != NULL && p != NULL, "cache for the memory test")) {
+		pkarr_cache_free(c);
+		free(p);
+		return;
+	}
+	for (unsigned i = 0; i < NMEM; i++) {
+		if (make_big(&p[i], i, 40, 1000) < 0 ||
+		    pkarr_cache_put(c, &p[i], 1) != PKARR_PUT_NEW)
+			break;
+		own += 32 + 64 + 8 + p[i].dns_len;
+	}
+	is_int(pkarr_cache_count(c), NMEM, "%d small packets held", NMEM);
+	ok(pkarr_cache_bytes(c) < 2 * own,
+	   "accounted %zu bytes < 2x their own %zu (%.2fx)",
+	   pkarr_cache_bytes(c), own,
+	   (double)pkarr_cache_bytes(c) / (double)own);
+	ok(pkarr_cache_bytes(c) > own, "and more than the bytes themselves");
+	/* Each get rebuilds the packet: every one comes back intact. */
+	for (unsigned i = 0; i < NMEM; i++)
+		if (pkarr_cache_get(c, p[i].pk, 2, &got) == PKARR_CACHE_FRESH &&
+		    got != NULL && got->dns_len == p[i].dns_len &&
+		    memcmp(got->dns, p[i].dns, p[i].dns_len) == 0 &&
+		    memcmp(got->sig, p[i].sig, 64) == 0 &&
+		    memcmp(got->pk, p[i].pk, 32) == 0 && got->ts_us == 1000)
+			good++;
+	is_int(good, NMEM, "every packet read back byte for byte");
+	w.ref = p;
+	w.nref = NMEM;
+	pkarr_cache_foreach(c, check_cb, &w);
+	ok(w.n == NMEM && w.bad == 0, "foreach hands out intact packets (%d/%d)",
+	   w.n - w.bad, w.n);
+	pkarr_cache_free(c);
+
+	/* The cost follows the DNS length: no fixed 1000-byte array. */
+	c = pkarr_cache_new(1 << 24, NULL, &P);
+	/* one TXT string holds at most 255 bytes */
+	if (!ok(c != NULL && make_big(&p[0], 1, 0, 1000) == 0 &&
+			make_big(&big, 2, 250, 1000) == 0,
+		"a tiny and a larger packet")) {
+		pkarr_cache_free(c);
+		free(p);
+		return;
+	}
+	pkarr_cache_put(c, &p[0], 1);
+	small_one = pkarr_cache_bytes(c);
+	pkarr_cache_put(c, &big, 1);
+	big_one = pkarr_cache_bytes(c) - small_one;
+	ok(big_one - small_one <= big.dns_len - p[0].dns_len + 16 &&
+		   big_one - small_one + 16 >= big.dns_len - p[0].dns_len,
+	   "a packet %zu bytes longer costs %zu bytes more",
+	   big.dns_len - p[0].dns_len, big_one - small_one);
+	ok(small_one < 2 * (104 + p[0].dns_len),
+	   "even a tiny packet (%zu bytes) costs < 2x (%zu)",
+	   104 + p[0].dns_len, small_one);
+	before = pkarr_cache_bytes(c);
+	{
+		uint8_t k[32] = {0xab};
+		pkarr_cache_put_negative(c, k, 1, 60);
+	}
+	neg_one = pkarr_cache_bytes(c) - before;
+	ok(neg_one > 0 && neg_one < small_one,
+	   "a negative entry costs %zu, less than a packet", neg_one);
+	pkarr_cache_free(c);
+	free(p);
+}
+
+/* Open the cache's LMDB file from outside, as a disk fault would. */
+static MDB_env *
+disk_open(const char *dir, MDB_txn **txn, MDB_dbi *dbi)
+{
+	char file[4300];
+	MDB_env *env = NULL;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s/pkarr-packets.mdb", dir);
+	rc = mdb_env_create(&env);
+	rc = rc ? rc : mdb_env_open(env, file, MDB_NOSUBDIR, 0600);
+	rc = rc ? rc : mdb_txn_begin(env, NULL, 0, txn);
+	rc = rc ? rc : mdb_dbi_open(*txn, NULL, 0, dbi);
+	if (rc != 0) {
+		if (env != NULL)
+			mdb_env_close(env);
+		return NULL;
+	}
+	return env;
+}
+
+/* Flip bits of the byte at off in pk's record: 0 when done. */
+static int
+disk_flip(const char *dir, const uint8_t pk[32], size_t off, uint8_t bits)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_env *env = disk_open(dir, &txn, &dbi);
+	MDB_val k = {32, (void *)(uintptr_t)pk}, v;
+	uint8_t buf[2048];
+	int rc;
+
+	if (env == NULL)
+		return -1;
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == 0 && (v.mv_size > sizeof(buf) || off >= v.mv_size))
+		rc = -1;
+	if (rc == 0) {
+		memcpy(buf, v.mv_data, v.mv_size);
+		buf[off] ^= bits;
+		v.mv_data = buf;
+		rc = mdb_put(txn, dbi, &k, &v, 0);
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* Store an arbitrary record: 0 when done. */
+static int
+disk_raw(const char *dir, const void *key, size_t klen, const void *val,
+	 size_t vlen)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_env *env = disk_open(dir, &txn, &dbi);
+	MDB_val k = {klen, (void *)(uintptr_t)key};
+	MDB_val v = {vlen, (void *)(uintptr_t)val};
+	int rc;
+
+	if (env == NULL)
+		return -1;
+	rc = mdb_put(txn, dbi, &k, &v, 0);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* Records in the file, or -1. */
+static int
+disk_count(const char *dir)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_env *env = disk_open(dir, &txn, &dbi);
+	MDB_stat st;
+	int n = -1;
+
+	if (env == NULL)
+		return -1;
+	if (mdb_stat(txn, dbi, &st) == 0)
+		n = (int)st.ms_entries;
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* 1 when pk has a record, 0 when not, -1 on error. */
+static int
+disk_has(const char *dir, const uint8_t pk[32])
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_env *env = disk_open(dir, &txn, &dbi);
+	MDB_val k = {32, (void *)(uintptr_t)pk}, v;
+	int rc;
+
+	if (env == NULL)
+		return -1;
+	rc = mdb_get(txn, dbi, &k, &v);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* Offsets in a record: stored_s (8) | pk | sig | ts (8) | dns */
+#define OFF_SIG (8 + 32)
+#define OFF_TS (8 + 32 + 64)
+
+static void
+test_lazy_verify(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct pkarr_cache *c;
+	struct pkarr_packet a, b, d, a_low;
+	const struct pkarr_packet *got = NULL;
+	uint64_t st = 0, fu = 0;
+	struct walk w = {0, 0, NULL, 0};
+	struct pkarr_packet refs[2];
+
+	if (!ok(dir != NULL, "mkdtemp"))
+		return;
+	make(&a, 50, 1000, 300, "1.1.1.1");
+	make(&b, 51, 1000, 300, "2.2.2.2");
+	make(&d, 52, 1000, 300, "4.4.4.4");
+	make(&a_low, 50, 900, 300, "5.5.5.5");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (!ok(c != NULL, "lmdb cache")) {
+		rm_rf(dir);
+		return;
+	}
+	pkarr_cache_put(c, &a, 100);
+	pkarr_cache_put(c, &b, 110);
+	pkarr_cache_put(c, &d, 120);
+	is_int(pkarr_cache_verify_some(c, 0), 0,
+	       "packets put are verified already");
+	pkarr_cache_free(c);
+
+	/* One bit of a's DNS, on disk: only the signature can tell. */
+	is_int(disk_flip(dir, a.pk, 8 + 32 + 72 + a.dns_len - 1, 1), 0,
+	       "tampered with a's DNS on disk");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (!ok(c != NULL, "reopen")) {
+		rm_rf(dir);
+		return;
+	}
+	is_int(pkarr_cache_count(c), 3, "all three loaded without checking");
+	is_int(pkarr_cache_verify_some(c, 0), 3, "three unverified");
+	is_int(pkarr_cache_get(c, b.pk, 200, &got), PKARR_CACHE_FRESH,
+	       "intact b served");
+	ok(got != NULL && got->dns_len == b.dns_len &&
+		   memcmp(got->dns, b.dns, b.dns_len) == 0 &&
+		   memcmp(got->sig, b.sig, 64) == 0,
+	   "b's bytes intact");
+	pkarr_cache_times(c, b.pk, &st, &fu);
+	ok(st == 110 && fu == 410, "b's stored time kept, freshness computed");
+	is_int(pkarr_cache_verify_some(c, 0), 2, "b verified by the get");
+	is_int(disk_has(dir, a.pk), 1, "a still on disk before its first get");
+	is_int(pkarr_cache_get(c, a.pk, 200, &got), PKARR_CACHE_MISS,
+	       "tampered a: MISS on the first get");
+	ok(got == NULL, "and no packet");
+	is_int(pkarr_cache_count(c), 2, "a removed from memory");
+	is_int(disk_has(dir, a.pk), 0, "and from disk");
+	is_int(pkarr_cache_get(c, a.pk, 200, &got), PKARR_CACHE_MISS,
+	       "still MISS");
+	is_int(pkarr_cache_verify_some(c, 0), 1, "only d left unverified");
+	is_int(pkarr_cache_put(c, &a, 210), PKARR_PUT_NEW,
+	       "the real a can come back");
+	pkarr_cache_free(c);
+
+	/* A forged higher timestamp must not keep the real packet out. */
+	is_int(disk_flip(dir, a.pk, OFF_TS + 4, 1), 0,
+	       "raised a's timestamp on disk");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (c != NULL) {
+		is_int(pkarr_cache_put(c, &a_low, 220), PKARR_PUT_NEW,
+		       "a genuine older packet replaces the forged one");
+		pkarr_cache_get(c, a.pk, 220, &got);
+		ok(got != NULL && got->ts_us == 900, "it is served");
+		pkarr_cache_free(c);
+	}
+
+	/* foreach verifies too, and never hands out the bad one. */
+	is_int(disk_flip(dir, d.pk, OFF_SIG, 0x80), 0,
+	       "broke d's signature on disk");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (c != NULL) {
+		refs[0] = a_low;
+		refs[1] = b;
+		w.ref = refs;
+		w.nref = 2;
+		is_int(pkarr_cache_foreach(c, check_cb, &w), 0, "walk");
+		ok(w.n == 2 && w.bad == 0,
+		   "foreach gave the two good packets only (%d, %d bad)", w.n,
+		   w.bad);
+		is_int(pkarr_cache_count(c), 2, "d dropped by the walk");
+		is_int(pkarr_cache_verify_some(c, 0), 0, "nothing unverified");
+		pkarr_cache_free(c);
+	}
+	is_int(disk_has(dir, d.pk), 0, "d deleted from disk");
+
+	/* verify_some in small steps; times and put_negative verify too. */
+	pkarr_cache_free(pkarr_cache_new(1 << 20, dir, &P));
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (c != NULL) {
+		pkarr_cache_put(c, &d, 300);
+		pkarr_cache_free(c);
+	}
+	is_int(disk_flip(dir, b.pk, OFF_SIG + 5, 2), 0, "broke b on disk");
+	is_int(disk_flip(dir, d.pk, OFF_SIG + 5, 2), 0, "broke d on disk");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (c != NULL) {
+		is_int(pkarr_cache_verify_some(c, 0), 3, "three unverified");
+		is_int(pkarr_cache_times(c, b.pk, &st, &fu), PKARR_E_INVAL,
+		       "times of a bad packet: none");
+		is_int(pkarr_cache_put_negative(c, d.pk, 310, 30), 0,
+		       "a negative replaces a bad packet from disk");
+		is_int(pkarr_cache_get(c, d.pk, 311, &got),
+		       PKARR_CACHE_NEGATIVE, "negative");
+		is_int(pkarr_cache_verify_some(c, 1), 0, "a verified in a step");
+		is_int(pkarr_cache_count(c), 1, "one packet left");
+		is_int(pkarr_cache_get(c, a.pk, 311, &got), PKARR_CACHE_FRESH,
+		       "a served");
+		pkarr_cache_free(c);
+	}
+	is_int(disk_count(dir), 1, "only a left on disk");
+
+	/* Records that are not even the right size go at open. */
+	{
+		uint8_t junk[10] = {0}, key5[5] = {1, 2, 3, 4, 5};
+		uint8_t other[32] = {9};
+		uint8_t wrongkey[8 + 32 + 72 + 12] = {0};
+
+		memcpy(wrongkey + 8, a.pk, 32);
+		is_int(disk_raw(dir, other, 32, junk, sizeof(junk)) |
+			       disk_raw(dir, key5, 5, junk, sizeof(junk)) |
+			       disk_raw(dir, other + 1, 31, wrongkey,
+					sizeof(wrongkey)),
+		       0, "three malformed records written");
+		is_int(disk_count(dir), 4, "four records on disk");
+		c = pkarr_cache_new(1 << 20, dir, &P);
+		ok(c != NULL && pkarr_cache_count(c) == 1,
+		   "malformed records not loaded");
+		pkarr_cache_free(c);
+		is_int(disk_count(dir), 1, "and deleted");
+	}
+	rm_rf(dir);
+}
+
+static void
+test_load_budget(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct pkarr_cache *c;
+	struct pkarr_packet p[6];
+	const struct pkarr_packet *got = NULL;
+	size_t one;
+
+	if (!ok(dir != NULL, "mkdtemp"))
+		return;
+	for (int i = 0; i < 6; i++)
+		make(&p[i], (uint8_t)(60 + i), 1000, 3600, "1.1.1.1");
+	c = pkarr_cache_new(1 << 20, NULL, &P);
+	pkarr_cache_put(c, &p[0], 1);
+	one = pkarr_cache_bytes(c);
+	pkarr_cache_free(c);
+
+	/* Stored out of key order, at times 100 .. 600: p[5] the newest. */
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (!ok(c != NULL, "lmdb cache")) {
+		rm_rf(dir);
+		return;
+	}
+	for (int i = 5; i >= 0; i--)
+		pkarr_cache_put(c, &p[i], 100 + 100 * (uint64_t)i);
+	pkarr_cache_free(c);
+	is_int(disk_count(dir), 6, "six on disk");
+
+	c = pkarr_cache_new(3 * one + one / 2, dir, &P);
+	if (!ok(c != NULL, "reopen with room for three and a half")) {
+		rm_rf(dir);
+		return;
+	}
+	is_int(pkarr_cache_count(c), 3, "three loaded");
+	ok(pkarr_cache_bytes(c) <= 3 * one + one / 2, "within the budget");
+	is_int(pkarr_cache_verify_some(c, 0), 3, "none verified at open");
+	is_int(disk_count(dir), 3, "the others deleted from disk");
+	for (int i = 0; i < 3; i++)
+		is_int(pkarr_cache_get(c, p[i].pk, 700, &got), PKARR_CACHE_MISS,
+		       "older p[%d] not loaded", i);
+	for (int i = 3; i < 6; i++)
+		is_int(pkarr_cache_get(c, p[i].pk, 700, &got), PKARR_CACHE_FRESH,
+		       "newer p[%d] loaded", i);
+	pkarr_cache_free(c);
+
+	/* The LRU order after a load is by stored time: p[3] goes first. */
+	c = pkarr_cache_new(3 * one + one / 2, dir, &P);
+	if (c != NULL) {
+		struct pkarr_packet q;
+		make(&q, 70, 1000, 3600, "1.1.1.1");
+		pkarr_cache_put(c, &q, 800);
+		is_int(pkarr_cache_get(c, p[3].pk, 800, &got), PKARR_CACHE_MISS,
+		       "the oldest loaded is evicted first");
+		is_int(pkarr_cache_get(c, p[4].pk, 800, &got),
+		       PKARR_CACHE_FRESH, "the next one stays");
+		pkarr_cache_free(c);
+	}
+	c = pkarr_cache_new(0, dir, &P);
+	if (ok(c != NULL, "reopen with no budget")) {
+		is_int(pkarr_cache_count(c), 0, "nothing loaded");
+		pkarr_cache_free(c);
+	}
+	is_int(disk_count(dir), 0, "nothing left on disk");
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -336,5 +799,8 @@ main(void)
 	test_negative();
 	test_eviction();
 	test_lmdb();
+	test_memory();
+	test_lazy_verify();
+	test_load_budget();
 	return tap_done();
 }
