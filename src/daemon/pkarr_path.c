@@ -98,7 +98,7 @@ struct pkarr_path {
 	size_t n_boot;
 	uint8_t recent[MAX_RECENT][32];
 	size_t n_recent, recent_pos;
-	struct event *ev_republish, *ev_save;
+	struct event *ev_republish, *ev_save, *ev_verify;
 	uint32_t neg_ttl;
 };
 
@@ -905,6 +905,23 @@ start_dht(struct pkarr_path *pp)
 	return 0;
 }
 
+/* Packets loaded from --cache-dir are verified on first use; this checks
+ * the rest in small steps while the loop is idle, so that no later walk
+ * (republishing) stalls the loop verifying thousands at once. */
+static void
+on_verify(evutil_socket_t fd, short what, void *arg)
+{
+	struct pkarr_path *pp = arg;
+	struct timeval tv = { 0, 10000 };
+	(void)fd;
+	(void)what;
+
+	if (pkarr_cache_verify_some(pp->pcache, 200) > 0)
+		evtimer_add(pp->ev_verify, &tv);
+	else
+		log_debug("every cached packet verified");
+}
+
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
@@ -931,9 +948,14 @@ pkdns_pkarr_init(struct pkdns *d)
 	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst, 65536);
 	if (!pp->rl_dht)
 		return -1;
-	if (d->conf.cache_dir)
+	if (d->conf.cache_dir) {
+		struct timeval tv = { 0, 10000 };
 		log_info("packet cache: %zu packets from %s", pkarr_cache_count(pp->pcache),
 		    d->conf.cache_dir);
+		pp->ev_verify = evtimer_new(d->base, on_verify, pp);
+		if (!pp->ev_verify || evtimer_add(pp->ev_verify, &tv) < 0)
+			return -1;
+	}
 	return start_dht(pp);
 }
 
@@ -968,6 +990,8 @@ pkdns_pkarr_free(struct pkdns *d)
 		event_free(pp->ev_republish);
 	if (pp->ev_save)
 		event_free(pp->ev_save);
+	if (pp->ev_verify)
+		event_free(pp->ev_verify);
 	ratelimit_free(pp->rl_dht);
 	pkarr_cache_free(pp->pcache);
 	free(pp);
