@@ -299,11 +299,16 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 	if (idx >= DHT_MAX_TXN || !d->txn[idx].used || d->txn[idx].salt != salt ||
 	    !dht_addr_eq(&d->txn[idx].to, from))
 		return;
+	/* A reply claiming our own ID is a reflection or a lie: ignore it as
+	 * if it never came, so the query is still answered or times out.
+	 * Spending the transaction on it would leave the look-up that sent
+	 * the query waiting for this node forever: look-ups hear only of
+	 * replies and timeouts. */
+	if (m->y == 'r' && memcmp(m->id, d->id, 20) == 0)
+		return;
 	t = d->txn[idx];
 	d->txn[idx].used = false;
 	if (m->y == 'r') {
-		if (memcmp(m->id, d->id, 20) == 0)
-			return;
 		routing_heard(dht_rt(d, from->family), m->id, from, ROUTING_REPLY, now_ms);
 		if (m->ip.p)
 			external_vote(d, from, &m->ip, now_ms);

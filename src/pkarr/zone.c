@@ -43,6 +43,34 @@ owner_in_zone(const ldns_rr *rr, const ldns_rdf *apex)
 	return in;
 }
 
+/* ldns's text parser can build a record whose fields do not match its
+ * type (e.g. a NAPTR cut short by "\#" in mid-data): too few fields for
+ * the type, or a wire form that does not parse. Such a record would not
+ * sign, or would print as text that does not read back; refuse it at its
+ * line instead. */
+static bool
+rr_well_formed(const ldns_rr *rr)
+{
+	const ldns_rr_descriptor *desc = ldns_rr_descript(ldns_rr_get_type(rr));
+	uint8_t *wire = NULL;
+	size_t len = 0, pos = 0;
+	ldns_rr *back = NULL;
+	bool ok;
+
+	if (desc != NULL &&
+	    (ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(desc) ||
+	     ldns_rr_rd_count(rr) > ldns_rr_descriptor_maximum(desc)))
+		return false;
+	if (ldns_rr2wire(&wire, rr, LDNS_SECTION_ANSWER, &len) != LDNS_STATUS_OK)
+		return false;
+	ok = ldns_wire2rr(&back, wire, len, &pos, LDNS_SECTION_ANSWER) ==
+		     LDNS_STATUS_OK &&
+	     pos == len;
+	ldns_rr_free(back);
+	free(wire);
+	return ok;
+}
+
 /* Read every record into pkt; 0 or a PKARR_E_* code with err set. */
 static int
 read_records(FILE *fp, const ldns_rdf *apex, uint32_t default_ttl,
@@ -82,6 +110,13 @@ read_records(FILE *fp, const ldns_rdf *apex, uint32_t default_ttl,
 				"line %d: name %s is not under the key", at,
 				o ? o : "?");
 			free(o);
+			ldns_rr_free(rr);
+			rc = PKARR_E_INVAL;
+			break;
+		}
+		if (!rr_well_formed(rr)) {
+			set_err(err, errlen,
+				"line %d: record data does not fit its type", at);
 			ldns_rr_free(rr);
 			rc = PKARR_E_INVAL;
 			break;
