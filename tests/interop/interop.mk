@@ -1,1 +1,15 @@
-# tests/interop tests
+# tests/interop: pkdns's DHT node against libtorrent-rasterbar (Debian's
+# python3-libtorrent). The .py tests run as `$(PYTHON3) script` under the
+# TAP driver and re-execute themselves with /usr/bin/python3, the
+# interpreter that has the binding; without it they print "1..0 # SKIP".
+TESTS += tests/interop/test_lt_selftest.py \
+	tests/interop/test_interop_dht.py \
+	tests/interop/test_interop_pkarr.py
+EXTRA_DIST += tests/interop/README.md \
+	tests/interop/MEASUREMENTS.md \
+	tests/interop/ltdht.py \
+	tests/interop/interop_common.py \
+	tests/interop/measure_lookups.py \
+	tests/interop/test_lt_selftest.py \
+	tests/interop/test_interop_dht.py \
+	tests/interop/test_interop_pkarr.py
