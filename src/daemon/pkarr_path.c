@@ -46,10 +46,23 @@
 #define MAX_RECENT 1000          /* keys republished because clients asked */
 #define NODES_FILE "dht-nodes"
 #define LOOKUP_LIMITED (-2)
+#define MAX_DELEG 16             /* resolvers kept for NS delegations */
+#define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
 #define NODES_BUF (64 * 1024)
 
 struct pk_lookup;
+
+/* A zone that a packet delegates with NS records, and a libunbound stub
+ * resolver that asks its name servers (the glue addresses). */
+struct deleg {
+	char zone[LDNS_MAX_DOMAINLEN + 2];
+	struct sockaddr_storage addrs[MAX_DELEG_NS];
+	size_t n_addrs;
+	struct icann *ic;
+	unsigned busy;                /* tasks waiting on it */
+	uint64_t last_used;
+};
 
 struct pk_task {
 	struct pkarr_path *pp;
@@ -62,6 +75,8 @@ struct pk_task {
 	int hops;
 	struct pk_lookup *lookup;     /* waiting on this look-up */
 	struct icann_req *icann;      /* or on libunbound */
+	struct icann *icann_ctx;      /* ...of this context (ICANN or delegation) */
+	struct deleg *deleg;          /* the delegation asked, if any */
 	struct pk_task *wnext;        /* next waiter of the same look-up */
 	struct pk_task *prev, *next;  /* every task */
 };
@@ -99,6 +114,7 @@ struct pkarr_path {
 	uint8_t recent[MAX_RECENT][32];
 	size_t n_recent, recent_pos;
 	struct event *ev_republish, *ev_save, *ev_verify;
+	struct deleg *delegs[MAX_DELEG];
 	uint32_t neg_ttl;
 };
 
@@ -275,6 +291,10 @@ task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann
 	(void)why_bogus;
 
 	t->icann = NULL;
+	if (t->deleg) {
+		t->deleg->busy--;
+		t->deleg = NULL;
+	}
 	if (rcode != 0 || !msg || (sec == ICANN_BOGUS && !t->q->info.cd) ||
 	    ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
 		task_fail(t, DNS_RCODE_SERVFAIL);
@@ -312,6 +332,144 @@ name_key(const ldns_rdf *name, uint8_t pk[32])
 	return pkarr_z32_decode_key((const char *)w + last + 1, w[last], pk);
 }
 
+/* Ask t->name through a libunbound context; the answer continues in
+ * task_icann_done (which may run, and free t, before this returns).
+ * @return 0, or -1 when nothing was started (t untouched) */
+static int
+task_ask(struct pk_task *t, struct icann *ic)
+{
+	char *text = ldns_rdf2str(t->name);
+	struct icann_req *r;
+
+	if (!text)
+		return -1;
+	t->icann_ctx = ic;
+	r = icann_resolve(ic, text, t->q->info.qtype, t->q->info.qclass, task_icann_done, t);
+	free(text);
+	if (!r)
+		return -1;
+	if (r != ICANN_DONE) /* ICANN_DONE: t is gone already */
+		t->icann = r;
+	return 0;
+}
+
+static void
+deleg_free(struct deleg *g)
+{
+	if (!g)
+		return;
+	icann_free(g->ic);
+	free(g);
+}
+
+/* The resolver for a delegated zone and its name servers: kept for
+ * reuse, the least recently used idle one replaced when all are taken. */
+static struct deleg *
+deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage *addrs,
+    size_t n)
+{
+	struct deleg *g, **slot = NULL;
+	struct icann_config cfg;
+
+	for (size_t i = 0; i < MAX_DELEG; i++) {
+		g = pp->delegs[i];
+		if (!g) {
+			if (!slot || *slot)
+				slot = &pp->delegs[i];
+			continue;
+		}
+		if (strcmp(g->zone, zone) == 0 && g->n_addrs == n &&
+		    memcmp(g->addrs, addrs, n * sizeof(*addrs)) == 0) {
+			g->last_used = time_mono_ms();
+			return g;
+		}
+		if (g->busy == 0 && (!slot || (*slot && (*slot)->last_used > g->last_used)))
+			slot = &pp->delegs[i];
+	}
+	if (!slot)
+		return NULL; /* every resolver is busy */
+	deleg_free(*slot);
+	*slot = NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	snprintf(g->zone, sizeof(g->zone), "%s", zone);
+	memcpy(g->addrs, addrs, n * sizeof(*addrs));
+	g->n_addrs = n;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.forward = g->addrs;
+	cfg.n_forward = n;
+	cfg.stub_zone = g->zone;
+	cfg.dnssec = false; /* nothing chains a packet's zone to the root */
+	g->ic = icann_new(pp->d->base, &cfg);
+	if (!g->ic) {
+		free(g);
+		return NULL;
+	}
+	g->last_used = time_mono_ms();
+	*slot = g;
+	return g;
+}
+
+/* NS records in a packet delegate the name: ask the name servers, at the
+ * addresses the packet gives as glue, for the question's name.
+ * @return 0 (t continues asynchronously), or -1 */
+static int
+task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
+{
+	struct sockaddr_storage addrs[MAX_DELEG_NS];
+	size_t n = 0;
+	char *zone;
+	struct deleg *g;
+
+	if (!ns || ldns_rr_list_rr_count(ns) == 0)
+		return -1;
+	for (size_t i = 0; glue && i < ldns_rr_list_rr_count(glue) && n < MAX_DELEG_NS; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(glue, i);
+		ldns_rdf *a = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
+		struct sockaddr_storage *ss = &addrs[n];
+		memset(ss, 0, sizeof(*ss));
+		if (!a)
+			continue;
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(53);
+			memcpy(&sin->sin_addr, ldns_rdf_data(a), 4);
+			n++;
+		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(53);
+			memcpy(&sin6->sin6_addr, ldns_rdf_data(a), 16);
+			n++;
+		}
+	}
+	zone = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ns, 0)));
+	if (!zone)
+		return -1;
+	if (n == 0) {
+		/* name servers outside the packet: not followed yet */
+		log_info("%s: delegation without glue addresses; not followed", zone);
+		free(zone);
+		return -1;
+	}
+	for (char *c = zone; *c; c++)
+		*c = (char)dns_lower((uint8_t)*c);
+	g = deleg_get(t->pp, zone, addrs, n);
+	free(zone);
+	if (!g)
+		return -1;
+	g->busy++;
+	t->deleg = g;
+	if (task_ask(t, g->ic) < 0) {
+		g->busy--;
+		t->deleg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static void
 task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 {
@@ -341,9 +499,8 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		task_reply(t, LDNS_RCODE_NXDOMAIN, ns, NULL);
 		break;
 	case PKARR_ANS_DELEGATION:
-		/* A referral: the name servers the packet names, with glue.
-		 * Following it ourselves is not done yet. */
-		task_reply(t, LDNS_RCODE_NOERROR, ns, ar);
+		if (++t->hops > MAX_CHASE || task_delegate(t, ns, ar) < 0)
+			task_fail(t, DNS_RCODE_SERVFAIL);
 		break;
 	case PKARR_ANS_CNAME_OUT:
 		if (++t->hops > MAX_CHASE) {
@@ -356,17 +513,8 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		if (name_key(t->name, t->pk) == 0) {
 			task_step(t);
 		} else {
-			char *text = ldns_rdf2str(t->name);
-			struct icann_req *r = text ? icann_resolve(t->pp->d->icann, text,
-							 t->q->info.qtype, t->q->info.qclass,
-							 task_icann_done, t)
-						   : NULL;
-			free(text);
-			/* ICANN_DONE: task_icann_done ran and freed t already */
-			if (!r)
+			if (task_ask(t, t->pp->d->icann) < 0)
 				task_fail(t, DNS_RCODE_SERVFAIL);
-			else if (r != ICANN_DONE)
-				t->icann = r;
 		}
 		break;
 	default:
@@ -977,10 +1125,12 @@ pkdns_pkarr_free(struct pkdns *d)
 	while (pp->tasks) {
 		struct pk_task *t = pp->tasks;
 		if (t->icann && t->icann != ICANN_DONE)
-			icann_cancel(d->icann, t->icann);
+			icann_cancel(t->icann_ctx, t->icann);
 		dns_query_drop(t->q);
 		task_free(t);
 	}
+	for (size_t i = 0; i < MAX_DELEG; i++)
+		deleg_free(pp->delegs[i]);
 	for (size_t i = 0; i < pp->n_boot; i++) {
 		if (pp->boot[i]->req)
 			icann_cancel(d->icann, pp->boot[i]->req);

@@ -62,7 +62,7 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 	 * special-use ones libunbound would otherwise answer itself
 	 * (RFC 6761 test., RFC 8375 home.arpa., the RFC 1918 reverse
 	 * zones): home networks and test setups live there. */
-	if (cfg->n_forward) {
+	if (cfg->n_forward && !cfg->stub_zone) {
 		static const char *const zones[] = { "test. transparent", "home.arpa. transparent",
 			"local. transparent", "lan. transparent" };
 		static const char *const insecure[] = { "test.", "home.arpa.", "local.", "lan." };
@@ -91,9 +91,11 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 			host[strlen(host) - 1] = '\0';
 		}
 		snprintf(spec, sizeof(spec), "%s@%u", host, port);
-		r = ub_ctx_set_fwd(ic->ub, spec);
+		r = cfg->stub_zone ? ub_ctx_set_stub(ic->ub, cfg->stub_zone, spec, 0)
+				   : ub_ctx_set_fwd(ic->ub, spec);
 		if (r != 0) {
-			log_err("forwarder %s: %s", spec, ub_strerror(r));
+			log_err("%s %s: %s", cfg->stub_zone ? "name server" : "forwarder", spec,
+			    ub_strerror(r));
 			goto fail;
 		}
 	}
@@ -110,9 +112,13 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 			goto fail;
 		}
 	}
-	log_info("ICANN path: %s, DNSSEC %s",
-	    cfg->n_forward ? "forwarding" : "recursion from the root",
-	    cfg->dnssec ? "validated" : "off");
+	if (cfg->stub_zone)
+		log_debug("resolver for %s through %zu name servers", cfg->stub_zone,
+		    cfg->n_forward);
+	else
+		log_info("ICANN path: %s, DNSSEC %s",
+		    cfg->n_forward ? "forwarding" : "recursion from the root",
+		    cfg->dnssec ? "validated" : "off");
 	return ic;
 fail:
 	ub_ctx_delete(ic->ub);

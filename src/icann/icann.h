@@ -22,6 +22,10 @@ struct icann;
 struct icann_config {
 	const struct sockaddr_storage *forward; /**< upstreams, or none */
 	size_t n_forward;
+	/** When set, forward[] are not forwarders but the authoritative
+	 *  servers of this one zone (a libunbound stub zone); used for NS
+	 *  delegations inside pkarr packets. */
+	const char *stub_zone;
 	bool dnssec;                  /**< validate */
 	const char *trust_anchor_file;/**< zone-format DS/DNSKEY file */
 };

@@ -5,13 +5,15 @@ TESTS += \
 	tests/e2e/test_pkarr_coalesce.sh \
 	tests/e2e/test_pkarr_persist.sh \
 	tests/e2e/test_pkarr_update.sh \
-	tests/e2e/test_pkarr_republish.sh
+	tests/e2e/test_pkarr_republish.sh \
+	tests/e2e/test_pkarr_delegation.sh
 EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
 	tests/e2e/test_pkarr_persist.sh \
 	tests/e2e/test_pkarr_update.sh \
 	tests/e2e/test_pkarr_republish.sh \
+	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/pkarr_lib.sh \
 	tests/e2e/data/pkarr_a.zone \
 	tests/e2e/data/pkarr_b.zone \

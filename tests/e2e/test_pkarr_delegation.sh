@@ -1,0 +1,94 @@
+#!/bin/sh
+# pkdns e2e: NS records in a packet delegate a name. The packet says
+# "sub NS ns.sub" with glue "ns.sub A <addr>"; an nsd on <addr> port 53
+# serves the zone sub.<key>. pkdns must ask that name server and answer
+# with what it says (positive, NXDOMAIN with its SOA, over UDP and TCP).
+# Name servers listen on port 53 (glue carries no port), so this needs
+# root to bind it on a spare loopback address.
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/pkarr_lib.sh"
+require_pkarr
+[ "$(id -u)" = 0 ] || skip_all "binding port 53 for the delegated name server needs root"
+
+DNSD=$TMPD/deleg
+mkdir -p "$DNSD"
+DNSD_PID=
+_deleg_cleanup() {
+	local rc=$?
+	[ -n "$DNSD_PID" ] && _kill_bounded "$DNSD_PID" 3
+	(exit $rc)
+	_pkarr_cleanup
+}
+trap _deleg_cleanup EXIT
+
+K=$(new_key d)
+[ ${#K} -eq 52 ] || bail_out "no key"
+
+# a spare loopback address with port 53 free
+NSADDR=
+for i in $(seq 1 20); do
+	a=127.0.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
+	if "$PYTHON" -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$a',53))" 2>/dev/null; then
+		NSADDR=$a
+		break
+	fi
+done
+[ -n "$NSADDR" ] || bail_out "no loopback address with port 53 free"
+
+cat >"$DNSD/sub.zone" <<Z
+\$TTL 300
+sub.$K. IN SOA ns.sub.$K. host.sub.$K. 1 3600 600 86400 60
+sub.$K. IN NS ns.sub.$K.
+ns.sub.$K. IN A $NSADDR
+www.sub.$K. IN A 198.51.100.7
+txt.sub.$K. IN TXT "served by the delegated name server"
+Z
+cat >"$DNSD/nsd.conf" <<C
+server:
+  ip-address: $NSADDR@53
+  do-ip6: no
+  username: ""
+  chroot: ""
+  zonesdir: "$DNSD"
+  database: ""
+  pidfile: "$DNSD/nsd.pid"
+  xfrdfile: "$DNSD/xfrd.state"
+  zonelistfile: "$DNSD/zone.list"
+  xfrdir: "$DNSD"
+  server-count: 1
+remote-control:
+  control-enable: no
+zone:
+  name: sub.$K
+  zonefile: sub.zone
+C
+"$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
+DNSD_PID=$!
+for i in $(seq 1 50); do
+	timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.sub.$K" A 2>/dev/null |
+		grep -q 'status: NOERROR' && break
+	sleep 0.1
+done
+
+nsd_start
+pkarr_start
+printf '%s\n' '$TTL 300' '@ IN A 192.0.2.61' 'sub IN NS ns.sub' "ns.sub IN A $NSADDR" >"$TMPD/p.zone"
+publish d "$TMPD/p.zone"
+is "$RC" 0 "publish a packet that delegates sub.<key>"
+
+q "www.sub.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.7" "a name under the delegation: answered by its name server"
+like "$(flags)" 'ra' "  ... RA=1"
+q +tcp "txt.sub.$K" TXT
+is "$(status) $(rdata TXT)" 'NOERROR "served by the delegated name server"' "  ... over TCP too"
+q "WWW.SUB.$(upcase "$K")" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.7" "  ... in upper case"
+q "nosuch.sub.$K" A
+is "$(status)" NXDOMAIN "a name the delegated zone lacks: NXDOMAIN"
+like "$OUT" "sub\\.$K\\.[[:space:]].*SOA" "  ... with the delegated zone's SOA"
+q "$K" A
+is "$(status) $(rdata A)" "NOERROR 192.0.2.61" "the apex is still answered from the packet"
+
+pkdns_stop
+done_testing
