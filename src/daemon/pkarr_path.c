@@ -653,6 +653,8 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 			return -1;
 		}
 		pp->d->stats.dht_lookups++;
+		/* schedule the look-up's timers now, not at the next tick */
+		dht_node_kick(pp->node);
 	}
 	if (t) {
 		t->lookup = l;
@@ -854,6 +856,8 @@ on_republish(evutil_socket_t fd, short what, void *arg)
 			lookup_join(pp, k, NULL);
 	}
 	pkarr_cache_foreach(pp->pcache, republish_one, &w);
+	if (w.started)
+		dht_node_kick(pp->node);
 	log_info("republishing %u packets", w.started);
 }
 

@@ -214,7 +214,11 @@ external_vote(struct dht *d, const struct dht_addr *voter, const struct krpc_str
 	if (winner == NULL || best < VOTES_NEEDED || dht_addr_ip_eq(winner, &d->external))
 		return;
 	d->external = *winner;
-	log_info("external address %s (%d votes)", dht_addr_str(winner, s, sizeof(s)), best);
+	/* the vote is about the IP only: print it without the (zero) port */
+	dht_addr_str(winner, s, sizeof(s));
+	if (strrchr(s, ':') && strcmp(strrchr(s, ':'), ":0") == 0)
+		*strrchr(s, ':') = '\0';
+	log_info("external address %s (%d votes)", s, best);
 	if (d->id_fixed || dht_addr_is_local(winner) || dht_bep42_valid(winner, d->id))
 		return;
 	{
