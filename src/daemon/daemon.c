@@ -472,7 +472,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 {
 	struct pkdns *d = calloc(1, sizeof(*d));
 	struct dns_server_config scfg = { 0 };
-	struct icann_config icfg;
+	struct icann_config icfg = { 0 };
 	struct sockaddr_storage fwd[CONF_MAX_LIST];
 
 	if (!d) {
