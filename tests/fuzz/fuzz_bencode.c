@@ -24,19 +24,9 @@
 #include <string.h>
 
 #include "dht/bencode.h"
+#include "../unit/testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A failed check names itself before aborting: the crash report says
- * which property broke. */
-#define check(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "check failed: %s:%d: %s\n",      \
-			    __FILE__, __LINE__, #cond);                   \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static int
 key_cmp(const struct bencode_value *a, const struct bencode_value *b)
@@ -61,11 +51,11 @@ valid_code(int rc)
 static void
 check_inside(const struct bencode_value *v, const uint8_t *base, size_t len)
 {
-	check(v->raw >= base && v->raw_len >= 1 &&
+	tu_check(v->raw >= base && v->raw_len >= 1 &&
 	    v->raw_len <= (size_t)(base + len - v->raw));
 	if (v->type == BENCODE_STR) {
-		check(v->str > v->raw && v->str + v->str_len == v->raw + v->raw_len);
-		check(v->str[-1] == ':');
+		tu_check(v->str > v->raw && v->str + v->str_len == v->raw + v->raw_len);
+		tu_check(v->str[-1] == ':');
 	}
 }
 
@@ -80,11 +70,11 @@ rewrite(struct bencode_writer *w, const struct bencode_value *v,
 	bool have_prev = false;
 	int rc;
 
-	check(depth <= BENCODE_MAX_DEPTH);
+	tu_check(depth <= BENCODE_MAX_DEPTH);
 	check_inside(v, base, len);
 	switch (v->type) {
 	case BENCODE_INT:
-		check(v->raw[0] == 'i' && v->raw[v->raw_len - 1] == 'e');
+		tu_check(v->raw[0] == 'i' && v->raw[v->raw_len - 1] == 'e');
 		bencode_put_int(w, v->i);
 		return;
 	case BENCODE_STR:
@@ -94,19 +84,19 @@ rewrite(struct bencode_writer *w, const struct bencode_value *v,
 	case BENCODE_DICT:
 		break;
 	default:
-		check(0);
+		tu_check(0);
 	}
-	check(bencode_iter_init(v, &it) == 0);
+	tu_check(bencode_iter_init(v, &it) == 0);
 	if (v->type == BENCODE_DICT)
 		bencode_put_dict(w);
 	else
 		bencode_put_list(w);
 	while ((rc = bencode_iter_next(&it, &k, &val)) > 0) {
 		if (v->type == BENCODE_DICT) {
-			check(k.type == BENCODE_STR);
+			tu_check(k.type == BENCODE_STR);
 			check_inside(&k, base, len);
 			if (have_prev)
-				check(key_cmp(&prev, &k) < 0);
+				tu_check(key_cmp(&prev, &k) < 0);
 			prev = k;
 			have_prev = true;
 			bencode_put_str(w, k.str, k.str_len);
@@ -115,19 +105,19 @@ rewrite(struct bencode_writer *w, const struct bencode_value *v,
 				char name[64];
 				memcpy(name, k.str, k.str_len);
 				name[k.str_len] = '\0';
-				check(bencode_dict_get(v, name, &got) == 0);
-				check(got.raw == val.raw && got.raw_len == val.raw_len);
+				tu_check(bencode_dict_get(v, name, &got) == 0);
+				tu_check(got.raw == val.raw && got.raw_len == val.raw_len);
 			}
 		}
 		rewrite(w, &val, base, len, depth + 1);
 	}
 	/* A validated container ends cleanly, at its own last byte. */
-	check(rc == 0);
-	check(it.p == v->raw + v->raw_len - 1);
-	check(bencode_iter_next(&it, NULL, &val) == 0);
+	tu_check(rc == 0);
+	tu_check(it.p == v->raw + v->raw_len - 1);
+	tu_check(bencode_iter_next(&it, NULL, &val) == 0);
 	bencode_put_end(w);
 	if (v->type == BENCODE_LIST) {
-		check(bencode_dict_get(v, "x", &got) == BENCODE_ERR_TYPE);
+		tu_check(bencode_dict_get(v, "x", &got) == BENCODE_ERR_TYPE);
 	}
 }
 
@@ -146,12 +136,12 @@ rewrite_into(const struct bencode_value *v, const uint8_t *base, size_t len,
 	rewrite(&w, v, base, len, 0);
 	n = bencode_writer_done(&w);
 	if (cap >= v->raw_len) {
-		check(n == (int)v->raw_len);
-		check(memcmp(out, v->raw, v->raw_len) == 0);
+		tu_check(n == (int)v->raw_len);
+		tu_check(memcmp(out, v->raw, v->raw_len) == 0);
 	} else {
-		check(n == -1);
+		tu_check(n == -1);
 	}
-	check(out[cap] == 0xa5);
+	tu_check(out[cap] == 0xa5);
 	free(out);
 }
 
@@ -171,27 +161,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	rc = bencode_parse(copy, size, &v, &used);
 	rc2 = bencode_parse(copy, size, &v2, NULL);
-	check(valid_code(rc) && valid_code(rc2));
+	tu_check(valid_code(rc) && valid_code(rc2));
 	if (rc < 0) {
-		check(rc2 == rc);
+		tu_check(rc2 == rc);
 		free(copy);
 		return 0;
 	}
-	check(used >= 1 && used <= size);
-	check(v.raw == copy && v.raw_len == used);
+	tu_check(used >= 1 && used <= size);
+	tu_check(v.raw == copy && v.raw_len == used);
 	if (used == size)
-		check(rc2 == 0 && v2.raw_len == used && v2.type == v.type);
+		tu_check(rc2 == 0 && v2.raw_len == used && v2.type == v.type);
 	else
-		check(rc2 == BENCODE_ERR_SYNTAX);
+		tu_check(rc2 == BENCODE_ERR_SYNTAX);
 	if (v.type == BENCODE_INT || v.type == BENCODE_STR)
-		check(bencode_iter_init(&v, &it) == BENCODE_ERR_TYPE);
+		tu_check(bencode_iter_init(&v, &it) == BENCODE_ERR_TYPE);
 	if (v.type != BENCODE_DICT)
-		check(bencode_dict_get(&v, "t", &v2) == BENCODE_ERR_TYPE);
+		tu_check(bencode_dict_get(&v, "t", &v2) == BENCODE_ERR_TYPE);
 	rewrite_into(&v, copy, size, used);
 	rewrite_into(&v, copy, size, used - 1);
 	rewrite_into(&v, copy, size, used / 2);
 	/* The element alone parses the same. */
-	check(bencode_parse(copy, used, &v2, NULL) == 0 && v2.raw_len == used);
+	tu_check(bencode_parse(copy, used, &v2, NULL) == 0 && v2.raw_len == used);
 	free(copy);
 	return 0;
 }

@@ -22,15 +22,9 @@
 #include <string.h>
 
 #include "dns/msg.h"
+#include "../unit/testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 static void
 check_question(const uint8_t *data, size_t size, const struct dns_msginfo *mi)
@@ -40,30 +34,30 @@ check_question(const uint8_t *data, size_t size, const struct dns_msginfo *mi)
 	size_t ll;
 	unsigned labels;
 
-	check(mi->qname_len >= 1 && mi->qname_len <= DNS_MAX_NAME);
-	check(mi->question_end == DNS_HDR_LEN + mi->qname_len + 4);
-	check(mi->question_end <= size);
-	check(dns_msg_skip_name(data, size, DNS_HDR_LEN) == DNS_HDR_LEN + mi->qname_len);
-	check(mi->qname[mi->qname_len - 1] == 0);
+	tu_check(mi->qname_len >= 1 && mi->qname_len <= DNS_MAX_NAME);
+	tu_check(mi->question_end == DNS_HDR_LEN + mi->qname_len + 4);
+	tu_check(mi->question_end <= size);
+	tu_check(dns_msg_skip_name(data, size, DNS_HDR_LEN) == DNS_HDR_LEN + mi->qname_len);
+	tu_check(mi->qname[mi->qname_len - 1] == 0);
 	for (size_t i = 0; i < mi->qname_len; i++)
-		check(mi->qname[i] == dns_lower(data[DNS_HDR_LEN + i]));
+		tu_check(mi->qname[i] == dns_lower(data[DNS_HDR_LEN + i]));
 	labels = dns_name_labels(mi->qname, mi->qname_len);
-	check(labels <= 127);
+	tu_check(labels <= 127);
 	for (unsigned i = 0; i < labels; i++) {
-		check(dns_name_label_from_end(mi->qname, mi->qname_len, i, &label, &ll) == 0);
-		check(ll >= 1 && ll <= 63);
-		check(label > mi->qname && label + ll < mi->qname + mi->qname_len);
+		tu_check(dns_name_label_from_end(mi->qname, mi->qname_len, i, &label, &ll) == 0);
+		tu_check(ll >= 1 && ll <= 63);
+		tu_check(label > mi->qname && label + ll < mi->qname + mi->qname_len);
 	}
-	check(dns_name_label_from_end(mi->qname, mi->qname_len, labels, &label, &ll) == -1);
-	check(dns_name_to_str(mi->qname, mi->qname_len, text, sizeof(text)) == 0);
-	check(strlen(text) < sizeof(text));
+	tu_check(dns_name_label_from_end(mi->qname, mi->qname_len, labels, &label, &ll) == -1);
+	tu_check(dns_name_to_str(mi->qname, mi->qname_len, text, sizeof(text)) == 0);
+	tu_check(strlen(text) < sizeof(text));
 	/* every smaller buffer is refused or holds a terminated string */
 	for (size_t cap = 0; cap < strlen(text) + 1; cap++) {
 		char small[sizeof(text)];
 		memset(small, 'Z', sizeof(small));
 		int r = dns_name_to_str(mi->qname, mi->qname_len, small, cap);
-		check(r == -1);
-		check(small[cap] == 'Z');
+		tu_check(r == -1);
+		tu_check(small[cap] == 'Z');
 	}
 }
 
@@ -75,37 +69,37 @@ check_reply(const struct dns_msginfo *mi, int rcode)
 	struct dns_msginfo mi2;
 
 	len = dns_msg_error(mi, rcode, out, sizeof(out), 1232);
-	check(len >= DNS_HDR_LEN && len <= sizeof(out));
-	check(dns_get16(out) == mi->id);
-	check(out[2] & 0x80);
-	check(dns_msg_rcode(out, len) == (rcode & 0x0f));
+	tu_check(len >= DNS_HDR_LEN && len <= sizeof(out));
+	tu_check(dns_get16(out) == mi->id);
+	tu_check(out[2] & 0x80);
+	tu_check(dns_msg_rcode(out, len) == (rcode & 0x0f));
 	/* a reply is never answered */
-	check(dns_msg_parse_query(out, len, &mi2) == -1);
+	tu_check(dns_msg_parse_query(out, len, &mi2) == -1);
 	if (mi->has_question && mi->opcode == 0) {
 		memcpy(back, out, len);
 		back[2] &= 0x7f;
-		check(dns_msg_parse_query(back, len, &mi2) == 0);
-		check(mi2.qname_len == mi->qname_len &&
+		tu_check(dns_msg_parse_query(back, len, &mi2) == 0);
+		tu_check(mi2.qname_len == mi->qname_len &&
 		    memcmp(mi2.qname, mi->qname, mi->qname_len) == 0);
-		check(mi2.qtype == mi->qtype && mi2.qclass == mi->qclass && mi2.id == mi->id);
-		check(mi2.edns == mi->edns && mi2.do_bit == mi->do_bit);
+		tu_check(mi2.qtype == mi->qtype && mi2.qclass == mi->qclass && mi2.id == mi->id);
+		tu_check(mi2.edns == mi->edns && mi2.do_bit == mi->do_bit);
 		if (mi->edns)
-			check(mi2.udp_size == 1232);
+			tu_check(mi2.udp_size == 1232);
 	}
 	/* every smaller buffer: refused, or a reply that fits */
 	for (size_t cap = 0; cap < len; cap++) {
 		memset(back, 0xee, sizeof(back));
 		l = dns_msg_error(mi, rcode, back, cap, 1232);
-		check(l == 0 || (l >= DNS_HDR_LEN && l <= cap));
-		check(back[cap] == 0xee);
+		tu_check(l == 0 || (l >= DNS_HDR_LEN && l <= cap));
+		tu_check(back[cap] == 0xee);
 	}
 	/* OPT append and truncation on the reply */
 	l = dns_msg_add_opt(out, len, sizeof(out), 4096, true, 0);
-	check(l == len + 11);
-	check(dns_get16(out + 10) == (uint16_t)(mi->edns ? 2 : 1));
+	tu_check(l == len + 11);
+	tu_check(dns_get16(out + 10) == (uint16_t)(mi->edns ? 2 : 1));
 	l = dns_msg_truncate(out, mi->has_question ? mi->question_end : DNS_HDR_LEN);
-	check(out[2] & 0x02);
-	check(dns_get16(out + 6) == 0 && dns_get16(out + 8) == 0 && dns_get16(out + 10) == 0);
+	tu_check(out[2] & 0x02);
+	tu_check(dns_get16(out + 6) == 0 && dns_get16(out + 8) == 0 && dns_get16(out + 10) == 0);
 	(void)l;
 }
 
@@ -122,26 +116,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	rc = dns_msg_parse_query(copy, size, &mi);
-	check(rc == -1 || rc == 0 || rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
+	tu_check(rc == -1 || rc == 0 || rc == DNS_RCODE_FORMERR || rc == DNS_RCODE_NOTIMP ||
 	    rc == DNS_RCODE_BADVERS);
-	check(mi.udp_size >= 512);
+	tu_check(mi.udp_size >= 512);
 	if (rc == -1) {
-		check(size < DNS_HDR_LEN || (copy[2] & 0x80));
+		tu_check(size < DNS_HDR_LEN || (copy[2] & 0x80));
 		free(copy);
 		return 0;
 	}
-	check(mi.id == dns_get16(copy));
+	tu_check(mi.id == dns_get16(copy));
 	if (rc == 0 || rc == DNS_RCODE_BADVERS)
-		check(mi.has_question && mi.opcode == 0);
+		tu_check(mi.has_question && mi.opcode == 0);
 	if (rc == DNS_RCODE_BADVERS)
-		check(mi.edns && mi.edns_version != 0);
+		tu_check(mi.edns && mi.edns_version != 0);
 	if (rc == 0 && mi.edns)
-		check(mi.edns_version == 0);
+		tu_check(mi.edns_version == 0);
 	if (mi.has_question)
 		check_question(copy, size, &mi);
 	for (size_t off = 0; off <= size + 1; off++) {
 		size_t e = dns_msg_skip_name(copy, size, off);
-		check(e == 0 || (e > off && e <= size));
+		tu_check(e == 0 || (e > off && e <= size));
 	}
 	check_reply(&mi, rc ? rc : DNS_RCODE_REFUSED);
 	check_reply(&mi, DNS_RCODE_SERVFAIL);

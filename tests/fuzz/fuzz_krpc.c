@@ -60,6 +60,7 @@
 #include "dht/dht_util.h"
 #include "dht/krpc.h"
 #include "util/log.h"
+#include "../unit/testutil.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,17 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NTOK 16
 #define NLOOKUP 64
 #define MAX_SEND 2048
-
-/* A failed check names itself before aborting: the crash report says
- * which property broke. */
-#define check(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "check failed: %s:%d: %s\n",      \
-			    __FILE__, __LINE__, #cond);                   \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 /* Deterministic randombytes, reset per input: libFuzzer needs runs that
  * repeat. The state is the harness's own, not the code under test's. */
@@ -243,26 +233,26 @@ check_view(const uint8_t *p, size_t n, const uint8_t *buf, size_t len)
 {
 	if (p == NULL)
 		return;
-	check(p >= buf && n <= (size_t)(buf + len - p));
+	tu_check(p >= buf && n <= (size_t)(buf + len - p));
 }
 
 static void
 check_msg(const struct krpc_msg *m, const uint8_t *buf, size_t len)
 {
-	check(m->y == 'q' || m->y == 'r' || m->y == 'e');
-	check(m->t.p != NULL && m->t.n <= KRPC_MAX_TID);
+	tu_check(m->y == 'q' || m->y == 'r' || m->y == 'e');
+	tu_check(m->t.p != NULL && m->t.n <= KRPC_MAX_TID);
 	check_view(m->t.p, m->t.n, buf, len);
 	check_view(m->version.p, m->version.n, buf, len);
 	check_view(m->ip.p, m->ip.n, buf, len);
-	check(m->ip.p == NULL || m->ip.n == 6 || m->ip.n == 18);
+	tu_check(m->ip.p == NULL || m->ip.n == 6 || m->ip.n == 18);
 	check_view(m->q.p, m->q.n, buf, len);
 	check_view(m->id, 20, buf, len);
 	check_view(m->target, 20, buf, len);
 	check_view(m->info_hash, 20, buf, len);
 	check_view(m->nodes.p, m->nodes.n, buf, len);
-	check(m->nodes.n % 26 == 0);
+	tu_check(m->nodes.n % 26 == 0);
 	check_view(m->nodes6.p, m->nodes6.n, buf, len);
-	check(m->nodes6.n % 38 == 0);
+	tu_check(m->nodes6.n % 38 == 0);
 	check_view(m->token.p, m->token.n, buf, len);
 	check_view(m->k, 32, buf, len);
 	check_view(m->sig, 64, buf, len);
@@ -270,18 +260,18 @@ check_msg(const struct krpc_msg *m, const uint8_t *buf, size_t len)
 	check_view(m->value.p, m->value.n, buf, len);
 	check_view(m->value_str.p, m->value_str.n, buf, len);
 	if (m->value_str.p)
-		check(m->value.p && m->value_str.p > m->value.p &&
+		tu_check(m->value.p && m->value_str.p > m->value.p &&
 		    m->value_str.p + m->value_str.n == m->value.p + m->value.n);
-	check(m->n_values <= KRPC_MAX_VALUES);
+	tu_check(m->n_values <= KRPC_MAX_VALUES);
 	for (size_t i = 0; i < m->n_values; i++) {
 		check_view(m->values[i].p, m->values[i].n, buf, len);
-		check(m->values[i].n == 6 || m->values[i].n == 18);
+		tu_check(m->values[i].n == 6 || m->values[i].n == 18);
 	}
 	check_view(m->err_msg.p, m->err_msg.n, buf, len);
 	if (m->y == 'q')
-		check(m->method >= KRPC_M_PING && m->method <= KRPC_M_UNKNOWN);
+		tu_check(m->method >= KRPC_M_PING && m->method <= KRPC_M_UNKNOWN);
 	if (m->y != 'e')
-		check(m->id != NULL);
+		tu_check(m->id != NULL);
 }
 
 static void
@@ -292,21 +282,21 @@ send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	struct krpc_msg *m = malloc(sizeof(*m));
 	struct naddr na;
 
-	check(buf != NULL && len > 0 && len <= MAX_SEND);
-	check(to != NULL);
-	check((to->sa_family == AF_INET && tolen == sizeof(struct sockaddr_in)) ||
+	tu_check(buf != NULL && len > 0 && len <= MAX_SEND);
+	tu_check(to != NULL);
+	tu_check((to->sa_family == AF_INET && tolen == sizeof(struct sockaddr_in)) ||
 	    (to->sa_family == AF_INET6 && tolen == sizeof(struct sockaddr_in6)));
 	normalize(to, &na);
-	check(na.port != 0);
+	tu_check(na.port != 0);
 	h->sends++;
 	if (m == NULL)
 		return;
-	check(krpc_parse(buf, len, m) == 0);
+	tu_check(krpc_parse(buf, len, m) == 0);
 	check_msg(m, buf, len);
 	if (m->y == 'q') {
 		struct sent *s = &h->sent[h->nsent++ % NSENT];
-		check(m->method >= KRPC_M_PING && m->method <= KRPC_M_PUT);
-		check(m->t.n == 4);
+		tu_check(m->method >= KRPC_M_PING && m->method <= KRPC_M_PUT);
+		tu_check(m->t.n == 4);
 		memset(s, 0, sizeof(*s));
 		memcpy(&s->to.ss, to, tolen);
 		s->to.len = tolen;
@@ -314,8 +304,8 @@ send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 		s->tn = m->t.n;
 	} else {
 		/* Answers go only to the query being processed. */
-		check(h->in_query && h->answering);
-		check(m->t.n == h->qtn && memcmp(m->t.p, h->qt, h->qtn) == 0);
+		tu_check(h->in_query && h->answering);
+		tu_check(m->t.n == h->qtn && memcmp(m->t.p, h->qt, h->qtn) == 0);
 		if (m->y == 'r' && m->token.p && m->token.n <= sizeof(h->tok[0].t)) {
 			struct tok *t = NULL;
 			for (size_t i = 0; i < h->ntok && i < NTOK; i++)
@@ -337,28 +327,28 @@ get_cb(void *ctx, const struct dht_item *it)
 	struct lk *l = ctx;
 	uint8_t target[20];
 
-	check(l->used && !l->done && !l->cancelled && !l->is_put);
-	check(!l->h->in_api);
-	check(it->is_mutable == l->is_mutable);
-	check(it->v_len <= DHT_MAX_VALUE && it->salt_len <= DHT_MAX_SALT);
+	tu_check(l->used && !l->done && !l->cancelled && !l->is_put);
+	tu_check(!l->h->in_api);
+	tu_check(it->is_mutable == l->is_mutable);
+	tu_check(it->v_len <= DHT_MAX_VALUE && it->salt_len <= DHT_MAX_SALT);
 	if (it->is_mutable) {
 		uint8_t signable[DHT_MAX_VALUE + DHT_MAX_SALT + 64];
 		int n = dht_bep44_signable(signable, sizeof(signable), it->salt,
 			it->salt_len, it->seq, it->v, it->v_len);
-		check(n > 0);
-		check(crypto_sign_verify_detached(it->sig, signable,
+		tu_check(n > 0);
+		tu_check(crypto_sign_verify_detached(it->sig, signable,
 			(unsigned long long)n, it->k) == 0);
-		check(memcmp(it->k, sign_pk, 32) == 0);
-		check(it->salt_len == l->salt_len &&
+		tu_check(memcmp(it->k, sign_pk, 32) == 0);
+		tu_check(it->salt_len == l->salt_len &&
 		    memcmp(it->salt, l->salt, l->salt_len) == 0);
-		check(it->seq >= l->min_seq);
-		check(!l->have_seq || it->seq > l->last_seq);
+		tu_check(it->seq >= l->min_seq);
+		tu_check(!l->have_seq || it->seq > l->last_seq);
 		l->have_seq = true;
 		l->last_seq = it->seq;
 	} else {
 		dht_immutable_target(it->v, it->v_len, target);
-		check(memcmp(target, l->target, 20) == 0);
-		check(!l->have_seq);
+		tu_check(memcmp(target, l->target, 20) == 0);
+		tu_check(!l->have_seq);
 		l->have_seq = true;
 	}
 	if (l->reenter & 1) {
@@ -376,12 +366,12 @@ done_cb(void *ctx, const struct dht_lookup_stats *st)
 	struct lk *l = ctx;
 	struct h *h = l->h;
 
-	check(l->used && !l->done && !l->cancelled);
-	check(!h->in_api);
-	check(st->lookup_id == l->id);
-	check(st->responses <= st->sent);
-	check(st->stored + st->put_errors <= st->sent);
-	check(st->first_value_ms < 0 || (uint64_t)st->first_value_ms <= st->elapsed_ms);
+	tu_check(l->used && !l->done && !l->cancelled);
+	tu_check(!h->in_api);
+	tu_check(st->lookup_id == l->id);
+	tu_check(st->responses <= st->sent);
+	tu_check(st->stored + st->put_errors <= st->sent);
+	tu_check(st->first_value_ms < 0 || (uint64_t)st->first_value_ms <= st->elapsed_ms);
 	l->done = true;
 	if (l->reenter & 2) {
 		/* Start another look-up from inside the callback. */
@@ -389,7 +379,7 @@ done_cb(void *ctx, const struct dht_lookup_stats *st)
 		if (n) {
 			memset(n->target, 0x5a, sizeof(n->target));
 			n->id = dht_get_immutable(h->d, n->target, get_cb, done_cb, n, h->now);
-			check(n->id != 0);
+			tu_check(n->id != 0);
 		}
 	}
 }
@@ -533,7 +523,7 @@ op_datagram(struct h *h, struct rd *r)
 		(void)rc;
 	}
 	rc = krpc_parse(buf, len, m);
-	check(rc == 0 || rc == KRPC_ERR_BENCODE || rc == KRPC_ERR_FORMAT ||
+	tu_check(rc == 0 || rc == KRPC_ERR_BENCODE || rc == KRPC_ERR_FORMAT ||
 	    rc == KRPC_ERR_FIELD);
 	if (rc == 0)
 		check_msg(m, buf, len);
@@ -572,7 +562,7 @@ op_get_mutable(struct h *h, struct rd *r)
 	l->id = dht_get_mutable(h->d, sign_pk, sl ? salt : NULL, sl, ms, get_cb,
 		done_cb, l, h->now);
 	h->in_api = false;
-	check((l->id == 0) == (sl > DHT_MAX_SALT));
+	tu_check((l->id == 0) == (sl > DHT_MAX_SALT));
 	if (l->id == 0)
 		l->used = false;
 }
@@ -593,7 +583,7 @@ op_get_immutable(struct h *h, struct rd *r)
 	h->in_api = true;
 	l->id = dht_get_immutable(h->d, l->target, get_cb, done_cb, l, h->now);
 	h->in_api = false;
-	check(l->id != 0);
+	tu_check(l->id != 0);
 }
 
 static void
@@ -627,7 +617,7 @@ op_put(struct h *h, struct rd *r)
 		memcpy(it->k, sign_pk, 32);
 		sn = dht_bep44_signable(signable, sizeof(signable), it->salt,
 			it->salt_len, it->seq, it->v, it->v_len);
-		check(sn > 0);
+		tu_check(sn > 0);
 		crypto_sign_detached(it->sig, NULL, signable, (unsigned long long)sn,
 			sign_sk);
 		/* Bit 6 spoils the signature: dht_put must refuse it. */
@@ -637,7 +627,7 @@ op_put(struct h *h, struct rd *r)
 	h->in_api = true;
 	l->id = dht_put(h->d, it, (b & 0x80) ? (int64_t)seq - 1 : -1, done_cb, l, h->now);
 	h->in_api = false;
-	check((l->id == 0) == (it->is_mutable && (b & 0x40)));
+	tu_check((l->id == 0) == (it->is_mutable && (b & 0x40)));
 	if (l->id == 0)
 		l->used = false;
 	free(it);
@@ -673,16 +663,16 @@ op_nodes(struct h *h, struct rd *r)
 		return;
 	memcpy(copy, p, n);
 	rc = dht_load_nodes(h->d, copy, n, h->now);
-	check(rc >= -1);
+	tu_check(rc >= -1);
 	free(copy);
 	save = malloc(65536);
 	if (save == NULL)
 		return;
 	rc = dht_save_nodes(h->d, save, 65536);
-	check(rc > 0);
-	check(bencode_parse(save, (size_t)rc, &v, NULL) == 0 && v.type == BENCODE_DICT);
+	tu_check(rc > 0);
+	tu_check(bencode_parse(save, (size_t)rc, &v, NULL) == 0 && v.type == BENCODE_DICT);
 	/* Too small a buffer is refused, not overrun (ASan watches). */
-	check(dht_save_nodes(h->d, save, (size_t)rc - 1) == -1);
+	tu_check(dht_save_nodes(h->d, save, (size_t)rc - 1) == -1);
 	free(save);
 }
 
@@ -795,16 +785,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * two minutes of node time (48 candidates, 2 s each, alpha 3). */
 	for (int i = 0; i < 50 && lookups_pending(h); i++) {
 		uint64_t next = dht_periodic(h->d, h->now);
-		check(next >= 1);
+		tu_check(next >= 1);
 		h->now += 2500;
 	}
 	for (int i = 0; i < NLOOKUP; i++) {
 		const struct lk *l = &h->lk[i];
 		if (l->used && !l->cancelled)
-			check(l->done);
+			tu_check(l->done);
 	}
 	dht_get_info(h->d, h->now, &info);
-	check(info.lookups == 0 || info.lookups < 1000);
+	tu_check(info.lookups == 0 || info.lookups < 1000);
 	dht_free(h->d);
 	free(h);
 	return 0;

@@ -48,22 +48,12 @@
 #include "pkarr/packet.h"
 #include "pkarr/zbase32.h"
 #include "util/log.h"
+#include "../unit/testutil.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define HDR 11
-
-/* A failed check names itself before aborting: the crash report says
- * which property broke. */
-#define check(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "check failed: %s:%d: %s\n",      \
-			    __FILE__, __LINE__, #cond);                   \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static const ldns_rr_type qtypes[] = {
 	LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_TXT,
@@ -79,7 +69,7 @@ under(const ldns_rdf *name, const ldns_rdf *apex)
 	ldns_rdf *c = ldns_rdf_clone(name);
 	bool r;
 
-	check(c != NULL);
+	tu_check(c != NULL);
 	ldns_dname2canonical(c);
 	r = ldns_dname_compare(c, apex) == 0 || ldns_dname_is_subdomain(c, apex);
 	ldns_rdf_deep_free(c);
@@ -98,7 +88,7 @@ check_ttls(const ldns_rr_list *l, const struct pkarr_answer_params *p)
 {
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
 		uint32_t t = ldns_rr_ttl(ldns_rr_list_rr(l, i));
-		check(t >= p->min_ttl && t <= p->max_ttl);
+		tu_check(t >= p->min_ttl && t <= p->max_ttl);
 	}
 }
 
@@ -121,17 +111,17 @@ check_encodes(const ldns_rr_list *an, const ldns_rr_list *ns, const ldns_rr_list
 	uint8_t *wire = NULL;
 	size_t wl = 0;
 
-	check(pkt != NULL);
+	tu_check(pkt != NULL);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++)
-		check(ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER,
+		tu_check(ldns_pkt_push_rr(pkt, LDNS_SECTION_ANSWER,
 		    ldns_rr_clone(ldns_rr_list_rr(an, i))));
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
-		check(ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY,
+		tu_check(ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY,
 		    ldns_rr_clone(ldns_rr_list_rr(ns, i))));
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ad); i++)
-		check(ldns_pkt_push_rr(pkt, LDNS_SECTION_ADDITIONAL,
+		tu_check(ldns_pkt_push_rr(pkt, LDNS_SECTION_ADDITIONAL,
 		    ldns_rr_clone(ldns_rr_list_rr(ad, i))));
-	check(ldns_pkt2wire(&wire, pkt, &wl) == LDNS_STATUS_OK);
+	tu_check(ldns_pkt2wire(&wire, pkt, &wl) == LDNS_STATUS_OK);
 	free(wire);
 	ldns_pkt_free(pkt);
 }
@@ -147,18 +137,18 @@ ask(const struct pkarr_packet *pkt, const ldns_rdf *apex, const ldns_rdf *qname,
 	size_t nan, nns, nad, ncname;
 	bool in_key = under(qname, apex);
 
-	check(an && ns && ad);
+	tu_check(an && ns && ad);
 	st = pkarr_answer(pkt, qname, qtype, p, an, ns, glue ? ad : NULL, &target);
-	check(st >= PKARR_ANS_OK && st <= PKARR_ANS_SERVFAIL);
+	tu_check(st >= PKARR_ANS_OK && st <= PKARR_ANS_SERVFAIL);
 	nan = ldns_rr_list_rr_count(an);
 	nns = ldns_rr_list_rr_count(ns);
 	nad = ldns_rr_list_rr_count(ad);
 	ncname = count_type(an, LDNS_RR_TYPE_CNAME);
-	check((target != NULL) == (st == PKARR_ANS_CNAME_OUT));
+	tu_check((target != NULL) == (st == PKARR_ANS_CNAME_OUT));
 	if (!in_key)
-		check(st == PKARR_ANS_SERVFAIL);
+		tu_check(st == PKARR_ANS_SERVFAIL);
 	if (!glue)
-		check(nad == 0);
+		tu_check(nad == 0);
 	if (st == PKARR_ANS_SERVFAIL)
 		goto out;
 	check_ttls(an, p);
@@ -166,43 +156,43 @@ ask(const struct pkarr_packet *pkt, const ldns_rdf *apex, const ldns_rdf *qname,
 	check_ttls(ad, p);
 	/* Whatever answers first sits at the question's name, its case. */
 	if (nan > 0)
-		check(same_bytes(ldns_rr_owner(ldns_rr_list_rr(an, 0)), qname));
+		tu_check(same_bytes(ldns_rr_owner(ldns_rr_list_rr(an, 0)), qname));
 	if (qtype == LDNS_RR_TYPE_ANY && nan > 0) {
 		for (size_t i = 0; i < nan; i++)
-			check(same_bytes(ldns_rr_owner(ldns_rr_list_rr(an, i)), qname));
+			tu_check(same_bytes(ldns_rr_owner(ldns_rr_list_rr(an, i)), qname));
 	}
 	switch (st) {
 	case PKARR_ANS_OK:
-		check(nan >= 1 && nns == 0 && nad == 0);
+		tu_check(nan >= 1 && nns == 0 && nad == 0);
 		if (qtype != LDNS_RR_TYPE_ANY && qtype != LDNS_RR_TYPE_CNAME)
-			check(ncname + count_type(an, qtype) == nan);
+			tu_check(ncname + count_type(an, qtype) == nan);
 		break;
 	case PKARR_ANS_NODATA:
 	case PKARR_ANS_NXDOMAIN:
-		check(ncname == nan && nad == 0);
-		check(nns == 1 && ldns_rr_get_type(ldns_rr_list_rr(ns, 0)) == LDNS_RR_TYPE_SOA);
-		check(ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ns, 0)), apex) == 0);
+		tu_check(ncname == nan && nad == 0);
+		tu_check(nns == 1 && ldns_rr_get_type(ldns_rr_list_rr(ns, 0)) == LDNS_RR_TYPE_SOA);
+		tu_check(ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ns, 0)), apex) == 0);
 		break;
 	case PKARR_ANS_CNAME_OUT:
-		check(nan >= 1 && ncname == nan && nns == 0 && nad == 0);
-		check(ldns_rdf_get_type(target) == LDNS_RDF_TYPE_DNAME);
-		check(!under(target, apex));
+		tu_check(nan >= 1 && ncname == nan && nns == 0 && nad == 0);
+		tu_check(ldns_rdf_get_type(target) == LDNS_RDF_TYPE_DNAME);
+		tu_check(!under(target, apex));
 		break;
 	case PKARR_ANS_DELEGATION:
-		check(ncname == nan);
-		check(nns >= 1 && count_type(ns, LDNS_RR_TYPE_NS) == nns);
-		check(count_type(ad, LDNS_RR_TYPE_A) + count_type(ad, LDNS_RR_TYPE_AAAA) == nad);
+		tu_check(ncname == nan);
+		tu_check(nns >= 1 && count_type(ns, LDNS_RR_TYPE_NS) == nns);
+		tu_check(count_type(ad, LDNS_RR_TYPE_A) + count_type(ad, LDNS_RR_TYPE_AAAA) == nad);
 		break;
 	default:
 		break;
 	}
 	/* One CNAME per link followed, at most PKARR_MAX_CNAME_CHAIN. */
 	if (qtype != LDNS_RR_TYPE_ANY && qtype != LDNS_RR_TYPE_CNAME)
-		check(ncname <= PKARR_MAX_CNAME_CHAIN);
+		tu_check(ncname <= PKARR_MAX_CNAME_CHAIN);
 	check_encodes(an, ns, ad);
 out:
 	if (st != PKARR_ANS_CNAME_OUT)
-		check(target == NULL);
+		tu_check(target == NULL);
 	ldns_rdf_deep_free(st == PKARR_ANS_CNAME_OUT ? target : NULL);
 	ldns_rr_list_deep_free(an);
 	ldns_rr_list_deep_free(ns);
@@ -231,9 +221,9 @@ answer_all(const struct pkarr_packet *pkt, uint8_t sel,
 	ldns_pkt *dp = NULL;
 	uint32_t ttl;
 
-	check(apex != NULL);
-	check(pkarr_packet_min_ttl(pkt, p, &ttl) == 0);
-	check(ttl >= p->min_ttl && ttl <= p->max_ttl);
+	tu_check(apex != NULL);
+	tu_check(pkarr_packet_min_ttl(pkt, p, &ttl) == 0);
+	tu_check(ttl >= p->min_ttl && ttl <= p->max_ttl);
 	names[nn++] = ldns_rdf_clone(apex);
 	{
 		/* The key in upper case: same name, other spelling. */
@@ -249,7 +239,7 @@ answer_all(const struct pkarr_packet *pkt, uint8_t sel,
 	names[nn++] = ldns_dname_new_frm_str("example.com.");
 	names[nn++] = ldns_dname_new_frm_str(
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
-	check(ldns_wire2pkt(&dp, pkt->dns, pkt->dns_len) == LDNS_STATUS_OK);
+	tu_check(ldns_wire2pkt(&dp, pkt->dns, pkt->dns_len) == LDNS_STATUS_OK);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(dp)) && nn + 3 <= 24; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(dp), i);
 		const ldns_rdf *o = ldns_rr_owner(rr);
@@ -284,26 +274,26 @@ round_trip(const struct pkarr_packet *pkt)
 	struct pkarr_packet back;
 	size_t len;
 
-	check(pkarr_packet_verify(pkt) == 0);
-	check(pkarr_packet_to_relay(pkt, buf, sizeof(buf), &len) == 0);
-	check(len == PKARR_RELAY_HDR + pkt->dns_len);
-	check(pkarr_packet_to_relay(pkt, buf, len - 1, &len) == PKARR_E_SPACE);
-	check(pkarr_packet_to_relay(pkt, buf, sizeof(buf), &len) == 0);
-	check(pkarr_packet_parse_relay(&back, pkt->pk, buf, len) == 0);
-	check(memcmp(&back.sig, pkt->sig, 64) == 0 && back.ts_us == pkt->ts_us &&
+	tu_check(pkarr_packet_verify(pkt) == 0);
+	tu_check(pkarr_packet_to_relay(pkt, buf, sizeof(buf), &len) == 0);
+	tu_check(len == PKARR_RELAY_HDR + pkt->dns_len);
+	tu_check(pkarr_packet_to_relay(pkt, buf, len - 1, &len) == PKARR_E_SPACE);
+	tu_check(pkarr_packet_to_relay(pkt, buf, sizeof(buf), &len) == 0);
+	tu_check(pkarr_packet_parse_relay(&back, pkt->pk, buf, len) == 0);
+	tu_check(memcmp(&back.sig, pkt->sig, 64) == 0 && back.ts_us == pkt->ts_us &&
 	    back.dns_len == pkt->dns_len &&
 	    memcmp(back.dns, pkt->dns, pkt->dns_len) == 0);
-	check(pkarr_packet_to_full(pkt, buf, sizeof(buf), &len) == 0);
-	check(len == 32 + PKARR_RELAY_HDR + pkt->dns_len);
-	check(pkarr_packet_parse_full(&back, buf, len) == 0);
-	check(memcmp(back.pk, pkt->pk, 32) == 0);
-	check(pkarr_packet_from_bep44(&back, pkt->pk, (int64_t)pkt->ts_us, pkt->dns,
+	tu_check(pkarr_packet_to_full(pkt, buf, sizeof(buf), &len) == 0);
+	tu_check(len == 32 + PKARR_RELAY_HDR + pkt->dns_len);
+	tu_check(pkarr_packet_parse_full(&back, buf, len) == 0);
+	tu_check(memcmp(back.pk, pkt->pk, 32) == 0);
+	tu_check(pkarr_packet_from_bep44(&back, pkt->pk, (int64_t)pkt->ts_us, pkt->dns,
 	    pkt->dns_len, pkt->sig) == 0);
 	buf[32 + 17] ^= 0x10;
-	check(pkarr_packet_parse_full(&back, buf, len) == PKARR_E_SIG);
+	tu_check(pkarr_packet_parse_full(&back, buf, len) == PKARR_E_SIG);
 	buf[32 + 17] ^= 0x10;
 	/* Another timestamp is another message. */
-	check(pkarr_packet_from_bep44(&back, pkt->pk, (int64_t)(pkt->ts_us ^ 1),
+	tu_check(pkarr_packet_from_bep44(&back, pkt->pk, (int64_t)(pkt->ts_us ^ 1),
 	    pkt->dns, pkt->dns_len, pkt->sig) == PKARR_E_SIG);
 }
 
@@ -359,24 +349,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 8) {
 		struct pkarr_packet tmp;
 		uint8_t *exact = malloc(blen ? blen : 1);
-		check(pkarr_packet_sign(&tmp, seed, 1, (const uint8_t *)
+		tu_check(pkarr_packet_sign(&tmp, seed, 1, (const uint8_t *)
 		    "\0\0\x80\0\0\0\0\0\0\0\0\0", 12) == 0);
 		if (exact == NULL)
 			goto out;
 		memcpy(exact, body, blen);
 		rc = pkarr_packet_parse_full(pkt, exact, blen);
-		check(parse_code_ok(rc));
+		tu_check(parse_code_ok(rc));
 		if (rc == 0) {
 			round_trip(pkt);
 			answer_all(pkt, flags >> 4, &p);
 		}
 		rc = pkarr_packet_from_bep44(pkt, tmp.pk, (int64_t)ts, exact, blen,
 		    tmp.sig);
-		check(parse_code_ok(rc));
+		tu_check(parse_code_ok(rc));
 		rc = pkarr_packet_parse_relay(pkt, tmp.pk, exact, blen);
-		check(parse_code_ok(rc));
+		tu_check(parse_code_ok(rc));
 		if (rc == 0) {
-			check(blen >= PKARR_RELAY_HDR && pkt->dns_len == blen - PKARR_RELAY_HDR);
+			tu_check(blen >= PKARR_RELAY_HDR && pkt->dns_len == blen - PKARR_RELAY_HDR);
 			round_trip(pkt);
 			answer_all(pkt, flags >> 4, &p);
 		}
@@ -389,7 +379,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pkarr_packet tmp;
 		uint8_t *d = malloc(blen + 64);
 		size_t o = 0;
-		check(pkarr_packet_sign(&tmp, seed, 1, (const uint8_t *)
+		tu_check(pkarr_packet_sign(&tmp, seed, 1, (const uint8_t *)
 		    "\0\0\x80\0\0\0\0\0\0\0\0\0", 12) == 0);
 		if (d == NULL)
 			goto out;
@@ -410,13 +400,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		blen = o;
 	}
 	rc = pkarr_packet_sign(pkt, seed, ts, copy, blen);
-	check(rc == 0 || rc == PKARR_E_SIZE || rc == PKARR_E_DNS || rc == PKARR_E_INVAL);
+	tu_check(rc == 0 || rc == PKARR_E_SIZE || rc == PKARR_E_DNS || rc == PKARR_E_INVAL);
 	if (rc == PKARR_E_INVAL)
-		check(ts > (uint64_t)INT64_MAX);
+		tu_check(ts > (uint64_t)INT64_MAX);
 	if (rc == PKARR_E_SIZE)
-		check(blen > PKARR_MAX_DNS);
+		tu_check(blen > PKARR_MAX_DNS);
 	if (rc == 0) {
-		check(blen <= PKARR_MAX_DNS && ts <= (uint64_t)INT64_MAX);
+		tu_check(blen <= PKARR_MAX_DNS && ts <= (uint64_t)INT64_MAX);
 		round_trip(pkt);
 		answer_all(pkt, flags >> 4, &p);
 	}

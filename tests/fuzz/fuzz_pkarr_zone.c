@@ -35,19 +35,9 @@
 #include "pkarr/answer.h"
 #include "pkarr/packet.h"
 #include "pkarr/zone.h"
+#include "../unit/testutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A failed check names itself before aborting: the crash report says
- * which property broke. */
-#define check(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "check failed: %s:%d: %s\n",      \
-			    __FILE__, __LINE__, #cond);                   \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void
 check_message(const uint8_t *dns, size_t len, const uint8_t pk[32])
@@ -56,18 +46,18 @@ check_message(const uint8_t *dns, size_t len, const uint8_t pk[32])
 	ldns_rdf *apex = pkarr_key_dname(pk);
 	ldns_rr_list *an;
 
-	check(apex != NULL);
-	check(len >= LDNS_HEADER_SIZE && len <= PKARR_MAX_DNS);
-	check(ldns_wire2pkt(&p, dns, len) == LDNS_STATUS_OK);
-	check(ldns_pkt_qr(p) && ldns_pkt_id(p) == 0);
-	check(ldns_pkt_qdcount(p) == 0 && ldns_pkt_nscount(p) == 0 &&
+	tu_check(apex != NULL);
+	tu_check(len >= LDNS_HEADER_SIZE && len <= PKARR_MAX_DNS);
+	tu_check(ldns_wire2pkt(&p, dns, len) == LDNS_STATUS_OK);
+	tu_check(ldns_pkt_qr(p) && ldns_pkt_id(p) == 0);
+	tu_check(ldns_pkt_qdcount(p) == 0 && ldns_pkt_nscount(p) == 0 &&
 	    ldns_pkt_arcount(p) == 0);
 	an = ldns_pkt_answer(p);
 	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
 		ldns_rdf *o = ldns_rdf_clone(ldns_rr_owner(ldns_rr_list_rr(an, i)));
-		check(o != NULL);
+		tu_check(o != NULL);
 		ldns_dname2canonical(o);
-		check(ldns_dname_compare(o, apex) == 0 || ldns_dname_is_subdomain(o, apex));
+		tu_check(ldns_dname_compare(o, apex) == 0 || ldns_dname_is_subdomain(o, apex));
 		ldns_rdf_deep_free(o);
 	}
 	ldns_pkt_free(p);
@@ -84,9 +74,9 @@ check_print(const struct pkarr_packet *pkt, const uint8_t *dns, size_t len)
 	FILE *f = open_memstream(&text, &tl);
 	int rc;
 
-	check(f != NULL);
-	check(pkarr_packet_print_zone(f, pkt) == 0);
-	check(fclose(f) == 0);
+	tu_check(f != NULL);
+	tu_check(pkarr_packet_print_zone(f, pkt) == 0);
+	tu_check(fclose(f) == 0);
 	rc = pkarr_zone_to_dns(text, pkt->pk, 1, back, sizeof(back), &len2, err,
 	    sizeof(err));
 	if (rc != 0 || len2 != len || memcmp(back, dns, len) != 0) {
@@ -122,30 +112,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
 	/* The key: sign an empty response once to learn it. */
-	check(pkarr_packet_sign(pkt, seed, 1, (const uint8_t *)
+	tu_check(pkarr_packet_sign(pkt, seed, 1, (const uint8_t *)
 	    "\0\0\x80\0\0\0\0\0\0\0\0\0", 12) == 0);
 
 	memset(err, 0x5a, sizeof(err));
 	memset(out, 0xa5, sizeof(out));
 	rc = pkarr_zone_to_dns(text, pkt->pk, ttl, out, PKARR_MAX_DNS, &len, err,
 	    errlen);
-	check(rc == 0 || rc == PKARR_E_INVAL || rc == PKARR_E_SIZE ||
+	tu_check(rc == 0 || rc == PKARR_E_INVAL || rc == PKARR_E_SIZE ||
 	    rc == PKARR_E_SPACE || rc == PKARR_E_NOMEM);
-	check(rc != PKARR_E_SPACE); /* PKARR_MAX_DNS always suffices */
+	tu_check(rc != PKARR_E_SPACE); /* PKARR_MAX_DNS always suffices */
 	if (errlen > 0)
-		check(memchr(err, '\0', errlen) != NULL);
-	check((unsigned char)err[errlen] == 0x5a);
-	check(out[PKARR_MAX_DNS] == 0xa5);
+		tu_check(memchr(err, '\0', errlen) != NULL);
+	tu_check((unsigned char)err[errlen] == 0x5a);
+	tu_check(out[PKARR_MAX_DNS] == 0xa5);
 	if (rc != 0)
 		goto out;
 	check_message(out, len, pkt->pk);
 	/* One byte short: refused, and nothing written past the end. */
 	memset(small, 0xa5, sizeof(small));
 	rc = pkarr_zone_to_dns(text, pkt->pk, ttl, small, len - 1, &len2, NULL, 0);
-	check(rc == PKARR_E_SPACE);
-	check(small[len - 1] == 0xa5);
+	tu_check(rc == PKARR_E_SPACE);
+	tu_check(small[len - 1] == 0xa5);
 	rc = pkarr_packet_sign(pkt, seed, 1700000000000000ull, out, len);
-	check(rc == 0);
+	tu_check(rc == 0);
 	check_print(pkt, out, len);
 out:
 	free(text);

@@ -31,3 +31,6 @@ tests_unit_test_dns_server_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_dns_server
 
 EXTRA_DIST += tests/fuzz/fuzz_dns_query.c
+
+# Helpers the unit tests (and the fuzz targets) share: hex, JSON lines.
+EXTRA_DIST += tests/unit/testutil.h

@@ -15,37 +15,7 @@
 #include "dht/dht_store.h"
 #include "dht/dht_util.h"
 #include "tap.h"
-
-static size_t
-unhex(const char *h, size_t hn, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i + 1 < hn && n < cap; i += 2) {
-		unsigned b;
-		if (sscanf(h + i, "%2x", &b) != 1)
-			return 0;
-		out[n++] = (uint8_t)b;
-	}
-	return n;
-}
-
-static const char *
-json_str(const char *line, const char *name, size_t *len)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", name);
-	p = strstr(line, pat);
-	if (p == NULL)
-		return NULL;
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (e == NULL)
-		return NULL;
-	*len = (size_t)(e - p);
-	return p;
-}
+#include "testutil.h"
 
 static void
 null_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tl)
@@ -76,31 +46,31 @@ test_bep_vectors(void)
 	const uint8_t *v = (const uint8_t *)"Hello World!";
 	int n;
 
-	unhex("77ff84905a91936367c01360803104f92432fcd904a43511876df5cdf3e7e548", 64, pk, 32);
+	tu_unhex("77ff84905a91936367c01360803104f92432fcd904a43511876df5cdf3e7e548", 64, pk, 32);
 	n = dht_bep44_signable(buf, sizeof(buf), NULL, 0, 1, v, 12);
 	ok(n == 26 && memcmp(buf, "3:seqi1e1:v12:Hello World!", 26) == 0,
 		"BEP 44 test 1 signable bytes");
-	unhex("305ac8aeb6c9c151fa120f120ea2cfb923564e11552d06a5d856091e5e853cff"
+	tu_unhex("305ac8aeb6c9c151fa120f120ea2cfb923564e11552d06a5d856091e5e853cff"
 	      "1260d3f39e4999684aa92eb73ffd136e6f4f3ecbfda0ce53a1608ecd7ae21f01", 128, sig, 64);
 	ok(crypto_sign_verify_detached(sig, buf, (unsigned long long)n, pk) == 0,
 		"BEP 44 test 1 signature verifies");
 	dht_mutable_target(pk, NULL, 0, target);
-	unhex("4a533d47ec9c7d95b1ad75f576cffc641853b750", 40, want, 20);
+	tu_unhex("4a533d47ec9c7d95b1ad75f576cffc641853b750", 40, want, 20);
 	is_mem(target, want, 20, "BEP 44 test 1 target");
 
 	n = dht_bep44_signable(buf, sizeof(buf), (const uint8_t *)"foobar", 6, 1, v, 12);
 	ok(n == 40 && memcmp(buf, "4:salt6:foobar3:seqi1e1:v12:Hello World!", 40) == 0,
 		"BEP 44 test 2 signable bytes (salt)");
-	unhex("6834284b6b24c3204eb2fea824d82f88883a3d95e8b4a21b8c0ded553d17d17d"
+	tu_unhex("6834284b6b24c3204eb2fea824d82f88883a3d95e8b4a21b8c0ded553d17d17d"
 	      "df9a8a7104b1258f30bed3787e6cb896fca78c58f8e03b5f18f14951a87d9a08", 128, sig, 64);
 	ok(crypto_sign_verify_detached(sig, buf, (unsigned long long)n, pk) == 0,
 		"BEP 44 test 2 signature verifies");
 	dht_mutable_target(pk, (const uint8_t *)"foobar", 6, target);
-	unhex("411eba73b6f087ca51a3795d9c8c938d365e32c1", 40, want, 20);
+	tu_unhex("411eba73b6f087ca51a3795d9c8c938d365e32c1", 40, want, 20);
 	is_mem(target, want, 20, "BEP 44 test 2 target");
 
 	dht_immutable_target(v, 12, target);
-	unhex("e5f96f6f38320f0f33959cb4d3d656452117aadb", 40, want, 20);
+	tu_unhex("e5f96f6f38320f0f33959cb4d3d656452117aadb", 40, want, 20);
 	is_mem(target, want, 20, "BEP 44 test 3 immutable target");
 
 	is_int(dht_bep44_signable(buf, 10, NULL, 0, 1, v, 12), -1, "small buffer refused");
@@ -109,14 +79,12 @@ test_bep_vectors(void)
 static void
 test_pkarr_vectors(void)
 {
-	const char *top = getenv("top_srcdir");
 	char path[1024], line[16384];
 	int lines = 0, verified = 0, prefixed = 0, oversize = 0;
 	static uint8_t big[2400];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/data/pkarr_signed_packets.jsonl", top ? top : ".");
-	f = fopen(path, "r");
+	f = tu_open_data("pkarr_signed_packets.jsonl", path, sizeof(path));
 	if (!ok(f != NULL, "open %s", path))
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -126,19 +94,20 @@ test_pkarr_vectors(void)
 		uint8_t k[32], sig[64], v[1100], buf[1200], prefix[64];
 		size_t vl;
 		long long seq;
-		int n, pn;
+		int n, pn, vn;
 		if (b == NULL)
 			continue;
-		h = json_str(b, "k", &hl);
-		if (h == NULL || unhex(h, hl, k, 32) != 32)
+		h = tu_json_str(b, "k", &hl);
+		if (h == NULL || tu_unhex(h, hl, k, 32) != 32)
 			continue;
-		h = json_str(b, "sig", &hl);
-		if (h == NULL || unhex(h, hl, sig, 64) != 64)
+		h = tu_json_str(b, "sig", &hl);
+		if (h == NULL || tu_unhex(h, hl, sig, 64) != 64)
 			continue;
-		h = json_str(b, "v_hex", &hl);
+		h = tu_json_str(b, "v_hex", &hl);
 		if (h == NULL)
 			continue;
-		vl = unhex(h, hl, v, sizeof(v));
+		vn = tu_unhex(h, hl, v, sizeof(v));
+		vl = vn < 0 ? 0 : (size_t)vn;
 		h = strstr(b, "\"seq\":");
 		if (h == NULL || sscanf(h + 6, "%lld", &seq) != 1)
 			continue;

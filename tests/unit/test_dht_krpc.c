@@ -16,6 +16,7 @@
 #include "dht/dht_util.h"
 #include "dht/krpc.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define MAXMSG 64
 
@@ -26,28 +27,22 @@ static int n_cap;
 static void
 load_capture(void)
 {
-	const char *top = getenv("top_srcdir");
 	char path[1024], line[8192];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/data/krpc_capture.jsonl", top ? top : ".");
-	f = fopen(path, "r");
+	f = tu_open_data("krpc_capture.jsonl", path, sizeof(path));
 	if (!ok(f != NULL, "open %s", path))
 		return;
 	while (n_cap < MAXMSG && fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, "\"hex\": \"");
-		size_t n = 0;
-		if (p == NULL)
+		size_t hl;
+		const char *hex = tu_json_str(line, "hex", &hl);
+		int n;
+		if (hex == NULL)
 			continue;
-		p += 8;
-		while (p[0] != '"' && p[1] && n < sizeof(cap_msg[0])) {
-			unsigned b;
-			if (sscanf(p, "%2x", &b) != 1)
-				break;
-			cap_msg[n_cap][n++] = (uint8_t)b;
-			p += 2;
-		}
-		cap_len[n_cap++] = n;
+		/* A message that does not decode is kept empty: it then fails
+		 * to parse, visibly, below. */
+		n = tu_unhex(hex, hl, cap_msg[n_cap], sizeof(cap_msg[0]));
+		cap_len[n_cap++] = n < 0 ? 0 : (size_t)n;
 	}
 	fclose(f);
 }

@@ -13,6 +13,7 @@
 #include "dht/dht_util.h"
 #include "dht/routing.h"
 #include "tap.h"
+#include "testutil.h"
 
 static struct dht_addr
 v4(const char *ip, uint16_t port)
@@ -24,16 +25,6 @@ v4(const char *ip, uint16_t port)
 	inet_pton(AF_INET, ip, a.ip);
 	a.port = port;
 	return a;
-}
-
-static void
-hex20(const char *h, uint8_t *out)
-{
-	for (int i = 0; i < 20; i++) {
-		unsigned b;
-		sscanf(h + 2 * i, "%2x", &b);
-		out[i] = (uint8_t)b;
-	}
 }
 
 static void
@@ -57,7 +48,7 @@ test_bep42(void)
 	is_int(dht_crc32c((const uint8_t *)"123456789", 9), 0xe3069283u, "CRC32-C check value");
 	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
 		struct dht_addr a = v4(vec[i].ip, 0);
-		hex20(vec[i].id, id);
+		tu_unhex(vec[i].id, 40, id, 20);
 		ok(dht_bep42_valid(&a, id), "BEP 42 vector %s valid", vec[i].ip);
 		dht_bep42_make_id(&a, vec[i].r, id, made);
 		ok(memcmp(made, id, 20) == 0, "BEP 42 vector %s generated", vec[i].ip);
@@ -197,7 +188,7 @@ test_routing(void)
 	{
 		struct dht_addr pub = v4("124.31.75.21", 6881);
 		uint8_t vid[20];
-		hex20("5fbfbff10c5d6a4ec8a88e4c6ab4c28b95eee401", vid);
+		tu_unhex("5fbfbff10c5d6a4ec8a88e4c6ab4c28b95eee401", 40, vid, 20);
 		/* vid starts 0x5f: bucket 1 (self = 0). Fill bucket 1. */
 		for (int i = 0; i < 8; i++) {
 			snprintf(ip, sizeof(ip), "192.0.2.%d", i + 1);

@@ -18,6 +18,7 @@
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
 #include "tap.h"
+#include "testutil.h"
 
 static const struct pkarr_answer_params P = {60, 86400};
 static const uint8_t SEED[32] = {0x42, 1, 2, 3};
@@ -459,42 +460,10 @@ test_delegation(void)
 	res_free(&r);
 }
 
-static int
-json_str(const char *line, const char *key, char *out, size_t cap)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(line, pat);
-	if (p == NULL)
-		return -1;
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (e == NULL || (size_t)(e - p) >= cap)
-		return -1;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-	return 0;
-}
-
-static size_t
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	for (size_t i = 0; i < n && i < cap; i++) {
-		unsigned v = 0;
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 /* The JS package's packets: names stored in full, ending in the key. */
 static void
 test_vectors(void)
 {
-	const char *top = getenv("top_srcdir");
 	static char line[65536], hex[8192];
 	struct pkarr_packet v[4];
 	char path[4096];
@@ -502,20 +471,19 @@ test_vectors(void)
 	FILE *f;
 	struct res r;
 
-	snprintf(path, sizeof(path), "%s/tests/data/pkarr_signed_packets.jsonl",
-		 top ? top : ".");
-	f = fopen(path, "r");
+	f = tu_open_data("pkarr_signed_packets.jsonl", path, sizeof(path));
 	if (!ok(f != NULL, "open %s", path))
 		return;
 	while (nv < 3 && fgets(line, sizeof(line), f)) {
 		uint8_t pk[32], relay[4096];
-		size_t rl;
-		if (json_str(line, "public_key_hex", hex, sizeof(hex)) < 0)
+		int rl;
+		if (tu_json_copy(line, "public_key_hex", hex, sizeof(hex)) < 0)
 			continue;
-		unhex(hex, pk, 32);
-		json_str(line, "relay_bytes_hex", hex, sizeof(hex));
-		rl = unhex(hex, relay, sizeof(relay));
-		if (!ok(pkarr_packet_parse_relay(&v[nv], pk, relay, rl) == 0,
+		tu_unhex_str(hex, pk, 32);
+		tu_json_copy(line, "relay_bytes_hex", hex, sizeof(hex));
+		rl = tu_unhex_str(hex, relay, sizeof(relay));
+		if (!ok(rl >= 0 && pkarr_packet_parse_relay(&v[nv], pk, relay,
+							   (size_t)rl) == 0,
 			"vector %d parses", nv + 1))
 			break;
 		nv++;

@@ -11,54 +11,7 @@
 
 #include "pkarr/packet.h"
 #include "tap.h"
-
-static int
-json_str(const char *line, const char *key, char *out, size_t cap)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(line, pat);
-	if (p == NULL)
-		return -1;
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (e == NULL || (size_t)(e - p) >= cap)
-		return -1;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-	return 0;
-}
-
-static int
-json_u64(const char *line, const char *key, uint64_t *v)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(line, pat);
-	if (p == NULL)
-		return -1;
-	*v = strtoull(p + strlen(pat), NULL, 10);
-	return 0;
-}
-
-static int
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	if (n > cap)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return (int)n;
-}
+#include "testutil.h"
 
 static char line[65536], hexbuf[8192];
 
@@ -72,24 +25,24 @@ one_vector(int no)
 	int rlen, vlen;
 	const char *bep;
 
-	if (json_str(line, "seed_hex", hexbuf, sizeof(hexbuf)) < 0 ||
-	    unhex(hexbuf, seed, 32) != 32 ||
-	    json_str(line, "public_key_hex", hexbuf, sizeof(hexbuf)) < 0 ||
-	    unhex(hexbuf, pk, 32) != 32 ||
-	    json_u64(line, "timestamp_us", &ts) < 0 ||
-	    json_str(line, "relay_bytes_hex", hexbuf, sizeof(hexbuf)) < 0 ||
-	    (rlen = unhex(hexbuf, relay, sizeof(relay))) < PKARR_RELAY_HDR) {
+	if (tu_json_copy(line, "seed_hex", hexbuf, sizeof(hexbuf)) < 0 ||
+	    tu_unhex_str(hexbuf, seed, 32) != 32 ||
+	    tu_json_copy(line, "public_key_hex", hexbuf, sizeof(hexbuf)) < 0 ||
+	    tu_unhex_str(hexbuf, pk, 32) != 32 ||
+	    tu_json_u64(line, "timestamp_us", &ts) < 0 ||
+	    tu_json_copy(line, "relay_bytes_hex", hexbuf, sizeof(hexbuf)) < 0 ||
+	    (rlen = tu_unhex_str(hexbuf, relay, sizeof(relay))) < PKARR_RELAY_HDR) {
 		ok(0, "vector %d: fields", no);
 		return;
 	}
 	bep = strstr(line, "\"bep44\"");
 	if (!ok(bep != NULL, "vector %d: has bep44", no))
 		return;
-	json_u64(bep, "seq", &seq);
-	json_str(bep, "v_hex", hexbuf, sizeof(hexbuf));
-	vlen = unhex(hexbuf, v, sizeof(v));
-	json_str(bep, "sig", hexbuf, sizeof(hexbuf));
-	unhex(hexbuf, sig, 64);
+	tu_json_u64(bep, "seq", &seq);
+	tu_json_copy(bep, "v_hex", hexbuf, sizeof(hexbuf));
+	vlen = tu_unhex_str(hexbuf, v, sizeof(v));
+	tu_json_copy(bep, "sig", hexbuf, sizeof(hexbuf));
+	tu_unhex_str(hexbuf, sig, 64);
 	is_int(seq, ts, "vector %d: seq is the timestamp", no);
 	is_int(vlen, rlen - PKARR_RELAY_HDR, "vector %d: v is the DNS part", no);
 
@@ -162,14 +115,11 @@ one_vector(int no)
 static void
 test_vectors(void)
 {
-	const char *top = getenv("top_srcdir");
 	char path[4096];
 	int no = 0, big = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/data/pkarr_signed_packets.jsonl",
-		 top ? top : ".");
-	f = fopen(path, "r");
+	f = tu_open_data("pkarr_signed_packets.jsonl", path, sizeof(path));
 	if (!ok(f != NULL, "open %s", path))
 		return;
 	while (fgets(line, sizeof(line), f)) {

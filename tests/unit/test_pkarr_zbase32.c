@@ -10,62 +10,25 @@
 
 #include "pkarr/zbase32.h"
 #include "tap.h"
-
-/* Copy the string value of "key" in one JSON line into out. */
-static int
-json_str(const char *line, const char *key, char *out, size_t cap)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(line, pat);
-	if (p == NULL)
-		return -1;
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (e == NULL || (size_t)(e - p) >= cap)
-		return -1;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-	return 0;
-}
-
-static int
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	if (n > cap)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return (int)n;
-}
+#include "testutil.h"
 
 static void
 test_vectors(void)
 {
-	const char *top = getenv("top_srcdir");
 	char path[4096], line[16384], z32[128], hex[128], enc[53];
 	uint8_t key[32], dec[32];
 	int count = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/data/pkarr_signed_packets.jsonl",
-		 top ? top : ".");
-	f = fopen(path, "r");
+	f = tu_open_data("pkarr_signed_packets.jsonl", path, sizeof(path));
 	if (!ok(f != NULL, "open %s", path))
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (json_str(line, "public_key_z32", z32, sizeof(z32)) < 0 ||
-		    json_str(line, "public_key_hex", hex, sizeof(hex)) < 0)
+		if (tu_json_copy(line, "public_key_z32", z32, sizeof(z32)) < 0 ||
+		    tu_json_copy(line, "public_key_hex", hex, sizeof(hex)) < 0)
 			continue;
 		count++;
-		ok(unhex(hex, key, sizeof(key)) == 32, "vector %d: hex key", count);
+		ok(tu_unhex_str(hex, key, sizeof(key)) == 32, "vector %d: hex key", count);
 		pkarr_z32_encode(key, enc);
 		ok(strcmp(enc, z32) == 0, "vector %d: encode %s", count, enc);
 		is_int(pkarr_z32_decode_key(z32, strlen(z32), dec), 0,

@@ -13,6 +13,7 @@
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
 #include "tap.h"
+#include "testutil.h"
 
 /* Seed 2 of the JS vectors and the DNS bytes pkarr@1.3.0 made from the
  * same four records (tests/data/pkarr_signed_packets.jsonl, line 2). */
@@ -29,24 +30,13 @@ static const char *js_dns2 =
 	"6a6a6773356672676f367574697a386f6273647a6636676f36637938367233347900"
 	"001000010000012e000a09763d312068656c6c6f";
 
-static size_t
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s) / 2;
-	for (size_t i = 0; i < n && i < cap; i++) {
-		unsigned v = 0;
-		sscanf(s + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 static void
 test_vector_zone(void)
 {
 	uint8_t pk[32], js[1000], dns[1000];
 	size_t jlen, len = 0;
 	char err[200];
+	int n;
 	const char *zone = "$TTL 302\n"
 			   "@\tIN A 93.184.216.34\n"
 			   "@ IN AAAA 2001:db8::1 ; comment\n"
@@ -55,7 +45,8 @@ test_vector_zone(void)
 			   "_pubky IN TXT \"v=1 hello\"\n";
 
 	pkarr_z32_decode_key(key2, 52, pk);
-	jlen = unhex(js_dns2, js, sizeof(js));
+	n = tu_unhex_str(js_dns2, js, sizeof(js));
+	jlen = n < 0 ? 0 : (size_t)n;
 	is_int(pkarr_zone_to_dns(zone, pk, 300, dns, sizeof(dns), &len, err,
 				 sizeof(err)),
 	       0, "vector zone parses (%s)", err);
