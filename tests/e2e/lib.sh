@@ -13,6 +13,8 @@
 #   queries:  q DIG-ARGS... runs dig against the daemon and leaves the
 #             output in $OUT (parse it with status, has_flag, answers,
 #             ttl_of, msg_size); probe ARGS... runs dnsprobe.py.
+#   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
+#             (the first of 20 consecutive free UDP ports)
 # Loopback only, every wait bounded, everything killed by the EXIT trap.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -191,7 +193,7 @@ pick_port() {
 	"$PYTHON" - <<'EOF'
 import random, socket
 for _ in range(200):
-    port = random.randrange(20000, 60000)
+    port = random.randrange(10000, 32000)  # below the kernel's ephemeral range
     socks = []
     try:
         for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
@@ -213,6 +215,29 @@ for _ in range(200):
         for s in socks:
             s.close()
     print(port)
+    break
+EOF
+}
+
+# The first of twenty consecutive free UDP ports on 127.0.0.1, for the
+# nodes of a pkdns --testnet 20 (--testnet-port).
+pick_testnet_port() {
+	"$PYTHON" - <<'EOF'
+import random, socket
+for _ in range(100):
+    base = random.randrange(10000, 31980)  # below the ephemeral range
+    socks = []
+    try:
+        for p in range(base, base + 20):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
     break
 EOF
 }

@@ -3,7 +3,6 @@
 # published with pkdns-cli, the SIGUSR1 stats counters, and a burst of
 # concurrent UDP queries.
 #
-#   pick_testnet_port          first of 20 consecutive free UDP ports
 #   pkarr_start ARGS...        pkdns -v -v with --testnet 20 on $TESTNET_PORT,
 #                              forwarding ICANN names to nsd ($NSD_PORT)
 #   new_key NAME               seed in $KEYS/NAME.seed; prints the key
@@ -13,7 +12,7 @@
 #   slow_node_start DELAY      a one-node DHT on $SLOW_PORT that answers
 #                              get with a value after DELAY seconds
 #   mixcase KEY                the key with every other letter upper case
-# Sourced after lib.sh.
+# Sourced after lib.sh (which has pick_testnet_port for $TESTNET_PORT).
 
 CLI=${PKDNS_CLI:-$top_builddir/src/pkdns-cli}
 KEYS=$TMPD/keys
@@ -22,28 +21,6 @@ mkdir -p "$KEYS"
 require_pkarr() {
 	require_pkdns
 	[ -x "$CLI" ] || skip_all "pkdns-cli not built at $CLI"
-}
-
-# Twenty consecutive free UDP ports on 127.0.0.1 for the testnet nodes.
-pick_testnet_port() {
-	"$PYTHON" - <<'EOF'
-import random, socket
-for _ in range(100):
-    base = random.randrange(30000, 59000)
-    socks = []
-    try:
-        for p in range(base, base + 20):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base)
-    break
-EOF
 }
 
 # pkarr_start ARGS...: pkdns with a 20-node testnet on loopback (a fresh

@@ -155,28 +155,6 @@ is "$RC" 1 "resolve with a dead bootstrap node: exit 1"
 cmp_ok $((end - start)) -le 4 "resolve with a dead bootstrap node: gives up within the timeout"
 
 # --- against the daemon's testnet --------------------------------------------
-# Twenty consecutive free UDP ports on 127.0.0.1 for the testnet nodes.
-pick_testnet_port() {
-	"$PYTHON" - <<'EOF'
-import random, socket
-for _ in range(100):
-    base = random.randrange(30000, 59000)
-    socks = []
-    try:
-        for p in range(base, base + 20):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base)
-    break
-EOF
-}
-
 if [ ! -x "$PKDNS" ]; then
 	skip "DHT tests" "pkdns not built at $PKDNS"
 	done_testing

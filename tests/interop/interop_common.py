@@ -155,6 +155,15 @@ def binaries():
             os.environ.get("PKDNS_CLI", os.path.join(b, "src", "pkdns-cli")))
 
 
+def require_binaries():
+    """binaries(), or a TAP bail-out when either is not built."""
+    pkdns, pkcli = binaries()
+    if not (os.access(pkdns, os.X_OK) and os.access(pkcli, os.X_OK)):
+        bail_out("pkdns binaries not found (%s, %s); set top_builddir" %
+                 (pkdns, pkcli))
+    return pkdns, pkcli
+
+
 def srcdir_file(rel):
     here = os.path.dirname(os.path.abspath(__file__))
     for top in (os.environ.get("top_srcdir"), os.path.join(here, "..", "..")):
@@ -166,7 +175,7 @@ def srcdir_file(rel):
 def free_port(ip="127.0.0.1", udp=True, tcp=False):
     """A port that is free on ip for UDP (and TCP when asked)."""
     for _ in range(200):
-        port = random.randint(20000, 60000)
+        port = random.randint(10000, 32000)
         socks = []
         try:
             if udp:
@@ -204,7 +213,7 @@ def start_net(nodes, bootstrap=()):
     last = None
     for _ in range(5):
         base = "127.%d.%d.1" % (random.randint(20, 90), random.randint(0, 255))
-        port = random.randint(20000, 60000)
+        port = random.randint(10000, 32000)
         try:
             net = ltdht.Net(nodes, ip_base=base, port=port,
                             bootstrap=bootstrap)
@@ -215,6 +224,16 @@ def start_net(nodes, bootstrap=()):
     raise RuntimeError("could not start the network: %s" % last)
 
 
+def settled_net(t, nodes, timeout=25):
+    """start_net(nodes), and one TAP line on t: every routing table filled
+    within timeout seconds."""
+    net = start_net(nodes)
+    ready, waited, sizes = net.wait_ready(timeout=timeout)
+    t.ok(ready, "%d-node libtorrent network settled in %.1f s (tables %d..%d)"
+         % (nodes, waited, min(sizes), max(sizes)))
+    return net
+
+
 def close_net(net):
     if net in _nets:
         _nets.remove(net)
@@ -223,6 +242,14 @@ def close_net(net):
 
 def hostport(ep):
     return "%s:%d" % (ep[0], ep[1])
+
+
+def bootstrap_args(endpoints):
+    """pkdns / pkdns-cli options to bootstrap from these (ip, port)s."""
+    args = []
+    for ep in endpoints:
+        args += ["--bootstrap", hostport(ep)]
+    return args
 
 
 # ---------------------------------------------------------------------------
@@ -277,15 +304,20 @@ class Daemon:
         return "Sanitizer" not in self.log() and "runtime error" not in \
             self.log()
 
+    def stop_ok(self, t):
+        """stop(), and two TAP lines on t: exit status 0, and a log free of
+        sanitizer reports."""
+        rc = self.stop()
+        t.ok(rc == 0, "daemon stopped cleanly (exit %s)" % rc)
+        t.ok(self.sanitizer_clean(), "daemon log has no sanitizer report")
+
 
 def cli(args, bootstrap, timeout=15, verbose=1):
     """Run pkdns-cli with the bootstrap endpoints; returns (rc, stdout,
     stderr, seconds)."""
     _, pkcli = binaries()
     cmd = [pkcli] + ["-v"] * verbose + ["--timeout", str(timeout)]
-    for ep in bootstrap:
-        cmd += ["--bootstrap", hostport(ep)]
-    cmd += list(args)
+    cmd += bootstrap_args(bootstrap) + list(args)
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True,

@@ -289,7 +289,7 @@ def fresh_loopback(port=None, tries=200):
     for _ in range(tries):
         ip = "127.%d.%d.%d" % (rnd.randint(100, 250), rnd.randint(0, 255),
                                 rnd.randint(1, 254))
-        p = port or rnd.randint(20000, 60000)
+        p = port or rnd.randint(10000, 32000)
         ok = True
         for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
             s = socket.socket(socket.AF_INET, kind)

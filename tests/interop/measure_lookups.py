@@ -94,7 +94,7 @@ def main():
     # our network: pkdns --testnet N (the daemon's own node joins it too)
     tport = None
     for _ in range(20):
-        cand = random.randint(20000, 60000 - args.nodes)
+        cand = random.randint(10000, 32000 - args.nodes)
         if all(ic.port_free(cand + i) for i in range(0, args.nodes, 7)):
             tport = cand
             break

@@ -35,16 +35,10 @@ TIME_LIMIT = 85
 def main():
     ic.require_libtorrent()
     t = ic.Tap(TIME_LIMIT)
-    pkdns, pkcli = ic.binaries()
-    if not (os.access(pkdns, os.X_OK) and os.access(pkcli, os.X_OK)):
-        ic.bail_out("pkdns binaries not found (%s, %s); set top_builddir" %
-                    (pkdns, pkcli))
+    ic.require_binaries()
     work = ic.tmpdir()
 
-    net = ic.start_net(NODES)
-    ready, waited, sizes = net.wait_ready(timeout=25)
-    t.ok(ready, "%d-node libtorrent network settled in %.1f s (tables %d..%d)"
-         % (NODES, waited, min(sizes), max(sizes)))
+    net = ic.settled_net(t, NODES)
     boot = net.endpoints[2:5]
     # the writer answers queries: libtorrent adds the sender of a put to
     # its routing table even with ro=1, and a silent entry there would
@@ -104,8 +98,7 @@ def main():
     # libtorrent put whose look-up meets one ends only after 15 s
     dport = ic.free_port(ip="0.0.0.0")
     dargs = ["--dht-mode", "server", "--dht-port", str(dport)]
-    for ep in net.endpoints[10:14]:
-        dargs += ["--bootstrap", ic.hostport(ep)]
+    dargs += ic.bootstrap_args(net.endpoints[10:14])
     d = ic.Daemon(dargs)
     t.ok(d.ready, "pkdns daemon (server mode, DHT port %d) started" % dport)
     dep = ("127.0.0.1", dport)
@@ -235,9 +228,7 @@ def main():
          "... and the immutable item")
     lone.close()
 
-    rc = d.stop()
-    t.ok(rc == 0, "daemon stopped cleanly (exit %s)" % rc)
-    t.ok(d.sanitizer_clean(), "daemon log has no sanitizer report")
+    d.stop_ok(t)
     return t.done()
 
 

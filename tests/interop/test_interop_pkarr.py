@@ -75,10 +75,7 @@ def check_dig(t, port, name, rtype, want, label):
 def main():
     ic.require_libtorrent()
     t = ic.Tap(TIME_LIMIT)
-    pkdns, pkcli = ic.binaries()
-    if not (os.access(pkdns, os.X_OK) and os.access(pkcli, os.X_OK)):
-        ic.bail_out("pkdns binaries not found (%s, %s); set top_builddir" %
-                    (pkdns, pkcli))
+    ic.require_binaries()
     vpath = ic.srcdir_file("tests/data/pkarr_signed_packets.jsonl")
     if vpath is None:
         ic.bail_out("tests/data/pkarr_signed_packets.jsonl not found")
@@ -86,14 +83,10 @@ def main():
         vectors = [json.loads(line) for line in f if line.strip()]
     work = ic.tmpdir()
 
-    net = ic.start_net(NODES)
-    ready, waited, sizes = net.wait_ready(timeout=25)
-    t.ok(ready, "%d-node libtorrent network settled in %.1f s" %
-         (NODES, waited))
+    net = ic.settled_net(t, NODES)
     boot = net.endpoints[2:5]
     dargs = ["--dht-port", str(ic.free_port(ip="0.0.0.0"))]
-    for ep in net.endpoints[10:14]:
-        dargs += ["--bootstrap", ic.hostport(ep)]
+    dargs += ic.bootstrap_args(net.endpoints[10:14])
     d = ic.Daemon(dargs)
     t.ok(d.ready, "pkdns daemon started (DNS 127.0.0.1:%d)" % d.dns_port)
     # the writer answers queries: see test_interop_dht.py (silent entries)
@@ -194,9 +187,7 @@ def main():
 
     reader.close()
     writer.close()
-    rc = d.stop()
-    t.ok(rc == 0, "daemon stopped cleanly (exit %s)" % rc)
-    t.ok(d.sanitizer_clean(), "daemon log has no sanitizer report")
+    d.stop_ok(t)
     return t.done()
 
 

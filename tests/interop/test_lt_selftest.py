@@ -11,77 +11,22 @@ with the python3-libtorrent binding); prints "1..0 # SKIP" without it.
 
 import json
 import os
-import random
-import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import interop_common as ic  # noqa: E402
 import ltdht  # noqa: E402
 
 NODES = 30
 TIME_LIMIT = 60
 
-_n = 0
-_failed = 0
-
-
-def ok(cond, name):
-    global _n, _failed
-    _n += 1
-    if not cond:
-        _failed += 1
-    print("%sok %d - %s" % ("" if cond else "not ", _n, name), flush=True)
-    return cond
-
-
-def diag(msg):
-    print("# " + str(msg).replace("\n", "\n# "), flush=True)
-
-
-def vectors_path():
-    top = os.environ.get("top_srcdir", ".")
-    for p in (os.path.join(top, "tests/data/pkarr_signed_packets.jsonl"),
-              os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           "../data/pkarr_signed_packets.jsonl")):
-        if os.path.exists(p):
-            return p
-    return None
-
-
-def start_net():
-    """A network on a random 127.x.y.0/24 and port, so parallel runs and
-    other tests' networks do not collide; retried when the place is taken."""
-    last = None
-    for _ in range(5):
-        base = "127.%d.%d.1" % (random.randint(20, 90), random.randint(0, 255))
-        port = random.randint(20000, 60000)
-        try:
-            return ltdht.Net(NODES, ip_base=base, port=port)
-        except RuntimeError as e:
-            last = e
-    raise RuntimeError("could not start the network: %s" % last)
-
 
 def main():
-    ltdht.reexec_with_system_python()
-    if ltdht.lt is None:
-        print("1..0 # SKIP libtorrent not importable by %s" % sys.executable)
-        return 0
+    ic.require_libtorrent()
+    t = ic.Tap(TIME_LIMIT)
+    ok = t.ok
 
-    def on_alarm(signum, frame):
-        ok(False, "finished within %d s" % TIME_LIMIT)
-        print("1..%d" % _n, flush=True)
-        os._exit(1)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TIME_LIMIT)
-    t0 = time.monotonic()
-
-    net = start_net()
-    ready, waited, sizes = net.wait_ready(timeout=25)
-    ok(ready, "%d-node network settled in %.1f s (tables %d..%d)" %
-       (NODES, waited, min(sizes), max(sizes)))
+    net = ic.settled_net(t, NODES)
     boot_a = [net.endpoints[3]]
     boot_b = [net.endpoints[NODES - 4]]
 
@@ -113,7 +58,7 @@ def main():
        got.get("messages_out"))
 
     # pkarr vector: libtorrent must sign 3:seqi<seq>e1:v<len>:<packet>
-    vp = vectors_path()
+    vp = ic.srcdir_file("tests/data/pkarr_signed_packets.jsonl")
     if ok(vp is not None, "pkarr vectors found"):
         with open(vp) as f:
             vec = json.loads(f.readline())
@@ -151,12 +96,8 @@ def main():
 
     writer.close()
     reader.close()
-    net.close()
-    elapsed = time.monotonic() - t0
-    ok(elapsed < TIME_LIMIT, "finished in %.1f s" % elapsed)
-    signal.alarm(0)
-    print("1..%d" % _n, flush=True)
-    return 1 if _failed else 0
+    ic.close_net(net)
+    return t.done()
 
 
 if __name__ == "__main__":
