@@ -107,6 +107,47 @@ wait_lookup(struct cli_session *sess, uint32_t id, struct item_state *st,
 	return 0;
 }
 
+/* Look up one item, mutable (k, with its salt) or immutable (target),
+ * and print the newest value found: the body of both get commands. */
+static int
+get_item(const struct cli_opts *o, const uint8_t *k, const uint8_t *salt,
+    size_t salt_len, const uint8_t *target)
+{
+	const char *what = k ? "get-mutable" : "get-immutable";
+	struct item_state *st = calloc(1, sizeof(*st));
+	struct cli_session *s = NULL;
+	uint32_t id;
+	int rc = CLI_EXIT_FAIL;
+
+	if (st == NULL)
+		return CLI_EXIT_FAIL;
+	st->salt = salt;
+	st->salt_len = salt_len;
+	s = cli_session_start(o, 8, 3000);
+	if (s == NULL)
+		goto out;
+	if (k != NULL)
+		id = dht_get_mutable(cli_session_dht(s), k, salt, salt_len, 0,
+		    item_value, item_done, st, cli_session_now(s));
+	else
+		id = dht_get_immutable(cli_session_dht(s), target, item_value,
+		    item_done, st, cli_session_now(s));
+	if (wait_lookup(s, id, st, what) != 0)
+		goto out;
+	if (!st->have) {
+		fprintf(stderr, "pkdns-cli: not found\n");
+		goto out;
+	}
+	if (k != NULL)
+		printf("seq %" PRId64 "\n", st->item.seq);
+	cli_print_hex(st->item.v, st->item.v_len);
+	rc = CLI_EXIT_OK;
+out:
+	cli_session_free(s);
+	free(st);
+	return rc;
+}
+
 static int
 parse_salt(const char *salt, size_t *len)
 {
@@ -129,10 +170,6 @@ dht_get_mutable_cmd(const struct cli_opts *o, int argc, char **argv)
 	char *pos[1];
 	size_t npos, salt_len;
 	uint8_t k[32];
-	struct item_state *st = NULL;
-	struct cli_session *s = NULL;
-	uint32_t id;
-	int rc = CLI_EXIT_FAIL;
 
 	if (cli_parse_args("dht get-mutable", argc, argv, specs, 1, pos, 1,
 		&npos) != 0 ||
@@ -147,29 +184,7 @@ dht_get_mutable_cmd(const struct cli_opts *o, int argc, char **argv)
 	}
 	if (parse_salt(salt, &salt_len) != 0)
 		return CLI_EXIT_USAGE;
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return CLI_EXIT_FAIL;
-	st->salt = (const uint8_t *)salt;
-	st->salt_len = salt_len;
-	s = cli_session_start(o, 8, 3000);
-	if (s == NULL)
-		goto out;
-	id = dht_get_mutable(cli_session_dht(s), k, st->salt, salt_len, 0,
-	    item_value, item_done, st, cli_session_now(s));
-	if (wait_lookup(s, id, st, "get-mutable") != 0)
-		goto out;
-	if (!st->have) {
-		fprintf(stderr, "pkdns-cli: not found\n");
-		goto out;
-	}
-	printf("seq %" PRId64 "\n", st->item.seq);
-	cli_print_hex(st->item.v, st->item.v_len);
-	rc = CLI_EXIT_OK;
-out:
-	cli_session_free(s);
-	free(st);
-	return rc;
+	return get_item(o, k, (const uint8_t *)salt, salt_len, NULL);
 }
 
 static int
@@ -178,10 +193,6 @@ dht_get_immutable_cmd(const struct cli_opts *o, int argc, char **argv)
 	char *pos[1];
 	size_t npos, tlen;
 	uint8_t target[20];
-	struct item_state *st = NULL;
-	struct cli_session *s = NULL;
-	uint32_t id;
-	int rc = CLI_EXIT_FAIL;
 
 	if (cli_parse_args("dht get-immutable", argc, argv, NULL, 0, pos, 1,
 		&npos) != 0 ||
@@ -194,26 +205,7 @@ dht_get_immutable_cmd(const struct cli_opts *o, int argc, char **argv)
 		fprintf(stderr, "pkdns-cli: target must be 40 hex digits\n");
 		return CLI_EXIT_USAGE;
 	}
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return CLI_EXIT_FAIL;
-	s = cli_session_start(o, 8, 3000);
-	if (s == NULL)
-		goto out;
-	id = dht_get_immutable(cli_session_dht(s), target, item_value,
-	    item_done, st, cli_session_now(s));
-	if (wait_lookup(s, id, st, "get-immutable") != 0)
-		goto out;
-	if (!st->have) {
-		fprintf(stderr, "pkdns-cli: not found\n");
-		goto out;
-	}
-	cli_print_hex(st->item.v, st->item.v_len);
-	rc = CLI_EXIT_OK;
-out:
-	cli_session_free(s);
-	free(st);
-	return rc;
+	return get_item(o, NULL, NULL, 0, target);
 }
 
 static int
@@ -227,6 +219,20 @@ parse_seq(const char *s, int64_t *seq)
 	if (errno != 0 || end == s || *end != '\0' || v < 0)
 		return -1;
 	*seq = (int64_t)v;
+	return 0;
+}
+
+/* --value-hex into item->v; 0, or -1 after saying what is wrong. */
+static int
+parse_value_hex(const char *hex, struct dht_item *item)
+{
+	if (cli_hex_decode(hex, item->v, sizeof(item->v), &item->v_len) != 0) {
+		fprintf(stderr,
+		    "pkdns-cli: --value-hex: expected an even number of hex "
+		    "digits, at most %d bytes\n",
+		    DHT_MAX_VALUE);
+		return -1;
+	}
 	return 0;
 }
 
@@ -251,12 +257,9 @@ put_item(const struct cli_opts *o, const struct dht_item *item,
 		fprintf(stderr, "pkdns-cli: the DHT refused the item\n");
 		goto out;
 	}
-	if (cli_session_run(s, &st->done, 0) != 0) {
-		dht_cancel(cli_session_dht(s), id);
-		fprintf(stderr, "pkdns-cli: %s timed out\n", what);
+	/* A put sees no values, so a timeout is a failure here. */
+	if (wait_lookup(s, id, st, what) != 0)
 		goto out;
-	}
-	cli_print_stats(what, &st->st);
 	fprintf(stderr, "stored on %u node%s\n", st->st.stored,
 	    st->st.stored == 1 ? "" : "s");
 	if (st->st.stored > 0)
@@ -299,13 +302,8 @@ dht_put_mutable_cmd(const struct cli_opts *o, int argc, char **argv)
 	if (item == NULL)
 		return CLI_EXIT_FAIL;
 	item->is_mutable = true;
-	if (cli_hex_decode(hex, item->v, sizeof(item->v), &item->v_len) != 0) {
-		fprintf(stderr,
-		    "pkdns-cli: --value-hex: expected an even number of hex "
-		    "digits, at most %d bytes\n",
-		    DHT_MAX_VALUE);
+	if (parse_value_hex(hex, item) != 0)
 		goto out;
-	}
 	item->seq = (int64_t)time_wall_us();
 	if (seqs != NULL && parse_seq(seqs, &item->seq) != 0) {
 		fprintf(stderr, "pkdns-cli: --seq: bad number '%s'\n", seqs);
@@ -359,11 +357,7 @@ dht_put_immutable_cmd(const struct cli_opts *o, int argc, char **argv)
 	item = calloc(1, sizeof(*item));
 	if (item == NULL)
 		return CLI_EXIT_FAIL;
-	if (cli_hex_decode(hex, item->v, sizeof(item->v), &item->v_len) != 0) {
-		fprintf(stderr,
-		    "pkdns-cli: --value-hex: expected an even number of hex "
-		    "digits, at most %d bytes\n",
-		    DHT_MAX_VALUE);
+	if (parse_value_hex(hex, item) != 0) {
 		free(item);
 		return CLI_EXIT_USAGE;
 	}

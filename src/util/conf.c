@@ -224,7 +224,8 @@ parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* A list given on the command line replaces the config file's list. */
+/* The entry count of a list key, or NULL (reported) when the list is
+ * full. A list given on the command line replaces the config file's. */
 static size_t *
 list_count(struct conf *c, const struct conf_key *k, struct conf_src *src)
 {
@@ -240,6 +241,10 @@ list_count(struct conf *c, const struct conf_key *k, struct conf_src *src)
 		}
 		*n = 0;
 	}
+	if (*n >= CONF_MAX_LIST) {
+		conf_fail(src, k->name, "more than %d entries", CONF_MAX_LIST);
+		return NULL;
+	}
 	return n;
 }
 
@@ -251,6 +256,7 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 
 	switch (k->type) {
 	case T_BOOL:
+	case T_FLAG:
 		if (parse_bool(val, p) < 0)
 			return conf_fail(src, k->name, "'%s' is not yes or no", val);
 		return 0;
@@ -278,8 +284,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 	case T_ADDR_LIST: {
 		size_t *n = list_count(c, k, src);
 		struct conf_addr *list = p;
-		if (*n >= CONF_MAX_LIST)
-			return conf_fail(src, k->name, "more than %d entries", CONF_MAX_LIST);
+		if (n == NULL)
+			return -1;
 		if (netaddr_parse(val, k->port, &list[*n].ss, &list[*n].len) < 0)
 			return conf_fail(src, k->name, "'%s' is not an address (ADDR[:PORT], [IPv6]:PORT)", val);
 		(*n)++;
@@ -288,8 +294,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 	case T_STR_LIST: {
 		size_t *n = list_count(c, k, src);
 		char **list = p;
-		if (*n >= CONF_MAX_LIST)
-			return conf_fail(src, k->name, "more than %d entries", CONF_MAX_LIST);
+		if (n == NULL)
+			return -1;
 		if (!*val)
 			return conf_fail(src, k->name, "empty value");
 		list[(*n)++] = strdup(val);
@@ -300,8 +306,8 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 		struct conf_acl_rule *list = p;
 		char pfx[128], act[16], extra[2];
 		int got = sscanf(val, "%127s %15s %1s", pfx, act, extra);
-		if (*n >= CONF_MAX_LIST)
-			return conf_fail(src, k->name, "more than %d entries", CONF_MAX_LIST);
+		if (n == NULL)
+			return -1;
 		if (got != 2)
 			return conf_fail(src, k->name, "'%s' is not \"PREFIX allow|refuse|deny\"", val);
 		if (netprefix_parse(pfx, &list[*n].prefix) < 0)
@@ -331,10 +337,6 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 		if (parse_u32(val, 9, &u) < 0)
 			return conf_fail(src, k->name, "'%s' is not a level 0-9", val);
 		*(int *)p = (int)u;
-		return 0;
-	case T_FLAG:
-		if (parse_bool(val, p) < 0)
-			return conf_fail(src, k->name, "'%s' is not yes or no", val);
 		return 0;
 	default:
 		return conf_fail(src, k->name, "not allowed here");
