@@ -63,27 +63,18 @@ bg nsd "$NSD" -d -c "$WORK/nsd/nsd.conf"
 wait_answer "$NSD_PORT" "n0.$ZONE" A 10 || { cat "$WORK/nsd.log"; exit 1; }
 
 # --- the two forwarders ----------------------------------------------------
-cat >"$WORK/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1@$UB_PORT
-  port: $UB_PORT
-  num-threads: 1
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "$WORK"
-  pidfile: ""
+{
+	unbound_conf "127.0.0.1@$UB_PORT" "$UB_PORT"
+	cat <<EOF
   access-control: 127.0.0.0/8 allow
   do-not-query-localhost: no
-  so-reuseport: no
 forward-zone:
   name: "."
   forward-addr: 127.0.0.1@$NSD_PORT
 remote-control:
   control-enable: no
 EOF
+} >"$WORK/unbound.conf"
 bg unbound "$UNBOUND" -d -c "$WORK/unbound.conf"
 bg pkdns "$PKDNS" -d -v --dht-mode off -l "127.0.0.1:$PK_PORT" -f "127.0.0.1:$NSD_PORT" \
 	--dnssec no --ratelimit 0 --stats-interval 0
@@ -91,55 +82,23 @@ wait_answer "$UB_PORT" "n0.$ZONE" A 10 || { cat "$WORK/unbound.log"; exit 1; }
 wait_answer "$PK_PORT" "n0.$ZONE" A 10 || { cat "$WORK/pkdns.log"; exit 1; }
 
 seq 0 $((NNAMES - 1)) | sed "s/.*/n&.$ZONE A/" >"$WORK/queries.txt"
-"$PYTHON" -c 'import random,sys; l=open(sys.argv[1]).readlines(); random.Random(1).shuffle(l); open(sys.argv[1],"w").writelines(l)' "$WORK/queries.txt"
+shuffle_lines "$WORK/queries.txt"
 
 # --- warm both caches, check every answer -----------------------------------
-for s in pkdns:$PK_PORT unbound:$UB_PORT; do
-	"$PYTHON" "$BENCH_DIR/lib/dnsq.py" --port "${s#*:}" --each "$WORK/queries.txt" >"$WORK/warm-${s%%:*}.txt"
-	good=$(awk '$2 == 0 && $3 == 1' "$WORK/warm-${s%%:*}.txt" | wc -l)
-	say "${s%%:*}: $good of $NNAMES names answered while warming"
-	[ "$good" -eq $NNAMES ] || { say "not every name answered"; exit 1; }
-done
-kill -USR1 "$(pid_of pkdns)"
-sleep 0.2
-grep 'stats' "$WORK/pkdns.log" | tail -1 | sed 's/.*stats[^:]*: /pkdns stats: /'
+warm_check pkdns "$PK_PORT" $NNAMES
+warm_check unbound "$UB_PORT" $NNAMES
+pkdns_stats "pkdns stats"
 
 RES=$WORK/results.txt
 : >"$RES"
 DP="-T 1 -c $CLIENTS -q 200 -t 2 -d $WORK/queries.txt"
-for _ in $(seq 1 "$ROUNDS"); do
-	perf_run pkdns-max -s 127.0.0.1 -p "$PK_PORT" $DP -l "$SECS" | tee -a "$RES"
-	perf_run unbound-max -s 127.0.0.1 -p "$UB_PORT" $DP -l "$SECS" | tee -a "$RES"
-done
-Q=$("$PYTHON" - "$RES" <<'EOF'
-import statistics, sys
-rows = [dict(p.split("=", 1) for p in l.split() if "=" in p) for l in open(sys.argv[1])]
-m = min(statistics.median(float(r["qps"]) for r in rows if r["label"] == lab)
-        for lab in ("pkdns-max", "unbound-max"))
-print(max(1000, int(m / 2)))
-EOF
-)
-say "latency runs at $Q queries/s"
-for _ in $(seq 1 "$ROUNDS"); do
-	perf_run pkdns-lat -s 127.0.0.1 -p "$PK_PORT" $DP -l "$SECS" -Q "$Q" -v | tee -a "$RES"
-	perf_run unbound-lat -s 127.0.0.1 -p "$UB_PORT" $DP -l "$SECS" -Q "$Q" -v | tee -a "$RES"
-done
-kill -USR1 "$(pid_of pkdns)"
-sleep 0.2
-grep 'stats' "$WORK/pkdns.log" | tail -1 | sed 's/.*stats[^:]*: /pkdns stats after: /'
+# shellcheck disable=SC2086
+perf_alternate "$RES" "$PK_PORT" "$UB_PORT" $DP
+pkdns_stats "pkdns stats after"
 
 echo "== cached ICANN names: pkdns vs unbound, both forwarding to nsd ($NNAMES names, $CLIENTS clients, ${SECS}s runs, $ROUNDS rounds)"
-"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-max unbound-max qps avg_ms
-"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-lat unbound-lat qps p50_ms p90_ms p99_ms p999_ms
+perf_summary "$RES"
 echo "pkdns RSS $(rss_kb "$(pid_of pkdns)") kB, unbound RSS $(rss_kb "$(pid_of unbound)") kB"
 
-if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
-	say "profiling pkdns under load (perf record, $SECS s)"
-	perf record -F 2000 -g -o "$WORK/perf.data" -p "$(pid_of pkdns)" -- sleep "$SECS" >/dev/null 2>&1 &
-	ppid=$!
-	perf_run pkdns-prof -s 127.0.0.1 -p "$PK_PORT" $DP -l "$SECS" >/dev/null
-	wait "$ppid"
-	echo "== perf profile of pkdns (self time, top 25)"
-	perf report -i "$WORK/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
-		grep -E '^ +[0-9.]+%' | head -25
-fi
+# shellcheck disable=SC2086
+perf_profile "$PK_PORT" $DP

@@ -38,22 +38,11 @@ kill -0 "$(pid_of pkdns)" || { cat "$WORK/pkdns.log"; exit 1; }
 
 # --- keys, zones, unbound's local-data, the query file ------------------
 UBCONF=$WORK/unbound.conf
-cat >"$UBCONF" <<EOF
-server:
-  interface: 127.0.0.1@$UB_PORT
-  port: $UB_PORT
-  num-threads: 1
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "$WORK"
-  pidfile: ""
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  so-reuseport: no
-EOF
+{
+	unbound_conf "127.0.0.1@$UB_PORT" "$UB_PORT"
+	echo '  module-config: "iterator"'
+	echo '  access-control: 127.0.0.0/8 allow'
+} >"$UBCONF"
 : >"$WORK/queries.txt"
 for k in $(seq 0 $((NKEYS - 1))); do
 	"$PKDNS_CLI" generate -o "$WORK/seed$k" >/dev/null 2>&1
@@ -75,60 +64,29 @@ done
 echo "remote-control:
   control-enable: no" >>"$UBCONF"
 # one fixed shuffle, the same for both servers
-"$PYTHON" -c 'import random,sys; l=open(sys.argv[1]).readlines(); random.Random(1).shuffle(l); open(sys.argv[1],"w").writelines(l)' "$WORK/queries.txt"
+shuffle_lines "$WORK/queries.txt"
 say "published $NKEYS keys, $(wc -l <"$WORK/queries.txt") names"
 
 bg unbound "$UNBOUND" -d -c "$UBCONF"
 wait_answer "$UB_PORT" "$(head -1 "$WORK/queries.txt" | cut -d' ' -f1)" A 10 || { cat "$WORK/unbound.log"; exit 1; }
 
 # --- warm both and check every answer ------------------------------------
-for s in pkdns:$PK_PORT unbound:$UB_PORT; do
-	"$PYTHON" "$BENCH_DIR/lib/dnsq.py" --port "${s#*:}" --each "$WORK/queries.txt" >"$WORK/warm-${s%%:*}.txt"
-	good=$(awk '$2 == 0 && $3 == 1' "$WORK/warm-${s%%:*}.txt" | wc -l)
-	say "${s%%:*}: $good of $(wc -l <"$WORK/queries.txt") names answered while warming"
-	[ "$good" -eq $((NKEYS * NNAMES)) ] || { say "not every name answered"; exit 1; }
-done
+warm_check pkdns "$PK_PORT" $((NKEYS * NNAMES))
+warm_check unbound "$UB_PORT" $((NKEYS * NNAMES))
 "$PYTHON" "$BENCH_DIR/lib/dnsq.py" --port "$PK_PORT" --each "$WORK/queries.txt" >"$WORK/warm2.txt"
-say "pkdns second pass: $(awk '$2 == 0 && $3 == 1' "$WORK/warm2.txt" | wc -l) answered (from cache)"
-kill -USR1 "$(pid_of pkdns)"
-sleep 0.2
-grep 'stats' "$WORK/pkdns.log" | tail -1 | sed 's/.*stats[^:]*: /pkdns stats: /'
+say "pkdns second pass: $(answered "$WORK/warm2.txt") answered (from cache)"
+pkdns_stats "pkdns stats"
 
 # --- throughput, alternating ---------------------------------------------
 RES=$WORK/results.txt
 : >"$RES"
 DP="-T 1 -c $CLIENTS -q 200 -t 2 -d $WORK/queries.txt"
-for _ in $(seq 1 "$ROUNDS"); do
-	perf_run pkdns-max -s 127.0.0.1 -p "$PK_PORT" $DP -l "$SECS" | tee -a "$RES"
-	perf_run unbound-max -s 127.0.0.1 -p "$UB_PORT" $DP -l "$SECS" | tee -a "$RES"
-done
-# latency at half the slower server's throughput, alternating
-Q=$("$PYTHON" - "$RES" <<'EOF'
-import statistics, sys
-rows = [dict(p.split("=", 1) for p in l.split() if "=" in p) for l in open(sys.argv[1])]
-m = min(statistics.median(float(r["qps"]) for r in rows if r["label"] == lab)
-        for lab in ("pkdns-max", "unbound-max"))
-print(max(1000, int(m / 2)))
-EOF
-)
-say "latency runs at $Q queries/s"
-for _ in $(seq 1 "$ROUNDS"); do
-	perf_run pkdns-lat -s 127.0.0.1 -p "$PK_PORT" $DP -l "$SECS" -Q "$Q" -v | tee -a "$RES"
-	perf_run unbound-lat -s 127.0.0.1 -p "$UB_PORT" $DP -l "$SECS" -Q "$Q" -v | tee -a "$RES"
-done
+# shellcheck disable=SC2086
+perf_alternate "$RES" "$PK_PORT" "$UB_PORT" $DP
 
 echo "== cached pkarr names: pkdns vs unbound local-data (1,000 names, $CLIENTS clients, ${SECS}s runs, $ROUNDS rounds)"
-"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-max unbound-max qps avg_ms
-"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-lat unbound-lat qps p50_ms p90_ms p99_ms p999_ms
+perf_summary "$RES"
 echo "pkdns RSS $(rss_kb "$(pid_of pkdns)") kB (with a 20-node testnet), unbound RSS $(rss_kb "$(pid_of unbound)") kB"
 
-if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
-	say "profiling pkdns under load (perf record, $SECS s)"
-	perf record -F 2000 -g -o "$WORK/perf.data" -p "$(pid_of pkdns)" -- sleep "$SECS" >/dev/null 2>&1 &
-	ppid=$!
-	perf_run pkdns-prof -s 127.0.0.1 -p "$PK_PORT" $DP -l "$SECS" >/dev/null
-	wait "$ppid"
-	echo "== perf profile of pkdns (self time, top 25)"
-	perf report -i "$WORK/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
-		grep -E '^ +[0-9.]+%' | head -25
-fi
+# shellcheck disable=SC2086
+perf_profile "$PK_PORT" $DP

@@ -13,6 +13,24 @@
 #   perf_run LABEL ARGS...  dnsperf ARGS, summary line to stdout (see
 #                         lib/dnsstat.py); -v output is summarised there
 #   say MSG               a line to stderr with a time stamp
+#   shuffle_lines FILE    one fixed shuffle of FILE's lines (the same for
+#                         every server a script compares), in place
+#   unbound_conf IFACE PORT  the server: lines all the unbound references
+#                         share (1 thread, foreground, files in $WORK);
+#                         the caller appends its own
+#   answered FILE         how many lines of lib/dnsq.py --each output are
+#                         NOERROR with one record
+#   warm_check NAME PORT WANT  every name of $WORK/queries.txt asked once;
+#                         exits unless all WANT are answered
+#   pkdns_stats LABEL     SIGUSR1 to the bg process "pkdns"; its newest
+#                         stats line, as "LABEL: ..."
+#   perf_alternate RES PK_PORT UB_PORT DNSPERF-ARGS...
+#                         ROUNDS throughput runs of pkdns and unbound in
+#                         turn, then ROUNDS latency runs at half the slower
+#                         one's throughput (SECS s each; lines into RES)
+#   perf_summary RES      the ratio tables of perf_alternate's runs
+#   perf_profile PORT DNSPERF-ARGS...  with BENCH_PROFILE set: a perf
+#                         profile of "pkdns" under load, its top 25
 # Loopback only; everything this script started is stopped on exit.
 
 set -u
@@ -108,6 +126,86 @@ perf_run() { # LABEL DNSPERF-ARGS...
 	local label=$1
 	shift
 	dnsperf "$@" 2>&1 | "$PYTHON" "$BENCH_DIR/lib/dnsstat.py" --label "$label"
+}
+
+shuffle_lines() { # FILE
+	"$PYTHON" -c 'import random,sys; l=open(sys.argv[1]).readlines(); random.Random(1).shuffle(l); open(sys.argv[1],"w").writelines(l)' "$1"
+}
+
+unbound_conf() { # IFACE PORT
+	cat <<EOF
+server:
+  interface: $1
+  port: $2
+  num-threads: 1
+  do-daemonize: no
+  use-syslog: no
+  logfile: ""
+  username: ""
+  chroot: ""
+  directory: "$WORK"
+  pidfile: ""
+  so-reuseport: no
+EOF
+}
+
+answered() { # FILE
+	awk '$2 == 0 && $3 == 1' "$1" | wc -l
+}
+
+warm_check() { # NAME PORT WANT
+	local good
+	"$PYTHON" "$BENCH_DIR/lib/dnsq.py" --port "$2" --each "$WORK/queries.txt" >"$WORK/warm-$1.txt"
+	good=$(answered "$WORK/warm-$1.txt")
+	say "$1: $good of $3 names answered while warming"
+	[ "$good" -eq "$3" ] || { say "not every name answered"; exit 1; }
+}
+
+pkdns_stats() { # LABEL
+	kill -USR1 "$(pid_of pkdns)"
+	sleep 0.2
+	grep 'stats' "$WORK/pkdns.log" | tail -1 | sed "s/.*stats[^:]*: /$1: /"
+}
+
+perf_alternate() { # RES PK_PORT UB_PORT DNSPERF-ARGS...
+	local res=$1 pk=$2 ub=$3 q
+	shift 3
+	for _ in $(seq 1 "$ROUNDS"); do
+		perf_run pkdns-max -s 127.0.0.1 -p "$pk" "$@" -l "$SECS" | tee -a "$res"
+		perf_run unbound-max -s 127.0.0.1 -p "$ub" "$@" -l "$SECS" | tee -a "$res"
+	done
+	q=$("$PYTHON" - "$res" <<'EOF'
+import statistics, sys
+rows = [dict(p.split("=", 1) for p in l.split() if "=" in p) for l in open(sys.argv[1])]
+m = min(statistics.median(float(r["qps"]) for r in rows if r["label"] == lab)
+        for lab in ("pkdns-max", "unbound-max"))
+print(max(1000, int(m / 2)))
+EOF
+)
+	say "latency runs at $q queries/s"
+	for _ in $(seq 1 "$ROUNDS"); do
+		perf_run pkdns-lat -s 127.0.0.1 -p "$pk" "$@" -l "$SECS" -Q "$q" -v | tee -a "$res"
+		perf_run unbound-lat -s 127.0.0.1 -p "$ub" "$@" -l "$SECS" -Q "$q" -v | tee -a "$res"
+	done
+}
+
+perf_summary() { # RES
+	"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$1" pkdns-max unbound-max qps avg_ms
+	"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$1" pkdns-lat unbound-lat qps p50_ms p90_ms p99_ms p999_ms
+}
+
+perf_profile() { # PORT DNSPERF-ARGS...
+	local port=$1 ppid
+	shift
+	[ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null || return 0
+	say "profiling pkdns under load (perf record, $SECS s)"
+	perf record -F 2000 -g -o "$WORK/perf.data" -p "$(pid_of pkdns)" -- sleep "$SECS" >/dev/null 2>&1 &
+	ppid=$!
+	perf_run pkdns-prof -s 127.0.0.1 -p "$port" "$@" -l "$SECS" >/dev/null
+	wait "$ppid"
+	echo "== perf profile of pkdns (self time, top 25)"
+	perf report -i "$WORK/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
+		grep -E '^ +[0-9.]+%' | head -25
 }
 
 rss_kb() { # PID

@@ -60,25 +60,16 @@ sleep 1
 stop warmup
 say "warm cache-dir: $(ls "$WORK/warm" | tr '\n' ' '); dht-nodes $(stat -c %s "$WORK/warm/dht-nodes" 2>/dev/null) bytes"
 
-cat >"$WORK/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1
-  port: UBPORT
-  num-threads: 1
-  do-daemonize: no
-  use-syslog: no
-  logfile: ""
-  username: ""
-  chroot: ""
-  directory: "$WORK"
-  pidfile: ""
+{
+	unbound_conf 127.0.0.1 UBPORT
+	cat <<EOF
   module-config: "iterator"
-  so-reuseport: no
   local-zone: "bench.example." static
   local-data: "www.bench.example. 3600 IN A 10.9.9.8"
 remote-control:
   control-enable: no
 EOF
+} >"$WORK/unbound.conf"
 
 RES=$WORK/results.txt
 : >"$RES"
