@@ -77,6 +77,7 @@ struct pk_task {
 	struct icann_req *icann;      /* or on libunbound */
 	struct icann *icann_ctx;      /* ...of this context (ICANN or delegation) */
 	struct deleg *deleg;          /* the delegation asked, if any */
+	char *zone;                   /* its zone, text */
 	struct pk_task *wnext;        /* next waiter of the same look-up */
 	struct pk_task *prev, *next;  /* every task */
 };
@@ -143,6 +144,7 @@ task_free(struct pk_task *t)
 	ldns_rdf_deep_free(t->suffix);
 	ldns_rdf_deep_free(t->name);
 	ldns_rr_list_deep_free(t->chain);
+	free(t->zone);
 	free(t);
 }
 
@@ -411,21 +413,15 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	return g;
 }
 
-/* NS records in a packet delegate the name: ask the name servers, at the
- * addresses the packet gives as glue, for the question's name.
- * @return 0 (t continues asynchronously), or -1 */
-static int
-task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
+/* Collect the A/AAAA records of a list as name server addresses (port
+ * 53). @return how many, at most MAX_DELEG_NS */
+static size_t
+ns_addrs(const ldns_rr_list *list, struct sockaddr_storage *addrs)
 {
-	struct sockaddr_storage addrs[MAX_DELEG_NS];
 	size_t n = 0;
-	char *zone;
-	struct deleg *g;
 
-	if (!ns || ldns_rr_list_rr_count(ns) == 0)
-		return -1;
-	for (size_t i = 0; glue && i < ldns_rr_list_rr_count(glue) && n < MAX_DELEG_NS; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(glue, i);
+	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list) && n < MAX_DELEG_NS; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(list, i);
 		ldns_rdf *a = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
 		struct sockaddr_storage *ss = &addrs[n];
 		memset(ss, 0, sizeof(*ss));
@@ -445,19 +441,16 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 			n++;
 		}
 	}
-	zone = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ns, 0)));
-	if (!zone)
-		return -1;
-	if (n == 0) {
-		/* name servers outside the packet: not followed yet */
-		log_info("%s: delegation without glue addresses; not followed", zone);
-		free(zone);
-		return -1;
-	}
-	for (char *c = zone; *c; c++)
-		*c = (char)dns_lower((uint8_t)*c);
-	g = deleg_get(t->pp, zone, addrs, n);
-	free(zone);
+	return n;
+}
+
+/* Ask the delegated zone's name servers at these addresses.
+ * @return 0 (t continues asynchronously), or -1 */
+static int
+task_ask_servers(struct pk_task *t, const struct sockaddr_storage *addrs, size_t n)
+{
+	struct deleg *g = deleg_get(t->pp, t->zone, addrs, n);
+
 	if (!g)
 		return -1;
 	g->busy++;
@@ -468,6 +461,83 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 		return -1;
 	}
 	return 0;
+}
+
+/* The addresses of a name server named outside the packet, from the
+ * ICANN path; then on to the delegated zone. */
+static void
+task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
+    const char *why_bogus)
+{
+	struct pk_task *t = arg;
+	struct sockaddr_storage addrs[MAX_DELEG_NS];
+	ldns_pkt *pkt = NULL;
+	size_t n = 0;
+	(void)why_bogus;
+
+	t->icann = NULL;
+	if (rcode == 0 && msg && sec != ICANN_BOGUS &&
+	    ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
+		n = ns_addrs(ldns_pkt_answer(pkt), addrs);
+		ldns_pkt_free(pkt);
+	}
+	if (n == 0) {
+		log_info("%s: no address for its name server", t->zone);
+		task_fail(t, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	if (task_ask_servers(t, addrs, n) < 0)
+		task_fail(t, DNS_RCODE_SERVFAIL);
+}
+
+/* NS records in a packet delegate the name: ask the name servers for the
+ * question's name, at the addresses the packet gives as glue, or else at
+ * the addresses of the first name server named outside any key (looked
+ * up through the ICANN path).
+ * @return 0 (t continues asynchronously), or -1 */
+static int
+task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
+{
+	struct sockaddr_storage addrs[MAX_DELEG_NS];
+	size_t n = ns_addrs(glue, addrs);
+	uint8_t pk[32];
+
+	if (!ns || ldns_rr_list_rr_count(ns) == 0)
+		return -1;
+	free(t->zone);
+	t->zone = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ns, 0)));
+	if (!t->zone)
+		return -1;
+	for (char *c = t->zone; *c; c++)
+		*c = (char)dns_lower((uint8_t)*c);
+	if (n > 0)
+		return task_ask_servers(t, addrs, n);
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ns, i);
+		ldns_rdf *target = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
+		char *text;
+		struct icann_req *r;
+
+		/* a name server under a key without glue would need the
+		 * pkarr path again; ICANN-named ones are the common case */
+		if (!target || name_key(target, pk) == 0)
+			continue;
+		text = ldns_rdf2str(target);
+		if (!text)
+			return -1;
+		t->icann_ctx = t->pp->d->icann;
+		r = icann_resolve(t->pp->d->icann, text, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
+		    task_ns_resolved, t);
+		free(text);
+		if (!r)
+			return -1;
+		if (r != ICANN_DONE) /* ICANN_DONE: t went on (or is gone) already */
+			t->icann = r;
+		return 0;
+	}
+	log_info("%s: delegated to name servers with no address in the packet", t->zone);
+	return -1;
 }
 
 static void

@@ -3,6 +3,8 @@
 # "sub NS ns.sub" with glue "ns.sub A <addr>"; an nsd on <addr> port 53
 # serves the zone sub.<key>. pkdns must ask that name server and answer
 # with what it says (positive, NXDOMAIN with its SOA, over UDP and TCP).
+# A second key delegates to a name server named in the ICANN world
+# (ns.deleg.e2e.example, no glue): pkdns finds its address first.
 # Name servers listen on port 53 (glue carries no port), so this needs
 # root to bind it on a spare loopback address.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
@@ -24,6 +26,8 @@ trap _deleg_cleanup EXIT
 
 K=$(new_key d)
 [ ${#K} -eq 52 ] || bail_out "no key"
+K2=$(new_key d2)
+[ ${#K2} -eq 52 ] || bail_out "no second key"
 
 # a spare loopback address with port 53 free
 NSADDR=
@@ -44,6 +48,12 @@ ns.sub.$K. IN A $NSADDR
 www.sub.$K. IN A 198.51.100.7
 txt.sub.$K. IN TXT "served by the delegated name server"
 Z
+cat >"$DNSD/k2.zone" <<Z
+\$TTL 300
+$K2. IN SOA ns.deleg.e2e.example. host.e2e.example. 1 3600 600 86400 60
+$K2. IN NS ns.deleg.e2e.example.
+www.$K2. IN A 198.51.100.8
+Z
 cat >"$DNSD/nsd.conf" <<C
 server:
   ip-address: $NSADDR@53
@@ -62,6 +72,9 @@ remote-control:
 zone:
   name: sub.$K
   zonefile: sub.zone
+zone:
+  name: $K2
+  zonefile: k2.zone
 C
 "$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
 DNSD_PID=$!
@@ -71,7 +84,9 @@ for i in $(seq 1 50); do
 	sleep 0.1
 done
 
-nsd_start
+# the ICANN upstream's zone, plus the name server's address
+{ cat "$E2E_DATA/e2e.example.zone"; echo "ns.deleg IN A $NSADDR"; } >"$TMPD/e2e.example.zone"
+nsd_start e2e.example="$TMPD/e2e.example.zone" other.example="$E2E_DATA/other.example.zone"
 pkarr_start
 printf '%s\n' '$TTL 300' '@ IN A 192.0.2.61' 'sub IN NS ns.sub' "ns.sub IN A $NSADDR" >"$TMPD/p.zone"
 publish d "$TMPD/p.zone"
@@ -89,6 +104,15 @@ is "$(status)" NXDOMAIN "a name the delegated zone lacks: NXDOMAIN"
 like "$OUT" "sub\\.$K\\.[[:space:]].*SOA" "  ... with the delegated zone's SOA"
 q "$K" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.61" "the apex is still answered from the packet"
+
+# the whole second key delegated to ns.deleg.e2e.example, no glue
+printf '%s\n' '$TTL 300' '@ IN NS ns.deleg.e2e.example.' >"$TMPD/k2p.zone"
+publish d2 "$TMPD/k2p.zone"
+is "$RC" 0 "publish a packet that delegates its key to an ICANN-named name server"
+q "www.$K2" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.8" "  ... its names are answered by that name server"
+q "nosuch.$K2" A
+is "$(status)" NXDOMAIN "  ... and its NXDOMAIN passed on"
 
 pkdns_stop
 done_testing
