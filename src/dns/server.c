@@ -32,8 +32,21 @@ struct tcp_conn;
 /* Per-query bookkeeping. A query handled synchronously lives on the stack
  * with its request inside the receive buffer; a held query is one heap
  * block with its own copy of the request. */
+/* Where a UDP query was sent to, for listeners on a wildcard address:
+ * the answer must leave from that address (RFC 1123 section 6.1.3.5 asks
+ * the same, and clients drop answers from an unexpected source). */
+struct udp_dst {
+	int family;                 /* 0: not known (specific address bound) */
+	int ifindex;
+	struct in_addr a4;
+	struct in6_addr a6;
+};
+
+#define PKTINFO_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+
 struct dns_query_priv {
 	struct dns_server *srv;
+	struct udp_dst dst;
 	const uint8_t *req;
 	size_t req_len;
 	struct udp_listener *udp;   /* UDP: the socket to answer on */
@@ -60,6 +73,7 @@ struct udp_listener {
 	struct event *ev;
 	unsigned refs;
 	bool closed;
+	bool pktinfo;               /* wildcard address: track destinations */
 	struct udp_listener *next;
 };
 
@@ -104,6 +118,7 @@ struct dns_server {
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
 	struct sockaddr_storage raddr[UDP_BATCH];
+	uint8_t rctl[UDP_BATCH][PKTINFO_SPACE], sctl[UDP_BATCH][PKTINFO_SPACE];
 	uint8_t rx[UDP_BATCH][UDP_RXBUF];
 	uint8_t *tx[UDP_BATCH];     /* MSG_MAX each */
 	/* one message at a time: TCP input, TCP/async output (2 bytes of
@@ -186,6 +201,63 @@ finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 	return len;
 }
 
+/* Read the destination of a received datagram from its control data. */
+static void
+udp_dst_read(struct msghdr *mh, struct udp_dst *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst->family = AF_INET;
+			dst->a4 = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst->family = AF_INET6;
+			dst->a6 = pi.ipi6_addr;
+			dst->ifindex = (int)pi.ipi6_ifindex;
+		}
+	}
+}
+
+/* Make an answer leave from the address the query was sent to. */
+static void
+udp_dst_write(const struct udp_dst *dst, uint8_t *buf, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+
+	mh->msg_control = NULL;
+	mh->msg_controllen = 0;
+	if (dst->family == 0)
+		return;
+	memset(buf, 0, PKTINFO_SPACE);
+	mh->msg_control = buf;
+	mh->msg_controllen = PKTINFO_SPACE;
+	c = CMSG_FIRSTHDR(mh);
+	if (dst->family == AF_INET) {
+		struct in_pktinfo pi;
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = dst->a4;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = dst->a6;
+		pi.ipi6_ifindex = (unsigned)dst->ifindex;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+}
+
 static void
 tcp_conn_maybe_close(struct tcp_conn *c)
 {
@@ -226,10 +298,19 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			len = finalize(q, buf, len, add_opt);
 			if (q->tcp && p->conn && len)
 				tcp_send(p->conn, s->scratch, len);
-			else if (!q->tcp && len &&
-			    sendto(p->udp->fd, buf, len, 0, (struct sockaddr *)&q->client,
-				q->client_len) < 0)
-				log_debug("sendto: %s", strerror(errno));
+			else if (!q->tcp && len) {
+				uint8_t ctl[PKTINFO_SPACE];
+				struct iovec iov = { buf, len };
+				struct msghdr mh;
+				memset(&mh, 0, sizeof(mh));
+				mh.msg_name = &q->client;
+				mh.msg_namelen = q->client_len;
+				mh.msg_iov = &iov;
+				mh.msg_iovlen = 1;
+				udp_dst_write(&p->dst, ctl, &mh);
+				if (sendmsg(p->udp->fd, &mh, 0) < 0)
+					log_debug("sendmsg: %s", strerror(errno));
+			}
 		}
 	} else {
 		s->stats.dropped++;
@@ -398,6 +479,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			s->rmsg[i].msg_hdr.msg_iovlen = 1;
 			s->rmsg[i].msg_hdr.msg_name = &s->raddr[i];
 			s->rmsg[i].msg_hdr.msg_namelen = sizeof(s->raddr[i]);
+			if (l->pktinfo) {
+				s->rmsg[i].msg_hdr.msg_control = s->rctl[i];
+				s->rmsg[i].msg_hdr.msg_controllen = PKTINFO_SPACE;
+			}
 		}
 		int n = recvmmsg(fd, s->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
@@ -419,6 +504,8 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			p.req = s->rx[i];
 			p.req_len = s->rmsg[i].msg_len;
 			p.udp = l;
+			if (l->pktinfo)
+				udp_dst_read(&s->rmsg[i].msg_hdr, &p.dst);
 			p.out = s->tx[nout];
 			q.priv = &p;
 			q.tcp = false;
@@ -433,6 +520,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 				s->smsg[nout].msg_hdr.msg_iovlen = 1;
 				s->smsg[nout].msg_hdr.msg_name = &s->raddr[i];
 				s->smsg[nout].msg_hdr.msg_namelen = q.client_len;
+				udp_dst_write(&p.dst, s->sctl[nout], &s->smsg[nout].msg_hdr);
 				nout++;
 			}
 		}
@@ -453,6 +541,16 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static bool
+addr_is_wildcard(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (addr->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+	return false;
+}
+
 static int
 make_socket(const struct sockaddr *addr, socklen_t len, int type)
 {
@@ -468,6 +566,12 @@ make_socket(const struct sockaddr *addr, socklen_t len, int type)
 	else {
 		int rcv = 1 << 20;
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		if (addr_is_wildcard(addr)) {
+			if (addr->sa_family == AF_INET)
+				setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+			else
+				setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		}
 	}
 	if (bind(fd, addr, len) < 0) {
 		int e = errno;
@@ -674,6 +778,7 @@ dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t l
 	u->srv = s;
 	u->fd = ufd;
 	u->refs = 1; /* the server's own */
+	u->pktinfo = addr_is_wildcard(addr);
 	u->ev = event_new(s->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
 	t->lev = evconnlistener_new(s->base, tcp_accept_cb, s,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);

@@ -115,5 +115,15 @@ q +bufsize=4096 +ignore txt.e2e.example TXT
 ok "--edns-buffer-size 700: a small answer is not truncated" eval '! has_flag tc'
 pkdns_stop
 
+# --- a wildcard listener answers from the address it was asked at ---
+# (dig drops a reply that comes from another address than it asked)
+PKDNS_PORT=$(pick_port)
+PKDNS_NO_LISTEN=1 pkdns_start -l 0.0.0.0:"$PKDNS_PORT" -f 127.0.0.1:"$NSD_PORT" --dnssec no
+QHOST=127.0.0.5 q www.e2e.example A
+is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "listen on 0.0.0.0, asked at 127.0.0.5: answered from 127.0.0.5 (first answer, held)"
+QHOST=127.0.0.6 q www.e2e.example A
+is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "  ... asked at 127.0.0.6: answered from 127.0.0.6 (cached answer, batched)"
+pkdns_stop
+
 nsd_stop
 done_testing
