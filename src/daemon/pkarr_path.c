@@ -99,8 +99,20 @@ struct boot_req {
 	char host[256];
 };
 
+/* A suffix that may follow a key label (tld, search domains), as a
+ * lower-case wire name with its root label. */
+struct name_suffix {
+	uint8_t wire[DNS_MAX_NAME];
+	size_t len;
+	unsigned labels;
+};
+
+#define MAX_SUFFIX (CONF_MAX_LIST + 1)
+
 struct pkarr_path {
 	struct pkdns *d;
+	struct name_suffix suffix[MAX_SUFFIX];
+	size_t n_suffix;
 	struct pkarr_cache *pcache;
 	struct pkarr_answer_params params;
 	struct dht_node *node;
@@ -777,6 +789,21 @@ task_step(struct pk_task *t)
 
 /* ---- routing ------------------------------------------------------------- */
 
+/* Does the (lower-case, wire) name end in this suffix, with a key label
+ * just before it? @return true and the key */
+static bool
+key_before_suffix(const uint8_t *name, size_t len, const struct name_suffix *sx, uint8_t pk[32])
+{
+	const uint8_t *label;
+	size_t llen, off;
+
+	if (dns_name_label_from_end(name, len, sx->labels, &label, &llen) < 0)
+		return false;
+	off = (size_t)(label - name) + llen;
+	return len - off == sx->len && memcmp(name + off, sx->wire, sx->len) == 0 &&
+	    pkarr_z32_decode_key((const char *)label, llen, pk) == 0;
+}
+
 bool
 pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 {
@@ -788,17 +815,17 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 
 	if (dns_name_label_from_end(q->info.qname, q->info.qname_len, 0, &label, &len) < 0)
 		return false;
-	if (d->conf.tld) {
-		size_t tl = strlen(d->conf.tld);
-		if (len == tl && strncasecmp((const char *)label, d->conf.tld, tl) == 0) {
-			if (dns_name_label_from_end(q->info.qname, q->info.qname_len, 1, &label,
-				&len) < 0)
-				return false;
-			suffix_labels = 1;
-		}
+	if (pkarr_z32_decode_key((const char *)label, len, pk) < 0) {
+		/* <key>.<tld> or <key>.<search domain>: the OS or the user
+		 * added a suffix (DESIGN.md, pkdns #28, pkarr #114) */
+		size_t i;
+		for (i = 0; i < pp->n_suffix; i++)
+			if (key_before_suffix(q->info.qname, q->info.qname_len, &pp->suffix[i], pk))
+				break;
+		if (i == pp->n_suffix)
+			return false;
+		suffix_labels = pp->suffix[i].labels;
 	}
-	if (pkarr_z32_decode_key((const char *)label, len, pk) < 0)
-		return false;
 	d->stats.pkarr_queries++;
 
 	struct pk_task *t = calloc(1, sizeof(*t));
@@ -1144,6 +1171,28 @@ on_verify(evutil_socket_t fd, short what, void *arg)
 		log_debug("every cached packet verified");
 }
 
+static int
+add_suffix_name(struct pkarr_path *pp, const char *text)
+{
+	ldns_rdf *r = NULL;
+	struct name_suffix *sx;
+
+	if (pp->n_suffix >= MAX_SUFFIX ||
+	    ldns_str2rdf_dname(&r, text) != LDNS_STATUS_OK || ldns_rdf_size(r) <= 1 ||
+	    ldns_rdf_size(r) > DNS_MAX_NAME - 54) {
+		log_err("'%s' cannot follow a key (tld, search-domain)", text);
+		ldns_rdf_deep_free(r);
+		return -1;
+	}
+	sx = &pp->suffix[pp->n_suffix++];
+	sx->len = ldns_rdf_size(r);
+	for (size_t i = 0; i < sx->len; i++)
+		sx->wire[i] = dns_lower(ldns_rdf_data(r)[i]);
+	sx->labels = dns_name_labels(sx->wire, sx->len);
+	ldns_rdf_deep_free(r);
+	return 0;
+}
+
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
@@ -1153,6 +1202,11 @@ pkdns_pkarr_init(struct pkdns *d)
 		return -1;
 	d->pkarr = pp;
 	pp->d = d;
+	if (d->conf.tld && add_suffix_name(pp, d->conf.tld) < 0)
+		return -1;
+	for (size_t i = 0; i < d->conf.n_search_domain; i++)
+		if (add_suffix_name(pp, d->conf.search_domain[i]) < 0)
+			return -1;
 	pp->params.min_ttl = d->conf.min_ttl;
 	pp->params.max_ttl = d->conf.max_ttl;
 	pp->neg_ttl = d->conf.min_ttl < 300 ? d->conf.min_ttl : 300;

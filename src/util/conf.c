@@ -67,6 +67,7 @@ static const struct conf_key conf_keys[] = {
 	{ "disable-any", 0, T_BOOL, F(disable_any), 0, 0, "yes|no  answer ANY queries with NOTIMP (default no)" },
 	{ "serve-stale", 0, T_BOOL, F(serve_stale), 0, 0, "yes|no  RFC 8767 stale answers when the source fails (default yes)" },
 	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  extra suffix after key TLDs, e.g. key" },
+	{ "search-domain", 0, T_STR_LIST, F(search_domain), F(n_search_domain), 0, "NAME  a search domain the OS appends (lan, home.arpa): <key>.NAME resolves like <key>; repeatable" },
 	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable" },
 	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)" },
 	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)" },
@@ -146,6 +147,8 @@ conf_free(struct conf *c)
 		free(c->bootstrap[i]);
 	for (size_t i = 0; i < c->n_republish; i++)
 		free(c->republish[i]);
+	for (size_t i = 0; i < c->n_search_domain; i++)
+		free(c->search_domain[i]);
 	free(c->cache_dir);
 	free(c->trust_anchor_file);
 	free(c->tld);

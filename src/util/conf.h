@@ -49,6 +49,8 @@ struct conf {
 	size_t n_acl;
 	char *republish[CONF_MAX_LIST]; /**< z-base32 keys */
 	size_t n_republish;
+	char *search_domain[CONF_MAX_LIST]; /**< suffixes the OS appends */
+	size_t n_search_domain;
 	uint16_t dht_port;
 	int dht_mode;               /**< enum conf_dht_mode */
 	char *cache_dir;

@@ -12,7 +12,7 @@
 require_pkarr
 
 nsd_start
-pkarr_start --min-ttl 60 --max-ttl 3600 --tld key
+pkarr_start --min-ttl 60 --max-ttl 3600 --tld key --search-domain lan --search-domain home.arpa
 
 KA=$(new_key a)
 KB=$(new_key b)
@@ -189,6 +189,21 @@ is "$(status)" NXDOMAIN "--tld key: missing name: NXDOMAIN"
 like "$(section AUTHORITY SOA)" "^$KA\\.key\\. [0-9]+ IN SOA " "--tld key: NXDOMAIN's SOA owner under .key"
 q "www.$KA.notkey" A
 isnt "$(status) $(rdata A)" "NOERROR 192.0.2.11" "--tld key: another suffix is not a key TLD"
+
+# --- search domains the OS appends (--search-domain lan, home.arpa) -------------------
+q "$KA.lan" AAAA
+is "$(status) $(rdata AAAA)" "NOERROR 2001:db8::10" "--search-domain lan: <key>.lan resolves"
+is "$(answers AAAA | cut -d' ' -f1)" "$KA.lan." "  ... owner under .lan"
+q "www.$KA.home.arpa" A
+is "$(status) $(rdata A)" "NOERROR 192.0.2.11" "--search-domain home.arpa (two labels): www.<key>.home.arpa resolves"
+is "$(answers A | cut -d' ' -f1)" "www.$KA.home.arpa." "  ... owner under .home.arpa"
+q "alias.$KA.HOME.ARPA" A
+# names are compared without case: compression may carry the question's
+# spelling into the other names
+is "$(answers | cut -d' ' -f1,4 | tr '\n' '|' | tr 'A-Z' 'a-z')" "alias.$KA.home.arpa. cname|www.$KA.home.arpa. a|" \
+	"  ... a CNAME chain stays under the suffix (question in upper case)"
+q "www.$KA.arpa" A
+isnt "$(status) $(rdata A)" "NOERROR 192.0.2.11" "  ... only the whole suffix counts (.arpa alone is not one)"
 
 # --- CNAME into a second key ---------------------------------------------------------
 q "other.$KA" A
