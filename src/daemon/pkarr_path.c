@@ -752,13 +752,16 @@ task_step(struct pk_task *t)
 	struct pkarr_path *pp = t->pp;
 	const struct pkarr_packet *pkt = NULL;
 
-	switch (pkarr_cache_get(pp->pcache, t->pk, now_s(), &pkt)) {
+	enum pkarr_cache_state st = pkarr_cache_get(pp->pcache, t->pk, now_s(), &pkt);
+
+	switch (st) {
 	case PKARR_CACHE_STALE:
-		lookup_join(pp, t->pk, NULL); /* refresh in the background */
-		/* fall through */
 	case PKARR_CACHE_FRESH: {
-		/* the cache may change while we answer: work on a copy */
+		/* the packet lives in the cache's scratch space until the next
+		 * call into the cache: work on a copy */
 		struct pkarr_packet copy = *pkt;
+		if (st == PKARR_CACHE_STALE)
+			lookup_join(pp, t->pk, NULL); /* refresh in the background */
 		task_answer(t, &copy);
 		return;
 	}
