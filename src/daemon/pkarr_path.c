@@ -425,14 +425,14 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	return g;
 }
 
-/* Collect the A/AAAA records of a list as name server addresses (port
- * 53). @return how many, at most MAX_DELEG_NS */
+/* Collect the A/AAAA records of a list as socket addresses.
+ * @return how many, at most max */
 static size_t
-ns_addrs(const ldns_rr_list *list, struct sockaddr_storage *addrs)
+rr_addrs(const ldns_rr_list *list, uint16_t port, struct sockaddr_storage *addrs, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list) && n < MAX_DELEG_NS; i++) {
+	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list) && n < max; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(list, i);
 		ldns_rdf *a = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
 		struct sockaddr_storage *ss = &addrs[n];
@@ -442,13 +442,13 @@ ns_addrs(const ldns_rr_list *list, struct sockaddr_storage *addrs)
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 			sin->sin_family = AF_INET;
-			sin->sin_port = htons(53);
+			sin->sin_port = htons(port);
 			memcpy(&sin->sin_addr, ldns_rdf_data(a), 4);
 			n++;
 		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
 			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(53);
+			sin6->sin6_port = htons(port);
 			memcpy(&sin6->sin6_addr, ldns_rdf_data(a), 16);
 			n++;
 		}
@@ -490,7 +490,7 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
 	t->icann = NULL;
 	if (rcode == 0 && msg && sec != ICANN_BOGUS &&
 	    ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
-		n = ns_addrs(ldns_pkt_answer(pkt), addrs);
+		n = rr_addrs(ldns_pkt_answer(pkt), 53, addrs, MAX_DELEG_NS);
 		ldns_pkt_free(pkt);
 	}
 	if (n == 0) {
@@ -511,7 +511,7 @@ static int
 task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 {
 	struct sockaddr_storage addrs[MAX_DELEG_NS];
-	size_t n = ns_addrs(glue, addrs);
+	size_t n = rr_addrs(glue, 53, addrs, MAX_DELEG_NS);
 	uint8_t pk[32];
 
 	if (!ns || ldns_rr_list_rr_count(ns) == 0)
@@ -1046,19 +1046,13 @@ boot_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 
 	b->req = NULL;
 	if (rcode == 0 && msg && ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
-		ldns_rr_list *an = ldns_pkt_answer(pkt);
-		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_A || ldns_rr_rd_count(rr) < 1)
-				continue;
-			struct sockaddr_in sin;
-			memset(&sin, 0, sizeof(sin));
-			sin.sin_family = AF_INET;
-			sin.sin_port = htons(b->port);
-			memcpy(&sin.sin_addr, ldns_rdf_data(ldns_rr_rdf(rr, 0)), 4);
-			if (dht_add_bootstrap(b->pp->dht, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+		struct sockaddr_storage addrs[16];
+		size_t n = rr_addrs(ldns_pkt_answer(pkt), b->port, addrs, 16);
+		for (size_t i = 0; i < n; i++)
+			if (dht_add_bootstrap(b->pp->dht, (struct sockaddr *)&addrs[i],
+				addrs[i].ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							      : sizeof(struct sockaddr_in6)) == 0)
 				added++;
-		}
 		ldns_pkt_free(pkt);
 	}
 	if (added)

@@ -52,9 +52,11 @@ done
 
 # our pkdns: a client of that network, republishing every 2 s
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client --dht-port 0 \
-	--bootstrap 127.0.0.1:"$TESTNET_PORT" --republish "$KC" --republish-interval 2 -v -v
+	--bootstrap dht.e2e.example:"$TESTNET_PORT" --republish "$KC" --republish-interval 2 -v -v
 q "$KA" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.51" "the asked key resolves through the DHT"
+like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.e2e\.example: 1 addresses' \
+	"the bootstrap node's name was resolved through pkdns's own ICANN path"
 
 # wait (bounded) for a round that republishes both the asked and the
 # configured key
