@@ -813,7 +813,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	struct pkarr_path *pp = d->pkarr;
 	const uint8_t *label;
 	size_t len;
-	unsigned suffix_labels = 0;
+	size_t suffix_len = 0;        /* wire bytes of the suffix, root label included */
 	uint8_t pk[32];
 
 	if (dns_name_label_from_end(q->info.qname, q->info.qname_len, 0, &label, &len) < 0)
@@ -827,7 +827,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 				break;
 		if (i == pp->n_suffix)
 			return false;
-		suffix_labels = pp->suffix[i].labels;
+		suffix_len = pp->suffix[i].len;
 	}
 	d->stats.pkarr_queries++;
 
@@ -840,26 +840,15 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	memcpy(t->pk, pk, 32);
 	t->qname = ldns_dname_new_frm_data((uint16_t)q->info.qname_len, q->info.qname);
 	t->chain = ldns_rr_list_new();
-	if (t->qname && suffix_labels) {
-		uint8_t n = ldns_dname_label_count(t->qname);
-		t->suffix = ldns_dname_clone_from(t->qname, n - suffix_labels);
-		t->name = ldns_dname_left_chop(t->qname);
-		/* name = qname without its last label: rebuild from labels */
-		ldns_rdf_deep_free(t->name);
-		t->name = NULL;
-		ldns_rdf *prefix = NULL;
-		for (uint8_t i = 0; i + suffix_labels < n; i++) {
-			ldns_rdf *lab = ldns_dname_label(t->qname, i);
-			if (!lab)
-				break;
-			if (!prefix)
-				prefix = lab;
-			else {
-				ldns_dname_cat(prefix, lab);
-				ldns_rdf_deep_free(lab);
-			}
-		}
-		t->name = prefix;
+	if (t->qname && suffix_len) {
+		/* the name under the key: the question's name cut before the
+		 * suffix, then the root label */
+		uint8_t wire[DNS_MAX_NAME];
+		size_t keep = q->info.qname_len - suffix_len;
+		memcpy(wire, q->info.qname, keep);
+		wire[keep] = 0;
+		t->name = ldns_dname_new_frm_data((uint16_t)(keep + 1), wire);
+		t->suffix = ldns_dname_new_frm_data((uint16_t)suffix_len, q->info.qname + keep);
 	} else if (t->qname) {
 		t->name = ldns_rdf_clone(t->qname);
 	}
@@ -877,7 +866,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	if (pp->tasks)
 		pp->tasks->prev = t;
 	pp->tasks = t;
-	if (!t->qname || !t->name || !t->chain || (suffix_labels && !t->suffix)) {
+	if (!t->qname || !t->name || !t->chain || (suffix_len && !t->suffix)) {
 		task_fail(t, DNS_RCODE_SERVFAIL);
 		return true;
 	}
