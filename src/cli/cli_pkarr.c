@@ -116,9 +116,9 @@ resolve_value(void *ctx, const struct dht_item *item)
 	p = malloc(sizeof(*p));
 	if (p == NULL)
 		return;
-	/* Verified again on our side: the DHT checked the BEP 44 signature,
-	 * the pkarr rules (size, DNS syntax) are ours to enforce. */
-	rc = pkarr_packet_from_bep44(p, item->k, item->seq, item->v, item->v_len,
+	/* The DHT checked the BEP 44 signature; the pkarr rules (size, DNS
+	 * syntax) are ours to enforce. */
+	rc = pkarr_packet_from_verified_bep44(p, item->k, item->seq, item->v, item->v_len,
 	    item->sig);
 	if (rc != 0) {
 		log_info("value with seq %" PRId64 " refused: %s", item->seq,

@@ -645,9 +645,12 @@ lookup_value(void *arg, const struct dht_item *item)
 	struct pkarr_packet pkt;
 	int rc;
 
-	rc = pkarr_packet_from_bep44(&pkt, item->k, item->seq, item->v, item->v_len, item->sig);
+	/* The DHT look-up verified the signature before calling us: once is
+	 * enough (it is most of the time between the DHT's answer and ours). */
+	rc = pkarr_packet_from_verified_bep44(&pkt, item->k, item->seq, item->v, item->v_len,
+	    item->sig);
 	if (rc == 0)
-		rc = pkarr_cache_put(pp->pcache, &pkt, now_s());
+		rc = pkarr_cache_put_verified(pp->pcache, &pkt, now_s());
 	if (rc < 0) {
 		char key[PKARR_Z32_KEY_LEN + 1];
 		pkarr_z32_encode(l->pk, key);

@@ -477,15 +477,28 @@ int
 pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		uint64_t now_s)
 {
-	struct entry *old, *e;
-	MDB_txn *txn;
-	int rc, result;
+	int rc;
 
 	if (c == NULL || pkt == NULL)
 		return PKARR_E_INVAL;
 	rc = pkarr_packet_verify(pkt);
 	if (rc < 0)
 		return rc;
+	return pkarr_cache_put_verified(c, pkt, now_s);
+}
+
+int
+pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
+			 uint64_t now_s)
+{
+	struct entry *old, *e;
+	MDB_txn *txn;
+	int result;
+
+	if (c == NULL || pkt == NULL)
+		return PKARR_E_INVAL;
+	if (pkt->dns_len > PKARR_MAX_DNS)
+		return PKARR_E_SIZE;
 	old = find(c, pkt->pk);
 	/* An unchecked packet from disk must not keep a good one out. */
 	if (old != NULL && ensure_verified(c, old) < 0)

@@ -131,6 +131,15 @@ int pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		    uint64_t now_s);
 
 /**
+ * As pkarr_cache_put() for a packet that already passed
+ * pkarr_packet_verify() or pkarr_packet_from_verified_bep44(): its
+ * signature is not checked a second time.
+ * @return as pkarr_cache_put()
+ */
+int pkarr_cache_put_verified(struct pkarr_cache *c,
+			     const struct pkarr_packet *pkt, uint64_t now_s);
+
+/**
  * Remember that a key has no packet, unless a packet is held for it.
  * @param c the cache
  * @param pk the key

@@ -146,10 +146,10 @@ pkarr_packet_parse_full(struct pkarr_packet *out, const uint8_t *buf,
 	return pkarr_packet_parse_relay(out, buf, buf + 32, len - 32);
 }
 
-int
-pkarr_packet_from_bep44(struct pkarr_packet *out, const uint8_t k[32],
-			int64_t seq, const uint8_t *v, size_t v_len,
-			const uint8_t sig[64])
+/* The fields of a BEP 44 item into out; nothing is checked but sizes. */
+static int
+fill_from_bep44(struct pkarr_packet *out, const uint8_t k[32], int64_t seq,
+		const uint8_t *v, size_t v_len, const uint8_t sig[64])
 {
 	if (out == NULL || k == NULL || sig == NULL || (v == NULL && v_len))
 		return PKARR_E_INVAL;
@@ -163,7 +163,27 @@ pkarr_packet_from_bep44(struct pkarr_packet *out, const uint8_t k[32],
 	out->dns_len = v_len;
 	if (v_len > 0)
 		memcpy(out->dns, v, v_len);
-	return pkarr_packet_verify(out);
+	return 0;
+}
+
+int
+pkarr_packet_from_bep44(struct pkarr_packet *out, const uint8_t k[32],
+			int64_t seq, const uint8_t *v, size_t v_len,
+			const uint8_t sig[64])
+{
+	int rc = fill_from_bep44(out, k, seq, v, v_len, sig);
+
+	return rc < 0 ? rc : pkarr_packet_verify(out);
+}
+
+int
+pkarr_packet_from_verified_bep44(struct pkarr_packet *out, const uint8_t k[32],
+				 int64_t seq, const uint8_t *v, size_t v_len,
+				 const uint8_t sig[64])
+{
+	int rc = fill_from_bep44(out, k, seq, v, v_len, sig);
+
+	return rc < 0 ? rc : dns_check(out->dns, out->dns_len);
 }
 
 int

@@ -111,6 +111,19 @@ int pkarr_packet_from_bep44(struct pkarr_packet *out, const uint8_t k[32],
 			    const uint8_t sig[64]);
 
 /**
+ * As pkarr_packet_from_bep44() for an item whose BEP 44 signature over
+ * exactly these fields (no salt) was already checked against k, as the
+ * DHT's get callbacks guarantee: checks sizes and the DNS message but not
+ * the signature again (an Ed25519 verification is most of the CPU time
+ * between a DHT answer and the DNS answer).
+ * @return 0, PKARR_E_SIZE, PKARR_E_DNS or PKARR_E_INVAL
+ */
+int pkarr_packet_from_verified_bep44(struct pkarr_packet *out,
+				     const uint8_t k[32], int64_t seq,
+				     const uint8_t *v, size_t v_len,
+				     const uint8_t sig[64]);
+
+/**
  * Sign a DNS message into a packet.
  * @param out receives the packet (public key derived from seed)
  * @param seed the 32-byte Ed25519 secret seed

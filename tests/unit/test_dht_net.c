@@ -22,6 +22,7 @@
 
 #include "dht/dht.h"
 #include "dht/dht_event.h"
+#include "dht/dht_internal.h" /* the nodes' stores, to forge items */
 #include "dht/krpc.h"
 #include "tap.h"
 
@@ -297,6 +298,40 @@ test_sim(void)
 	dht_get_mutable(net.n[25].d, pk, NULL, 0, 2, on_value, on_done, &r2, net.now);
 	net_run(&net, 10000);
 	ok(r2.values >= 1 && r2.seq == 5 && r2.v_len == 5, "newest seq found with min_seq 2");
+
+	/* Storing nodes that hand out a forged higher seq (signature not
+	 * matching) must neither be reported nor hide the genuine item. */
+	{
+		int forged = 0, kept = 0;
+		uint8_t tgt[20];
+		dht_mutable_target(pk, NULL, 0, tgt);
+		for (int i = 0; i < net.count; i++) {
+			struct dht_store_item *si = (struct dht_store_item *)dht_store_get(
+				&net.n[i].d->store, tgt, net.now);
+			if (si == NULL)
+				continue;
+			if (i % 2 == 0) {
+				si->seq = 9;
+				forged++;
+			} else {
+				kept++;
+			}
+		}
+		ok(forged > 0 && kept > 0, "%d holders forged, %d genuine", forged, kept);
+		memset(&r2, 0, sizeof(r2));
+		dht_get_mutable(net.n[26].d, pk, NULL, 0, 0, on_value, on_done, &r2, net.now);
+		net_run(&net, 10000);
+		ok(r2.done == 1 && r2.values >= 1 && r2.seq == 5 && r2.v_len == 5 &&
+				memcmp(r2.v, "newer", 5) == 0,
+			"forged seq 9 ignored, genuine seq 5 reported (last seq %lld, %d values)",
+			(long long)r2.seq, r2.values);
+		for (int i = 0; i < net.count; i++) {
+			struct dht_store_item *si = (struct dht_store_item *)dht_store_get(
+				&net.n[i].d->store, tgt, net.now);
+			if (si != NULL && si->seq == 9)
+				si->seq = 5;
+		}
+	}
 
 	/* An older seq is refused with 302. */
 	sign_item(&it, sk, 2, "older");

@@ -99,6 +99,14 @@ test_freshness(void)
 	       "unsigned change refused");
 	pkarr_cache_get(c, a.pk, 700, &got);
 	ok(got && got->ts_us == 2000, "still the tie winner");
+	/* The caller-verified entry point keeps the same ordering rules. */
+	is_int(pkarr_cache_put_verified(c, &a_new, 700), PKARR_PUT_OLDER,
+	       "verified put: tie, smaller DNS ignored");
+	make(&a_new, 1, 3000, 300, "4.4.4.4");
+	is_int(pkarr_cache_put_verified(c, &a_new, 700), PKARR_PUT_NEWER,
+	       "verified put: higher timestamp replaces");
+	pkarr_cache_get(c, a.pk, 700, &got);
+	ok(got && got->ts_us == 3000, "verified put: the newer packet served");
 	is_int(pkarr_cache_get(c, a.pk, 700 + 300 + PKARR_CACHE_STALE_MAX_S, &got),
 	       PKARR_CACHE_MISS, "past the stale limit: MISS");
 	is_int(pkarr_cache_count(c), 0, "and dropped");

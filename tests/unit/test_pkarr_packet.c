@@ -54,6 +54,10 @@ one_vector(int no)
 		is_int(pkarr_packet_from_bep44(&p, pk, (int64_t)seq, v,
 					       (size_t)vlen, sig),
 		       PKARR_E_SIZE, "vector %d: refused (bep44)", no);
+		is_int(pkarr_packet_from_verified_bep44(&p, pk, (int64_t)seq,
+							v, (size_t)vlen, sig),
+		       PKARR_E_SIZE, "vector %d: refused (verified bep44)",
+		       no);
 		is_int(pkarr_packet_sign(&p, seed, ts, v, (size_t)vlen),
 		       PKARR_E_SIZE, "vector %d: refused (sign)", no);
 		return;
@@ -88,6 +92,24 @@ one_vector(int no)
 				       sig),
 	       0, "vector %d: bep44 verifies", no);
 	is_int(pkarr_packet_verify(&q), 0, "vector %d: verify", no);
+	memset(&p, 0, sizeof(p));
+	is_int(pkarr_packet_from_verified_bep44(&p, pk, (int64_t)seq, v,
+						(size_t)vlen, sig),
+	       0, "vector %d: verified bep44 item taken", no);
+	ok(memcmp(&p.pk, &q.pk, 32) == 0 && memcmp(p.sig, q.sig, 64) == 0 &&
+		   p.ts_us == q.ts_us && p.dns_len == q.dns_len &&
+		   memcmp(p.dns, q.dns, q.dns_len) == 0,
+	   "vector %d: same packet as the verifying path", no);
+	/* Only the signature is left to the caller: DNS and seq are checked. */
+	if (vlen > 12) {
+		is_int(pkarr_packet_from_verified_bep44(&p, pk, (int64_t)seq,
+							v, 11, sig),
+		       PKARR_E_DNS, "vector %d: cut DNS refused (verified)",
+		       no);
+	}
+	is_int(pkarr_packet_from_verified_bep44(&p, pk, -1, v, (size_t)vlen,
+						sig),
+	       PKARR_E_INVAL, "vector %d: negative seq refused (verified)", no);
 
 	/* Flip one bit in each part: signature, timestamp, DNS, key. */
 	{
