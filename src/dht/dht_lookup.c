@@ -119,8 +119,18 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 	l->cas = -1;
 	for (int fam = 4; fam <= 6; fam += 2) {
 		n = routing_closest(dht_rt(d, fam), target, near, l->cap);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			/* The first table's nodes come sorted and distinct:
+			 * append them without dht_lookup_add's searches. */
+			if (l->nc == i && fam == 4 && near[i].addr.port != 0) {
+				struct lookup_cand *c = &l->c[l->nc++];
+				memcpy(c->id, near[i].id, 20);
+				c->id_known = true;
+				c->addr = near[i].addr;
+				continue;
+			}
 			dht_lookup_add(l, near[i].id, &near[i].addr);
+		}
 		total += n;
 	}
 	free(near);
@@ -339,8 +349,17 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 	free(it);
 }
 
+/* Pings for nodes a reply told us of, sent after the look-up's own
+ * queries: they only fill the routing table. */
+#define REPLY_PINGS 16
+struct ping_list {
+	struct dht_addr a[REPLY_PINGS];
+	size_t n;
+};
+
 static void
-add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz)
+add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
+	struct ping_list *pings)
 {
 	for (size_t i = 0; s->p && i + sz <= s->n; i += sz) {
 		struct dht_addr a;
@@ -352,8 +371,8 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 		/* A node that would fit a bucket with room gets a ping: its
 		 * reply adds it. Without this, tables hold only the nodes
 		 * our own look-ups happened to query. */
-		if (routing_wants(dht_rt(d, a.family), s->p + i, &a))
-			dht_ping_if_idle(d, &a);
+		if (pings->n < REPLY_PINGS && routing_wants(dht_rt(d, a.family), s->p + i, &a))
+			pings->a[pings->n++] = a;
 	}
 }
 
@@ -362,7 +381,9 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	const struct krpc_msg *m, uint64_t now_ms)
 {
 	struct lookup_cand *c = cand_by_addr(l, &t->to);
+	struct ping_list pings;
 
+	pings.n = 0;
 	l->st.responses++;
 	if (t->purpose == TXN_PUT) {
 		if (c)
@@ -393,14 +414,18 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 		}
 	}
 	if (m->y == 'r') {
-		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4);
-		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6);
+		/* The value first: the caller is waiting for it, while the
+		 * nodes and the queries they lead to only widen the look-up. */
 		if (l->kind == LK_GET)
 			check_value(l, m, now_ms);
 		if (l->dead)
 			return; /* cancelled from the get callback */
+		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings);
+		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &pings);
 	}
 	dht_lookup_step(d, l, now_ms);
+	for (size_t i = 0; i < pings.n; i++)
+		dht_ping_if_idle(d, &pings.a[i]);
 }
 
 void
