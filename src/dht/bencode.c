@@ -267,13 +267,26 @@ bencode_put_raw(struct bencode_writer *w, const void *p, size_t n)
 	w->len += n;
 }
 
+/* Decimal digits of v, written backwards from end; returns the first.
+ * (snprintf was a third of the cost of building a query.) */
+static char *
+put_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void
 bencode_put_str(struct bencode_writer *w, const void *p, size_t n)
 {
-	char hdr[24];
-	int h = snprintf(hdr, sizeof(hdr), "%zu:", n);
+	char hdr[24], *s;
 
-	bencode_put_raw(w, hdr, (size_t)h);
+	hdr[23] = ':';
+	s = put_digits(hdr + 23, n);
+	bencode_put_raw(w, s, (size_t)(hdr + 24 - s));
 	bencode_put_raw(w, p, n);
 }
 
@@ -286,10 +299,16 @@ bencode_put_cstr(struct bencode_writer *w, const char *s)
 void
 bencode_put_int(struct bencode_writer *w, int64_t n)
 {
-	char tmp[32];
-	int h = snprintf(tmp, sizeof(tmp), "i%llde", (long long)n);
+	char tmp[32], *s;
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	uint64_t mag = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
 
-	bencode_put_raw(w, tmp, (size_t)h);
+	tmp[31] = 'e';
+	s = put_digits(tmp + 31, mag);
+	if (n < 0)
+		*--s = '-';
+	*--s = 'i';
+	bencode_put_raw(w, s, (size_t)(tmp + 32 - s));
 }
 
 void

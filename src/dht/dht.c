@@ -78,7 +78,11 @@ dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 		return -1;
 	d->txn_next = (uint16_t)((idx + 1) % DHT_MAX_TXN);
 	memset(t, 0, sizeof(*t));
-	randombytes_buf(&t->salt, sizeof(t->salt));
+	if (d->salt_left == 0) {
+		randombytes_buf(d->salt_pool, sizeof(d->salt_pool));
+		d->salt_left = (uint8_t)(sizeof(d->salt_pool) / sizeof(d->salt_pool[0]));
+	}
+	t->salt = d->salt_pool[--d->salt_left];
 	tid[0] = (uint8_t)(idx >> 8);
 	tid[1] = (uint8_t)idx;
 	tid[2] = (uint8_t)(t->salt >> 8);
@@ -130,6 +134,9 @@ dht_new(const struct dht_config *cfg, uint64_t now_ms)
 	d->cfg = *cfg;
 	if (d->cfg.k <= 0)
 		d->cfg.k = 8;
+	/* a look-up gathers 4k + 16 candidates from routing_closest() */
+	if (d->cfg.k > (ROUTING_CLOSEST_MAX - 16) / 4)
+		d->cfg.k = (ROUTING_CLOSEST_MAX - 16) / 4;
 	if (d->cfg.alpha <= 0)
 		d->cfg.alpha = 3;
 	if (d->cfg.query_timeout_ms == 0)

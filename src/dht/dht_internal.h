@@ -108,6 +108,10 @@ struct dht {
 	struct dht_store store;
 	struct dht_txn txn[DHT_MAX_TXN];
 	uint16_t txn_next;
+	/* transaction salts drawn 64 at a time: one getrandom per query
+	 * was a system call on every datagram sent */
+	uint16_t salt_pool[64];
+	uint8_t salt_left;
 	struct dht_lookup *lookups;
 	uint32_t next_lookup_id;
 	struct dht_addr boot[DHT_MAX_BOOT];

@@ -67,9 +67,16 @@ dht_addr_to_sockaddr(const struct dht_addr *a, struct sockaddr_storage *ss)
 bool
 dht_addr_ip_eq(const struct dht_addr *a, const struct dht_addr *b)
 {
+	uint32_t x, y;
+
 	if (a->family != b->family)
 		return false;
-	return memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+	if (a->family != 4)
+		return memcmp(a->ip, b->ip, 16) == 0;
+	/* look-ups and the transaction table compare addresses in loops */
+	memcpy(&x, a->ip, 4);
+	memcpy(&y, b->ip, 4);
+	return x == y;
 }
 
 bool

@@ -275,8 +275,13 @@ size_t
 routing_closest(const struct routing *rt, const uint8_t target[20],
 	struct routing_node *out, size_t max)
 {
+	/* Insertion into a bounded sorted array of pointers: moving whole
+	 * nodes made this most of the cost of starting a look-up. */
+	const struct routing_node *best[ROUTING_CLOSEST_MAX];
 	size_t n = 0;
 
+	if (max > ROUTING_CLOSEST_MAX)
+		max = ROUTING_CLOSEST_MAX;
 	if (max == 0)
 		return 0;
 	for (int j = 0; j < 160; j++) {
@@ -286,18 +291,19 @@ routing_closest(const struct routing *rt, const uint8_t target[20],
 			size_t pos;
 			if (node_bad(c))
 				continue;
-			/* Insertion into a bounded sorted array. */
 			pos = n;
-			while (pos > 0 && dht_id_cmp_dist(target, c->id, out[pos - 1].id) < 0)
+			while (pos > 0 && dht_id_cmp_dist(target, c->id, best[pos - 1]->id) < 0)
 				pos--;
 			if (pos >= max)
 				continue;
 			if (n < max)
 				n++;
-			memmove(&out[pos + 1], &out[pos], (n - 1 - pos) * sizeof(*out));
-			out[pos] = *c;
+			memmove(&best[pos + 1], &best[pos], (n - 1 - pos) * sizeof(*best));
+			best[pos] = c;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = *best[i];
 	return n;
 }
 

@@ -110,12 +110,15 @@ int routing_heard(struct routing *rt, const uint8_t id[20],
  */
 void routing_failed(struct routing *rt, const struct dht_addr *addr);
 
+/** The most nodes routing_closest() returns. */
+#define ROUTING_CLOSEST_MAX 256
+
 /**
  * The closest nodes to a target that are not bad, closest first.
  * @param rt table
  * @param target 20-byte ID
  * @param out destination array
- * @param max its size
+ * @param max its size (at most ROUTING_CLOSEST_MAX are written)
  * @return number of nodes written
  */
 size_t routing_closest(const struct routing *rt, const uint8_t target[20],

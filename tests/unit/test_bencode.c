@@ -178,6 +178,31 @@ main(void)
 	ok(bencode_writer_done(&w) == 17 && memcmp(buf, "d1:ai-7e1:bl1:xee", 17) == 0,
 		"writer output");
 
+	/* Integer and length edges, read back by the parser. */
+	{
+		static const int64_t ints[] = { 0, 9, 10, -1, -10, 1234567890123LL,
+			INT64_MAX, INT64_MIN };
+		static const char *want[] = { "i0e", "i9e", "i10e", "i-1e", "i-10e",
+			"i1234567890123e", "i9223372036854775807e", "i-9223372036854775808e" };
+		static uint8_t big[1000];
+		for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+			bencode_writer_init(&w, buf, sizeof(buf));
+			bencode_put_int(&w, ints[i]);
+			int n = bencode_writer_done(&w);
+			ok(n == (int)strlen(want[i]) && memcmp(buf, want[i], (size_t)n) == 0 &&
+					bencode_parse(buf, (size_t)n, &v, NULL) == 0 && v.i == ints[i],
+				"integer %s", want[i]);
+		}
+		bencode_writer_init(&w, buf, sizeof(buf));
+		bencode_put_str(&w, "", 0);
+		ok(bencode_writer_done(&w) == 2 && memcmp(buf, "0:", 2) == 0, "empty string");
+		uint8_t out[1100];
+		bencode_writer_init(&w, out, sizeof(out));
+		bencode_put_str(&w, big, sizeof(big));
+		ok(bencode_writer_done(&w) == 1005 && memcmp(out, "1000:", 5) == 0,
+			"1000-byte string: 4-digit length");
+	}
+
 	test_capture();
 	return tap_done();
 }
