@@ -17,7 +17,9 @@
 # the change in dht_messages_out (both whole look-ups, not just to the
 # first answer).
 #
-# Environment: NODES (500), KEYS (100), NETS ("ours lt").
+# Environment: NODES (500), KEYS (100), NETS ("ours lt"); CAPTURE=1 also
+# records the libtorrent network's look-ups with tcpdump and prints where
+# their time goes on the wire (lib/timeline.py).
 # Bounded: about 2 minutes (the libtorrent network needs ~20 s to settle).
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/lib.sh"
@@ -91,7 +93,8 @@ for net in $NETS; do
 		[ -s "$WORK/lt.ready" ] || { say "libtorrent network did not start"; tail "$WORK/ltnet.log"; continue; }
 		say "libtorrent network: $(tr -d '\n' <"$WORK/lt.ready" | cut -c1-160)"
 		BOOT=$LTBASE:$LTPORT
-		bg pk-lt "$PKDNS" -d -v -v --bootstrap "$BOOT" --dht-port 0 \
+		PK_DHT_PORT=$(free_port)
+		bg pk-lt "$PKDNS" -d -v -v --bootstrap "$BOOT" --dht-port "$PK_DHT_PORT" \
 			-l "127.0.0.1:$DNS_PORT" -f 127.0.0.1:9 --dnssec no --ratelimit 0 \
 			--dht-ratelimit 0 --stats-interval 0
 		sleep 2
@@ -104,9 +107,25 @@ for net in $NETS; do
 		"$PYTHON" "$BENCH_DIR/lib/dnsq.py" --port "$DNS_PORT" --each <(sed 's/ .*/ A/' "$WORK/keys.txt") >"$WORK/ours-only.txt"
 		continue
 	fi
+	capturing=
+	if [ -n "${CAPTURE:-}" ] && [ "$net" = lt ]; then
+		if command -v tcpdump >/dev/null; then
+			bg tcpdump tcpdump -i lo -B 65536 -w "$WORK/cold-lt.pcap" udp
+			capturing=1
+			sleep 1
+		else
+			say "CAPTURE set but no tcpdump (apt-get install tcpdump)"
+		fi
+	fi
 	"$PYTHON" "$BENCH_DIR/lib/cold.py" --dns-port "$DNS_PORT" --bootstrap "$BOOT" \
 		--keys "$WORK/keys.txt" --pkdns-log "$LOG" --label "$net" >"$WORK/cold-$net.txt" ||
 		say "some look-ups failed on $net"
+	if [ -n "$capturing" ]; then
+		sleep 0.5
+		stop tcpdump
+		"$PYTHON" "$BENCH_DIR/lib/timeline.py" --pcap "$WORK/cold-lt.pcap" --dns-port "$DNS_PORT" \
+			--dht-port "$PK_DHT_PORT" --keys "$WORK/keys.txt" | sed 's/^/timeline: /' | tee -a "$RES"
+	fi
 	grep '^label=' "$WORK/cold-$net.txt" | tee -a "$RES"
 	grep -c ' FAIL' "$WORK/cold-$net.txt" | sed "s/^/failed look-ups on $net: /"
 	case $net in
