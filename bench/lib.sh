@@ -35,7 +35,42 @@
 
 set -u
 : "${BENCH_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
-: "${BUILD:=/work/build}"
+# The build: the README builds in the source tree, tests/run-all.sh in
+# ./build; BUILD= names any other.
+_top=$(cd "$BENCH_DIR/.." && pwd)
+if [ -z "${BUILD:-}" ]; then
+	for _d in "$_top" "$_top/build" /work/build; do
+		[ -x "$_d/src/pkdns" ] && { BUILD=$_d; break; }
+	done
+	: "${BUILD:=$_top}"
+fi
+
+# What the benchmarks drive, from Debian (installed when run as root).
+BENCH_DEPS="dnsperf unbound nsd python3 python3-libtorrent gcc pkg-config"
+[ -n "${BENCH_PROFILE:-}" ] && BENCH_DEPS="$BENCH_DEPS linux-perf"
+[ -n "${CAPTURE:-}" ] && BENCH_DEPS="$BENCH_DEPS tcpdump"
+_missing=""
+for _p in $BENCH_DEPS; do
+	dpkg -s "$_p" >/dev/null 2>&1 || _missing="$_missing $_p"
+done
+if [ -n "$_missing" ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "installing:$_missing" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >/dev/null
+		apt-get install -y -q --no-install-recommends $_missing >/dev/null ||
+			{ echo "apt-get install failed" >&2; exit 2; }
+		# the packages may start system services; the benchmarks run
+		# their own instances on loopback ports
+		for _s in nsd unbound; do
+			command -v systemctl >/dev/null 2>&1 && systemctl stop "$_s" >/dev/null 2>&1
+			pkill -x "$_s" >/dev/null 2>&1
+		done
+	else
+		echo "missing Debian packages:$_missing (run as root to install them)" >&2
+		exit 2
+	fi
+fi
 PKDNS=${PKDNS:-$BUILD/src/pkdns}
 PKDNS_CLI=${PKDNS_CLI:-$BUILD/src/pkdns-cli}
 if [ -x /usr/bin/python3 ]; then PYTHON=${PYTHON3:-/usr/bin/python3}; else PYTHON=${PYTHON3:-python3}; fi
