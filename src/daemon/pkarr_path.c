@@ -649,10 +649,13 @@ lookup_value(void *arg, const struct dht_item *item)
 	 * enough (it is most of the time between the DHT's answer and ours). */
 	rc = pkarr_packet_from_verified_bep44(&pkt, item->k, item->seq, item->v, item->v_len,
 	    item->sig);
+	/* the clients first, the write to --cache-dir after their answers */
+	pkarr_cache_hold_writes(pp->pcache);
 	if (rc == 0)
 		rc = pkarr_cache_put_verified(pp->pcache, &pkt, now_s());
 	if (rc < 0) {
 		char key[PKARR_Z32_KEY_LEN + 1];
+		pkarr_cache_release_writes(pp->pcache);
 		pkarr_z32_encode(l->pk, key);
 		log_info("%s: unusable packet from the DHT: %s", key, pkarr_strerror(rc));
 		return;
@@ -672,6 +675,7 @@ lookup_value(void *arg, const struct dht_item *item)
 		task_step(w);
 		w = next;
 	}
+	pkarr_cache_release_writes(pp->pcache);
 }
 
 static void

@@ -77,6 +77,8 @@ struct pkarr_cache {
 	struct lru pos, neg;
 	MDB_env *env; /* NULL: memory only */
 	MDB_dbi dbi;
+	int hold;         /* pkarr_cache_hold_writes() depth */
+	MDB_txn *held;    /* the write transaction they share, or NULL */
 	struct pkarr_packet scratch; /* what get and foreach hand out */
 };
 
@@ -318,24 +320,48 @@ txn_begin(struct pkarr_cache *c)
 
 	if (c->env == NULL)
 		return NULL;
+	if (c->hold > 0 && c->held != NULL)
+		return c->held;
 	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 	if (rc != 0) {
 		log_warn("packet cache: lmdb begin: %s", mdb_strerror(rc));
 		return NULL;
 	}
+	if (c->hold > 0)
+		c->held = txn;
 	return txn;
 }
 
+/* Commit, unless writes are held: then pkarr_cache_release_writes() does. */
 static void
-txn_commit(MDB_txn *txn)
+txn_commit(struct pkarr_cache *c, MDB_txn *txn)
 {
 	int rc;
 
-	if (txn == NULL)
+	if (txn == NULL || txn == c->held)
 		return;
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
 		log_warn("packet cache: lmdb commit: %s", mdb_strerror(rc));
+}
+
+void
+pkarr_cache_hold_writes(struct pkarr_cache *c)
+{
+	if (c != NULL)
+		c->hold++;
+}
+
+void
+pkarr_cache_release_writes(struct pkarr_cache *c)
+{
+	MDB_txn *txn;
+
+	if (c == NULL || c->hold == 0 || --c->hold > 0)
+		return;
+	txn = c->held;
+	c->held = NULL;
+	txn_commit(c, txn);
 }
 
 static void
@@ -399,7 +425,7 @@ drop_now(struct pkarr_cache *c, struct entry *e)
 	MDB_txn *txn = e->negative ? NULL : txn_begin(c);
 
 	drop(c, e, txn);
-	txn_commit(txn);
+	txn_commit(c, txn);
 }
 
 /* Keep negatives under a quarter of the budget and everything under it. */
@@ -514,7 +540,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 			lru_touch(c, old);
 			txn = txn_begin(c);
 			disk_put(c, txn, old);
-			txn_commit(txn);
+			txn_commit(c, txn);
 			return PKARR_PUT_SAME;
 		}
 	}
@@ -534,7 +560,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	txn = txn_begin(c);
 	disk_put(c, txn, e);
 	evict(c, txn);
-	txn_commit(txn);
+	txn_commit(c, txn);
 	return result;
 }
 
@@ -869,7 +895,7 @@ load(struct pkarr_cache *c)
 	for (size_t i = 0; i < nexcess; i++)
 		disk_del(c, txn, excess + 32 * i);
 	free(excess);
-	txn_commit(txn);
+	txn_commit(c, txn);
 	c->vcursor = c->pos.tail;
 	if (bad > 0)
 		log_warn("packet cache: dropped %zu bad records from disk", bad);
@@ -967,6 +993,10 @@ pkarr_cache_free(struct pkarr_cache *c)
 		}
 	}
 	free(c->buckets);
+	if (c->hold > 0) {
+		c->hold = 1;
+		pkarr_cache_release_writes(c);
+	}
 	if (c->env != NULL) {
 		mdb_env_sync(c->env, 1);
 		mdb_env_close(c->env);

@@ -140,6 +140,22 @@ int pkarr_cache_put_verified(struct pkarr_cache *c,
 			     const struct pkarr_packet *pkt, uint64_t now_s);
 
 /**
+ * Hold the disk writes of the calls that follow in one LMDB transaction
+ * until pkarr_cache_release_writes(), so a caller can answer a client
+ * before the cache's system calls. Memory is updated at once as always.
+ * Calls nest; pkarr_cache_free() releases what is still held.
+ * @param c the cache
+ */
+void pkarr_cache_hold_writes(struct pkarr_cache *c);
+
+/**
+ * End a pkarr_cache_hold_writes(): commit the held writes (the outermost
+ * release does).
+ * @param c the cache
+ */
+void pkarr_cache_release_writes(struct pkarr_cache *c);
+
+/**
  * Remember that a key has no packet, unless a packet is held for it.
  * @param c the cache
  * @param pk the key

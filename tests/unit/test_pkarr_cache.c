@@ -800,6 +800,93 @@ test_load_budget(void)
 	rm_rf(dir);
 }
 
+/* The LMDB file's bytes (as the page cache has them), malloc'd. */
+static uint8_t *
+file_bytes(const char *dir, size_t *len)
+{
+	char path[4200];
+	uint8_t *buf = NULL;
+	long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/pkarr-packets.mdb", dir);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n)) != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf != NULL)
+		*len = (size_t)n;
+	fclose(f);
+	return buf;
+}
+
+static bool
+file_same(const char *dir, const uint8_t *snap, size_t snap_len)
+{
+	size_t len = 0;
+	uint8_t *now = file_bytes(dir, &len);
+	bool same = now != NULL && len == snap_len && memcmp(now, snap, len) == 0;
+
+	free(now);
+	return same;
+}
+
+static void
+test_held_writes(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct pkarr_cache *c;
+	struct pkarr_packet a, b, d;
+	const struct pkarr_packet *got = NULL;
+	uint8_t *snap = NULL;
+	size_t snap_len = 0;
+
+	if (!ok(dir != NULL, "mkdtemp"))
+		return;
+	make(&a, 80, 1000, 300, "1.1.1.1");
+	make(&b, 81, 1000, 300, "2.2.2.2");
+	make(&d, 82, 1000, 300, "3.3.3.3");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (!ok(c != NULL, "lmdb cache")) {
+		rm_rf(dir);
+		return;
+	}
+	pkarr_cache_put(c, &a, 100);
+	snap = file_bytes(dir, &snap_len);
+	ok(snap != NULL, "file read (%zu bytes)", snap_len);
+	pkarr_cache_hold_writes(c);
+	is_int(pkarr_cache_put_verified(c, &b, 100), PKARR_PUT_NEW, "held: put");
+	is_int(pkarr_cache_get(c, b.pk, 100, &got), PKARR_CACHE_FRESH,
+	       "held: in memory at once");
+	ok(file_same(dir, snap, snap_len), "held: nothing written to disk yet");
+	pkarr_cache_hold_writes(c);
+	pkarr_cache_release_writes(c);
+	ok(file_same(dir, snap, snap_len), "inner release: still nothing written");
+	pkarr_cache_release_writes(c);
+	ok(!file_same(dir, snap, snap_len), "outer release: written");
+	pkarr_cache_release_writes(c); /* unbalanced: ignored */
+	/* Held writes still pending at free are not lost. */
+	pkarr_cache_hold_writes(c);
+	pkarr_cache_put(c, &d, 100);
+	pkarr_cache_free(c);
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	if (ok(c != NULL, "reopen")) {
+		is_int(pkarr_cache_count(c), 3, "all three packets on disk");
+		is_int(pkarr_cache_get(c, b.pk, 100, &got), PKARR_CACHE_FRESH,
+		       "the released one");
+		is_int(pkarr_cache_get(c, d.pk, 100, &got), PKARR_CACHE_FRESH,
+		       "the one held at free");
+		pkarr_cache_free(c);
+	}
+	free(snap);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -810,5 +897,6 @@ main(void)
 	test_memory();
 	test_lazy_verify();
 	test_load_budget();
+	test_held_writes();
 	return tap_done();
 }
