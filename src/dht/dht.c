@@ -208,8 +208,17 @@ external_vote(struct dht *d, const struct dht_addr *voter, const struct krpc_str
 	}
 	d->votes[slot].voter = *voter;
 	d->votes[slot].ip = a;
+	/* On a dual-stack socket both families vote. The node has one ID
+	 * (BEP 32), and the IPv4 DHT is where BEP 42 is checked: an IPv6
+	 * address is elected only when no IPv4 node has voted. */
+	int want_family = 6;
+	for (int i = 0; i < d->nvotes; i++)
+		if (d->votes[i].ip.family == 4)
+			want_family = 4;
 	for (int i = 0; i < d->nvotes; i++) {
 		int c = 0;
+		if (d->votes[i].ip.family != want_family)
+			continue;
 		for (int j = 0; j < d->nvotes; j++)
 			if (dht_addr_ip_eq(&d->votes[i].ip, &d->votes[j].ip))
 				c++;
@@ -467,6 +476,8 @@ send:
 	q.method = KRPC_M_FIND_NODE;
 	q.target = d->id;
 	q.port = -1;
+	/* BEP 32: a dual-stack node bootstraps both tables at once */
+	q.want_n4 = q.want_n6 = d->cfg.dual_stack;
 	d->last_boot_ms = 0;
 	return dht_send_query(d, &q, &a, TXN_PING, 0, now_ms);
 }

@@ -26,6 +26,7 @@ struct dht_node {
 	struct dht *d;
 	int fd;
 	int family;
+	bool dual_stack;
 	uint16_t port;
 	struct event *rev;
 	struct event *timer;
@@ -141,8 +142,10 @@ dht_node_new(struct event_base *base, const struct sockaddr *bind_addr,
 		free(n);
 		return NULL;
 	}
-	if (n->family == AF_INET6)
-		setsockopt(n->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	/* One socket for both DHTs (BEP 32): IPv4 nodes as mapped addresses. */
+	if (n->family == AF_INET6 &&
+	    setsockopt(n->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) == 0)
+		n->dual_stack = true;
 	if (bind(n->fd, bind_addr, bindlen) < 0 ||
 	    getsockname(n->fd, (struct sockaddr *)&ss, &sl) < 0) {
 		log_err("DHT socket bind: %s", strerror(errno));
@@ -153,6 +156,7 @@ dht_node_new(struct event_base *base, const struct sockaddr *bind_addr,
 	n->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
 						   ((struct sockaddr_in *)&ss)->sin_port);
 	c = *cfg;
+	c.dual_stack = n->dual_stack;
 	c.send = node_send;
 	c.send_ctx = n;
 	n->d = dht_new(&c, time_mono_ms());
@@ -170,6 +174,12 @@ struct dht *
 dht_node_dht(struct dht_node *n)
 {
 	return n->d;
+}
+
+bool
+dht_node_dual_stack(const struct dht_node *n)
+{
+	return n->dual_stack;
 }
 
 uint16_t

@@ -47,6 +47,13 @@ struct dht *dht_node_dht(struct dht_node *n);
 uint16_t dht_node_port(const struct dht_node *n);
 
 /**
+ * @param n node
+ * @return whether its socket is IPv6 with IPv4-mapped addresses, so that
+ *         it takes part in both the IPv4 and the IPv6 DHT (BEP 32)
+ */
+bool dht_node_dual_stack(const struct dht_node *n);
+
+/**
  * The clock the node runs on; pass it as now_ms to dht.h calls.
  * @param n node
  * @return milliseconds (monotonic)

@@ -162,6 +162,12 @@ send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t no
 	q.target = l->target;
 	if (l->kind == LK_FIND_NODE) {
 		q.method = KRPC_M_FIND_NODE;
+		/* BEP 32: a dual-stack node bootstrapping asks for both
+		 * families, so each DHT helps fill the other's table. */
+		if (d->cfg.dual_stack &&
+		    (routing_count(&d->rt4, now_ms, NULL) < (size_t)d->cfg.k ||
+			routing_count(&d->rt6, now_ms, NULL) < (size_t)d->cfg.k))
+			q.want_n4 = q.want_n6 = true;
 	} else {
 		q.method = KRPC_M_GET;
 		/* BEP 44: with seq, nodes holding nothing newer leave v out. */

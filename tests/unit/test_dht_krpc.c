@@ -454,6 +454,153 @@ test_server(void)
 	dht_free(d);
 }
 
+/* Every datagram a node sends, with its destination. */
+#define MAXOUT 256
+static struct out {
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	uint8_t buf[1500];
+	size_t len;
+} outq[MAXOUT];
+static int n_out;
+
+static void
+queue_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tl)
+{
+	(void)ctx;
+	if (n_out >= MAXOUT || len > sizeof(outq[0].buf) || tl > sizeof(outq[0].to))
+		return;
+	memcpy(&outq[n_out].to, to, tl);
+	outq[n_out].tolen = tl;
+	memcpy(outq[n_out].buf, buf, len);
+	outq[n_out].len = len;
+	n_out++;
+}
+
+/* Answer every query sent to a voter with a find_node reply whose "ip"
+ * says what that voter sees. Returns the replies delivered. */
+static int
+answer_voters(struct dht *d, const struct dht_addr *voters, const struct dht_addr *claims,
+	int nvoters, uint64_t now_ms)
+{
+	int delivered = 0;
+
+	for (int round = 0; round < 20 && n_out > 0; round++) {
+		struct out batch[MAXOUT];
+		int n = n_out;
+		memcpy(batch, outq, sizeof(batch[0]) * (size_t)n);
+		n_out = 0;
+		for (int i = 0; i < n; i++) {
+			struct krpc_msg m;
+			struct krpc_response r;
+			struct dht_addr to;
+			uint8_t ipc[18], id[20], buf[512];
+			int len, v = -1;
+			if (krpc_parse(batch[i].buf, batch[i].len, &m) != 0 || m.y != 'q' ||
+			    dht_addr_from_sockaddr((struct sockaddr *)&batch[i].to, batch[i].tolen,
+				    &to) != 0)
+				continue;
+			for (int j = 0; j < nvoters; j++)
+				if (dht_addr_eq(&voters[j], &to))
+					v = j;
+			if (v < 0)
+				continue;
+			memset(id, 0x40 + v, sizeof(id));
+			memset(&r, 0, sizeof(r));
+			r.t = m.t.p;
+			r.t_len = m.t.n;
+			r.id = id;
+			r.ip = ipc;
+			r.ip_len = dht_addr_compact(&claims[v], ipc);
+			len = krpc_build_response(buf, sizeof(buf), &r);
+			if (len > 0) {
+				dht_input(d, buf, (size_t)len, (struct sockaddr *)&batch[i].to,
+					batch[i].tolen, now_ms);
+				delivered++;
+			}
+		}
+		dht_periodic(d, now_ms);
+	}
+	return delivered;
+}
+
+static void
+voter(struct dht_addr *a, int family, int i)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = (uint8_t)family;
+	if (family == 4) {
+		a->ip[0] = 198, a->ip[1] = 51, a->ip[2] = 100, a->ip[3] = (uint8_t)(10 + i);
+	} else {
+		a->ip[0] = 0x20, a->ip[1] = 0x01, a->ip[2] = 0x0d, a->ip[3] = 0xb8;
+		a->ip[15] = (uint8_t)(10 + i);
+	}
+	a->port = 6881;
+}
+
+/* BEP 42 voting on a dual-stack node: IPv6 voters elect an address only
+ * while no IPv4 node has voted, and cannot take the election from IPv4. */
+static void
+test_votes(void)
+{
+	struct dht_config cfg;
+	struct dht_info info;
+	struct dht_addr voters[9], claims[9];
+	struct sockaddr_storage ss;
+	struct dht *d;
+	uint64_t now = 1000;
+
+	for (int i = 0; i < 9; i++) {
+		voter(&voters[i], i < 3 || i >= 6 ? 6 : 4, i);
+		memset(&claims[i], 0, sizeof(claims[i]));
+		claims[i].family = voters[i].family;
+		if (claims[i].family == 4)
+			memcpy(claims[i].ip, "\xcb\x00\x71\x07", 4); /* 203.0.113.7 */
+		else
+			memcpy(claims[i].ip, "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff", 16);
+		claims[i].port = 7000;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.send = queue_send;
+	cfg.dual_stack = true;
+	d = dht_new(&cfg, now);
+	if (!ok(d != NULL, "dual-stack node"))
+		return;
+	n_out = 0;
+	for (int i = 0; i < 3; i++) {
+		socklen_t sl = dht_addr_to_sockaddr(&voters[i], &ss);
+		dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
+	}
+	dht_periodic(d, now);
+	{
+		bool want_both = false;
+		for (int i = 0; i < n_out; i++) {
+			struct krpc_msg m;
+			if (krpc_parse(outq[i].buf, outq[i].len, &m) == 0 &&
+			    m.method == KRPC_M_FIND_NODE && m.want_n4 && m.want_n6)
+				want_both = true;
+		}
+		ok(want_both, "bootstrapping find_node asks for n4 and n6 (BEP 32)");
+	}
+	ok(answer_voters(d, voters, claims, 9, now) >= 3, "three IPv6 voters answered");
+	dht_get_info(d, now, &info);
+	ok(info.have_external && strncmp(info.external, "[2001:db8::ff]:", 15) == 0,
+		"IPv6 votes alone elect the IPv6 address (%s)", info.external);
+	for (int i = 3; i < 9; i++) {
+		socklen_t sl = dht_addr_to_sockaddr(&voters[i], &ss);
+		dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
+	}
+	now += 20 * 60 * 1000; /* past the bootstrap interval */
+	n_out = 0;
+	dht_periodic(d, now);
+	ok(answer_voters(d, voters, claims, 9, now) >= 6, "IPv4 and more IPv6 voters answered");
+	dht_get_info(d, now, &info);
+	ok(info.have_external && strncmp(info.external, "203.0.113.7:", 12) == 0,
+		"IPv4 votes win over as many IPv6 ones (%s)", info.external);
+	dht_free(d);
+}
+
 int
 main(void)
 {
@@ -463,5 +610,6 @@ main(void)
 	test_builders();
 	test_hostile();
 	test_server();
+	test_votes();
 	return tap_done();
 }
