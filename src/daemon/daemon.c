@@ -365,16 +365,16 @@ pkdns_log_stats(struct pkdns *d)
 	struct dns_server_stats ss;
 	const struct pkdns_stats *s = &d->stats;
 
-	size_t packets, nodes;
+	size_t packets, nodes, nodes6;
 
-	pkdns_pkarr_stats(d, &packets, &nodes);
+	pkdns_pkarr_stats(d, &packets, &nodes, &nodes6);
 	cache_get_stats(d->cache, &cs);
 	dns_server_get_stats(d->dns, &ss);
 	log_msg(LOG_LVL_WARN < d->conf.verbose ? LOG_LVL_INFO : LOG_LVL_WARN, "stats",
 	    "queries %llu (udp %llu, tcp %llu), cache hits %llu, stale %llu, refused %llu, "
 	    "ratelimited %llu, malformed %llu, truncated %llu; icann %llu (failed %llu, bogus %llu); "
 	    "pkarr %llu, dht look-ups %llu (answered %llu, mean %llu ms to first packet), "
-	    "%zu DHT nodes, %zu packets; cache %llu entries %llu bytes",
+	    "%zu DHT nodes (IPv6 %zu), %zu packets; cache %llu entries %llu bytes",
 	    (unsigned long long)s->queries, (unsigned long long)ss.udp_queries,
 	    (unsigned long long)ss.tcp_queries, (unsigned long long)s->cache_hits,
 	    (unsigned long long)s->stale_answers, (unsigned long long)s->refused,
@@ -384,7 +384,7 @@ pkdns_log_stats(struct pkdns *d)
 	    (unsigned long long)s->pkarr_queries, (unsigned long long)s->dht_lookups,
 	    (unsigned long long)s->dht_lookups_done,
 	    (unsigned long long)(s->dht_lookups_done ? s->dht_lookup_ms_total / s->dht_lookups_done : 0),
-	    nodes, packets,
+	    nodes, nodes6, packets,
 	    (unsigned long long)cs.entries, (unsigned long long)cs.bytes);
 }
 

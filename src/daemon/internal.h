@@ -76,6 +76,6 @@ bool pkdns_route_pkarr(struct pkdns *d, struct dns_query *q);
  * @param packets set to the packets cached
  * @param nodes set to the DHT routing table's size
  */
-void pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes);
+void pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes, size_t *nodes6);
 
 #endif

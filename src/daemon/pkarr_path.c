@@ -96,6 +96,7 @@ struct boot_req {
 	struct pkarr_path *pp;
 	struct icann_req *req;
 	uint16_t port;
+	uint16_t qtype; /* A, or AAAA on a dual-stack node */
 	char host[256];
 };
 
@@ -122,7 +123,7 @@ struct pkarr_path {
 	struct pk_task *tasks;
 	struct pk_lookup *lookups;
 	unsigned n_lookups;
-	struct boot_req *boot[CONF_MAX_LIST];
+	struct boot_req *boot[2 * CONF_MAX_LIST];
 	size_t n_boot;
 	uint8_t recent[MAX_RECENT][32];
 	size_t n_recent, recent_pos;
@@ -1052,10 +1053,34 @@ boot_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 		ldns_pkt_free(pkt);
 	}
 	if (added)
-		log_info("bootstrap %s: %d addresses", b->host, added);
+		log_info("bootstrap %s: %d %s addresses", b->host, added,
+		    b->qtype == LDNS_RR_TYPE_AAAA ? "IPv6" : "IPv4");
+	else if (b->qtype == LDNS_RR_TYPE_AAAA)
+		log_debug("bootstrap %s: no IPv6 address (rcode %d)", b->host, rcode);
 	else
 		log_warn("bootstrap %s: cannot resolve it (rcode %d); will rely on other nodes",
 		    b->host, rcode);
+}
+
+static void
+resolve_bootstrap(struct pkarr_path *pp, const char *host, size_t hostlen, uint16_t port,
+    uint16_t qtype)
+{
+	struct boot_req *b;
+
+	if (pp->n_boot >= sizeof(pp->boot) / sizeof(pp->boot[0]))
+		return;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return;
+	b->pp = pp;
+	b->port = port;
+	b->qtype = qtype;
+	memcpy(b->host, host, hostlen);
+	pp->boot[pp->n_boot++] = b;
+	b->req = icann_resolve(pp->d->icann, b->host, qtype, LDNS_RR_CLASS_IN, boot_resolved, b);
+	if (b->req == ICANN_DONE)
+		b->req = NULL;
 }
 
 static void
@@ -1064,28 +1089,22 @@ add_bootstrap(struct pkarr_path *pp, const char *spec)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	const char *colon = strrchr(spec, ':');
-	struct boot_req *b;
+	struct boot_req probe;
 
 	if (netaddr_parse(spec, 6881, &ss, &sl) == 0) {
 		dht_add_bootstrap(pp->dht, (struct sockaddr *)&ss, sl);
 		return;
 	}
-	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(b->host) ||
-	    pp->n_boot >= CONF_MAX_LIST) {
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(probe.host)) {
 		log_warn("bootstrap '%s' is not HOST:PORT; ignored", spec);
 		return;
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return;
-	b->pp = pp;
-	b->port = (uint16_t)atoi(colon + 1);
-	memcpy(b->host, spec, (size_t)(colon - spec));
-	pp->boot[pp->n_boot++] = b;
-	b->req = icann_resolve(pp->d->icann, b->host, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
-	    boot_resolved, b);
-	if (b->req == ICANN_DONE)
-		b->req = NULL;
+	/* names through our own ICANN path, never the OS resolver */
+	resolve_bootstrap(pp, spec, (size_t)(colon - spec), (uint16_t)atoi(colon + 1),
+	    LDNS_RR_TYPE_A);
+	if (dht_node_dual_stack(pp->node))
+		resolve_bootstrap(pp, spec, (size_t)(colon - spec), (uint16_t)atoi(colon + 1),
+		    LDNS_RR_TYPE_AAAA);
 }
 
 static int
@@ -1114,15 +1133,37 @@ start_dht(struct pkarr_path *pp)
 	default: dc.mode = DHT_MODE_ADAPTIVE; break;
 	}
 	dc.loopback_testnet = d->conf.testnet > 0;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(d->conf.dht_port);
-	sin.sin_addr.s_addr = htonl(d->conf.testnet ? INADDR_LOOPBACK : INADDR_ANY);
-	pp->node = dht_node_new(d->base, (struct sockaddr *)&sin, sizeof(sin), &dc);
+	/* Both DHTs on one socket, [::] with IPv4-mapped addresses (BEP 32);
+	 * IPv4 alone where the host has no IPv6, and for testnets. */
+	if (!d->conf.testnet) {
+		struct sockaddr_in6 sin6;
+		int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			close(fd);
+			memset(&sin6, 0, sizeof(sin6));
+			sin6.sin6_family = AF_INET6;
+			sin6.sin6_port = htons(d->conf.dht_port);
+			sin6.sin6_addr = in6addr_any;
+			pp->node = dht_node_new(d->base, (struct sockaddr *)&sin6, sizeof(sin6), &dc);
+		}
+		if (pp->node && !dht_node_dual_stack(pp->node)) {
+			dht_node_free(pp->node);
+			pp->node = NULL;
+		}
+	}
+	if (!pp->node) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(d->conf.dht_port);
+		sin.sin_addr.s_addr = htonl(d->conf.testnet ? INADDR_LOOPBACK : INADDR_ANY);
+		pp->node = dht_node_new(d->base, (struct sockaddr *)&sin, sizeof(sin), &dc);
+	}
 	if (!pp->node) {
 		log_err("cannot start the DHT node on UDP port %u", d->conf.dht_port);
 		return -1;
 	}
+	log_info("DHT node on UDP port %u (%s)", dht_node_port(pp->node),
+	    dht_node_dual_stack(pp->node) ? "IPv4 and IPv6" : "IPv4");
 	pp->dht = dht_node_dht(pp->node);
 	load_nodes(pp);
 	if (d->conf.testnet) {
@@ -1271,14 +1312,15 @@ pkdns_pkarr_free(struct pkdns *d)
 
 /* Keep the stats line's view of the DHT current. */
 void
-pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes)
+pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes, size_t *nodes6)
 {
 	struct dht_info info;
 
 	*packets = d->pkarr && d->pkarr->pcache ? pkarr_cache_count(d->pkarr->pcache) : 0;
-	*nodes = 0;
+	*nodes = *nodes6 = 0;
 	if (d->pkarr && d->pkarr->dht) {
 		dht_get_info(d->pkarr->dht, time_mono_ms(), &info);
 		*nodes = info.nodes4 + info.nodes6;
+		*nodes6 = info.nodes6;
 	}
 }

@@ -55,7 +55,7 @@ pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client --dht-port 0 
 	--bootstrap dht.e2e.example:"$TESTNET_PORT" --republish "$KC" --republish-interval 2 -v -v
 q "$KA" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.51" "the asked key resolves through the DHT"
-like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.e2e\.example: 1 addresses' \
+like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.e2e\.example: 1 IPv4 addresses' \
 	"the bootstrap node's name was resolved through pkdns's own ICANN path"
 
 # wait (bounded) for a round that republishes both the asked and the
