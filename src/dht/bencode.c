@@ -92,12 +92,24 @@ key_cmp(const struct bencode_value *a, const struct bencode_value *b)
 	return a->str_len < b->str_len ? -1 : a->str_len > b->str_len;
 }
 
+/* Keys of an out-of-order dictionary that are checked for duplicates; one
+ * with more keys than this is refused. */
+#define UNSORTED_MAX_KEYS 32
+
+static bool
+key_eq(const struct bencode_value *a, const struct bencode_value *b)
+{
+	return a->str_len == b->str_len && memcmp(a->str, b->str, a->str_len) == 0;
+}
+
 static int
 scan_container(struct scan *s, const uint8_t *p, const uint8_t *end, int depth,
 	bool dict, const uint8_t **next)
 {
 	struct bencode_value key, prev = { 0 }, val;
-	bool have_prev = false;
+	struct bencode_value seen[UNSORTED_MAX_KEYS];
+	size_t nkeys = 0;
+	bool sorted = true;
 	int rc;
 
 	if (depth >= BENCODE_MAX_DEPTH)
@@ -117,10 +129,26 @@ scan_container(struct scan *s, const uint8_t *p, const uint8_t *end, int depth,
 			rc = scan_str(p, end, &key, &p);
 			if (rc < 0)
 				return rc;
-			if (have_prev && key_cmp(&prev, &key) >= 0)
-				return BENCODE_ERR_NONCANON;
+			/* Keys are sorted in canonical bencode, and in what
+			 * every peer we know sends; other orders are taken too
+			 * (as libtorrent does), but never a key twice. While
+			 * the order holds, a repeat can only be the key before. */
+			if (nkeys > 0 && key_cmp(&prev, &key) >= 0) {
+				if (key_eq(&prev, &key))
+					return BENCODE_ERR_NONCANON;
+				sorted = false;
+			}
+			if (!sorted) {
+				if (nkeys >= UNSORTED_MAX_KEYS)
+					return BENCODE_ERR_NONCANON;
+				for (size_t i = 0; i < nkeys; i++)
+					if (key_eq(&seen[i], &key))
+						return BENCODE_ERR_NONCANON;
+			}
+			if (nkeys < UNSORTED_MAX_KEYS)
+				seen[nkeys] = key;
+			nkeys++;
 			prev = key;
-			have_prev = true;
 		}
 		rc = scan_value(s, p, end, depth + 1, &val, &p);
 		if (rc < 0)

@@ -4,10 +4,13 @@
  * The reader never allocates: a parsed value is a view into the caller's
  * buffer. Every element is validated before use with explicit limits on
  * nesting depth and element count, because each datagram comes from an
- * untrusted peer. Canonical form is enforced: integers without leading zeros
- * or "-0", string lengths without leading zeros, dictionary keys sorted as
- * raw byte strings and unique. The writer appends into a caller buffer and
- * remembers an overflow instead of writing past the end.
+ * untrusted peer. Integers without leading zeros or "-0" and string
+ * lengths without leading zeros are enforced, and dictionary keys must be
+ * unique. Keys out of their sorted order (raw byte strings) are accepted,
+ * as other DHT implementations accept them, in dictionaries of at most 32
+ * keys (what pkdns builds is always sorted: krpc.c writes keys in order).
+ * The writer appends into a caller buffer and remembers an overflow
+ * instead of writing past the end.
  */
 #ifndef PKDNS_DHT_BENCODE_H
 #define PKDNS_DHT_BENCODE_H
@@ -25,7 +28,8 @@
 enum bencode_err {
 	BENCODE_ERR_TRUNC = -1,     /**< input ends inside an element */
 	BENCODE_ERR_SYNTAX = -2,    /**< not bencode */
-	BENCODE_ERR_NONCANON = -3,  /**< leading zeros, -0, unsorted keys */
+	BENCODE_ERR_NONCANON = -3,  /**< leading zeros, -0, a repeated key, an
+				         unsorted dictionary of over 32 keys */
 	BENCODE_ERR_LIMIT = -4,     /**< too deep or too many elements */
 	BENCODE_ERR_RANGE = -5,     /**< integer outside int64 */
 	BENCODE_ERR_TYPE = -6,      /**< value has the wrong type */

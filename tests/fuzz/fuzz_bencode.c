@@ -10,11 +10,12 @@
  *
  * Besides memory safety it checks: the result is a documented code; with
  * and without `used` the parser agrees; whatever it accepts lies inside
- * the input, and because the reader enforces canonical form, walking the
- * value with the iterators and writing it back with the writer gives the
- * same bytes; dictionary keys come out strictly sorted and
- * bencode_dict_get finds each of them; a writer short of room by even one
- * byte reports the overflow and writes nothing past its buffer.
+ * the input, and because the reader enforces canonical numbers and
+ * lengths, walking the value with the iterators and writing it back with
+ * the writer gives the same bytes; dictionary keys come out unique (in any
+ * order, at most 32 of them when not sorted) and bencode_dict_get finds
+ * each of them; a writer short of room by even one byte reports the
+ * overflow and writes nothing past its buffer.
  */
 #include "config.h"
 
@@ -65,10 +66,10 @@ static void
 rewrite(struct bencode_writer *w, const struct bencode_value *v,
 	const uint8_t *base, size_t len, int depth)
 {
-	struct bencode_iter it;
-	struct bencode_value k, val, prev, got;
-	bool have_prev = false;
-	int rc;
+	struct bencode_iter it, it2;
+	struct bencode_value k, val, prev, got, k2, v2;
+	bool have_prev = false, sorted = true;
+	int rc, nkeys = 0;
 
 	tu_check(depth <= BENCODE_MAX_DEPTH);
 	check_inside(v, base, len);
@@ -95,10 +96,22 @@ rewrite(struct bencode_writer *w, const struct bencode_value *v,
 		if (v->type == BENCODE_DICT) {
 			tu_check(k.type == BENCODE_STR);
 			check_inside(&k, base, len);
-			if (have_prev)
-				tu_check(key_cmp(&prev, &k) < 0);
+			if (have_prev && key_cmp(&prev, &k) >= 0)
+				sorted = false;
 			prev = k;
 			have_prev = true;
+			nkeys++;
+			tu_check(sorted || nkeys <= 32);
+			/* unique: this key is met once in the whole dictionary */
+			{
+				int same = 0;
+				tu_check(bencode_iter_init(v, &it2) == 0);
+				while (bencode_iter_next(&it2, &k2, &v2) > 0)
+					if (k2.str_len == k.str_len &&
+					    memcmp(k2.str, k.str, k.str_len) == 0)
+						same++;
+				tu_check(same == 1);
+			}
 			bencode_put_str(w, k.str, k.str_len);
 			/* Look-up by C string: only for keys without a NUL. */
 			if (k.str_len < 64 && memchr(k.str, 0, k.str_len) == NULL) {

@@ -58,10 +58,16 @@ roundtrip(const uint8_t *in, size_t n)
 }
 
 static int
-parses(const char *s)
+parses_n(const char *s, size_t n)
 {
 	struct bencode_value v;
-	return bencode_parse((const uint8_t *)s, strlen(s), &v, NULL);
+	return bencode_parse((const uint8_t *)s, n, &v, NULL);
+}
+
+static int
+parses(const char *s)
+{
+	return parses_n(s, strlen(s));
 }
 
 static void
@@ -103,12 +109,12 @@ main(void)
 	const char *good[] = { "i0e", "i-1e", "i42e", "i9223372036854775807e",
 		"i-9223372036854775808e", "0:", "4:spam", "le", "de",
 		"l4:spami42ee", "d3:bar4:spam3:fooi42ee", "d1:ad1:bli1ei2eeee",
-		"d0:i1e1:ai2ee" };
+		"d0:i1e1:ai2ee", "d3:fooi1e3:bari2ee", "d1:b0:1:a0:e", "d2:ab0:1:a0:e" };
 	const char *bad[] = { "", "i", "ie", "i-e", "i-0e", "i03e", "i00e",
 		"i1", "i1x", "i9223372036854775808e", "i-9223372036854775809e",
 		"5:spam", "01:a", "-1:a", ":", "l", "d", "li1e", "d3:fooe",
-		"d3:fooi1e3:bari2ee", "d3:fooi1e3:fooi2ee", "di1ei2ee", "x",
-		"4:spamX", "d1:b0:1:a0:e", "l-e", "d2:ab0:1:a0:e" };
+		"d3:fooi1e3:fooi2ee", "di1ei2ee", "x",
+		"4:spamX", "l-e" };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ok(parses(good[i]) == 0, "accepts %s", good[i]);
@@ -118,8 +124,40 @@ main(void)
 		ok(parses(bad[i]) < 0, "rejects \"%s\"", bad[i]);
 	is_int(parses("i-0e"), BENCODE_ERR_NONCANON, "-0 is non-canonical");
 	is_int(parses("i01e"), BENCODE_ERR_NONCANON, "leading zero is non-canonical");
-	is_int(parses("d1:bi1e1:ai2ee"), BENCODE_ERR_NONCANON, "unsorted keys");
 	is_int(parses("d1:ai1e1:ai2ee"), BENCODE_ERR_NONCANON, "duplicate keys");
+	is_int(parses("d1:bi1e1:ai2e1:bi3ee"), BENCODE_ERR_NONCANON,
+		"a repeated key after the order broke");
+	is_int(parses("d1:ai1e1:ci2e1:bi3e1:ci4ee"), BENCODE_ERR_NONCANON,
+		"a repeated key, not next to its twin");
+	/* Unsorted keys are taken (libtorrent and others take them). */
+	{
+		struct bencode_value d, e;
+		ok(bencode_parse((const uint8_t *)"d1:bi1e1:ai2ee", 14, &d, NULL) == 0,
+			"unsorted keys accepted");
+		ok(bencode_dict_get(&d, "a", &e) == 0 && e.i == 2 &&
+				bencode_dict_get(&d, "b", &e) == 0 && e.i == 1,
+			"and found by name");
+		ok(roundtrip((const uint8_t *)"d1:bi1e1:ai2ee", 14),
+			"and written back in the order read");
+	}
+	/* An out-of-order dictionary may have at most 32 keys; a sorted one more. */
+	{
+		char big[1024];
+		size_t n = 0;
+		big[n++] = 'd';
+		for (int i = 0; i < 40; i++)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, "2:%02di0e", i);
+		big[n++] = 'e';
+		ok(parses_n(big, n) == 0, "40 sorted keys");
+		memcpy(big + 1, "2:99", 4); /* first key now sorts last */
+		is_int(parses_n(big, n), BENCODE_ERR_NONCANON, "40 keys out of order: refused");
+		n = 0;
+		big[n++] = 'd';
+		for (int i = 31; i >= 0; i--)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, "2:%02di0e", i);
+		big[n++] = 'e';
+		ok(parses_n(big, n) == 0, "32 keys in reverse order");
+	}
 	is_int(parses("10:abc"), BENCODE_ERR_TRUNC, "string longer than input");
 
 	/* Depth limit: 40 nested lists. */

@@ -228,6 +228,13 @@ test_hostile(void)
 	is_int(parse_str("d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q5:hello1:t2:aa1:y1:qe", &m), 0,
 		"unknown method parses");
 	is_int(m.method, KRPC_M_UNKNOWN, "... as KRPC_M_UNKNOWN");
+	/* A reply with its keys out of order ("ip" last, "id" after "token"). */
+	is_int(parse_str("d1:rd5:token2:tk2:id20:bbbbbbbbbbbbbbbbbbbbe1:t2:aa1:y1:r2:ip6:ABCDEFe",
+		       &m), 0, "a reply with unsorted keys parses");
+	ok(m.y == 'r' && m.id && m.id[0] == 'b' && m.ip.n == 6 && m.token.n == 2,
+		"... with every field found");
+	ok(parse_str("d1:rd2:id20:bbbbbbbbbbbbbbbbbbbbe1:t2:aa1:y1:r1:t2:bbe", &m) < 0,
+		"a reply with t twice is refused");
 	is_int(parse_str("d1:ad2:id20:aaaaaaaaaaaaaaaaaaaa3:seq3:abce1:q3:get1:t2:aa1:y1:qe", &m),
 		KRPC_ERR_FIELD, "seq of the wrong type");
 	ok(parse_str("d1:eli201e5:Errore1:t2:aa1:y1:ee", &m) == 0 && m.err_code == 201,
