@@ -73,6 +73,7 @@ struct pk_task {
 	uint8_t pk[32];               /* its key */
 	ldns_rr_list *chain;          /* answer records so far */
 	int hops;
+	bool ns_key_asked;            /* looked up a name server's key once */
 	struct pk_lookup *lookup;     /* waiting on this look-up */
 	struct icann_req *icann;      /* or on libunbound */
 	struct icann *icann_ctx;      /* ...of this context (ICANN or delegation) */
@@ -133,6 +134,7 @@ struct pkarr_path {
 };
 
 static void task_step(struct pk_task *t);
+static int lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t);
 
 static uint64_t
 now_s(void)
@@ -508,6 +510,42 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
  * the addresses of the first name server named outside any key (looked
  * up through the ICANN path).
  * @return 0 (t continues asynchronously), or -1 */
+/* Addresses of a name server named under a key, from that key's packet
+ * in the cache: how many (0: the key has none or no packet), or -1 when
+ * the packet is not cached and must be looked up first. */
+static int
+key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32],
+    struct sockaddr_storage *addrs, size_t max)
+{
+	static const ldns_rr_type types[2] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
+	const struct pkarr_packet *cached = NULL;
+	struct pkarr_packet pkt;
+	size_t n = 0;
+
+	switch (pkarr_cache_get(pp->pcache, pk, now_s(), &cached)) {
+	case PKARR_CACHE_FRESH:
+	case PKARR_CACHE_STALE:
+		pkt = *cached; /* the cache's scratch copy lasts one call */
+		break;
+	case PKARR_CACHE_NEGATIVE:
+		return 0;
+	default:
+		return -1;
+	}
+	for (int i = 0; i < 2 && n < max; i++) {
+		ldns_rr_list *an = ldns_rr_list_new(), *au = ldns_rr_list_new();
+		ldns_rdf *cname = NULL;
+		if (an && au &&
+		    pkarr_answer(&pkt, target, types[i], &pp->params, an, au, NULL, &cname) ==
+			PKARR_ANS_OK)
+			n += rr_addrs(an, 53, addrs + n, max - n);
+		ldns_rdf_deep_free(cname);
+		ldns_rr_list_deep_free(an);
+		ldns_rr_list_deep_free(au);
+	}
+	return (int)n;
+}
+
 static int
 task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 {
@@ -526,16 +564,28 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 	if (n > 0)
 		return task_ask_servers(t, addrs, n);
 
+	/* No glue: a name server under a key whose packet we hold first, then
+	 * one named in the ICANN world, then one under a key to look up. */
+	bool lookup_key = false;
+	uint8_t key_pk[32];
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ns, i);
 		ldns_rdf *target = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
 		char *text;
 		struct icann_req *r;
 
-		/* a name server under a key without glue would need the
-		 * pkarr path again; ICANN-named ones are the common case */
-		if (!target || name_key(target, pk) == 0)
+		if (!target)
 			continue;
+		if (name_key(target, pk) == 0) {
+			int k = key_ns_addrs(t->pp, target, pk, addrs, MAX_DELEG_NS);
+			if (k > 0)
+				return task_ask_servers(t, addrs, (size_t)k);
+			if (k < 0 && !lookup_key) {
+				lookup_key = true;
+				memcpy(key_pk, pk, 32);
+			}
+			continue;
+		}
 		text = ldns_rdf2str(target);
 		if (!text)
 			return -1;
@@ -548,6 +598,13 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 		if (r != ICANN_DONE) /* ICANN_DONE: t went on (or is gone) already */
 			t->icann = r;
 		return 0;
+	}
+	/* Wait for that key's packet; its arrival steps this task again
+	 * (once: a key with no packet is remembered as negative). */
+	if (lookup_key && !t->ns_key_asked) {
+		t->ns_key_asked = true;
+		if (lookup_join(t->pp, key_pk, t) == 0)
+			return 0;
 	}
 	log_info("%s: delegated to name servers with no address in the packet", t->zone);
 	return -1;

@@ -4,7 +4,9 @@
 # serves the zone sub.<key>. pkdns must ask that name server and answer
 # with what it says (positive, NXDOMAIN with its SOA, over UDP and TCP).
 # A second key delegates to a name server named in the ICANN world
-# (ns.deleg.e2e.example, no glue): pkdns finds its address first.
+# (ns.deleg.e2e.example, no glue): pkdns finds its address first. A third
+# delegates to a name server named under a fourth key, again with no
+# glue: pkdns looks that key's packet up for the address.
 # Name servers listen on port 53 (glue carries no port), so this needs
 # root to bind it on a spare loopback address.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
@@ -28,6 +30,9 @@ K=$(new_key d)
 [ ${#K} -eq 52 ] || bail_out "no key"
 K2=$(new_key d2)
 [ ${#K2} -eq 52 ] || bail_out "no second key"
+K3=$(new_key d3)
+K4=$(new_key d4)
+[ ${#K3} -eq 52 ] && [ ${#K4} -eq 52 ] || bail_out "no third or fourth key"
 
 # a spare loopback address with port 53 free
 NSADDR=
@@ -54,6 +59,13 @@ $K2. IN SOA ns.deleg.e2e.example. host.e2e.example. 1 3600 600 86400 60
 $K2. IN NS ns.deleg.e2e.example.
 www.$K2. IN A 198.51.100.8
 Z
+cat >"$DNSD/k3.zone" <<Z
+\$TTL 300
+$K3. IN SOA ns.$K4. host.e2e.example. 1 3600 600 86400 60
+$K3. IN NS ns.$K4.
+www.$K3. IN A 198.51.100.9
+mail.$K3. IN A 198.51.100.10
+Z
 cat >"$DNSD/nsd.conf" <<C
 server:
   ip-address: $NSADDR@53
@@ -75,6 +87,9 @@ zone:
 zone:
   name: $K2
   zonefile: k2.zone
+zone:
+  name: $K3
+  zonefile: k3.zone
 C
 "$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
 DNSD_PID=$!
@@ -113,6 +128,31 @@ q "www.$K2" A
 is "$(status) $(rdata A)" "NOERROR 198.51.100.8" "  ... its names are answered by that name server"
 q "nosuch.$K2" A
 is "$(status)" NXDOMAIN "  ... and its NXDOMAIN passed on"
+
+# the third key delegated to ns.<fourth key>, whose own packet has the address
+printf '%s\n' '$TTL 300' "ns IN A $NSADDR" >"$TMPD/k4p.zone"
+publish d4 "$TMPD/k4p.zone"
+is "$RC" 0 "publish the name server's key"
+printf '%s\n' '$TTL 300' "@ IN NS ns.$K4." >"$TMPD/k3p.zone"
+publish d3 "$TMPD/k3p.zone"
+is "$RC" 0 "publish a packet that delegates to a name server under another key"
+q "www.$K3" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.9" \
+	"name server under a key, no glue: its key looked up, then asked"
+q "mail.$K3" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.10" "  ... and again with that key's packet cached"
+
+# a name server under a key that has no packet at all: a prompt SERVFAIL
+K5=$(new_key d5)
+K6=$(new_key d6)
+printf '%s\n' '$TTL 300' "@ IN NS ns.$K5." >"$TMPD/k6p.zone"
+publish d6 "$TMPD/k6p.zone"
+is "$RC" 0 "publish a packet that delegates to a name server under a key with no packet"
+start=$(date +%s%N)
+q "www.$K6" A
+end=$(date +%s%N)
+is "$(status)" SERVFAIL "  ... SERVFAIL"
+cmp_ok $(((end - start) / 1000000)) -lt 3000 "  ... within 3 s ($(((end - start) / 1000000)) ms)"
 
 pkdns_stop
 done_testing
