@@ -568,11 +568,10 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 	 * one named in the ICANN world, then one under a key to look up. */
 	bool lookup_key = false;
 	uint8_t key_pk[32];
+	const ldns_rdf *icann_ns = NULL;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ns, i);
 		ldns_rdf *target = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
-		char *text;
-		struct icann_req *r;
 
 		if (!target)
 			continue;
@@ -584,9 +583,13 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 				lookup_key = true;
 				memcpy(key_pk, pk, 32);
 			}
-			continue;
+		} else if (!icann_ns) {
+			icann_ns = target;
 		}
-		text = ldns_rdf2str(target);
+	}
+	if (icann_ns) {
+		char *text = ldns_rdf2str(icann_ns);
+		struct icann_req *r;
 		if (!text)
 			return -1;
 		t->icann_ctx = t->pp->d->icann;

@@ -46,16 +46,36 @@ ip_hash(const struct dht_addr *a)
 	return dht_crc32c(a->ip, a->family == 4 ? 4 : 16);
 }
 
-void
+int
 dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = dht_addr_to_sockaddr(to, &ss);
+	int rc;
 
 	/* Adaptive mode needs to know whom we talked to: a query from an
 	 * address we never sent to cannot be riding a NAT mapping. */
 	d->seen[ip_hash(to) % DHT_SEEN_SLOTS] = d->now_ms ? d->now_ms : 1;
-	d->cfg.send(d->cfg.send_ctx, buf, len, (const struct sockaddr *)&ss, sl);
+	rc = d->cfg.send(d->cfg.send_ctx, buf, len, (const struct sockaddr *)&ss, sl) < 0 ? -1 : 0;
+	/* Whether this host reaches the IPv6 DHT at all, as its sends say:
+	 * one success is enough (some IPv6 destinations may be unroutable). */
+	if (to->family == 6 && d->v6_reach != 1) {
+		if (rc == 0) {
+			d->v6_reach = 1;
+		} else if (d->v6_reach == 0) {
+			d->v6_reach = -1;
+			if (d->cfg.dual_stack)
+				log_info("IPv6 nodes cannot be reached from here: "
+					 "IPv4 DHT only until one can");
+		}
+	}
+	return rc;
+}
+
+bool
+dht_want_both(const struct dht *d)
+{
+	return d->cfg.dual_stack && d->v6_reach >= 0;
 }
 
 int
@@ -101,7 +121,10 @@ dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 	t->to = *to;
 	t->sent_ms = now_ms;
 	t->lookup_id = lookup_id;
-	dht_send_raw(d, d->buf, (size_t)n, to);
+	if (dht_send_raw(d, d->buf, (size_t)n, to) < 0) {
+		t->used = false;
+		return DHT_SEND_UNREACHABLE;
+	}
 	return 0;
 }
 
@@ -477,7 +500,7 @@ send:
 	q.target = d->id;
 	q.port = -1;
 	/* BEP 32: a dual-stack node bootstraps both tables at once */
-	q.want_n4 = q.want_n6 = d->cfg.dual_stack;
+	q.want_n4 = q.want_n6 = dht_want_both(d);
 	d->last_boot_ms = 0;
 	return dht_send_query(d, &q, &a, TXN_PING, 0, now_ms);
 }

@@ -58,8 +58,12 @@ struct dht_config {
 	int mode;                /**< enum dht_mode */
 	const uint8_t *node_id;  /**< 20 bytes, or NULL: random, and replaced
 				      per BEP 42 once the external IP is known */
-	/** Send one datagram; the node never blocks on it. */
-	void (*send)(void *ctx, const uint8_t *buf, size_t len,
+	/** Send one datagram; the node never blocks on it. Returns 0, or -1
+	 *  when the destination cannot be reached from here at all (no
+	 *  route, address family not usable): the query fails at once
+	 *  instead of waiting out its timeout. A datagram dropped for a full
+	 *  socket buffer counts as sent. */
+	int (*send)(void *ctx, const uint8_t *buf, size_t len,
 		const struct sockaddr *to, socklen_t tolen);
 	void *send_ctx;
 	int k;                   /**< bucket size and replication; 8 */
@@ -70,7 +74,8 @@ struct dht_config {
 	bool loopback_testnet;   /**< relax per-IP rules for 127.0.0.0/8 */
 	bool dual_stack;         /**< the socket reaches IPv4 and IPv6 nodes:
 				      while either table is thin, find_node
-				      asks for both (BEP 32 "want") */
+				      asks for both (BEP 32 "want"), unless
+				      sending to IPv6 nodes has failed */
 };
 
 /** A BEP 44 item. v holds the value as a byte string (BEP 44 allows any

@@ -44,7 +44,7 @@ dht_node_now(const struct dht_node *n)
 	return time_mono_ms();
 }
 
-static void
+static int
 node_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	socklen_t tolen)
 {
@@ -62,13 +62,18 @@ node_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 		to = (const struct sockaddr *)&mapped;
 		tolen = sizeof(mapped);
 	} else if (n->family == AF_INET && to->sa_family != AF_INET) {
-		return; /* an IPv4 socket cannot reach IPv6 nodes */
+		return -1; /* an IPv4 socket cannot reach IPv6 nodes */
 	}
+	if (sendto(n->fd, buf, len, 0, to, tolen) >= 0)
+		return 0;
 	/* UDP: a full socket buffer drops the datagram like the network
 	 * would; the query times out and the look-up carries on. */
-	if (sendto(n->fd, buf, len, 0, to, tolen) < 0 && errno != EAGAIN &&
-	    errno != EWOULDBLOCK)
-		log_debug("sendto: %s", strerror(errno));
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)
+		return 0;
+	/* No route, address not usable, refused by a local firewall: the
+	 * node fails the query now rather than wait for its timeout. */
+	log_debug("sendto: %s", strerror(errno));
+	return -1;
 }
 
 static void

@@ -112,6 +112,8 @@ struct dht {
 	 * was a system call on every datagram sent */
 	uint16_t salt_pool[64];
 	uint8_t salt_left;
+	int8_t v6_reach;        /* sends to IPv6: 0 untried, 1 one has worked,
+				   -1 all have failed so far */
 	struct dht_lookup *lookups;
 	uint32_t next_lookup_id;
 	struct dht_addr boot[DHT_MAX_BOOT];
@@ -131,9 +133,19 @@ struct dht {
 
 /* dht.c */
 /** Send a datagram to an address. */
-void dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to);
+int dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to);
+
+/** dht_send_query()'s result when the send callback says the address
+ *  cannot be reached: no transaction is left behind. */
+#define DHT_SEND_UNREACHABLE (-2)
+
+/** BEP 32: ask for nodes of both families (dual-stack node, IPv6 not
+ *  known to be unreachable). */
+bool dht_want_both(const struct dht *d);
+
 /** Allocate a transaction and send a query; fills q->t, q->id, ro, v.
- * @return 0 or -1 */
+ * @return 0; -1 (no free transaction, or the query does not encode); or
+ *         DHT_SEND_UNREACHABLE */
 int dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 	uint8_t purpose, uint32_t lookup_id, uint64_t now_ms);
 /** Ping an address unless a query to it is already in flight. */

@@ -156,6 +156,7 @@ static int
 send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t now_ms)
 {
 	struct krpc_query q;
+	int rc;
 
 	memset(&q, 0, sizeof(q));
 	q.port = -1;
@@ -164,7 +165,7 @@ send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t no
 		q.method = KRPC_M_FIND_NODE;
 		/* BEP 32: a dual-stack node bootstrapping asks for both
 		 * families, so each DHT helps fill the other's table. */
-		if (d->cfg.dual_stack &&
+		if (dht_want_both(d) &&
 		    (routing_count(&d->rt4, now_ms, NULL) < (size_t)d->cfg.k ||
 			routing_count(&d->rt6, now_ms, NULL) < (size_t)d->cfg.k))
 			q.want_n4 = q.want_n6 = true;
@@ -176,8 +177,9 @@ send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t no
 			q.seq = l->min_seq - 1;
 		}
 	}
-	if (dht_send_query(d, &q, &c->addr, TXN_LOOKUP, l->id, now_ms) < 0)
-		return -1;
+	rc = dht_send_query(d, &q, &c->addr, TXN_LOOKUP, l->id, now_ms);
+	if (rc < 0)
+		return rc;
 	l->st.queried++;
 	l->st.sent++;
 	return 0;
@@ -255,6 +257,7 @@ dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 {
 	size_t inflight = 0, replied = 0;
 	bool done = true;
+	int rc;
 
 	if (l->dead || l->finished)
 		return;
@@ -274,7 +277,12 @@ dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 			break;
 		if (c->state != CAND_NEW)
 			continue;
-		if (send_get(d, l, c, now_ms) < 0)
+		rc = send_get(d, l, c, now_ms);
+		if (rc == DHT_SEND_UNREACHABLE) {
+			c->state = CAND_FAILED; /* no route: do not wait for it */
+			continue;
+		}
+		if (rc < 0)
 			break;
 		c->state = CAND_INFLIGHT;
 		inflight++;

@@ -152,6 +152,7 @@ start=$(date +%s%N)
 q "www.$K6" A
 end=$(date +%s%N)
 is "$(status)" SERVFAIL "  ... SERVFAIL"
+like "$(cat "$PKDNS_LOG")" "$K5: look-up done" "  ... after a DHT look-up of the name server's key"
 cmp_ok $(((end - start) / 1000000)) -lt 3000 "  ... within 3 s ($(((end - start) / 1000000)) ms)"
 
 pkdns_stop

@@ -274,7 +274,7 @@ check_msg(const struct krpc_msg *m, const uint8_t *buf, size_t len)
 		tu_check(m->id != NULL);
 }
 
-static void
+static int
 send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	socklen_t tolen)
 {
@@ -290,7 +290,7 @@ send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	tu_check(na.port != 0);
 	h->sends++;
 	if (m == NULL)
-		return;
+		return 0;
 	tu_check(krpc_parse(buf, len, m) == 0);
 	check_msg(m, buf, len);
 	if (m->y == 'q') {
@@ -319,6 +319,7 @@ send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 		}
 	}
 	free(m);
+	return 0;
 }
 
 static void

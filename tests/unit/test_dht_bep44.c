@@ -17,10 +17,11 @@
 #include "tap.h"
 #include "testutil.h"
 
-static void
+static int
 null_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tl)
 {
 	(void)ctx, (void)buf, (void)len, (void)to, (void)tl;
+	return 0;
 }
 
 /* dht_put must refuse an item (returns 0). */

@@ -273,7 +273,7 @@ static uint8_t last[2048];
 static size_t last_len;
 static int n_sent;
 
-static void
+static int
 capture_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	socklen_t tl)
 {
@@ -283,6 +283,7 @@ capture_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *t
 		last_len = len;
 	}
 	n_sent++;
+	return 0;
 }
 
 /* Send q to the node; parse its answer into m. @return error code or 0. */
@@ -471,17 +472,18 @@ static struct out {
 } outq[MAXOUT];
 static int n_out;
 
-static void
+static int
 queue_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tl)
 {
 	(void)ctx;
 	if (n_out >= MAXOUT || len > sizeof(outq[0].buf) || tl > sizeof(outq[0].to))
-		return;
+		return 0;
 	memcpy(&outq[n_out].to, to, tl);
 	outq[n_out].tolen = tl;
 	memcpy(outq[n_out].buf, buf, len);
 	outq[n_out].len = len;
 	n_out++;
+	return 0;
 }
 
 /* Answer every query sent to a voter with a find_node reply whose "ip"
@@ -608,6 +610,68 @@ test_votes(void)
 	dht_free(d);
 }
 
+/* A host without an IPv6 route: sends to IPv6 fail at once. */
+static int
+v4_only_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tl)
+{
+	if (to->sa_family == AF_INET6)
+		return -1;
+	return queue_send(ctx, buf, len, to, tl);
+}
+
+static int lookups_done;
+
+static void
+count_done(void *ctx, const struct dht_lookup_stats *st)
+{
+	(void)ctx, (void)st;
+	lookups_done++;
+}
+
+static void
+test_unreachable(void)
+{
+	struct dht_config cfg;
+	struct dht_addr a4, a6;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct krpc_msg m;
+	struct dht *d;
+	uint8_t k[32] = { 7 };
+
+	voter(&a4, 4, 1);
+	voter(&a6, 6, 1);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.send = v4_only_send;
+	cfg.dual_stack = true;
+	d = dht_new(&cfg, 1000);
+	if (!ok(d != NULL, "dual-stack node on a host without IPv6 routes"))
+		return;
+	sl = dht_addr_to_sockaddr(&a6, &ss);
+	ok(dht_add_bootstrap(d, (struct sockaddr *)&ss, sl) < 0,
+		"an unreachable IPv6 bootstrap node is reported");
+	n_out = 0;
+	sl = dht_addr_to_sockaddr(&a4, &ss);
+	dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
+	ok(n_out == 1 && krpc_parse(outq[0].buf, outq[0].len, &m) == 0 &&
+			m.method == KRPC_M_FIND_NODE && !m.want_n6,
+		"once IPv6 sends fail, find_node stops asking for IPv6 nodes");
+	dht_free(d);
+
+	/* A look-up whose only candidates cannot be reached ends at once. */
+	d = dht_new(&cfg, 1000);
+	if (d == NULL)
+		return;
+	sl = dht_addr_to_sockaddr(&a6, &ss);
+	dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
+	lookups_done = 0;
+	ok(dht_get_mutable(d, k, NULL, 0, 0, NULL, count_done, NULL, 1000) != 0, "get started");
+	dht_periodic(d, 1000);
+	is_int(lookups_done, 1, "a look-up with only unreachable nodes ends without waiting");
+	dht_free(d);
+}
+
 int
 main(void)
 {
@@ -618,5 +682,6 @@ main(void)
 	test_hostile();
 	test_server();
 	test_votes();
+	test_unreachable();
 	return tap_done();
 }

@@ -57,7 +57,7 @@ struct net {
 	unsigned delivered, dropped;
 };
 
-static void
+static int
 net_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	socklen_t tolen)
 {
@@ -67,7 +67,7 @@ net_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	struct krpc_msg *m;
 
 	if (to->sa_family != AF_INET || tolen < sizeof(struct sockaddr_in) || len > 2048)
-		return;
+		return 0;
 	m = malloc(sizeof(*m));
 	if (m && krpc_parse(buf, len, m) == 0 && m->y == 'q') {
 		if (m->ro)
@@ -85,6 +85,7 @@ net_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	memcpy(&p->to, to, sizeof(p->to));
 	p->len = len;
 	memcpy(p->data, buf, len);
+	return 0;
 }
 
 static struct node *
