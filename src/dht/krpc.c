@@ -202,7 +202,13 @@ parse_error_list(const struct bencode_value *e, struct krpc_msg *m)
 int
 krpc_parse(const uint8_t *buf, size_t len, struct krpc_msg *m)
 {
-	struct bencode_value top, v;
+	/* The top-level keys, found in one walk: looking each one up on its
+	 * own re-read the whole message per key, most of the parse's cost. */
+	enum { F_T, F_Y, F_V, F_IP, F_RO, F_Q, F_A, F_R, F_E, F_N };
+	static const char *const names[F_N] = { "t", "y", "v", "ip", "ro", "q", "a", "r", "e" };
+	struct bencode_value top, k, val, f[F_N];
+	bool have[F_N] = { false };
+	struct bencode_iter it;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -210,53 +216,63 @@ krpc_parse(const uint8_t *buf, size_t len, struct krpc_msg *m)
 		return KRPC_ERR_BENCODE;
 	if (top.type != BENCODE_DICT)
 		return KRPC_ERR_FORMAT;
-	if (bencode_dict_get(&top, "t", &v) < 0 || v.type != BENCODE_STR ||
-	    v.str_len > KRPC_MAX_TID)
-		return KRPC_ERR_FORMAT;
-	m->t.p = v.str;
-	m->t.n = v.str_len;
-	if (bencode_dict_get(&top, "y", &v) < 0 || v.type != BENCODE_STR ||
-	    v.str_len != 1)
-		return KRPC_ERR_FORMAT;
-	m->y = (char)v.str[0];
-	if (bencode_dict_get(&top, "v", &v) == 0 && v.type == BENCODE_STR) {
-		m->version.p = v.str;
-		m->version.n = v.str_len;
+	bencode_iter_init(&top, &it);
+	while ((rc = bencode_iter_next(&it, &k, &val)) > 0) {
+		for (int i = 0; i < F_N; i++) {
+			if (key_is(&k, names[i])) {
+				f[i] = val;
+				have[i] = true; /* bencode_parse refused repeated keys */
+				break;
+			}
+		}
 	}
-	if (bencode_dict_get(&top, "ip", &v) == 0 && v.type == BENCODE_STR &&
-	    (v.str_len == 6 || v.str_len == 18)) {
-		m->ip.p = v.str;
-		m->ip.n = v.str_len;
+	if (rc < 0)
+		return KRPC_ERR_BENCODE;
+	if (!have[F_T] || f[F_T].type != BENCODE_STR || f[F_T].str_len > KRPC_MAX_TID)
+		return KRPC_ERR_FORMAT;
+	m->t.p = f[F_T].str;
+	m->t.n = f[F_T].str_len;
+	if (!have[F_Y] || f[F_Y].type != BENCODE_STR || f[F_Y].str_len != 1)
+		return KRPC_ERR_FORMAT;
+	m->y = (char)f[F_Y].str[0];
+	if (have[F_V] && f[F_V].type == BENCODE_STR) {
+		m->version.p = f[F_V].str;
+		m->version.n = f[F_V].str_len;
 	}
-	if (bencode_dict_get(&top, "ro", &v) == 0 && v.type == BENCODE_INT)
-		m->ro = v.i == 1;
+	if (have[F_IP] && f[F_IP].type == BENCODE_STR &&
+	    (f[F_IP].str_len == 6 || f[F_IP].str_len == 18)) {
+		m->ip.p = f[F_IP].str;
+		m->ip.n = f[F_IP].str_len;
+	}
+	if (have[F_RO] && f[F_RO].type == BENCODE_INT)
+		m->ro = f[F_RO].i == 1;
 
 	switch (m->y) {
 	case 'q':
-		if (bencode_dict_get(&top, "q", &v) < 0 || v.type != BENCODE_STR)
+		if (!have[F_Q] || f[F_Q].type != BENCODE_STR)
 			return KRPC_ERR_FORMAT;
-		m->q.p = v.str;
-		m->q.n = v.str_len;
-		m->method = krpc_method_from_name(v.str, v.str_len);
-		if (bencode_dict_get(&top, "a", &v) < 0)
+		m->q.p = f[F_Q].str;
+		m->q.n = f[F_Q].str_len;
+		m->method = krpc_method_from_name(f[F_Q].str, f[F_Q].str_len);
+		if (!have[F_A])
 			return KRPC_ERR_FIELD;
-		rc = parse_body(&v, m);
+		rc = parse_body(&f[F_A], m);
 		if (rc < 0)
 			return rc == KRPC_ERR_FORMAT ? KRPC_ERR_FIELD : rc;
 		if (m->id == NULL)
 			return KRPC_ERR_FIELD;
 		return 0;
 	case 'r':
-		if (bencode_dict_get(&top, "r", &v) < 0)
+		if (!have[F_R])
 			return KRPC_ERR_FORMAT;
-		rc = parse_body(&v, m);
+		rc = parse_body(&f[F_R], m);
 		if (rc < 0)
 			return rc;
 		return m->id ? 0 : KRPC_ERR_FIELD;
 	case 'e':
-		if (bencode_dict_get(&top, "e", &v) < 0)
+		if (!have[F_E])
 			return KRPC_ERR_FORMAT;
-		return parse_error_list(&v, m);
+		return parse_error_list(&f[F_E], m);
 	default:
 		return KRPC_ERR_FORMAT;
 	}
