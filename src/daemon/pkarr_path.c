@@ -49,7 +49,7 @@
 #define MAX_DELEG 16             /* resolvers kept for NS delegations */
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
-#define NODES_BUF (64 * 1024)
+#define NODES_BUF (128 * 1024)
 
 struct pk_lookup;
 

@@ -146,6 +146,7 @@ struct dht *
 dht_new(const struct dht_config *cfg, uint64_t now_ms)
 {
 	struct dht *d;
+	unsigned rflags;
 
 	if (cfg == NULL || cfg->send == NULL)
 		return NULL;
@@ -177,8 +178,10 @@ dht_new(const struct dht_config *cfg, uint64_t now_ms)
 	d->cfg.node_id = NULL;
 	d->server_now = d->cfg.mode == DHT_MODE_SERVER;
 	memcpy(d->version, client_version, sizeof(d->version));
-	routing_init(&d->rt4, 4, d->cfg.k, d->id, d->cfg.loopback_testnet, now_ms);
-	routing_init(&d->rt6, 6, d->cfg.k, d->id, d->cfg.loopback_testnet, now_ms);
+	rflags = (d->cfg.loopback_testnet ? ROUTING_RELAX_LOOPBACK : 0) |
+	    (d->cfg.narrow_buckets ? 0 : ROUTING_WIDE);
+	routing_init(&d->rt4, 4, d->cfg.k, d->id, rflags, now_ms);
+	routing_init(&d->rt6, 6, d->cfg.k, d->id, rflags, now_ms);
 	dht_tokens_init(&d->tokens, now_ms);
 	if (dht_store_init(&d->store, d->cfg.max_items, d->cfg.max_item_bytes) < 0) {
 		free(d);
@@ -539,7 +542,7 @@ dht_immutable_target(const uint8_t *v, size_t v_len, uint8_t target[20])
 static int
 put_nodes(struct bencode_writer *w, const struct routing *rt, const char *key)
 {
-	size_t max = 160u * (size_t)rt->k, n;
+	size_t max = routing_capacity(rt), n;
 	size_t sz = rt->family == 4 ? DHT_COMPACT_NODE4 : DHT_COMPACT_NODE6;
 	struct routing_node *all = calloc(max ? max : 1, sizeof(*all));
 	uint8_t *buf;

@@ -72,6 +72,9 @@ struct dht_config {
 	size_t max_items;        /**< BEP 44 items stored for others; 1000 */
 	size_t max_item_bytes;   /**< bytes of all stored values; 2 MB */
 	bool loopback_testnet;   /**< relax per-IP rules for 127.0.0.0/8 */
+	bool narrow_buckets;     /**< every bucket k nodes, as BEP 5 has it;
+				      default: the four farthest hold 16k,
+				      8k, 4k and 2k (routing.h) */
 	bool dual_stack;         /**< the socket reaches IPv4 and IPv6 nodes:
 				      while either table is thin, find_node
 				      asks for both (BEP 32 "want"), unless

@@ -100,7 +100,7 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 		return NULL;
 	l->cap = (size_t)d->cfg.k * 4 + 16;
 	l->c = calloc(l->cap, sizeof(*l->c));
-	near = calloc(l->cap, sizeof(*near));
+	near = malloc(l->cap * sizeof(*near)); /* routing_closest fills it */
 	if (l->c == NULL || near == NULL) {
 		free(l->c);
 		free(near);

@@ -28,12 +28,13 @@ node_bad(const struct routing_node *n)
 
 void
 routing_init(struct routing *rt, int family, int k, const uint8_t self[20],
-	bool relax_loopback, uint64_t now_ms)
+	unsigned flags, uint64_t now_ms)
 {
 	memset(rt, 0, sizeof(*rt));
 	rt->family = (uint8_t)family;
 	rt->k = k > 0 ? k : 8;
-	rt->relax_loopback = relax_loopback;
+	rt->relax_loopback = (flags & ROUTING_RELAX_LOOPBACK) != 0;
+	rt->wide = (flags & ROUTING_WIDE) != 0;
 	memcpy(rt->self, self, 20);
 	for (int i = 0; i < 160; i++)
 		rt->b[i].changed_ms = now_ms;
@@ -50,6 +51,27 @@ routing_free(struct routing *rt)
 	}
 }
 
+/* Bucket i covers 2^-(i+1) of the ID space: the farthest ones hold more. */
+#define WIDE_BUCKETS 4
+
+int
+routing_bucket_cap(const struct routing *rt, int i)
+{
+	if (rt->wide && i >= 0 && i < WIDE_BUCKETS)
+		return rt->k * (16 >> i);
+	return rt->k;
+}
+
+size_t
+routing_capacity(const struct routing *rt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 160; i++)
+		n += (size_t)routing_bucket_cap(rt, i);
+	return n;
+}
+
 static int
 bucket_of(const struct routing *rt, const uint8_t *id)
 {
@@ -62,7 +84,7 @@ bucket_alloc(struct routing *rt, struct routing_bucket *b)
 {
 	if (b->nodes)
 		return 0;
-	b->nodes = calloc((size_t)rt->k, sizeof(*b->nodes));
+	b->nodes = calloc((size_t)routing_bucket_cap(rt, (int)(b - rt->b)), sizeof(*b->nodes));
 	b->rep = calloc((size_t)rt->k, sizeof(*b->rep));
 	if (b->nodes == NULL || b->rep == NULL) {
 		free(b->nodes);
@@ -181,7 +203,7 @@ routing_heard(struct routing *rt, const uint8_t id[20], const struct dht_addr *a
 	}
 	if (bucket_alloc(rt, b) < 0)
 		return -1;
-	if (b->n < rt->k) {
+	if (b->n < routing_bucket_cap(rt, bi)) {
 		node_set(&b->nodes[b->n++], id, addr, how, now_ms);
 		b->changed_ms = now_ms;
 		return 1;
@@ -263,7 +285,7 @@ routing_wants(const struct routing *rt, const uint8_t id[20], const struct dht_a
 	if (bi < 0 || addr->family != rt->family || addr->port == 0)
 		return false;
 	b = &rt->b[bi];
-	if (b->n >= rt->k)
+	if (b->n >= routing_bucket_cap(rt, bi))
 		return false;
 	for (int i = 0; i < b->n; i++)
 		if (memcmp(b->nodes[i].id, id, 20) == 0 || same_host(rt, &b->nodes[i].addr, addr))
@@ -271,40 +293,96 @@ routing_wants(const struct routing *rt, const uint8_t id[20], const struct dht_a
 	return true;
 }
 
+/* The nodes closest to a target so far, sorted. Each is ranked by the
+ * first 64 bits of its XOR distance (the full 160 only on a tie), so the
+ * insertion compares two integers. */
+struct closest {
+	const uint8_t *target;
+	uint64_t t64;
+	size_t n, max;
+	const struct routing_node *best[ROUTING_CLOSEST_MAX];
+	uint64_t key[ROUTING_CLOSEST_MAX];
+};
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static bool
+closer(const struct closest *cl, uint64_t key, const struct routing_node *c, size_t i)
+{
+	if (key != cl->key[i])
+		return key < cl->key[i];
+	return dht_id_cmp_dist(cl->target, c->id, cl->best[i]->id) < 0;
+}
+
+/* Insert bucket j's live nodes, bounded by max. */
+static void
+closest_from(const struct routing *rt, int j, struct closest *cl)
+{
+	const struct routing_bucket *b = &rt->b[j];
+
+	for (int i = 0; i < b->n; i++) {
+		const struct routing_node *c = &b->nodes[i];
+		uint64_t key;
+		size_t pos;
+		if (node_bad(c))
+			continue;
+		key = be64(c->id) ^ cl->t64;
+		pos = cl->n;
+		while (pos > 0 && closer(cl, key, c, pos - 1))
+			pos--;
+		if (pos >= cl->max)
+			continue;
+		if (cl->n < cl->max)
+			cl->n++;
+		memmove(&cl->best[pos + 1], &cl->best[pos], (cl->n - 1 - pos) * sizeof(cl->best[0]));
+		memmove(&cl->key[pos + 1], &cl->key[pos], (cl->n - 1 - pos) * sizeof(cl->key[0]));
+		cl->best[pos] = c;
+		cl->key[pos] = key;
+	}
+}
+
 size_t
 routing_closest(const struct routing *rt, const uint8_t target[20],
 	struct routing_node *out, size_t max)
 {
-	/* Insertion into a bounded sorted array of pointers: moving whole
-	 * nodes made this most of the cost of starting a look-up. */
-	const struct routing_node *best[ROUTING_CLOSEST_MAX];
-	size_t n = 0;
+	/* Sorting pointers: moving whole nodes made this most of the cost
+	 * of starting a look-up. */
+	struct closest cl;
+	int c;
 
 	if (max > ROUTING_CLOSEST_MAX)
 		max = ROUTING_CLOSEST_MAX;
 	if (max == 0)
 		return 0;
-	for (int j = 0; j < 160; j++) {
-		const struct routing_bucket *b = &rt->b[j];
-		for (int i = 0; i < b->n; i++) {
-			const struct routing_node *c = &b->nodes[i];
-			size_t pos;
-			if (node_bad(c))
-				continue;
-			pos = n;
-			while (pos > 0 && dht_id_cmp_dist(target, c->id, best[pos - 1]->id) < 0)
-				pos--;
-			if (pos >= max)
-				continue;
-			if (n < max)
-				n++;
-			memmove(&best[pos + 1], &best[pos], (n - 1 - pos) * sizeof(*best));
-			best[pos] = c;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		out[i] = *best[i];
-	return n;
+	cl.target = target;
+	cl.t64 = be64(target);
+	cl.n = 0;
+	cl.max = max;
+	/* With c = the bits the target shares with us: bucket c's nodes
+	 * agree with the target on c + 1 bits, the deeper buckets' on c,
+	 * and bucket j < c's on j. So bucket c, then every deeper bucket
+	 * (sorted together), then c - 1 down to 0, each group wholly
+	 * closer than the next. */
+	c = dht_id_common_bits(rt->self, target);
+	if (c < 160)
+		closest_from(rt, c, &cl);
+	if (cl.n < max) /* one group: every deeper bucket, sorted together */
+		for (int j = c + 1; j < 160; j++)
+			if (rt->b[j].n > 0)
+				closest_from(rt, j, &cl);
+	for (int j = (c < 160 ? c : 160) - 1; j >= 0 && cl.n < max; j--)
+		closest_from(rt, j, &cl);
+	for (size_t i = 0; i < cl.n; i++)
+		out[i] = *cl.best[i];
+	return cl.n;
 }
 
 int
@@ -379,7 +457,7 @@ routing_set_self(struct routing *rt, const uint8_t self[20], uint64_t now_ms)
 			if (bi < 0 || bucket_alloc(rt, &rt->b[bi]) < 0)
 				continue;
 			b = &rt->b[bi];
-			if (b->n < rt->k)
+			if (b->n < routing_bucket_cap(rt, bi))
 				b->nodes[b->n++] = *n;
 		}
 	}

@@ -119,7 +119,7 @@ test_routing(void)
 	struct dht_addr a;
 
 	memset(self, 0, 20);
-	routing_init(&rt, 4, 8, self, false, now);
+	routing_init(&rt, 4, 8, self, 0, now);
 
 	/* Bucket 0: IDs with the top bit set. */
 	for (int i = 0; i < 8; i++) {
@@ -206,7 +206,7 @@ test_routing(void)
 	{
 		struct routing lo;
 		int added = 0;
-		routing_init(&lo, 4, 8, self, true, now);
+		routing_init(&lo, 4, 8, self, ROUTING_RELAX_LOOPBACK, now);
 		for (int i = 0; i < 5; i++) {
 			mkid(id, (uint8_t)(0x80 + i), 7);
 			a = v4("127.0.0.1", (uint16_t)(7000 + i));
@@ -215,7 +215,7 @@ test_routing(void)
 		}
 		is_int(added, 5, "testnet: 5 nodes on 127.0.0.1");
 		routing_free(&lo);
-		routing_init(&lo, 4, 8, self, false, now);
+		routing_init(&lo, 4, 8, self, 0, now);
 		added = 0;
 		for (int i = 0; i < 5; i++) {
 			mkid(id, (uint8_t)(0x80 + i), 7);
