@@ -363,23 +363,16 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 		dht_lookup_reply(d, l, &t, m, now_ms);
 }
 
-void
-dht_input(struct dht *d, const uint8_t *buf, size_t len, const struct sockaddr *from,
-	socklen_t fromlen, uint64_t now_ms)
+static void
+input_one(struct dht *d, struct krpc_msg *m, const struct dht_datagram *dg, uint64_t now_ms)
 {
-	struct krpc_msg *m;
 	struct dht_addr a;
 	int rc;
 
-	if (d == NULL || buf == NULL || dht_addr_from_sockaddr(from, fromlen, &a) < 0 ||
+	if (dg->buf == NULL || dht_addr_from_sockaddr(dg->from, dg->fromlen, &a) < 0 ||
 	    a.port == 0)
 		return;
-	d->now_ms = now_ms;
-	/* The message struct holds 64 value views: keep it off the stack. */
-	m = malloc(sizeof(*m));
-	if (m == NULL)
-		return;
-	rc = krpc_parse(buf, len, m);
+	rc = krpc_parse(dg->buf, dg->len, m);
 	if (rc == 0 && m->y == 'q') {
 		adaptive_note(d, &a, now_ms);
 		if (dht_answering(d) && rate_ok(d, &a, now_ms))
@@ -390,8 +383,62 @@ dht_input(struct dht *d, const uint8_t *buf, size_t len, const struct sockaddr *
 	} else if (rc == 0 && (m->y == 'r' || m->y == 'e')) {
 		handle_reply(d, m, &a, now_ms);
 	}
+}
+
+void
+dht_ping_later(struct dht *d, const struct dht_addr *to)
+{
+	if (!d->in_batch) {
+		dht_ping_if_idle(d, to);
+		return;
+	}
+	for (size_t i = 0; i < d->npend_ping; i++)
+		if (dht_addr_eq(&d->pend_ping[i], to))
+			return;
+	if (d->npend_ping < DHT_PEND_PINGS)
+		d->pend_ping[d->npend_ping++] = *to;
+}
+
+void
+dht_input_batch(struct dht *d, const struct dht_datagram *dg, size_t n, uint64_t now_ms)
+{
+	struct krpc_msg *m;
+
+	if (d == NULL || dg == NULL || n == 0)
+		return;
+	d->now_ms = now_ms;
+	/* The message struct holds 64 value views: keep it off the stack. */
+	m = malloc(sizeof(*m));
+	if (m == NULL)
+		return;
+	d->in_batch = true;
+	for (size_t i = 0; i < n; i++)
+		input_one(d, m, &dg[i], now_ms);
+	d->in_batch = false;
 	free(m);
+	/* Look-ups started by callbacks are appended and step themselves;
+	 * only those a reply touched are due. */
+	for (struct dht_lookup *l = d->lookups; l; l = l->next) {
+		if (!l->step_due)
+			continue;
+		l->step_due = false;
+		dht_lookup_step(d, l, now_ms);
+	}
+	for (size_t i = 0; i < d->npend_ping; i++)
+		dht_ping_if_idle(d, &d->pend_ping[i]);
+	d->npend_ping = 0;
 	dht_lookups_finish(d, now_ms);
+}
+
+void
+dht_input(struct dht *d, const uint8_t *buf, size_t len, const struct sockaddr *from,
+	socklen_t fromlen, uint64_t now_ms)
+{
+	struct dht_datagram dg = { buf, len, from, fromlen };
+
+	if (d == NULL || buf == NULL)
+		return;
+	dht_input_batch(d, &dg, 1, now_ms);
 }
 
 static void

@@ -163,6 +163,30 @@ void dht_free(struct dht *d);
 void dht_input(struct dht *d, const uint8_t *buf, size_t len,
 	const struct sockaddr *from, socklen_t fromlen, uint64_t now_ms);
 
+/** One received datagram, for dht_input_batch(). */
+struct dht_datagram {
+	const uint8_t *buf;
+	size_t len;
+	const struct sockaddr *from;
+	socklen_t fromlen;
+};
+
+/**
+ * Process datagrams that arrived together. Each value is reported (get
+ * callback) as its datagram is processed, but the queries the replies
+ * lead to, and the pings of nodes they name, go out only after the last
+ * datagram: a value later in the batch then reaches its caller before
+ * the node spends time sending, and each look-up picks its next nodes
+ * knowing every reply of the batch. Queries from other nodes are still
+ * answered in arrival order. dht_input() is a batch of one.
+ * @param d node
+ * @param dg the datagrams
+ * @param n how many
+ * @param now_ms current time
+ */
+void dht_input_batch(struct dht *d, const struct dht_datagram *dg, size_t n,
+	uint64_t now_ms);
+
 /**
  * Timeouts, maintenance (pings, bucket refresh, bootstrap), finished
  * look-ups.

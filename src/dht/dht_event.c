@@ -18,8 +18,13 @@
 
 #include "dht/dht_event.h"
 
-/* Datagrams read per readiness before yielding to other events. */
-#define READ_BATCH 64
+/* Datagrams taken from the socket in one recvmmsg and handed to the node
+ * as one batch (dht_input_batch), and batches per readiness before
+ * yielding to other events. The buffers are touched only as far as a
+ * batch fills them, so an idle testnet node keeps one page of them. */
+#define RX_BATCH 16
+#define RX_ROUNDS 4
+#define RX_BUF 2048
 
 struct dht_node {
 	struct event_base *base;
@@ -30,6 +35,10 @@ struct dht_node {
 	uint16_t port;
 	struct event *rev;
 	struct event *timer;
+	uint8_t (*rx)[RX_BUF];                /* RX_BATCH buffers */
+	struct sockaddr_storage rx_from[RX_BATCH];
+	struct mmsghdr rx_msg[RX_BATCH];
+	struct iovec rx_iov[RX_BATCH];
 };
 
 struct dht_testnet {
@@ -98,20 +107,40 @@ static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct dht_node *n = arg;
-	uint8_t buf[2048];
-	struct sockaddr_storage from;
-	socklen_t fl;
-	ssize_t r;
+	struct dht_datagram dg[RX_BATCH];
 	bool got = false;
 
 	(void)what;
-	for (int i = 0; i < READ_BATCH; i++) {
-		fl = sizeof(from);
-		r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		if (r < 0)
+	for (int round = 0; round < RX_ROUNDS; round++) {
+		int r;
+		size_t k = 0;
+
+		for (int i = 0; i < RX_BATCH; i++) {
+			n->rx_iov[i].iov_base = n->rx[i];
+			n->rx_iov[i].iov_len = RX_BUF;
+			memset(&n->rx_msg[i].msg_hdr, 0, sizeof(n->rx_msg[i].msg_hdr));
+			n->rx_msg[i].msg_hdr.msg_iov = &n->rx_iov[i];
+			n->rx_msg[i].msg_hdr.msg_iovlen = 1;
+			n->rx_msg[i].msg_hdr.msg_name = &n->rx_from[i];
+			n->rx_msg[i].msg_hdr.msg_namelen = sizeof(n->rx_from[i]);
+		}
+		r = recvmmsg(fd, n->rx_msg, RX_BATCH, MSG_DONTWAIT, NULL);
+		if (r <= 0)
 			break;
-		dht_input(n->d, buf, (size_t)r, (struct sockaddr *)&from, fl, time_mono_ms());
+		for (int i = 0; i < r; i++) {
+			/* a datagram longer than any KRPC message is not one */
+			if (n->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			dg[k].buf = n->rx[i];
+			dg[k].len = n->rx_msg[i].msg_len;
+			dg[k].from = (const struct sockaddr *)&n->rx_from[i];
+			dg[k].fromlen = n->rx_msg[i].msg_hdr.msg_namelen;
+			k++;
+		}
+		dht_input_batch(n->d, dg, k, time_mono_ms());
 		got = true;
+		if (r < RX_BATCH)
+			break;
 	}
 	/* Input can finish look-ups or add transactions: re-plan the timer. */
 	if (got)
@@ -141,9 +170,15 @@ dht_node_new(struct event_base *base, const struct sockaddr *bind_addr,
 		return NULL;
 	n->base = base;
 	n->family = bind_addr->sa_family;
+	n->rx = malloc(RX_BATCH * sizeof(*n->rx));
+	if (n->rx == NULL) {
+		free(n);
+		return NULL;
+	}
 	n->fd = socket(n->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (n->fd < 0) {
 		log_err("socket: %s", strerror(errno));
+		free(n->rx);
 		free(n);
 		return NULL;
 	}
@@ -155,6 +190,7 @@ dht_node_new(struct event_base *base, const struct sockaddr *bind_addr,
 	    getsockname(n->fd, (struct sockaddr *)&ss, &sl) < 0) {
 		log_err("DHT socket bind: %s", strerror(errno));
 		close(n->fd);
+		free(n->rx);
 		free(n);
 		return NULL;
 	}
@@ -205,6 +241,7 @@ dht_node_free(struct dht_node *n)
 	dht_free(n->d);
 	if (n->fd >= 0)
 		close(n->fd);
+	free(n->rx);
 	free(n);
 }
 

@@ -2,8 +2,9 @@
  * dht_event.h -- libevent glue for the sans-I/O DHT node (dht.h).
  *
  * A struct dht_node owns one non-blocking UDP socket on an event_base,
- * feeds every datagram to dht_input (draining the socket on each
- * readiness), sends through sendto, and drives dht_periodic with a timer
+ * hands what the socket holds to dht_input_batch (up to 16 datagrams per
+ * recvmmsg, a few batches per readiness), sends through sendto, and
+ * drives dht_periodic with a timer
  * at the time the node asks for. An IPv6 socket also carries IPv4 peers
  * as v4-mapped addresses when the system allows dual-stack sockets.
  *

@@ -22,6 +22,8 @@
 #define DHT_VOTES 16
 #define DHT_RATE_SLOTS 256
 #define DHT_SEEN_SLOTS 1024
+/* pings of nodes named in replies, held until the end of an input batch */
+#define DHT_PEND_PINGS 64
 
 /** Why a transaction was sent. */
 enum txn_purpose {
@@ -75,6 +77,7 @@ struct dht_lookup {
 	int64_t min_seq;
 	int64_t best_seq;
 	bool have_value;
+	bool step_due;         /**< a reply came during a batch: step after it */
 	struct dht_item *put_item; /**< LK_PUT: the item to store */
 	int64_t cas;
 	dht_get_cb get_cb;
@@ -128,6 +131,11 @@ struct dht {
 	uint64_t now_ms; /**< time of the latest call into the node */
 	uint64_t last_maint_ms, last_boot_ms, last_expire_ms;
 	uint8_t version[4];
+	/* dht_input_batch: replies defer their look-up steps and the pings
+	 * of the nodes they name to the end of the batch */
+	bool in_batch;
+	struct dht_addr pend_ping[DHT_PEND_PINGS];
+	size_t npend_ping;
 	uint8_t buf[DHT_SENDBUF];
 };
 
@@ -150,6 +158,8 @@ int dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *t
 	uint8_t purpose, uint32_t lookup_id, uint64_t now_ms);
 /** Ping an address unless a query to it is already in flight. */
 void dht_ping_if_idle(struct dht *d, const struct dht_addr *to);
+/** The same, held until the end of the input batch when one is running. */
+void dht_ping_later(struct dht *d, const struct dht_addr *to);
 /** The routing table of an address family. */
 struct routing *dht_rt(struct dht *d, int family);
 /** Whether queries are answered now. */

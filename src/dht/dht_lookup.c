@@ -390,6 +390,16 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 	}
 }
 
+/* Inside dht_input_batch the next queries wait for the batch's end. */
+static void
+step_or_defer(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
+{
+	if (d->in_batch)
+		l->step_due = true;
+	else
+		dht_lookup_step(d, l, now_ms);
+}
+
 void
 dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	const struct krpc_msg *m, uint64_t now_ms)
@@ -408,7 +418,7 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 			l->st.put_errors++;
 			l->st.last_error = (int)m->err_code;
 		}
-		dht_lookup_step(d, l, now_ms);
+		step_or_defer(d, l, now_ms);
 		return;
 	}
 	if (c && c->state != CAND_REPLIED) {
@@ -437,9 +447,9 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings);
 		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &pings);
 	}
-	dht_lookup_step(d, l, now_ms);
+	step_or_defer(d, l, now_ms);
 	for (size_t i = 0; i < pings.n; i++)
-		dht_ping_if_idle(d, &pings.a[i]);
+		dht_ping_later(d, &pings.a[i]);
 }
 
 void
