@@ -1,6 +1,8 @@
 /*
  * test_dht_krpc.c -- KRPC codec: the libtorrent / bittorrent-dht capture,
- * our builders round-tripping through the parser, hostile input.
+ * our builders round-tripping through the parser, hostile input, top-level
+ * keys in any order; the node answering queries, BEP 42 votes, and
+ * dht_input_batch holding a look-up's next queries until a batch's end.
  */
 #include "config.h"
 
@@ -265,6 +267,148 @@ test_hostile(void)
 		}
 		ok(1, "20000 fuzzed datagrams handled (%d parsed)", parsed);
 	}
+}
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbb"
+#define NODE_X "XXXXXXXXXXXXXXXXXXXXXXXXXX" /* one compact IPv4 node */
+
+/* Two parses of one message with its keys in other orders agree. */
+static bool
+same_fields(const struct krpc_msg *a, const struct krpc_msg *b)
+{
+#define SAME_STR(f) (a->f.n == b->f.n && (a->f.n == 0 || memcmp(a->f.p, b->f.p, a->f.n) == 0) && \
+	(a->f.p == NULL) == (b->f.p == NULL))
+#define SAME_20(f) ((a->f == NULL) == (b->f == NULL) && (a->f == NULL || memcmp(a->f, b->f, 20) == 0))
+	return a->y == b->y && SAME_STR(t) && SAME_STR(version) && SAME_STR(ip) && a->ro == b->ro &&
+	    a->method == b->method && SAME_STR(q) && SAME_20(id) && SAME_20(target) &&
+	    SAME_STR(nodes) && SAME_STR(token) && a->has_seq == b->has_seq && a->seq == b->seq &&
+	    a->err_code == b->err_code && SAME_STR(err_msg);
+#undef SAME_STR
+#undef SAME_20
+}
+
+/* krpc_parse finds the top-level keys in one walk: any order, each key
+ * by its exact name, the old error codes. */
+static void
+test_parse_walk(void)
+{
+	struct krpc_msg m, s;
+
+	/* A reply with every top-level field, sorted and shuffled. */
+	is_int(parse_str("d2:ip6:ABCDEF1:rd2:id20:" ID_B "5:nodes26:" NODE_X "5:token2:tke"
+		       "2:roi1e1:t2:aa1:v4:LT011:y1:re", &s), 0, "sorted reply parses");
+	ok(s.y == 'r' && s.t.n == 2 && memcmp(s.t.p, "aa", 2) == 0 && s.version.n == 4 &&
+			memcmp(s.version.p, "LT01", 4) == 0 && s.ip.n == 6 &&
+			memcmp(s.ip.p, "ABCDEF", 6) == 0 && s.ro && s.id && s.id[0] == 'b' &&
+			s.nodes.n == 26 && s.token.n == 2,
+		"sorted reply: y, t, v, ip, ro, id, nodes, token");
+	is_int(parse_str("d1:y1:r1:t2:aa2:roi1e1:v4:LT012:ip6:ABCDEF1:rd5:token2:tk"
+		       "5:nodes26:" NODE_X "2:id20:" ID_B "ee", &m), 0,
+		"reply with y before t and r last parses");
+	ok(same_fields(&m, &s), "... to the same fields as the sorted one");
+	is_int(parse_str("d1:rd2:id20:" ID_B "5:nodes26:" NODE_X "5:token2:tke1:v4:LT01"
+		       "1:y1:r2:roi1e2:ip6:ABCDEF1:t2:aae", &m), 0, "reply with r first, t last parses");
+	ok(same_fields(&m, &s), "... to the same fields as well");
+
+	/* A query and an error, shuffled. */
+	is_int(parse_str("d1:ad2:id20:" ID_A "6:target20:" ID_B "e1:q9:find_node1:t2:qq1:y1:qe",
+		       &s), 0, "sorted find_node parses");
+	is_int(parse_str("d1:y1:q1:t2:qq1:q9:find_node1:ad6:target20:" ID_B "2:id20:" ID_A "ee",
+		       &m), 0, "find_node with y, t, q, a in reverse order parses");
+	ok(same_fields(&m, &s) && m.method == KRPC_M_FIND_NODE && m.id[0] == 'a' &&
+			m.target[0] == 'b', "... to the same query");
+	is_int(parse_str("d1:eli202e6:Servere1:t2:ee1:y1:ee", &s), 0, "sorted error parses");
+	is_int(parse_str("d1:y1:e1:t2:ee1:eli202e6:Serveree", &m), 0, "shuffled error parses");
+	ok(same_fields(&m, &s) && m.err_code == 202 && m.err_msg.n == 6, "... to the same error");
+
+	/* Unknown top-level keys, before, between and after, are skipped;
+	 * names that merely start like a known key are not taken for it. */
+	is_int(parse_str("d1:A1:x2:tt2:zz1:rd2:id20:" ID_B "e2:yy1:q1:t2:aa3:ipx6:ABCDEF"
+		       "1:y1:r2:rod2:id20:" ID_A "e1:zi0ee", &m), 0,
+		"unknown keys (tt, yy, ipx, rod, A, z) skipped");
+	ok(m.y == 'r' && m.t.n == 2 && memcmp(m.t.p, "aa", 2) == 0 && m.id[0] == 'b' &&
+			m.ip.p == NULL && !m.ro, "... t, y and r are the exact keys, ip unset");
+	is_int(parse_str("d2:tt2:aa1:y1:r1:rd2:id20:" ID_B "ee", &m), KRPC_ERR_FORMAT,
+		"only a key tt, no t: KRPC_ERR_FORMAT");
+
+	/* Missing t or y: KRPC_ERR_FORMAT, as before the one-walk parser. */
+	is_int(parse_str("d1:rd2:id20:" ID_B "e1:y1:re", &m), KRPC_ERR_FORMAT,
+		"reply without t: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:y1:r1:rd2:id20:" ID_B "ee", &m), KRPC_ERR_FORMAT,
+		"unsorted reply without t: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:rd2:id20:" ID_B "e1:t2:aae", &m), KRPC_ERR_FORMAT,
+		"reply without y: KRPC_ERR_FORMAT");
+	ok(m.t.n == 2 && m.y == 0, "... t is read before y is found missing");
+	is_int(parse_str("d1:ad2:id20:" ID_A "e1:q4:ping1:t2:aae", &m), KRPC_ERR_FORMAT,
+		"query without y: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:ti5e1:y1:re", &m), KRPC_ERR_FORMAT, "t an integer: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:t2:aa1:y2:qqe", &m), KRPC_ERR_FORMAT, "y of two bytes: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:t2:aa1:yi1ee", &m), KRPC_ERR_FORMAT, "y an integer: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:rd2:id20:" ID_B "e1:t17:aaaaaaaaaaaaaaaaa1:y1:re", &m),
+		KRPC_ERR_FORMAT, "17-byte t: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:t16:aaaaaaaaaaaaaaaa1:y1:r1:rd2:id20:" ID_B "ee", &m), 0,
+		"16-byte t accepted");
+	is_int(parse_str("i5e", &m), KRPC_ERR_FORMAT, "an integer datagram: KRPC_ERR_FORMAT");
+	is_int(parse_str("4:spam", &m), KRPC_ERR_FORMAT, "a string datagram: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:t2:aa1:y1:r", &m), KRPC_ERR_BENCODE, "truncated: KRPC_ERR_BENCODE");
+	is_int(parse_str("d1:t2:aa1:y1:r1:y1:re", &m), KRPC_ERR_BENCODE,
+		"y twice: KRPC_ERR_BENCODE");
+
+	/* The body each y needs. */
+	is_int(parse_str("d1:q4:ping1:t2:aa1:y1:qe", &m), KRPC_ERR_FIELD,
+		"query without a: KRPC_ERR_FIELD");
+	ok(m.y == 'q' && m.t.n == 2 && m.method == KRPC_M_PING && m.q.n == 4,
+		"... with t, y and the method set for a 203 answer");
+	is_int(parse_str("d1:y1:q1:q4:ping1:t2:aae", &m), KRPC_ERR_FIELD,
+		"unsorted query without a: KRPC_ERR_FIELD");
+	is_int(parse_str("d1:ai1e1:q4:ping1:t2:aa1:y1:qe", &m), KRPC_ERR_FIELD,
+		"query whose a is not a dictionary: KRPC_ERR_FIELD");
+	is_int(parse_str("d1:t2:aa1:y1:qe", &m), KRPC_ERR_FORMAT, "query without q: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:ad2:id20:" ID_A "e1:qi1e1:t2:aa1:y1:qe", &m), KRPC_ERR_FORMAT,
+		"query whose q is not a string: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:ad2:id20:" ID_A "e1:t2:aa1:y1:re", &m), KRPC_ERR_FORMAT,
+		"reply with a but no r: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:rl2:ide1:t2:aa1:y1:re", &m), KRPC_ERR_FORMAT,
+		"reply whose r is a list: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:rde1:t2:aa1:y1:re", &m), KRPC_ERR_FIELD, "reply without id: KRPC_ERR_FIELD");
+	is_int(parse_str("d1:t2:aa1:y1:ee", &m), KRPC_ERR_FORMAT, "error without e: KRPC_ERR_FORMAT");
+	is_int(parse_str("d1:ei201e1:t2:aa1:y1:ee", &m), KRPC_ERR_FORMAT,
+		"error whose e is no list: KRPC_ERR_FORMAT");
+	/* A message carrying both bodies reads the one its y names. */
+	is_int(parse_str("d1:ad2:id20:" ID_A "e1:rd2:id20:" ID_B "e1:t2:aa1:y1:re", &m), 0,
+		"reply with a and r parses");
+	ok(m.id && m.id[0] == 'b', "... the id comes from r");
+	is_int(parse_str("d1:ad2:id20:" ID_A "e1:q4:ping1:rd2:id20:" ID_B "e1:t2:aa1:y1:qe", &m), 0,
+		"query with a and r parses");
+	ok(m.id && m.id[0] == 'a', "... the id comes from a");
+
+	/* Top-level ip: 6 or 18 bytes, anything else ignored. */
+	is_int(parse_str("d2:ip5:ABCDE1:rd2:id20:" ID_B "e1:t2:aa1:y1:re", &m), 0,
+		"5-byte ip: the message still parses");
+	ok(m.ip.p == NULL && m.ip.n == 0, "... and ip is ignored");
+	is_int(parse_str("d2:ip7:ABCDEFG1:rd2:id20:" ID_B "e1:t2:aa1:y1:re", &m), 0,
+		"7-byte ip: parses");
+	ok(m.ip.p == NULL && m.ip.n == 0, "... ip ignored");
+	is_int(parse_str("d2:ip17:ABCDEFGHIJKLMNOPQ1:rd2:id20:" ID_B "e1:t2:aa1:y1:re", &m), 0,
+		"17-byte ip: parses");
+	ok(m.ip.p == NULL, "... ip ignored");
+	is_int(parse_str("d2:ipi7e1:rd2:id20:" ID_B "e1:t2:aa1:y1:re", &m), 0, "integer ip: parses");
+	ok(m.ip.p == NULL, "... ip ignored");
+	is_int(parse_str("d1:y1:r2:ip18:ABCDEFGHIJKLMNOPQR1:rd2:id20:" ID_B "e1:t2:aae", &m), 0,
+		"18-byte ip (unsorted keys) parses");
+	ok(m.ip.n == 18 && m.ip.p[0] == 'A', "... and is kept");
+
+	/* ro = 1 only; v only as a string. */
+	is_int(parse_str("d1:rd2:id20:" ID_B "e2:roi2e1:t2:aa1:y1:re", &m), 0, "ro = 2 parses");
+	ok(!m.ro, "... as not read-only");
+	is_int(parse_str("d1:rd2:id20:" ID_B "e2:ro1:11:t2:aa1:y1:re", &m), 0, "ro a string parses");
+	ok(!m.ro, "... as not read-only");
+	is_int(parse_str("d1:y1:q2:roi1e1:t2:aa1:q4:ping1:ad2:id20:" ID_A "ee", &m), 0,
+		"unsorted query with ro = 1 parses");
+	ok(m.ro && m.method == KRPC_M_PING, "... read-only ping");
+	is_int(parse_str("d1:rd2:id20:" ID_B "e1:t2:aa1:vi1e1:y1:re", &m), 0, "integer v parses");
+	ok(m.version.p == NULL, "... without a version");
 }
 
 
@@ -672,6 +816,375 @@ test_unreachable(void)
 	dht_free(d);
 }
 
+/* dht_new wires narrow_buckets: a saved table of 200 nodes far from us
+ * (bucket 0) loads 128 of them into a default node, 8 into a narrow one. */
+static void
+test_bucket_config(void)
+{
+	static uint8_t blob[200 * DHT_COMPACT_NODE4 + 64];
+	struct dht_config cfg;
+	struct dht_info info;
+	uint8_t self[20];
+	size_t off;
+	struct dht *d;
+
+	memset(self, 0x11, 20);
+	off = (size_t)snprintf((char *)blob, sizeof(blob), "d5:nodes%d:", 200 * DHT_COMPACT_NODE4);
+	for (int i = 0; i < 200; i++) {
+		uint8_t *p = blob + off + (size_t)i * DHT_COMPACT_NODE4;
+		memset(p, 0, 20);
+		p[0] = 0x80; /* first bit differs from ours */
+		p[1] = (uint8_t)i;
+		p[20] = 198, p[21] = 18, p[22] = (uint8_t)(i >> 8), p[23] = (uint8_t)i;
+		p[24] = 0x1a, p[25] = 0xe1;
+	}
+	off += 200 * DHT_COMPACT_NODE4;
+	blob[off++] = 'e';
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.send = queue_send;
+	cfg.node_id = self;
+	d = dht_new(&cfg, 1000);
+	if (!ok(d != NULL, "node with default buckets"))
+		return;
+	is_int(dht_load_nodes(d, blob, off, 1000), 128,
+		"default (wide) buckets: 128 of 200 far nodes load into bucket 0");
+	dht_get_info(d, 1000, &info);
+	is_int(info.nodes4, 128, "... and 128 are in the table");
+	dht_free(d);
+	cfg.narrow_buckets = true;
+	d = dht_new(&cfg, 1000);
+	if (!ok(d != NULL, "node with narrow buckets"))
+		return;
+	is_int(dht_load_nodes(d, blob, off, 1000), 8, "narrow_buckets: 8 of them load");
+	dht_free(d);
+}
+
+/* dht_input_batch: a look-up's first wave answered by two replies that
+ * arrive together, one naming closer nodes and one holding the value. */
+#define BT_FAR 4
+#define BT_NEAR 4
+static struct batch_run {
+	struct dht *d;
+	uint8_t self[20], pk[32], sk[64], target[20];
+	uint8_t far_id[BT_FAR][20], near_id[BT_NEAR][20];
+	struct dht_addr far[BT_FAR], near[BT_NEAR];
+	int wave;                          /* datagrams of the first wave */
+	int q_far[3];                      /* the far node each query went to */
+	uint8_t tid[3][4];
+	struct sockaddr_storage from[3];
+	socklen_t fromlen[3];
+	uint8_t reply_a[512], reply_b[1024];
+	size_t len_a, len_b;
+	int values, n_out_at_value, done;
+	int64_t seq;
+	char v[64];
+} bt;
+
+static void
+batch_value(void *ctx, const struct dht_item *it)
+{
+	(void)ctx;
+	bt.values++;
+	bt.n_out_at_value = n_out;
+	bt.seq = it->seq;
+	snprintf(bt.v, sizeof(bt.v), "%.*s", (int)it->v_len, (const char *)it->v);
+}
+
+static void
+batch_done(void *ctx, const struct dht_lookup_stats *st)
+{
+	(void)ctx, (void)st;
+	bt.done++;
+}
+
+static int
+far_index(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	struct dht_addr a;
+
+	if (dht_addr_from_sockaddr((const struct sockaddr *)ss, sl, &a) < 0)
+		return -1;
+	for (int i = 0; i < BT_FAR; i++)
+		if (dht_addr_eq(&a, &bt.far[i]))
+			return i;
+	return -1;
+}
+
+/* A node (fixed ID) whose table holds BT_FAR nodes far from the target,
+ * a mutable get on it, its first wave captured, and the two replies:
+ * A from the first node queried, naming BT_NEAR nodes much closer to the
+ * target; B from the second, with the signed value. */
+static bool
+batch_setup(void)
+{
+	static const char value[] = "hello batch";
+	uint8_t blob[BT_FAR * DHT_COMPACT_NODE4 + 32], nodes[BT_NEAR * DHT_COMPACT_NODE4];
+	uint8_t seed[32], signable[256], sig[64], venc[32];
+	struct dht_config cfg;
+	struct krpc_response r;
+	size_t off;
+	int n;
+
+	memset(&bt, 0, sizeof(bt));
+	memset(bt.self, 0x11, 20);
+	memset(seed, 0x21, sizeof(seed));
+	crypto_sign_seed_keypair(bt.pk, bt.sk, seed);
+	dht_mutable_target(bt.pk, NULL, 0, bt.target);
+	for (int i = 0; i < BT_FAR; i++) {
+		memcpy(bt.far_id[i], bt.target, 20);
+		bt.far_id[i][0] ^= (uint8_t)(0x80 >> i); /* far: differ early */
+		memset(&bt.far[i], 0, sizeof(bt.far[i]));
+		bt.far[i].family = 4;
+		memcpy(bt.far[i].ip, "\xc6\x33\x64", 3); /* 198.51.100.x */
+		bt.far[i].ip[3] = (uint8_t)(20 + i);
+		bt.far[i].port = 6881;
+	}
+	for (int i = 0; i < BT_NEAR; i++) {
+		memcpy(bt.near_id[i], bt.target, 20);
+		bt.near_id[i][19] ^= (uint8_t)(i + 1); /* near: distance i + 1 */
+		memset(&bt.near[i], 0, sizeof(bt.near[i]));
+		bt.near[i].family = 4;
+		memcpy(bt.near[i].ip, "\xcb\x00\x71", 3); /* 203.0.113.x */
+		bt.near[i].ip[3] = (uint8_t)(40 + i);
+		bt.near[i].port = 6881;
+		memcpy(nodes + i * DHT_COMPACT_NODE4, bt.near_id[i], 20);
+		dht_addr_compact(&bt.near[i], nodes + i * DHT_COMPACT_NODE4 + 20);
+	}
+
+	off = (size_t)snprintf((char *)blob, sizeof(blob), "d5:nodes%d:", BT_FAR * DHT_COMPACT_NODE4);
+	for (int i = 0; i < BT_FAR; i++) {
+		memcpy(blob + off, bt.far_id[i], 20);
+		dht_addr_compact(&bt.far[i], blob + off + 20);
+		off += DHT_COMPACT_NODE4;
+	}
+	blob[off++] = 'e';
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.send = queue_send;
+	cfg.node_id = bt.self;
+	bt.d = dht_new(&cfg, 1000);
+	if (bt.d == NULL || dht_load_nodes(bt.d, blob, off, 1000) != BT_FAR)
+		return false;
+	n_out = 0;
+	if (dht_get_mutable(bt.d, bt.pk, NULL, 0, 0, batch_value, batch_done, NULL, 1000) == 0)
+		return false;
+	bt.wave = n_out;
+	if (bt.wave != 3)
+		return false;
+	for (int i = 0; i < 3; i++) {
+		struct krpc_msg m;
+		if (krpc_parse(outq[i].buf, outq[i].len, &m) != 0 || m.method != KRPC_M_GET ||
+		    m.t.n != 4)
+			return false;
+		memcpy(bt.tid[i], m.t.p, 4);
+		bt.q_far[i] = far_index(&outq[i].to, outq[i].tolen);
+		if (bt.q_far[i] < 0)
+			return false;
+		memcpy(&bt.from[i], &outq[i].to, outq[i].tolen);
+		bt.fromlen[i] = outq[i].tolen;
+	}
+
+	/* A: no value, the near nodes. */
+	memset(&r, 0, sizeof(r));
+	r.t = bt.tid[0];
+	r.t_len = 4;
+	r.id = bt.far_id[bt.q_far[0]];
+	r.nodes = nodes;
+	r.nodes_len = sizeof(nodes);
+	r.token = (const uint8_t *)"tokA";
+	r.token_len = 4;
+	n = krpc_build_response(bt.reply_a, sizeof(bt.reply_a), &r);
+	if (n < 0)
+		return false;
+	bt.len_a = (size_t)n;
+
+	/* B: the value, signed (BEP 44). */
+	n = dht_bep44_signable(signable, sizeof(signable), NULL, 0, 7, (const uint8_t *)value,
+		strlen(value));
+	if (n < 0)
+		return false;
+	crypto_sign_detached(sig, NULL, signable, (unsigned long long)n, bt.sk);
+	snprintf((char *)venc, sizeof(venc), "%zu:%s", strlen(value), value);
+	memset(&r, 0, sizeof(r));
+	r.t = bt.tid[1];
+	r.t_len = 4;
+	r.id = bt.far_id[bt.q_far[1]];
+	r.token = (const uint8_t *)"tokB";
+	r.token_len = 4;
+	r.k = bt.pk;
+	r.sig = sig;
+	r.has_seq = true;
+	r.seq = 7;
+	r.value = venc;
+	r.value_len = strlen((const char *)venc);
+	n = krpc_build_response(bt.reply_b, sizeof(bt.reply_b), &r);
+	if (n < 0)
+		return false;
+	bt.len_b = (size_t)n;
+	return true;
+}
+
+/* Which near node a datagram went to, or -1. */
+static int
+near_index(const struct out *o)
+{
+	struct dht_addr a;
+
+	if (dht_addr_from_sockaddr((const struct sockaddr *)&o->to, o->tolen, &a) < 0)
+		return -1;
+	for (int i = 0; i < BT_NEAR; i++)
+		if (dht_addr_eq(&a, &bt.near[i]))
+			return i;
+	return -1;
+}
+
+/* The queries sent from outq[first] on: gets and pings per near node. */
+static void
+count_followups(int first, int gets[BT_NEAR], int pings[BT_NEAR], int *other)
+{
+	memset(gets, 0, sizeof(int) * BT_NEAR);
+	memset(pings, 0, sizeof(int) * BT_NEAR);
+	*other = 0;
+	for (int i = first; i < n_out; i++) {
+		struct krpc_msg m;
+		int j = near_index(&outq[i]);
+		if (krpc_parse(outq[i].buf, outq[i].len, &m) != 0 || m.y != 'q' || j < 0) {
+			(*other)++;
+			continue;
+		}
+		if (m.method == KRPC_M_GET && memcmp(m.target, bt.target, 20) == 0)
+			gets[j]++;
+		else if (m.method == KRPC_M_PING)
+			pings[j]++;
+		else
+			(*other)++;
+	}
+}
+
+static void
+test_batch(void)
+{
+	struct dht_datagram dg[3];
+	struct dht_info info;
+	int gets[BT_NEAR], pings[BT_NEAR], other;
+	bool once, set;
+
+	/* 1. Both replies in one batch, A first. */
+	set = batch_setup();
+	if (!ok(set, "batch: a get on a node that knows %d far nodes sent %d queries", BT_FAR,
+		    bt.wave))
+		goto out;
+	dg[0] = (struct dht_datagram){ bt.reply_a, bt.len_a, (struct sockaddr *)&bt.from[0],
+		bt.fromlen[0] };
+	dg[1] = (struct dht_datagram){ bt.reply_b, bt.len_b, (struct sockaddr *)&bt.from[1],
+		bt.fromlen[1] };
+	dht_input_batch(bt.d, dg, 2, 1010);
+	is_int(bt.values, 1, "batch: the value in the second reply is reported");
+	ok(bt.seq == 7 && strcmp(bt.v, "hello batch") == 0, "batch: ... seq 7, \"%s\"", bt.v);
+	is_int(bt.n_out_at_value, bt.wave,
+		"batch: when the value is reported, nothing was sent since the batch began");
+	count_followups(bt.wave, gets, pings, &other);
+	ok(n_out > bt.wave, "batch: after the batch the look-up sent its next queries (%d)",
+		n_out - bt.wave);
+	ok(gets[0] == 1 && gets[1] == 1 && gets[2] == 0 && gets[3] == 0,
+		"batch: gets to the two closest named nodes (alpha 3, one still in flight)");
+	ok(pings[0] == 0 && pings[1] == 0 && pings[2] == 1 && pings[3] == 1,
+		"batch: the other named nodes pinged once, the queried ones not");
+	is_int(other, 0, "batch: nothing else sent");
+	is_int(bt.done, 0, "batch: the look-up goes on");
+	dht_free(bt.d);
+
+	/* 2. Contrast: the same replies through two dht_input calls. */
+	set = batch_setup();
+	if (!ok(set, "contrast: first wave of %d queries", bt.wave))
+		goto out;
+	dht_input(bt.d, bt.reply_a, bt.len_a, (struct sockaddr *)&bt.from[0], bt.fromlen[0], 1010);
+	ok(n_out > bt.wave, "contrast: dht_input of A alone sends follow-ups at once (%d)",
+		n_out - bt.wave);
+	count_followups(bt.wave, gets, pings, &other);
+	ok(gets[0] == 1, "contrast: ... a get to the closest named node");
+	dht_input(bt.d, bt.reply_b, bt.len_b, (struct sockaddr *)&bt.from[1], bt.fromlen[1], 1010);
+	is_int(bt.values, 1, "contrast: the value is reported");
+	ok(bt.n_out_at_value > bt.wave,
+		"contrast: %d datagrams went out before the value was reported",
+		bt.n_out_at_value - bt.wave);
+	count_followups(bt.wave, gets, pings, &other);
+	ok(gets[0] == 1 && gets[1] == 1, "contrast: in the end gets to the two closest too");
+	dht_free(bt.d);
+
+	/* 3. Empty batches are harmless. */
+	set = batch_setup();
+	if (!ok(set, "empty: first wave of %d queries", bt.wave))
+		goto out;
+	dht_input_batch(bt.d, NULL, 0, 1010);
+	dht_input_batch(bt.d, NULL, 2, 1010);
+	dht_input_batch(bt.d, dg, 0, 1010);
+	dht_input_batch(NULL, dg, 1, 1010);
+	is_int(n_out, bt.wave, "empty: n = 0, NULL datagrams or NULL node send nothing");
+	dht_get_info(bt.d, 1010, &info);
+	ok(info.lookups == 1 && bt.values == 0 && bt.done == 0, "empty: the look-up is untouched");
+	/* A datagram without bytes in a batch is skipped, the rest read. */
+	dg[0] = (struct dht_datagram){ NULL, 10, (struct sockaddr *)&bt.from[0], bt.fromlen[0] };
+	dg[1] = (struct dht_datagram){ bt.reply_b, bt.len_b, (struct sockaddr *)&bt.from[1],
+		bt.fromlen[1] };
+	dht_input_batch(bt.d, dg, 2, 1010);
+	is_int(bt.values, 1, "empty: a NULL datagram is skipped, the next one read");
+	dht_free(bt.d);
+
+	/* 4. A query from another node inside a batch of replies is answered
+	 * where it stands, before the look-up's deferred queries. */
+	set = batch_setup();
+	if (!ok(set, "mixed: first wave of %d queries", bt.wave))
+		goto out;
+	{
+		static const uint8_t pid[20] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
+		struct sockaddr_in p;
+		struct krpc_query q;
+		struct krpc_msg m;
+		uint8_t ping[256];
+		int n;
+
+		memset(&q, 0, sizeof(q));
+		q.t = (const uint8_t *)"pp";
+		q.t_len = 2;
+		q.method = KRPC_M_PING;
+		q.id = pid;
+		q.port = -1;
+		n = krpc_build_query(ping, sizeof(ping), &q);
+		memset(&p, 0, sizeof(p));
+		p.sin_family = AF_INET;
+		p.sin_port = htons(7777);
+		p.sin_addr.s_addr = htonl(0xc0000263); /* 192.0.2.99 */
+		dg[0] = (struct dht_datagram){ bt.reply_a, bt.len_a,
+			(struct sockaddr *)&bt.from[0], bt.fromlen[0] };
+		dg[1] = (struct dht_datagram){ ping, (size_t)n, (struct sockaddr *)&p, sizeof(p) };
+		dg[2] = (struct dht_datagram){ bt.reply_b, bt.len_b,
+			(struct sockaddr *)&bt.from[1], bt.fromlen[1] };
+		dht_input_batch(bt.d, dg, 3, 1010);
+		ok(n_out > bt.wave && krpc_parse(outq[bt.wave].buf, outq[bt.wave].len, &m) == 0 &&
+				m.y == 'r' && m.t.n == 2 && memcmp(m.t.p, "pp", 2) == 0 &&
+				((struct sockaddr_in *)&outq[bt.wave].to)->sin_port == htons(7777),
+			"mixed: the ping is answered, first of all that the batch sends");
+		is_int(bt.n_out_at_value, bt.wave + 1,
+			"mixed: when the value is reported only the ping's answer went out");
+		count_followups(bt.wave + 1, gets, pings, &other);
+		ok(gets[0] == 1 && gets[1] == 1 && pings[2] == 1 && pings[3] == 1 && other == 0,
+			"mixed: the look-up's queries and pings follow after the batch");
+		once = true;
+		for (int i = bt.wave + 1; i < n_out; i++)
+			if (krpc_parse(outq[i].buf, outq[i].len, &m) == 0 && m.y == 'r')
+				once = false;
+		ok(once, "mixed: the ping is answered once");
+	}
+	dht_free(bt.d);
+	return;
+out:
+	dht_free(bt.d);
+}
+
 int
 main(void)
 {
@@ -683,5 +1196,8 @@ main(void)
 	test_server();
 	test_votes();
 	test_unreachable();
+	test_parse_walk();
+	test_bucket_config();
+	test_batch();
 	return tap_done();
 }
