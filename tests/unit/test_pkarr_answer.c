@@ -554,6 +554,57 @@ test_foreign_records(void)
 	ldns_pkt_free(p);
 }
 
+/* Names are compared as canonical wire bytes: owners in any case match,
+ * and "under" means at a label boundary, never a byte suffix inside a
+ * label ("y\003cut" is one label whose last bytes are the wire form of
+ * "cut"). */
+static void
+test_name_bytes(void)
+{
+	struct pkarr_packet pkt;
+	struct res r;
+
+	if (!ok(make(&pkt, "b 300 A 10.0.0.1\n"
+			   "MiXeD 300 A 10.0.0.2\n"
+			   "*.W 300 TXT wild\n"
+			   "deep.Er 300 A 10.0.0.3\n"
+			   "cut 300 NS ns.example.com.\n",
+		     5) == 0,
+		"build packet with mixed-case owners"))
+		return;
+	r = ask(&pkt, "mixed", LDNS_RR_TYPE_A);
+	ok(r.st == PKARR_ANS_OK && n_of(r.an) == 1 && rdata_str(r.an, 0, 0, "10.0.0.2"),
+	   "lower-case question finds a mixed-case owner");
+	res_free(&r);
+	r = ask(&pkt, "MIXED", LDNS_RR_TYPE_A);
+	ok(r.st == PKARR_ANS_OK && owner_is(r.an, 0, "MIXED"),
+	   "upper-case question too, answered in its own case");
+	res_free(&r);
+	r = ask(&pkt, "x.w", LDNS_RR_TYPE_TXT);
+	ok(r.st == PKARR_ANS_OK && rdata_str(r.an, 0, 0, "\"wild\""),
+	   "mixed-case wildcard owner synthesises");
+	res_free(&r);
+	r = ask(&pkt, "er", LDNS_RR_TYPE_A);
+	is_int(r.st, PKARR_ANS_NODATA, "mixed-case empty non-terminal exists");
+	res_free(&r);
+	r = ask(&pkt, "ab", LDNS_RR_TYPE_A);
+	is_int(r.st, PKARR_ANS_NXDOMAIN, "ab is not b");
+	res_free(&r);
+	r = ask(&pkt, "x\\001b", LDNS_RR_TYPE_A);
+	is_int(r.st, PKARR_ANS_NXDOMAIN, "a label ending in b's bytes is not under b");
+	ok(n_of(r.ns) == 1 && type_at(r.ns, 0) == LDNS_RR_TYPE_SOA, "... with the key's SOA");
+	res_free(&r);
+	r = ask(&pkt, "y.cut", LDNS_RR_TYPE_A);
+	is_int(r.st, PKARR_ANS_DELEGATION, "a name below the cut is delegated");
+	res_free(&r);
+	r = ask(&pkt, "y\\003cut", LDNS_RR_TYPE_A);
+	is_int(r.st, PKARR_ANS_NXDOMAIN, "a label ending in the cut's bytes is not below it");
+	res_free(&r);
+	r = ask(&pkt, "c.b", LDNS_RR_TYPE_A);
+	is_int(r.st, PKARR_ANS_NXDOMAIN, "below an owner, nothing there: NXDOMAIN");
+	res_free(&r);
+}
+
 int
 main(void)
 {
@@ -563,5 +614,6 @@ main(void)
 	test_delegation();
 	test_vectors();
 	test_foreign_records();
+	test_name_bytes();
 	return tap_done();
 }
