@@ -100,6 +100,7 @@ def main():
             pkdns_get(sock, a.dns_port, z, 5)
         lt_get(c, pk, 3, 0)
     pk_ms, lt_ms, lt_tot, lt_msgs, pk_fail, lt_fail, lt_done = [], [], [], [], 0, 0, 0
+    pk_by_key, lt_by_key = {}, {}
     for i, (z32, hexpk) in enumerate(keys):
         pk = bytes.fromhex(hexpk)
         order = ("pkdns", "lt") if i % 2 == 0 else ("lt", "pkdns")
@@ -108,6 +109,7 @@ def main():
                 ok, ms = pkdns_get(sock, a.dns_port, z32)
                 if ok:
                     pk_ms.append(ms)
+                    pk_by_key[z32] = ms
                 else:
                     pk_fail += 1
                 print("%s pkdns %s %s %.3f" % (a.label, z32, "ok" if ok else "FAIL", ms))
@@ -116,6 +118,7 @@ def main():
                 lt_done += done
                 if ok:
                     lt_ms.append(first)
+                    lt_by_key[z32] = first
                     lt_tot.append(total)
                     lt_msgs.append(msgs)
                 else:
@@ -151,6 +154,13 @@ def main():
               statistics.mean(lt_ms) if lt_ms else float("nan"), max(lt_ms, default=float("nan")),
               statistics.mean(lt_msgs) if lt_msgs else float("nan"),
               pct(lt_msgs, 50), pct(lt_tot, 50), n - lt_done))
+    # Paired: the same key, asked of both within a millisecond or two,
+    # so machine noise that moves both medians between runs cancels.
+    both = [k for k in pk_by_key if k in lt_by_key]
+    if both:
+        print("paired: keys=%d pkdns_faster=%d median_ratio=%.2f" % (
+            len(both), sum(1 for k in both if pk_by_key[k] < lt_by_key[k]),
+            statistics.median(pk_by_key[k] / lt_by_key[k] for k in both)))
     return 0 if pk_ms and lt_ms else 1
 
 
