@@ -12,6 +12,8 @@
 #                         poll until the server answers NOERROR with data
 #   perf_run LABEL ARGS...  dnsperf ARGS, summary line to stdout (see
 #                         lib/dnsstat.py); -v output is summarised there
+#   perf_run_cpu LABEL PID ARGS...  the same plus the server PID's CPU
+#                         time (cpu_s, cpu_us_per_q)
 #   say MSG               a line to stderr with a time stamp
 #   shuffle_lines FILE    one fixed shuffle of FILE's lines (the same for
 #                         every server a script compares), in place
@@ -163,6 +165,26 @@ perf_run() { # LABEL DNSPERF-ARGS...
 	dnsperf "$@" 2>&1 | "$PYTHON" "$BENCH_DIR/lib/dnsstat.py" --label "$label"
 }
 
+cpu_ticks() { # PID: user + system time of the process, in clock ticks
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# perf_run, plus the server's own CPU time during the run: cpu_s and
+# cpu_us_per_q (microseconds of server CPU per answered query). On 2
+# cores one dnsperf thread is the limit at full speed, so this is the
+# figure that says what each answer costs the machine.
+perf_run_cpu() { # LABEL SERVER-PID DNSPERF-ARGS...
+	local label=$1 pid=$2 t0 t1 line done hz
+	shift 2
+	hz=$(getconf CLK_TCK)
+	t0=$(cpu_ticks "$pid")
+	line=$(perf_run "$label" "$@")
+	t1=$(cpu_ticks "$pid")
+	done=$(echo "$line" | sed -n 's/.* completed=\([0-9]*\).*/\1/p')
+	awk -v l="$line" -v t="$((t1 - t0))" -v hz="$hz" -v n="${done:-0}" \
+		'BEGIN { printf "%s cpu_s=%.2f cpu_us_per_q=%.3f\n", l, t / hz, n ? t / hz * 1e6 / n : 0 }'
+}
+
 shuffle_lines() { # FILE
 	"$PYTHON" -c 'import random,sys; l=open(sys.argv[1]).readlines(); random.Random(1).shuffle(l); open(sys.argv[1],"w").writelines(l)' "$1"
 }
@@ -206,8 +228,8 @@ perf_alternate() { # RES PK_PORT UB_PORT DNSPERF-ARGS...
 	local res=$1 pk=$2 ub=$3 q
 	shift 3
 	for _ in $(seq 1 "$ROUNDS"); do
-		perf_run pkdns-max -s 127.0.0.1 -p "$pk" "$@" -l "$SECS" | tee -a "$res"
-		perf_run unbound-max -s 127.0.0.1 -p "$ub" "$@" -l "$SECS" | tee -a "$res"
+		perf_run_cpu pkdns-max "$(pid_of pkdns)" -s 127.0.0.1 -p "$pk" "$@" -l "$SECS" | tee -a "$res"
+		perf_run_cpu unbound-max "$(pid_of unbound)" -s 127.0.0.1 -p "$ub" "$@" -l "$SECS" | tee -a "$res"
 	done
 	q=$("$PYTHON" - "$res" <<'EOF'
 import statistics, sys
@@ -219,14 +241,14 @@ EOF
 )
 	say "latency runs at $q queries/s"
 	for _ in $(seq 1 "$ROUNDS"); do
-		perf_run pkdns-lat -s 127.0.0.1 -p "$pk" "$@" -l "$SECS" -Q "$q" -v | tee -a "$res"
-		perf_run unbound-lat -s 127.0.0.1 -p "$ub" "$@" -l "$SECS" -Q "$q" -v | tee -a "$res"
+		perf_run_cpu pkdns-lat "$(pid_of pkdns)" -s 127.0.0.1 -p "$pk" "$@" -l "$SECS" -Q "$q" -v | tee -a "$res"
+		perf_run_cpu unbound-lat "$(pid_of unbound)" -s 127.0.0.1 -p "$ub" "$@" -l "$SECS" -Q "$q" -v | tee -a "$res"
 	done
 }
 
 perf_summary() { # RES
-	"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$1" pkdns-max unbound-max qps avg_ms
-	"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$1" pkdns-lat unbound-lat qps p50_ms p90_ms p99_ms p999_ms
+	"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$1" pkdns-max unbound-max qps avg_ms cpu_us_per_q
+	"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$1" pkdns-lat unbound-lat qps p50_ms p90_ms p99_ms p999_ms cpu_us_per_q
 }
 
 perf_profile() { # PORT DNSPERF-ARGS...
