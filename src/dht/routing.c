@@ -1,5 +1,6 @@
 /*
- * routing.c -- k-buckets, node states and replacement (BEP 5, BEP 42).
+ * routing.c -- k-buckets (the far four wide), node states and replacement
+ * (BEP 5, BEP 42), and the closest known nodes to a target.
  */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <sodium.h>
 
 #include "dht/routing.h"
+#include "util/bytes.h"
 
 bool
 routing_node_good(const struct routing_node *n, uint64_t now_ms)
@@ -304,16 +306,6 @@ struct closest {
 	uint64_t key[ROUTING_CLOSEST_MAX];
 };
 
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static bool
 closer(const struct closest *cl, uint64_t key, const struct routing_node *c, size_t i)
 {
@@ -334,7 +326,7 @@ closest_from(const struct routing *rt, int j, struct closest *cl)
 		size_t pos;
 		if (node_bad(c))
 			continue;
-		key = be64(c->id) ^ cl->t64;
+		key = bytes_get_be64(c->id) ^ cl->t64;
 		pos = cl->n;
 		while (pos > 0 && closer(cl, key, c, pos - 1))
 			pos--;
@@ -363,7 +355,7 @@ routing_closest(const struct routing *rt, const uint8_t target[20],
 	if (max == 0)
 		return 0;
 	cl.target = target;
-	cl.t64 = be64(target);
+	cl.t64 = bytes_get_be64(target);
 	cl.n = 0;
 	cl.max = max;
 	/* With c = the bits the target shares with us: bucket c's nodes

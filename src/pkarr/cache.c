@@ -38,6 +38,7 @@
 #include "util/log.h"
 
 #include "pkarr/cache.h"
+#include "util/bytes.h"
 
 #define DB_FILE "pkarr-packets.mdb"
 /* Value on disk: stored_s (8, big endian) | pk | sig | ts | dns. */
@@ -294,24 +295,6 @@ entry_to_packet(const struct entry *e, struct pkarr_packet *out)
 
 /* ---- LMDB ---------------------------------------------------------- */
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static MDB_txn *
 txn_begin(struct pkarr_cache *c)
 {
@@ -374,13 +357,13 @@ disk_put(struct pkarr_cache *c, MDB_txn *txn, const struct entry *e)
 
 	if (txn == NULL || e->negative)
 		return;
-	put_be64(p, e->stored_s);
+	bytes_put_be64(p, e->stored_s);
 	p += DISK_HDR;
 	memcpy(p, e->pk, 32);
 	p += 32;
 	memcpy(p, e->sig, 64);
 	p += 64;
-	put_be64(p, e->ts_us);
+	bytes_put_be64(p, e->ts_us);
 	p += 8;
 	memcpy(p, e->dns, e->dns_len);
 	k.mv_data = (void *)(uintptr_t)e->pk;
@@ -757,7 +740,7 @@ entry_from_disk(const struct rec *r)
 	e->stored_s = r->stored_s;
 	memcpy(e->pk, p, 32);
 	memcpy(e->sig, p + 32, 64);
-	e->ts_us = get_be64(p + 96);
+	e->ts_us = bytes_get_be64(p + 96);
 	e->dns_len = (uint16_t)dns_len;
 	memcpy(e->dns, p + 32 + PKARR_RELAY_HDR, dns_len);
 	return e;
@@ -839,7 +822,7 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 		}
 		v[n].val = val.mv_data;
 		v[n].len = val.mv_size;
-		v[n].stored_s = get_be64(val.mv_data);
+		v[n].stored_s = bytes_get_be64(val.mv_data);
 		n++;
 	}
 	mdb_cursor_close(cur);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "pkarr/packet.h"
+#include "util/bytes.h"
 
 const char *
 pkarr_strerror(int err)
@@ -101,24 +102,6 @@ pkarr_packet_verify(const struct pkarr_packet *pkt)
 	return 0;
 }
 
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 int
 pkarr_packet_parse_relay(struct pkarr_packet *out, const uint8_t pk[32],
 			 const uint8_t *buf, size_t len)
@@ -129,7 +112,7 @@ pkarr_packet_parse_relay(struct pkarr_packet *out, const uint8_t pk[32],
 		return PKARR_E_SIZE;
 	memcpy(out->pk, pk, 32);
 	memcpy(out->sig, buf, 64);
-	out->ts_us = get_be64(buf + 64);
+	out->ts_us = bytes_get_be64(buf + 64);
 	out->dns_len = len - PKARR_RELAY_HDR;
 	memcpy(out->dns, buf + PKARR_RELAY_HDR, out->dns_len);
 	return pkarr_packet_verify(out);
@@ -229,7 +212,7 @@ pkarr_packet_to_relay(const struct pkarr_packet *pkt, uint8_t *out,
 	if (cap < PKARR_RELAY_HDR + pkt->dns_len)
 		return PKARR_E_SPACE;
 	memcpy(out, pkt->sig, 64);
-	put_be64(out + 64, pkt->ts_us);
+	bytes_put_be64(out + 64, pkt->ts_us);
 	memcpy(out + PKARR_RELAY_HDR, pkt->dns, pkt->dns_len);
 	*len = PKARR_RELAY_HDR + pkt->dns_len;
 	return 0;

@@ -299,6 +299,34 @@ table_has(struct dht *d, const struct sockaddr_in *who)
 	return false;
 }
 
+/* n server nodes, each bootstrapped from the first, run for a minute of
+ * simulated time. @return how many know at least k = 8 others. */
+static int
+net_start(struct net *net, int n, uint64_t now, bool batched)
+{
+	struct dht_info info;
+	int full = 0;
+
+	memset(net, 0, sizeof(*net));
+	net->now = now;
+	net->batched = batched;
+	for (int i = 0; i < n; i++) {
+		struct node *nd = net_add(net, DHT_MODE_SERVER);
+		if (!nd->d)
+			break;
+		if (i > 0)
+			dht_add_bootstrap(nd->d, (struct sockaddr *)&net->n[0].addr,
+				sizeof(net->n[0].addr));
+	}
+	net_run(net, 60000);
+	for (int i = 0; i < net->count; i++) {
+		dht_get_info(net->n[i].d, net->now, &info);
+		if (info.nodes4 >= 8)
+			full++;
+	}
+	return full;
+}
+
 static void
 test_sim(void)
 {
@@ -310,23 +338,8 @@ test_sim(void)
 	int full = 0;
 	struct node *client, *adaptive;
 
-	memset(&net, 0, sizeof(net));
-	net.now = 1000000;
-	for (int i = 0; i < NNODES; i++) {
-		struct node *nd = net_add(&net, DHT_MODE_SERVER);
-		if (!nd->d)
-			break;
-		if (i > 0)
-			dht_add_bootstrap(nd->d, (struct sockaddr *)&net.n[0].addr,
-				sizeof(net.n[0].addr));
-	}
+	full = net_start(&net, NNODES, 1000000, false);
 	is_int(net.count, NNODES, "%d nodes created", NNODES);
-	net_run(&net, 60000);
-	for (int i = 0; i < NNODES; i++) {
-		dht_get_info(net.n[i].d, net.now, &info);
-		if (info.nodes4 >= 8)
-			full++;
-	}
 	is_int(full, NNODES, "every node knows at least k=8 others after a minute");
 	ok(net.delivered > 500, "%u datagrams delivered", net.delivered);
 
@@ -541,31 +554,14 @@ static void
 test_sim_batched(void)
 {
 	static struct net net;
-	struct dht_info info;
 	struct result rp, rg, ri;
 	struct dht_item it;
 	uint8_t pk[32], sk[64], seed[32], target[20];
 	int full = 0;
 	const int nn = 20;
 
-	memset(&net, 0, sizeof(net));
-	net.now = 5000000;
-	net.batched = true;
-	for (int i = 0; i < nn; i++) {
-		struct node *nd = net_add(&net, DHT_MODE_SERVER);
-		if (!nd->d)
-			break;
-		if (i > 0)
-			dht_add_bootstrap(nd->d, (struct sockaddr *)&net.n[0].addr,
-				sizeof(net.n[0].addr));
-	}
+	full = net_start(&net, nn, 5000000, true);
 	is_int(net.count, nn, "batched: %d nodes created", nn);
-	net_run(&net, 60000);
-	for (int i = 0; i < nn; i++) {
-		dht_get_info(net.n[i].d, net.now, &info);
-		if (info.nodes4 >= 8)
-			full++;
-	}
 	is_int(full, nn, "batched: every node knows at least 8 others after a minute");
 	ok(net.max_batch > 1 && net.batches < net.delivered,
 		"batched: %u datagrams in %u batches, up to %u in one", net.delivered, net.batches,

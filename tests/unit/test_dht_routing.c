@@ -458,6 +458,21 @@ count_ties(const uint8_t *target, const struct routing_node *out, size_t n)
 	return ties;
 }
 
+/* Put a node into the table and, when it went in, into the reference. */
+static void
+add_ref(struct routing *rt, const uint8_t id[20], const struct dht_addr *a,
+	struct ref_node *ref, int *nref, int *refused)
+{
+	if (routing_heard(rt, id, a, ROUTING_REPLY, 1000) != 1) {
+		(*refused)++;
+		return;
+	}
+	memcpy(ref[*nref].id, id, 20);
+	ref[*nref].addr = *a;
+	ref[*nref].bad = false;
+	(*nref)++;
+}
+
 static void
 closest_case(const struct closest_case *cc)
 {
@@ -495,14 +510,7 @@ closest_case(const struct closest_case *cc)
 					memcpy(id, base, 8);
 					prng_bytes(id + 8, 12);
 				}
-				if (routing_heard(&rt, id, &a, ROUTING_REPLY, 1000) != 1) {
-					refused++;
-					continue;
-				}
-				memcpy(ref[nref].id, id, 20);
-				ref[nref].addr = a;
-				ref[nref].bad = false;
-				nref++;
+				add_ref(&rt, id, &a, ref, &nref, &refused);
 			}
 		}
 	}
@@ -521,14 +529,7 @@ closest_case(const struct closest_case *cc)
 		id_sharing(id, self, bits);
 		if (!routing_wants(&rt, id, &a))
 			continue; /* bucket full: keep the table free of candidates */
-		if (routing_heard(&rt, id, &a, ROUTING_REPLY, 1000) != 1) {
-			refused++;
-			continue;
-		}
-		memcpy(ref[nref].id, id, 20);
-		ref[nref].addr = a;
-		ref[nref].bad = false;
-		nref++;
+		add_ref(&rt, id, &a, ref, &nref, &refused);
 	}
 	is_int(refused, 0, "%s: every node with room entered (%d nodes)", cc->name, nref);
 	/* Every 7th node turns bad; no bucket has candidates, so the bad
