@@ -30,13 +30,18 @@
  *   7    dht_cancel of a look-up started before
  *   8    dht_add_bootstrap
  *   9    dht_load_nodes of fuzzer bytes, dht_save_nodes
+ *   10   start holding datagrams, or hand the held ones to
+ *        dht_input_batch (also when 8 are held, before any other step,
+ *        and at the end of the script)
  * Randomness (node ID, transaction salts, token secrets) comes from a
  * deterministic generator reset for every input, so crashes reproduce.
  *
  * Besides memory safety it checks: every datagram the node sends parses
  * as KRPC, goes to a valid address, and is an answer ('r' or 'e') only
  * while a query is being processed by an answering node, with that
- * query's "t"; krpc_parse views lie inside the datagram and have the
+ * query's "t" (in a batch: the "t" of one of the batch's queries), and
+ * a value reported during a batch comes before any query of the batch's
+ * (those wait for its end); krpc_parse views lie inside the datagram and have the
  * sizes BEP 5/44 fix; get callbacks only see values that verify (the
  * signature over BEP 44's signable, or SHA-1 target for immutable items)
  * with rising seq; callbacks never run inside dht_get_*, dht_put or
@@ -70,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NTOK 16
 #define NLOOKUP 64
 #define MAX_SEND 2048
+#define NHELD 8
 
 /* Deterministic randombytes, reset per input: libFuzzer needs runs that
  * repeat. The state is the harness's own, not the code under test's. */
@@ -171,6 +177,17 @@ struct h {
 	uint8_t last_salt[DHT_MAX_SALT];
 	size_t last_salt_len;
 	size_t sends;
+	/* op 10: datagrams held for one dht_input_batch, with the "t" of
+	 * each query among them (views into the held bytes) */
+	bool holding, in_batch;
+	uint8_t *held[NHELD];
+	size_t held_len[NHELD];
+	struct sa held_from[NHELD];
+	size_t nheld;
+	const uint8_t *bt[NHELD];
+	size_t btn[NHELD];
+	size_t nbt;
+	size_t batch_queries; /* queries sent since the batch began */
 };
 
 static void
@@ -295,6 +312,8 @@ send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 	check_msg(m, buf, len);
 	if (m->y == 'q') {
 		struct sent *s = &h->sent[h->nsent++ % NSENT];
+		if (h->in_batch)
+			h->batch_queries++;
 		tu_check(m->method >= KRPC_M_PING && m->method <= KRPC_M_PUT);
 		tu_check(m->t.n == 4);
 		memset(s, 0, sizeof(*s));
@@ -304,8 +323,17 @@ send_cb(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 		s->tn = m->t.n;
 	} else {
 		/* Answers go only to the query being processed. */
-		tu_check(h->in_query && h->answering);
-		tu_check(m->t.n == h->qtn && memcmp(m->t.p, h->qt, h->qtn) == 0);
+		tu_check(h->answering);
+		if (h->in_batch) {
+			bool found = false;
+			for (size_t i = 0; i < h->nbt; i++)
+				if (m->t.n == h->btn[i] && memcmp(m->t.p, h->bt[i], h->btn[i]) == 0)
+					found = true;
+			tu_check(found);
+		} else {
+			tu_check(h->in_query);
+			tu_check(m->t.n == h->qtn && memcmp(m->t.p, h->qt, h->qtn) == 0);
+		}
 		if (m->y == 'r' && m->token.p && m->token.n <= sizeof(h->tok[0].t)) {
 			struct tok *t = NULL;
 			for (size_t i = 0; i < h->ntok && i < NTOK; i++)
@@ -330,6 +358,7 @@ get_cb(void *ctx, const struct dht_item *it)
 
 	tu_check(l->used && !l->done && !l->cancelled && !l->is_put);
 	tu_check(!l->h->in_api);
+	tu_check(!l->h->in_batch || l->h->batch_queries == 0);
 	tu_check(it->is_mutable == l->is_mutable);
 	tu_check(it->v_len <= DHT_MAX_VALUE && it->salt_len <= DHT_MAX_SALT);
 	if (it->is_mutable) {
@@ -530,6 +559,17 @@ op_datagram(struct h *h, struct rd *r)
 		check_msg(m, buf, len);
 	if (flags & 0x40)
 		h->now += pick;
+	if (h->holding && h->nheld < NHELD) {
+		if ((rc == 0 || rc == KRPC_ERR_FIELD) && m->y == 'q' && m->t.p) {
+			h->bt[h->nbt] = m->t.p;
+			h->btn[h->nbt++] = m->t.n;
+		}
+		h->held[h->nheld] = buf;
+		h->held_len[h->nheld] = len;
+		h->held_from[h->nheld++] = from;
+		buf = NULL; /* the batch owns it now */
+		goto out;
+	}
 	h->in_query = (rc == 0 || rc == KRPC_ERR_FIELD) && m->y == 'q' && m->t.p;
 	h->qt = m->t.p;
 	h->qtn = m->t.n;
@@ -538,6 +578,27 @@ op_datagram(struct h *h, struct rd *r)
 out:
 	free(m);
 	free(buf);
+}
+
+/* Hand the held datagrams to the node as one batch. */
+static void
+flush_batch(struct h *h)
+{
+	struct dht_datagram dg[NHELD];
+
+	for (size_t i = 0; i < h->nheld; i++) {
+		dg[i].buf = h->held[i];
+		dg[i].len = h->held_len[i];
+		dg[i].from = (const struct sockaddr *)&h->held_from[i].ss;
+		dg[i].fromlen = h->held_from[i].len;
+	}
+	h->in_batch = true;
+	h->batch_queries = 0;
+	dht_input_batch(h->d, dg, h->nheld, h->now);
+	h->in_batch = false;
+	for (size_t i = 0; i < h->nheld; i++)
+		free(h->held[i]);
+	h->nheld = h->nbt = 0;
 }
 
 static void
@@ -745,7 +806,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	while (r.n > 0) {
-		uint8_t op = rd_u8(&r) % 10;
+		uint8_t op = rd_u8(&r) % 11;
+		/* a batch ends before anything else happens to the node */
+		if ((op > 2 || h->nheld == NHELD) && h->nheld > 0)
+			flush_batch(h);
 		switch (op) {
 		case 0:
 		case 1:
@@ -780,8 +844,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			op_nodes(h, &r);
 			break;
+		case 10:
+			h->holding = !h->holding;
+			break;
 		}
 	}
+	if (h->nheld > 0)
+		flush_batch(h);
 	/* The peers fall silent: every look-up must end by timeouts, within
 	 * two minutes of node time (48 candidates, 2 s each, alpha 3). */
 	for (int i = 0; i < 50 && lookups_pending(h); i++) {
