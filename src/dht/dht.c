@@ -388,10 +388,6 @@ input_one(struct dht *d, struct krpc_msg *m, const struct dht_datagram *dg, uint
 void
 dht_ping_later(struct dht *d, const struct dht_addr *to)
 {
-	if (!d->in_batch) {
-		dht_ping_if_idle(d, to);
-		return;
-	}
 	for (size_t i = 0; i < d->npend_ping; i++)
 		if (dht_addr_eq(&d->pend_ping[i], to))
 			return;
@@ -411,10 +407,8 @@ dht_input_batch(struct dht *d, const struct dht_datagram *dg, size_t n, uint64_t
 	m = malloc(sizeof(*m));
 	if (m == NULL)
 		return;
-	d->in_batch = true;
 	for (size_t i = 0; i < n; i++)
 		input_one(d, m, &dg[i], now_ms);
-	d->in_batch = false;
 	free(m);
 	/* Look-ups started by callbacks are appended and step themselves;
 	 * only those a reply touched are due. */

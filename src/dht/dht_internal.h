@@ -77,7 +77,7 @@ struct dht_lookup {
 	int64_t min_seq;
 	int64_t best_seq;
 	bool have_value;
-	bool step_due;         /**< a reply came during a batch: step after it */
+	bool step_due;         /**< a reply came in this batch: step after it */
 	struct dht_item *put_item; /**< LK_PUT: the item to store */
 	int64_t cas;
 	dht_get_cb get_cb;
@@ -133,7 +133,6 @@ struct dht {
 	uint8_t version[4];
 	/* dht_input_batch: replies defer their look-up steps and the pings
 	 * of the nodes they name to the end of the batch */
-	bool in_batch;
 	struct dht_addr pend_ping[DHT_PEND_PINGS];
 	size_t npend_ping;
 	uint8_t buf[DHT_SENDBUF];
@@ -158,7 +157,7 @@ int dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *t
 	uint8_t purpose, uint32_t lookup_id, uint64_t now_ms);
 /** Ping an address unless a query to it is already in flight. */
 void dht_ping_if_idle(struct dht *d, const struct dht_addr *to);
-/** The same, held until the end of the input batch when one is running. */
+/** The same at the end of the input batch (replies come only in one). */
 void dht_ping_later(struct dht *d, const struct dht_addr *to);
 /** The routing table of an address family. */
 struct routing *dht_rt(struct dht *d, int family);
@@ -171,7 +170,9 @@ struct dht_lookup *dht_lookup_new(struct dht *d, uint8_t kind,
 	const uint8_t target[20], uint64_t now_ms);
 /** Send what can be sent; finish when done. */
 void dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms);
-/** A reply or error for one of this look-up's transactions. */
+/** A reply or error for one of this look-up's transactions; called only
+ *  inside dht_input_batch, which steps the look-up after its last
+ *  datagram. */
 void dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	const struct krpc_msg *m, uint64_t now_ms);
 /** A transaction of this look-up timed out (or went slow). */

@@ -363,17 +363,14 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 	free(it);
 }
 
-/* Pings for nodes a reply told us of, sent after the look-up's own
- * queries: they only fill the routing table. */
+/* Pings for nodes a reply told us of, at most this many a reply; they
+ * only fill the routing table, so they go out after the batch's look-up
+ * queries (dht_ping_later). */
 #define REPLY_PINGS 16
-struct ping_list {
-	struct dht_addr a[REPLY_PINGS];
-	size_t n;
-};
 
 static void
 add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
-	struct ping_list *pings)
+	unsigned *pings)
 {
 	for (size_t i = 0; s->p && i + sz <= s->n; i += sz) {
 		struct dht_addr a;
@@ -385,19 +382,11 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 		/* A node that would fit a bucket with room gets a ping: its
 		 * reply adds it. Without this, tables hold only the nodes
 		 * our own look-ups happened to query. */
-		if (pings->n < REPLY_PINGS && routing_wants(dht_rt(d, a.family), s->p + i, &a))
-			pings->a[pings->n++] = a;
+		if (*pings < REPLY_PINGS && routing_wants(dht_rt(d, a.family), s->p + i, &a)) {
+			dht_ping_later(d, &a);
+			(*pings)++;
+		}
 	}
-}
-
-/* Inside dht_input_batch the next queries wait for the batch's end. */
-static void
-step_or_defer(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
-{
-	if (d->in_batch)
-		l->step_due = true;
-	else
-		dht_lookup_step(d, l, now_ms);
 }
 
 void
@@ -405,9 +394,8 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	const struct krpc_msg *m, uint64_t now_ms)
 {
 	struct lookup_cand *c = cand_by_addr(l, &t->to);
-	struct ping_list pings;
+	unsigned pings = 0;
 
-	pings.n = 0;
 	l->st.responses++;
 	if (t->purpose == TXN_PUT) {
 		if (c)
@@ -418,7 +406,7 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 			l->st.put_errors++;
 			l->st.last_error = (int)m->err_code;
 		}
-		step_or_defer(d, l, now_ms);
+		l->step_due = true;
 		return;
 	}
 	if (c && c->state != CAND_REPLIED) {
@@ -447,9 +435,8 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings);
 		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &pings);
 	}
-	step_or_defer(d, l, now_ms);
-	for (size_t i = 0; i < pings.n; i++)
-		dht_ping_later(d, &pings.a[i]);
+	/* the next queries go out when the batch this reply came in ends */
+	l->step_due = true;
 }
 
 void
