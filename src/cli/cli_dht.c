@@ -451,8 +451,7 @@ dht_nodes_cmd(const struct cli_opts *o, int argc, char **argv)
 	printf("ipv6 %zu nodes, %zu good\n", info.nodes6, info.good6);
 	if (info.have_external)
 		printf("external %s\n", info.external);
-	/* the saved table: 26 bytes an IPv4 node, 38 an IPv6 one, and keys */
-	cap = 256 + info.nodes4 * 26 + info.nodes6 * 38;
+	cap = dht_save_nodes_size(cli_session_dht(s));
 	buf = malloc(cap);
 	if (buf != NULL &&
 	    (n = dht_save_nodes(cli_session_dht(s), buf, cap)) > 0 &&

@@ -49,6 +49,7 @@
 #define MAX_DELEG 16             /* resolvers kept for NS delegations */
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
+/* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 
 struct pk_lookup;
@@ -1031,14 +1032,16 @@ save_nodes(struct pkarr_path *pp)
 {
 	char path[4096], tmp[4200];
 	uint8_t *buf;
+	size_t cap;
 	int n, fd;
 
 	if (!pp->dht || !pp->d->conf.cache_dir)
 		return;
-	buf = malloc(NODES_BUF);
+	cap = dht_save_nodes_size(pp->dht);
+	buf = malloc(cap);
 	if (!buf)
 		return;
-	n = dht_save_nodes(pp->dht, buf, NODES_BUF);
+	n = dht_save_nodes(pp->dht, buf, cap);
 	nodes_path(pp, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = n > 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;

@@ -622,6 +622,15 @@ dht_save_nodes(const struct dht *d, uint8_t *buf, size_t cap)
 	return bencode_writer_done(&w);
 }
 
+size_t
+dht_save_nodes_size(const struct dht *d)
+{
+	/* the dictionary, its keys and the strings' length prefixes fit in
+	 * 64 bytes; then each node's compact form */
+	return 64 + routing_count(&d->rt4, d->now_ms, NULL) * DHT_COMPACT_NODE4 +
+	    routing_count(&d->rt6, d->now_ms, NULL) * DHT_COMPACT_NODE6;
+}
+
 int
 dht_load_nodes(struct dht *d, const uint8_t *buf, size_t len, uint64_t now_ms)
 {

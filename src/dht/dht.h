@@ -292,6 +292,13 @@ void dht_immutable_target(const uint8_t *v, size_t v_len, uint8_t target[20]);
 int dht_save_nodes(const struct dht *d, uint8_t *buf, size_t cap);
 
 /**
+ * The buffer dht_save_nodes() needs for the table as it is now.
+ * @param d node
+ * @return bytes
+ */
+size_t dht_save_nodes_size(const struct dht *d);
+
+/**
  * Load nodes saved by dht_save_nodes; they start questionable and get
  * pinged. A saved ID is adopted when the config gave none.
  * @param d node

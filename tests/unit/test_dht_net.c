@@ -539,6 +539,10 @@ test_sim(void)
 			"saved table loads into a new node");
 		dht_get_info(fresh->d, net.now, &info);
 		ok(info.nodes4 >= 8, "loaded node has %zu nodes", info.nodes4);
+		size_t want = dht_save_nodes_size(net.n[1].d);
+		ok(n > 0 && want >= (size_t)n && want <= (size_t)n + 64,
+			"dht_save_nodes_size: %zu bytes for a %d-byte table", want, n);
+		is_int(dht_save_nodes(net.n[1].d, buf, want), n, "... and saving into that many works");
 		is_int(dht_load_nodes(fresh->d, (const uint8_t *)"garbage", 7, net.now), -1,
 			"garbage table refused");
 	}
