@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,16 +456,45 @@ add_signal(struct pkdns *d, int sig, event_callback_fn fn, struct event **ev)
 	return (*ev && event_add(*ev, NULL) == 0) ? 0 : -1;
 }
 
+/* The pidfile is opened before daemon() changes directory to / (so a
+ * relative path works, and an error reaches the terminal) and written
+ * after it, with the child's PID. It is not truncated at open, so a second
+ * pkdns that fails later leaves the running one's file alone.
+ * @return the descriptor, or -1 after logging; *abs: the absolute path */
 static int
-write_pidfile(const char *path)
+pidfile_open(const char *path, char **abs)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char dir[PATH_MAX], real[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+	    slash ? (slash == path ? "/" : path) : ".");
+	if (!*base || !realpath(dir, real)) {
+		log_err("pidfile %s: %s", path, *base ? strerror(errno) : "not a file name");
+		return -1;
+	}
+	*abs = malloc(strlen(real) + strlen(base) + 2);
+	if (!*abs)
+		return -1;
+	sprintf(*abs, "%s/%s", strcmp(real, "/") ? real : "", base);
+	fd = open(*abs, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		log_err("pidfile %s: %s", *abs, strerror(errno));
+	return fd;
+}
+
+static int
+pidfile_write(int fd, const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
 		log_err("pidfile %s: %s", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
 	return 0;
 }
 
@@ -481,6 +512,10 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	}
 	d->conf = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	/* pkdns_free() removes d->conf.pidfile: set once this process wrote it */
+	char *pidfile = d->conf.pidfile, *pidfile_abs = NULL;
+	int pidfd = -1;
+	d->conf.pidfile = NULL;
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
@@ -488,8 +523,13 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	if (!d->base)
 		goto fail;
 	d->cache = cache_new((size_t)d->conf.cache_size);
+	if (!d->cache) {
+		log_err("cannot create the answer cache (cache-size %llu): %s",
+		    (unsigned long long)d->conf.cache_size, strerror(errno ? errno : ENOMEM));
+		goto fail;
+	}
 	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst, 65536);
-	if (!d->cache || !d->rl_query)
+	if (!d->rl_query)
 		goto fail;
 	cache_set_stale(d->cache, d->conf.serve_stale ? PKDNS_STALE_MAX_S : 0, 30);
 
@@ -542,6 +582,8 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		if (!d->ev_stats || event_add(d->ev_stats, &tv) < 0)
 			goto fail;
 	}
+	if (pidfile && (pidfd = pidfile_open(pidfile, &pidfile_abs)) < 0)
+		goto fail;
 	if (!d->conf.foreground) {
 		if (daemon(0, 0) < 0) {
 			log_err("daemon: %s", strerror(errno));
@@ -551,10 +593,21 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		/* the event base must notice the fork */
 		event_reinit(d->base);
 	}
-	if (d->conf.pidfile && write_pidfile(d->conf.pidfile) < 0)
-		goto fail;
+	if (pidfd >= 0) {
+		d->conf.pidfile = pidfile_abs;
+		pidfile_abs = NULL;
+		if (pidfile_write(pidfd, d->conf.pidfile) < 0)
+			goto fail;
+		close(pidfd);
+		pidfd = -1;
+	}
+	free(pidfile);
 	return d;
 fail:
+	if (pidfd >= 0)
+		close(pidfd);
+	free(pidfile);
+	free(pidfile_abs);
 	pkdns_free(d);
 	return NULL;
 }

@@ -3,3 +3,7 @@ sbin_PROGRAMS += src/pkdns
 src_pkdns_SOURCES = src/daemon/main.c src/daemon/daemon.c src/daemon/daemon.h \
 	src/daemon/internal.h src/daemon/pkarr_path.c
 src_pkdns_LDADD = libpkdns.a $(DEPS_LIBS)
+# The default config file is $(sysconfdir)/pkdns/pkdns.conf (src/util/conf.c
+# and its test read this); expanded here, at make time, so that
+# "make sysconfdir=..." and configure's --sysconfdir both reach the binary.
+AM_CPPFLAGS += -DPKDNS_SYSCONFDIR=\"$(sysconfdir)\"

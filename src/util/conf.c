@@ -15,16 +15,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/conf.h"
 
-/* Where pkdns users and DESIGN.md expect it, whatever the build prefix. */
-#define DEFAULT_CONFIG "/etc/pkdns/pkdns.conf"
+/* $sysconfdir/pkdns/pkdns.conf, as the README and the man pages say;
+ * the build passes the configured sysconfdir (src/daemon/local.mk), so a
+ * package built with --sysconfdir=/etc reads /etc/pkdns/pkdns.conf. */
+#ifndef PKDNS_SYSCONFDIR
+#define PKDNS_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG PKDNS_SYSCONFDIR "/pkdns/pkdns.conf"
+
+/* RFC 2181 section 8: a TTL is an unsigned number from 0 to 2^31 - 1. */
+#define TTL_MAX 2147483647u
 
 enum conf_type {
 	T_BOOL, T_U32, T_U16, T_SIZE, T_STR, T_ADDR_LIST, T_STR_LIST, T_ACL,
-	T_DHT_MODE, T_VERBOSE, T_FLAG, T_CONFIG, T_HELP, T_VERSION
+	T_DHT_MODE, T_VERBOSE, T_FLAG, T_CONFIG, T_HELP, T_VERSION, T_CHECK
 };
 
 struct conf_key {
@@ -35,48 +44,52 @@ struct conf_key {
 	size_t off_n;   /* for lists: offset of the count */
 	uint16_t port;  /* for address lists: default port */
 	const char *help;
+	uint64_t min, max; /* T_U32, T_SIZE: allowed range (max 0: the type's) */
 };
 
 #define F(m) offsetof(struct conf, m)
 static const struct conf_key conf_keys[] = {
-	{ "config", 'c', T_CONFIG, 0, 0, 0, "FILE  config file (default " DEFAULT_CONFIG " if present)" },
-	{ "listen", 'l', T_ADDR_LIST, F(listen), F(n_listen), 53, "ADDR[:PORT]  DNS address, repeatable (default 127.0.0.1:53, [::1]:53)" },
-	{ "forward", 'f', T_ADDR_LIST, F(forward), F(n_forward), 53, "ADDR[:PORT]  ICANN upstream, repeatable (default: recursion from the root)" },
-	{ "dht-port", 0, T_U16, F(dht_port), 0, 0, "PORT  UDP port of the DHT node, 0 = any (default 6881)" },
-	{ "bootstrap", 0, T_STR_LIST, F(bootstrap), F(n_bootstrap), 0, "HOST:PORT  DHT bootstrap node, repeatable" },
-	{ "dht-mode", 0, T_DHT_MODE, F(dht_mode), 0, 0, "off|client|server|adaptive  (default adaptive)" },
-	{ "cache-dir", 0, T_STR, F(cache_dir), 0, 0, "DIR  persistent packet cache and routing table" },
-	{ "min-ttl", 0, T_U32, F(min_ttl), 0, 0, "SECONDS  lower clamp of pkarr TTLs (default 60)" },
-	{ "max-ttl", 0, T_U32, F(max_ttl), 0, 0, "SECONDS  upper clamp of pkarr TTLs (default 86400)" },
-	{ "testnet", 0, T_U32, F(testnet), 0, 0, "N  run N local DHT nodes on 127.0.0.1 and use only them" },
-	{ "testnet-port", 0, T_U16, F(testnet_port), 0, 0, "PORT  first UDP port of the testnet (default 46881)" },
-	{ "foreground", 'd', T_FLAG, F(foreground), 0, 0, "stay in the foreground, log to stderr" },
-	{ "verbose", 'v', T_VERBOSE, F(verbose), 0, 0, "more log output (repeatable; config: verbose: N)" },
-	{ "cache-size", 0, T_SIZE, F(cache_size), 0, 0, "BYTES  answer cache size, k/m/g suffix (default 32m)" },
-	{ "packet-cache-size", 0, T_SIZE, F(packet_cache_size), 0, 0, "BYTES  pkarr packet cache size (default 16m)" },
-	{ "access-control", 0, T_ACL, F(acl), F(n_acl), 0, "\"PREFIX allow|refuse|deny\"  repeatable (default: loopback allowed)" },
-	{ "dnssec", 0, T_BOOL, F(dnssec), 0, 0, "yes|no  DNSSEC validation on the ICANN path (default yes)" },
-	{ "trust-anchor-file", 0, T_STR, F(trust_anchor_file), 0, 0, "FILE  DS/DNSKEY trust anchors (default " PKDNS_TRUST_ANCHOR ")" },
-	{ "tcp-idle-timeout", 0, T_U32, F(tcp_idle_timeout), 0, 0, "SECONDS  close idle TCP connections (default 10)" },
-	{ "tcp-max-connections", 0, T_U32, F(tcp_max_connections), 0, 0, "N  concurrent TCP clients (default 256)" },
-	{ "edns-buffer-size", 0, T_U32, F(edns_buffer_size), 0, 0, "BYTES  largest UDP answer sent (default 1232)" },
-	{ "ratelimit", 0, T_U32, F(ratelimit), 0, 0, "QPS  queries per second per client IP, 0 = off (default 100)" },
-	{ "ratelimit-burst", 0, T_U32, F(ratelimit_burst), 0, 0, "N  burst of the query limit (default 200)" },
-	{ "dht-ratelimit", 0, T_U32, F(dht_ratelimit), 0, 0, "N  DHT look-ups per second per client IP, 0 = off (default 5)" },
-	{ "dht-ratelimit-burst", 0, T_U32, F(dht_ratelimit_burst), 0, 0, "N  burst of the look-up limit (default 25)" },
-	{ "disable-any", 0, T_BOOL, F(disable_any), 0, 0, "yes|no  answer ANY queries with NOTIMP (default no)" },
-	{ "serve-stale", 0, T_BOOL, F(serve_stale), 0, 0, "yes|no  RFC 8767 stale answers when the source fails (default yes)" },
-	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  extra suffix after key TLDs, e.g. key" },
-	{ "search-domain", 0, T_STR_LIST, F(search_domain), F(n_search_domain), 0, "NAME  a search domain the OS appends (lan, home.arpa): <key>.NAME resolves like <key>; repeatable" },
-	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable" },
-	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)" },
-	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)" },
-	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here" },
-	{ "version", 'V', T_VERSION, 0, 0, 0, "print the version and exit" },
-	{ "help", 'h', T_HELP, 0, 0, 0, "print this help and exit" },
+	{ "config", 'c', T_CONFIG, 0, 0, 0, "FILE  config file (default " DEFAULT_CONFIG " if present)", 0, 0 },
+	{ "listen", 'l', T_ADDR_LIST, F(listen), F(n_listen), 53, "ADDR[:PORT]  DNS address, repeatable (default 127.0.0.1:53, [::1]:53)", 0, 0 },
+	{ "forward", 'f', T_ADDR_LIST, F(forward), F(n_forward), 53, "ADDR[:PORT]  ICANN upstream, repeatable (default: recursion from the root)", 0, 0 },
+	{ "dht-port", 0, T_U16, F(dht_port), 0, 0, "PORT  UDP port of the DHT node, 0 = any (default 6881)", 0, 0 },
+	{ "bootstrap", 0, T_STR_LIST, F(bootstrap), F(n_bootstrap), 0, "HOST:PORT  DHT bootstrap node, repeatable", 0, 0 },
+	{ "dht-mode", 0, T_DHT_MODE, F(dht_mode), 0, 0, "off|client|server|adaptive  (default adaptive)", 0, 0 },
+	{ "cache-dir", 0, T_STR, F(cache_dir), 0, 0, "DIR  persistent packet cache and routing table", 0, 0 },
+	{ "min-ttl", 0, T_U32, F(min_ttl), 0, 0, "SECONDS  lower clamp of pkarr TTLs (default 60)", 0, TTL_MAX },
+	{ "max-ttl", 0, T_U32, F(max_ttl), 0, 0, "SECONDS  upper clamp of pkarr TTLs (default 86400)", 0, TTL_MAX },
+	{ "testnet", 0, T_U32, F(testnet), 0, 0, "N  run N local DHT nodes on 127.0.0.1 and use only them", 0, 0 },
+	{ "testnet-port", 0, T_U16, F(testnet_port), 0, 0, "PORT  first UDP port of the testnet (default 46881)", 0, 0 },
+	{ "foreground", 'd', T_FLAG, F(foreground), 0, 0, "stay in the foreground, log to stderr", 0, 0 },
+	{ "verbose", 'v', T_VERBOSE, F(verbose), 0, 0, "more log output (repeatable; config: verbose: N)", 0, 0 },
+	{ "cache-size", 0, T_SIZE, F(cache_size), 0, 0, "BYTES  answer cache size, k/m/g suffix (default 32m, at least 4k)", 4096, 0 },
+	{ "packet-cache-size", 0, T_SIZE, F(packet_cache_size), 0, 0, "BYTES  pkarr packet cache size (default 16m, at least 64k)", 65536, 0 },
+	{ "access-control", 0, T_ACL, F(acl), F(n_acl), 0, "\"PREFIX allow|refuse|deny\"  repeatable (default: loopback allowed)", 0, 0 },
+	{ "dnssec", 0, T_BOOL, F(dnssec), 0, 0, "yes|no  DNSSEC validation on the ICANN path (default yes)", 0, 0 },
+	{ "trust-anchor-file", 0, T_STR, F(trust_anchor_file), 0, 0, "FILE  DS/DNSKEY trust anchors (default " PKDNS_TRUST_ANCHOR ")", 0, 0 },
+	{ "tcp-idle-timeout", 0, T_U32, F(tcp_idle_timeout), 0, 0, "SECONDS  close idle TCP connections, 1-3600 (default 10)", 1, 3600 },
+	{ "tcp-max-connections", 0, T_U32, F(tcp_max_connections), 0, 0, "N  concurrent TCP connections, 1-65535 (default 256)", 1, 65535 },
+	{ "tcp-max-per-client", 0, T_U32, F(tcp_max_per_client), 0, 0, "N  TCP connections per client address (IPv6: per /64), 0 = tcp-max-connections/8 (default 0)", 0, 65535 },
+	{ "edns-buffer-size", 0, T_U32, F(edns_buffer_size), 0, 0, "BYTES  largest UDP answer sent, 512-65535 (default 1232)", 512, 65535 },
+	{ "ratelimit", 0, T_U32, F(ratelimit), 0, 0, "QPS  queries per second per client IP, 0 = off (default 100)", 0, 0 },
+	{ "ratelimit-burst", 0, T_U32, F(ratelimit_burst), 0, 0, "N  burst of the query limit (default 200)", 0, 0 },
+	{ "dht-ratelimit", 0, T_U32, F(dht_ratelimit), 0, 0, "N  DHT look-ups per second per client IP, 0 = off (default 5)", 0, 0 },
+	{ "dht-ratelimit-burst", 0, T_U32, F(dht_ratelimit_burst), 0, 0, "N  burst of the look-up limit (default 25)", 0, 0 },
+	{ "disable-any", 0, T_BOOL, F(disable_any), 0, 0, "yes|no  answer ANY queries with NOTIMP (default no)", 0, 0 },
+	{ "serve-stale", 0, T_BOOL, F(serve_stale), 0, 0, "yes|no  RFC 8767 stale answers when the source fails (default yes)", 0, 0 },
+	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  extra suffix after key TLDs, e.g. key", 0, 0 },
+	{ "search-domain", 0, T_STR_LIST, F(search_domain), F(n_search_domain), 0, "NAME  a search domain the OS appends (lan, home.arpa): <key>.NAME resolves like <key>; repeatable", 0, 0 },
+	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable", 0, 0 },
+	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)", 0, 0 },
+	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)", 0, 0 },
+	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here", 0, 0 },
+	{ "check-config", 0, T_CHECK, F(check_config), 0, 0, "check the configuration (and files it names), print errors, start nothing", 0, 0 },
+	{ "version", 'V', T_VERSION, 0, 0, 0, "print the version and exit", 0, 0 },
+	{ "help", 'h', T_HELP, 0, 0, 0, "print this help and exit", 0, 0 },
 };
 #undef F
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+_Static_assert(N_KEYS <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX in conf.h");
 
 /* Where a value came from, for error messages. */
 struct conf_src {
@@ -130,6 +143,9 @@ conf_complete(struct conf *c)
 			c->bootstrap[i] = strdup(default_bootstrap[i]);
 		c->n_bootstrap = 4;
 	}
+	/* one client (address, IPv6 /64) may hold an eighth of the table */
+	if (c->tcp_max_per_client == 0)
+		c->tcp_max_per_client = c->tcp_max_connections / 8 ? c->tcp_max_connections / 8 : 1;
 	if (c->n_acl == 0) {
 		netprefix_parse("127.0.0.0/8", &c->acl[0].prefix);
 		netprefix_parse("::1/128", &c->acl[1].prefix);
@@ -263,19 +279,39 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 		if (parse_bool(val, p) < 0)
 			return conf_fail(src, k->name, "'%s' is not yes or no", val);
 		return 0;
-	case T_U32:
-		if (parse_u32(val, UINT32_MAX, p) < 0)
+	case T_U32: {
+		uint32_t max = k->max ? (uint32_t)k->max : UINT32_MAX;
+		if (parse_u32(val, UINT32_MAX, &u) < 0)
 			return conf_fail(src, k->name, "'%s' is not a number", val);
+		if (u < k->min || u > max) {
+			if (max == TTL_MAX)
+				return conf_fail(src, k->name, "%u is above %u (RFC 2181 section 8: "
+				    "a TTL has 31 bits)", u, max);
+			return conf_fail(src, k->name, "%u is not within %llu..%u", u,
+			    (unsigned long long)k->min, max);
+		}
+		*(uint32_t *)p = u;
 		return 0;
+	}
 	case T_U16:
 		if (parse_u32(val, 65535, &u) < 0)
 			return conf_fail(src, k->name, "'%s' is not a port number", val);
 		*(uint16_t *)p = (uint16_t)u;
 		return 0;
-	case T_SIZE:
-		if (conf_parse_size(val, p) < 0)
+	case T_SIZE: {
+		uint64_t v;
+		if (conf_parse_size(val, &v) < 0)
 			return conf_fail(src, k->name, "'%s' is not a size (bytes, k, m or g)", val);
+		/* the caches take a size_t: on a 32-bit system 4g would wrap */
+		if (v > SIZE_MAX)
+			return conf_fail(src, k->name, "%s is more than this system can address "
+			    "(%zu bytes)", val, (size_t)SIZE_MAX);
+		if (v < k->min)
+			return conf_fail(src, k->name, "%s is too small (at least %llu bytes)", val,
+			    (unsigned long long)k->min);
+		*(uint64_t *)p = v;
 		return 0;
+	}
 	case T_STR: {
 		char **s = p;
 		if (!*val)
@@ -376,25 +412,82 @@ trim(char *s)
 	return s;
 }
 
+/* Where a key's value came from (struct conf's line/list_line). */
+static void
+conf_note_line(struct conf *c, const struct conf_key *k, const struct conf_src *src)
+{
+	size_t idx = (size_t)(k - conf_keys);
+	uint32_t line = src->cmdline ? CONF_LINE_CMDLINE : src->line;
+
+	if (k->off_n) {
+		size_t n = *(size_t *)((char *)c + k->off_n);
+		if (n > 0)
+			c->list_line[idx][n - 1] = line;
+	} else {
+		c->line[idx] = line;
+	}
+}
+
+/* One line of at most cap - 1 bytes into buf (without its '\n').
+ * @return 1 a line, 0 end of file, -1 too long, -2 a NUL byte (at *nul),
+ *         -3 a read error */
+static int
+read_line(FILE *f, char *buf, size_t cap, size_t *nul)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0') {
+			*nul = n + 1;
+			return -2;
+		}
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	if (ch == EOF && ferror(f))
+		return -3;
+	return (ch == EOF && n == 0) ? 0 : 1;
+}
+
 static int
 conf_read_file(struct conf *c, const char *path)
 {
 	struct conf_src src = { .file = path };
 	char line[1024];
+	struct stat st;
 	FILE *f = fopen(path, "r");
-	int rc = 0;
+	int rc = 0, r;
+	size_t nul = 0;
 
 	if (!f) {
 		fprintf(stderr, "pkdns: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	/* fopen() opens a directory for reading; only reads then fail */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pkdns: %s: is a directory, not a config file\n", path);
+		fclose(f);
+		return -1;
+	}
+	while ((r = read_line(f, line, sizeof(line), &nul)) != 0) {
 		char *s, *colon, *key, *val, *hash;
 		const struct conf_key *k;
 
 		src.line++;
-		if (!strchr(line, '\n') && !feof(f)) {
+		if (r == -1) {
 			rc = conf_fail(&src, "(line)", "line longer than %zu bytes", sizeof(line) - 2);
+			break;
+		}
+		if (r == -2) {
+			rc = conf_fail(&src, "(line)", "a NUL byte at column %zu (not a text file?)", nul);
+			break;
+		}
+		if (r == -3) {
+			fprintf(stderr, "pkdns: %s: %s\n", path, strerror(errno));
+			rc = -1;
 			break;
 		}
 		/* '#' starts a comment unless inside double quotes */
@@ -425,7 +518,8 @@ conf_read_file(struct conf *c, const char *path)
 			val++;
 		}
 		k = key_by_name(key, strlen(key));
-		if (!k || k->type == T_CONFIG || k->type == T_HELP || k->type == T_VERSION) {
+		if (!k || k->type == T_CONFIG || k->type == T_HELP || k->type == T_VERSION ||
+		    k->type == T_CHECK) {
 			rc = conf_fail(&src, key, "unknown key");
 			break;
 		}
@@ -433,6 +527,7 @@ conf_read_file(struct conf *c, const char *path)
 			rc = -1;
 			break;
 		}
+		conf_note_line(c, k, &src);
 	}
 	fclose(f);
 	return rc;
@@ -490,7 +585,7 @@ conf_argv(struct conf *c, int argc, char **argv, bool only_meta, const char **co
 			return CONF_ERROR;
 		}
 		bool takes_value = k->type != T_FLAG && k->type != T_VERBOSE &&
-		    k->type != T_HELP && k->type != T_VERSION;
+		    k->type != T_HELP && k->type != T_VERSION && k->type != T_CHECK;
 		if (takes_value && !val) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "pkdns: --%s: needs a value\n", k->name);
@@ -515,6 +610,11 @@ conf_argv(struct conf *c, int argc, char **argv, bool only_meta, const char **co
 			}
 			continue;
 		}
+		if (k->type == T_CHECK) {
+			if (!only_meta)
+				c->check_config = true;
+			continue;
+		}
 		if (k->type == T_CONFIG) {
 			if (only_meta)
 				*config_path = val;
@@ -536,6 +636,7 @@ conf_argv(struct conf *c, int argc, char **argv, bool only_meta, const char **co
 			val = "yes";
 		if (conf_set(c, k, val, &src) < 0)
 			return CONF_ERROR;
+		conf_note_line(c, k, &src);
 	}
 	return CONF_OK;
 }
@@ -561,12 +662,7 @@ conf_load(struct conf *c, int argc, char **argv)
 	if (r != CONF_OK)
 		return r;
 	if (c->min_ttl > c->max_ttl) {
-		fprintf(stderr, "pkdns: %s: min-ttl: %u is above max-ttl %u\n",
-		    c->config_file ? c->config_file : "command line", c->min_ttl, c->max_ttl);
-		return CONF_ERROR;
-	}
-	if (c->edns_buffer_size < 512 || c->edns_buffer_size > 65535) {
-		fprintf(stderr, "pkdns: edns-buffer-size: %u is not within 512..65535\n", c->edns_buffer_size);
+		conf_error(c, "min-ttl", 0, "%u is above max-ttl %u", c->min_ttl, c->max_ttl);
 		return CONF_ERROR;
 	}
 	conf_complete(c);
@@ -586,4 +682,84 @@ conf_reload(struct conf *c, int argc, char **argv)
 	conf_free(c);
 	*c = fresh;
 	return CONF_OK;
+}
+
+int
+conf_error(const struct conf *c, const char *key, size_t idx, const char *fmt, ...)
+{
+	const struct conf_key *k = key_by_name(key, strlen(key));
+	uint32_t line = 0;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (k) {
+		size_t i = (size_t)(k - conf_keys);
+		line = k->off_n ? (idx < CONF_MAX_LIST ? c->list_line[i][idx] : 0) : c->line[i];
+	}
+	if (line == CONF_LINE_CMDLINE)
+		fprintf(stderr, "pkdns: --%s: %s\n", key, msg);
+	else if (line && c->config_file)
+		fprintf(stderr, "pkdns: %s:%u: %s: %s\n", c->config_file, line, key, msg);
+	else
+		fprintf(stderr, "pkdns: %s: %s (the default)\n", key, msg);
+	return -1;
+}
+
+/* The directory part of path ("." when there is none). */
+static void
+dir_of(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash)
+		snprintf(out, cap, ".");
+	else if (n == 0)
+		snprintf(out, cap, "/");
+	else
+		snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), path);
+}
+
+int
+conf_check_files(const struct conf *c)
+{
+	struct stat st;
+	char dir[4096];
+	int rc = 0;
+
+	if (c->dnssec && c->trust_anchor_file) {
+		if (stat(c->trust_anchor_file, &st) != 0 || access(c->trust_anchor_file, R_OK) != 0)
+			rc = conf_error(c, "trust-anchor-file", 0, "%s: %s (or dnssec: no)",
+			    c->trust_anchor_file, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			rc = conf_error(c, "trust-anchor-file", 0, "%s is not a file",
+			    c->trust_anchor_file);
+	}
+	if (c->cache_dir) {
+		if (stat(c->cache_dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				rc = conf_error(c, "cache-dir", 0, "%s is not a directory", c->cache_dir);
+			else if (access(c->cache_dir, W_OK | X_OK) != 0)
+				rc = conf_error(c, "cache-dir", 0, "%s: %s", c->cache_dir,
+				    strerror(errno));
+		} else {
+			/* pkdns creates the directory itself, not its parents */
+			dir_of(c->cache_dir, dir, sizeof(dir));
+			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+				rc = conf_error(c, "cache-dir", 0, "%s: its directory %s does not exist",
+				    c->cache_dir, dir);
+		}
+	}
+	if (c->pidfile) {
+		dir_of(c->pidfile, dir, sizeof(dir));
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+			rc = conf_error(c, "pidfile", 0, "%s: its directory %s does not exist",
+			    c->pidfile, dir);
+		else if (stat(c->pidfile, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = conf_error(c, "pidfile", 0, "%s is a directory", c->pidfile);
+	}
+	return rc;
 }

@@ -19,6 +19,10 @@
 #include "util/netaddr.h"
 
 #define CONF_MAX_LIST 32
+/** Room for the keys of the table in conf.c (checked there). */
+#define CONF_KEYS_MAX 48
+/** Origin of a value set on the command line (see struct conf's line). */
+#define CONF_LINE_CMDLINE UINT32_MAX
 
 enum conf_dht_mode { DHT_MODE_OFF_CONF, DHT_MODE_CLIENT_CONF, DHT_MODE_SERVER_CONF, DHT_MODE_ADAPTIVE_CONF };
 
@@ -59,12 +63,15 @@ struct conf {
 	uint16_t testnet_port;
 	bool foreground;
 	int verbose;
-	uint64_t cache_size;        /**< answer cache, bytes */
-	uint64_t packet_cache_size; /**< pkarr packet cache, bytes */
+	/* Sizes are parsed in 64 bits but never exceed SIZE_MAX (the parser
+	 * refuses more), so a cast to size_t is exact on 32-bit systems. */
+	uint64_t cache_size;        /**< answer cache, bytes (>= 4k) */
+	uint64_t packet_cache_size; /**< pkarr packet cache, bytes (>= 64k) */
 	bool dnssec;
 	char *trust_anchor_file;
-	uint32_t tcp_idle_timeout;
+	uint32_t tcp_idle_timeout;  /**< seconds, 1..3600 */
 	uint32_t tcp_max_connections;
+	uint32_t tcp_max_per_client; /**< 0: tcp_max_connections / 8 */
 	uint32_t edns_buffer_size;
 	uint32_t ratelimit, ratelimit_burst;
 	uint32_t dht_ratelimit, dht_ratelimit_burst;
@@ -74,6 +81,12 @@ struct conf {
 	uint32_t republish_interval;
 	uint32_t stats_interval;
 	char *pidfile;
+	bool check_config;          /**< --check-config: check, start nothing */
+	/* Where each value came from, for conf_error(): the config file's
+	 * line, CONF_LINE_CMDLINE, or 0 (the default); indexed by the key's
+	 * place in conf.c's table, and for lists by the entry too. */
+	uint32_t line[CONF_KEYS_MAX];
+	uint32_t list_line[CONF_KEYS_MAX][CONF_MAX_LIST];
 };
 
 /** Result of conf_load(). */
@@ -101,5 +114,26 @@ void conf_free(struct conf *cfg);
 
 /** Parse a size with an optional k/m/g suffix. @return 0 or -1 */
 int conf_parse_size(const char *s, uint64_t *out);
+
+/**
+ * Report a problem with a value found after loading (e.g. a file it names
+ * is missing) the way the parser reports its own: "pkdns: FILE:LINE: KEY:
+ * why" for a config file line, "pkdns: --KEY: why" for the command line,
+ * "pkdns: KEY: why" for a default.
+ * @param key the key's name
+ * @param idx the entry of a list key (ignored for other keys)
+ * @return -1
+ */
+int conf_error(const struct conf *cfg, const char *key, size_t idx, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/**
+ * The checks --check-config adds to parsing, for what can be checked
+ * without opening sockets: files the config names (trust anchor when
+ * dnssec is on, cache-dir, pidfile's directory). Errors are printed as
+ * conf_error() does.
+ * @return 0 when everything passed, -1 otherwise (all errors printed)
+ */
+int conf_check_files(const struct conf *cfg);
 
 #endif

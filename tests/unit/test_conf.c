@@ -22,7 +22,10 @@
 #include "util/conf.h"
 #include "tap.h"
 
-#ifndef SYSCONFDIR
+/* the build passes the configured $(sysconfdir), as it does to conf.c */
+#ifdef PKDNS_SYSCONFDIR
+#define SYSCONFDIR PKDNS_SYSCONFDIR
+#else
 #define SYSCONFDIR "/etc"
 #endif
 
@@ -83,6 +86,41 @@ run_fd(struct ctx *x, struct conf *c, int fd, bool reload, const char *const *ar
 	fclose(f);
 	unlink(cap);
 	return r;
+}
+
+/* Capture stderr around a call that is not conf_load(). */
+static int capture_saved = -1;
+static FILE *capture_file;
+
+static void
+capture_start(struct ctx *x)
+{
+	char cap[160];
+	snprintf(cap, sizeof(cap), "%s/captured2", x->dir);
+	fflush(stderr);
+	capture_saved = dup(STDERR_FILENO);
+	capture_file = fopen(cap, "w+");
+	if (capture_saved < 0 || !capture_file) {
+		perror("capture");
+		exit(99);
+	}
+	unlink(cap);
+	dup2(fileno(capture_file), STDERR_FILENO);
+}
+
+static void
+capture_end(struct ctx *x)
+{
+	fflush(stderr);
+	dup2(capture_saved, STDERR_FILENO);
+	close(capture_saved);
+	rewind(capture_file);
+	size_t n = fread(x->out, 1, sizeof(x->out) - 1, capture_file);
+	x->out[n] = '\0';
+	for (char *q = x->out; *q; q++)
+		if (*q == '\n')
+			*q = '|';
+	fclose(capture_file);
 }
 
 static enum conf_result
@@ -606,6 +644,224 @@ test_reload(struct ctx *x)
 	conf_free(&c);
 }
 
+/* Sizes are parsed in 64 bits; what size_t cannot hold is refused with
+ * one line, so a 32-bit build never wraps 4g to 0 (issue 11). Written to
+ * hold whatever sizeof(size_t) is. */
+static void
+test_sizes_32bit(struct ctx *x)
+{
+	static const struct {
+		const char *key, *val;
+		uint64_t bytes;
+	} cases[] = {
+		{ "--cache-size", "4g", 4ull << 30 },
+		{ "--cache-size", "5g", 5ull << 30 },
+		{ "--packet-cache-size", "4g", 4ull << 30 },
+		{ "--packet-cache-size", "4294967296", 4294967296ull },
+		{ "--cache-size", "4194303k", 4194303ull << 10 },
+	};
+	struct conf c;
+
+	printf("# size_t holds %zu bytes at most\n", (size_t)SIZE_MAX);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *a[] = { cases[i].key, cases[i].val, NULL };
+		enum conf_result r = run(x, &c, a);
+		uint64_t got = strcmp(cases[i].key, "--cache-size") == 0 ? c.cache_size
+									 : c.packet_cache_size;
+		if (cases[i].bytes > SIZE_MAX)
+			ok(r == CONF_ERROR && strstr(x->out, cases[i].key) &&
+			    strstr(x->out, "more than this system can address") &&
+			    strchr(x->out, '|') == strrchr(x->out, '|'),
+			    "%s %s: refused in one line on this %zu-bit system (%s)", cases[i].key,
+			    cases[i].val, sizeof(size_t) * 8, x->out);
+		else
+			ok(r == CONF_OK && got == cases[i].bytes && (size_t)got == got,
+			    "%s %s: %llu bytes, exact as a size_t (got %llu)", cases[i].key,
+			    cases[i].val, (unsigned long long)cases[i].bytes, (unsigned long long)got);
+		conf_free(&c);
+	}
+	/* from the file too, with its line */
+	if ((4ull << 30) > SIZE_MAX) {
+		is_int(run_file(x, &c, "dht-port: 1\ncache-size: 4g\n", NULL), CONF_ERROR,
+		    "cache-size: 4g in a file: error on this system");
+		ok(says(x, 2, "cache-size"), "  ... FILE:2: cache-size: (%s)", x->out);
+	} else {
+		is_int(run_file(x, &c, "dht-port: 1\ncache-size: 4g\n", NULL), CONF_OK,
+		    "cache-size: 4g in a file: OK on this system");
+		ok(c.cache_size == 4ull << 30, "  ... 4 GiB");
+	}
+	conf_free(&c);
+}
+
+/* Values that used to start a daemon that then failed silently, or that
+ * silently meant something else (issue 10 item 12). */
+static void
+test_ranges(struct ctx *x)
+{
+	static const struct {
+		const char *line, *key, *why;
+	} bad[] = {
+		{ "cache-size: 0", "cache-size", "too small" },
+		{ "cache-size: 4095", "cache-size", "too small" },
+		{ "packet-cache-size: 0", "packet-cache-size", "too small" },
+		{ "packet-cache-size: 63k", "packet-cache-size", "too small" },
+		{ "tcp-idle-timeout: 0", "tcp-idle-timeout", "1..3600" },
+		{ "tcp-idle-timeout: 3601", "tcp-idle-timeout", "1..3600" },
+		{ "tcp-max-connections: 0", "tcp-max-connections", "1..65535" },
+		{ "tcp-max-per-client: 65536", "tcp-max-per-client", "0..65535" },
+		{ "min-ttl: 2147483648", "min-ttl", "RFC 2181" },
+		{ "max-ttl: 4294967295", "max-ttl", "RFC 2181" },
+		{ "edns-buffer-size: 100", "edns-buffer-size", "512..65535" },
+	};
+	static const char *const good[] = {
+		"cache-size: 4k", "packet-cache-size: 64k", "tcp-idle-timeout: 1",
+		"tcp-idle-timeout: 3600", "max-ttl: 2147483647", "tcp-max-per-client: 0",
+	};
+	char text[256];
+	struct conf c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "# c\ndht-port: 1\n%s\n", bad[i].line);
+		enum conf_result r = run_file(x, &c, text, NULL);
+		ok(r == CONF_ERROR && says(x, 3, bad[i].key) && strstr(x->out, bad[i].why),
+		    "'%s': error at line 3, says '%s' (%s)", bad[i].line, bad[i].why, x->out);
+		conf_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "%s\n", good[i]);
+		is_int(run_file(x, &c, text, NULL), CONF_OK, "'%s': OK (%s)", good[i], x->out);
+		conf_free(&c);
+	}
+	{
+		static const char *const a[] = { "--cache-size", "0", NULL };
+		is_int(run(x, &c, a), CONF_ERROR, "--cache-size 0: error");
+		ok(strstr(x->out, "pkdns: --cache-size: 0 is too small") != NULL,
+		    "  ... one clear line (%s)", x->out);
+		conf_free(&c);
+	}
+	/* the per-client TCP cap: an eighth of the table unless set */
+	is_int(run_file(x, &c, "dht-port: 1\n", NULL), CONF_OK, "default per-client cap");
+	is_int(c.tcp_max_per_client, 32, "  ... 256 / 8 = 32");
+	conf_free(&c);
+	is_int(run_file(x, &c, "tcp-max-connections: 9\n", NULL), CONF_OK, "9 connections");
+	is_int(c.tcp_max_per_client, 1, "  ... per client 9 / 8 = 1");
+	conf_free(&c);
+	is_int(run_file(x, &c, "tcp-max-connections: 4\n", NULL), CONF_OK, "4 connections");
+	is_int(c.tcp_max_per_client, 1, "  ... per client at least 1");
+	conf_free(&c);
+	is_int(run_file(x, &c, "tcp-max-per-client: 5\n", NULL), CONF_OK, "tcp-max-per-client: 5");
+	is_int(c.tcp_max_per_client, 5, "  ... kept");
+	conf_free(&c);
+}
+
+/* A NUL byte and a directory as the config file (issue 10 item 12). */
+static void
+test_not_text(struct ctx *x)
+{
+	struct conf c;
+	FILE *f = fopen(x->path, "w");
+
+	fwrite("dht-port: 1\ntld: a\0b\nmin-ttl: 5\n", 1, 32, f);
+	fclose(f);
+	{
+		const char *a[] = { "-c", x->path, NULL };
+		is_int(run(x, &c, a), CONF_ERROR, "NUL byte in a line: error");
+		ok(says(x, 2, "(line)") && strstr(x->out, "NUL byte at column 7") &&
+		    !strstr(x->out, "longer"), "  ... reported as a NUL at line 2, column 7 (%s)", x->out);
+		conf_free(&c);
+	}
+	{
+		const char *a[] = { "-c", x->dir, NULL };
+		is_int(run(x, &c, a), CONF_ERROR, "-c DIRECTORY: error");
+		ok(strstr(x->out, x->dir) && strstr(x->out, "is a directory"),
+		    "  ... says it is a directory (%s)", x->out);
+		conf_free(&c);
+	}
+	/* a last line without '\n' is still read */
+	is_int(run_file(x, &c, "dht-port: 1\ndht-port: 77", NULL), CONF_OK, "no final newline");
+	is_int(c.dht_port, 77, "  ... last line read");
+	conf_free(&c);
+}
+
+/* --check-config, conf_error() and conf_check_files() (issue 11). */
+static void
+test_check(struct ctx *x)
+{
+	struct conf c;
+	char text[1024], file[200], sub[200];
+	static const char *const chk[] = { "--check-config", NULL };
+
+	is_int(run(x, &c, chk), CONF_OK, "--check-config parses");
+	ok(c.check_config, "  ... and sets check_config");
+	conf_free(&c);
+	is_int(run_file(x, &c, "check-config: yes\n", NULL), CONF_ERROR,
+	    "check-config is not a config file key");
+	conf_free(&c);
+	{
+		static const char *const a[] = { "--check-config=yes", NULL };
+		is_int(run(x, &c, a), CONF_ERROR, "--check-config takes no value");
+		conf_free(&c);
+	}
+
+	snprintf(file, sizeof(file), "%s/plain", x->dir);
+	write_file(file, "x\n");
+	snprintf(sub, sizeof(sub), "%s/cachedir", x->dir);
+	snprintf(text, sizeof(text),
+	    "dht-port: 1\n"
+	    "dnssec: yes\n"
+	    "trust-anchor-file: %s/no-such-anchor\n"
+	    "cache-dir: %s\n"
+	    "pidfile: %s/no-such-dir/pkdns.pid\n",
+	    x->dir, file, x->dir);
+	is_int(run_file(x, &c, text, NULL), CONF_OK, "a config naming missing files parses");
+	{
+		capture_start(x);
+		int rc = conf_check_files(&c);
+		capture_end(x);
+		is_int(rc, -1, "conf_check_files: errors");
+		ok(says(x, 3, "trust-anchor-file") && strstr(x->out, "no-such-anchor"),
+		    "  ... FILE:3: trust-anchor-file (%s)", x->out);
+		ok(says(x, 4, "cache-dir") && strstr(x->out, "not a directory"),
+		    "  ... FILE:4: cache-dir: not a directory");
+		ok(says(x, 5, "pidfile") && strstr(x->out, "does not exist"),
+		    "  ... FILE:5: pidfile: its directory does not exist");
+	}
+	conf_free(&c);
+
+	snprintf(text, sizeof(text), "dnssec: no\ncache-dir: %s\npidfile: %s/p.pid\n", sub, x->dir);
+	is_int(run_file(x, &c, text, NULL), CONF_OK, "a good config parses");
+	is_int(conf_check_files(&c), 0, "conf_check_files: a cache-dir to create, pidfile dir exists");
+	conf_free(&c);
+	unlink(file);
+
+	/* where a value came from: file line, command line, default */
+	{
+		static const char *const a[] = { "--tld", "cmd", NULL };
+		is_int(run_file(x, &c, "dht-port: 1\nrepublish: a\n\nrepublish: b\n", a), CONF_OK,
+		    "lists and the command line");
+		capture_start(x);
+		conf_error(&c, "republish", 1, "second");
+		capture_end(x);
+		ok(says(x, 4, "republish") && strstr(x->out, "second"),
+		    "conf_error: list entry 2 at line 4 (%s)", x->out);
+		capture_start(x);
+		conf_error(&c, "dht-port", 0, "d");
+		capture_end(x);
+		ok(says(x, 1, "dht-port"), "conf_error: key at line 1 (%s)", x->out);
+		capture_start(x);
+		conf_error(&c, "tld", 0, "t");
+		capture_end(x);
+		ok(strcmp(x->out, "pkdns: --tld: t|") == 0, "conf_error: from the command line (%s)",
+		    x->out);
+		capture_start(x);
+		conf_error(&c, "dht-mode", 0, "m");
+		capture_end(x);
+		ok(strcmp(x->out, "pkdns: dht-mode: m (the default)|") == 0, "conf_error: a default (%s)",
+		    x->out);
+		conf_free(&c);
+	}
+}
+
 static void
 test_parse_size(void)
 {
@@ -666,6 +922,10 @@ main(void)
 	test_cross_checks(&x);
 	test_reload(&x);
 	test_parse_size();
+	test_sizes_32bit(&x);
+	test_ranges(&x);
+	test_not_text(&x);
+	test_check(&x);
 
 	unlink(x.path);
 	rmdir(x.dir);
