@@ -546,6 +546,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.edns_buffer_size = (uint16_t)d->conf.edns_buffer_size;
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
 	scfg.tcp_max_connections = d->conf.tcp_max_connections;
+	scfg.tcp_max_per_client = d->conf.tcp_max_per_client;
 	scfg.tcp_max_pipelined = 64;
 	scfg.admit = admit_client;
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);

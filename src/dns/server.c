@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,11 +22,18 @@
 #include "dns/server.h"
 #include "util/log.h"
 #include "util/netaddr.h"
+#include "util/time.h"
 
 #define UDP_BATCH 32
 #define UDP_RXBUF 4096      /* a larger query is not one we answer */
 #define MSG_MAX 65535
 #define TCP_OUT_HIGH (256 * 1024)
+#define TCP_MSG_TIMEOUT_MS 3000    /* a whole message, once begun */
+#define ACCEPT_PAUSE_MS 100        /* after accept() fails (EMFILE...) */
+#define ACCEPT_LOG_MS 10000        /* at most one accept error line per 10 s */
+/* Descriptors kept for everything but TCP clients (UDP, listeners, DHT,
+ * libunbound's outgoing queries, the cache, logs). */
+#define FD_RESERVE 128
 
 struct tcp_conn;
 
@@ -87,7 +95,9 @@ udp_listener_unref(struct udp_listener *u)
 }
 
 struct tcp_listener {
+	struct dns_server *srv;
 	struct evconnlistener *lev;
+	struct event *resume;       /* re-enables accepting after a pause */
 	struct tcp_listener *next;
 };
 
@@ -100,6 +110,9 @@ struct tcp_conn {
 	unsigned inflight;
 	bool eof;                   /* peer closed or idle: close when drained */
 	bool read_paused;
+	struct event *deadline;     /* the message being received is late */
+	bool deadline_on;
+	/* in the server's list, most recently active first */
 	struct tcp_conn *prev, *next;
 };
 
@@ -110,9 +123,11 @@ struct dns_server {
 	void *ctx;
 	struct udp_listener *udp;
 	struct tcp_listener *tcp;
-	struct tcp_conn *conns;
+	struct tcp_conn *conns, *conns_tail; /* most recently active first */
 	unsigned n_conns;
 	struct dns_server_stats stats;
+	uint64_t accept_log_ms;     /* when an accept error was last logged */
+	uint64_t accept_unlogged;   /* accept errors since then */
 
 	/* UDP batch buffers */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
@@ -130,6 +145,82 @@ struct dns_server {
 static void tcp_conn_free(struct tcp_conn *c);
 static void tcp_read_cb(struct bufferevent *bev, void *arg);
 
+/* Every TCP client costs a descriptor: with more connections allowed than
+ * descriptors, accept() fails with EMFILE instead of the table filling.
+ * Raise the soft limit toward the hard one if that is enough, else lower
+ * the connection cap to what is left after FD_RESERVE. */
+static void
+tcp_fit_fd_limit(struct dns_server_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)cfg->tcp_max_connections + FD_RESERVE;
+	unsigned fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+		struct rlimit want = { need, rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	} else if (rl.rlim_max > rl.rlim_cur) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	/* a small limit: half of it for TCP clients */
+	fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+					   : (unsigned)(rl.rlim_cur / 2);
+	if (fit < 1)
+		fit = 1;
+	if (fit < cfg->tcp_max_connections) {
+		log_warn("tcp-max-connections %u lowered to %u: the open-file limit "
+			 "(RLIMIT_NOFILE) is %llu; raise it (ulimit -n, systemd LimitNOFILE=)",
+		    cfg->tcp_max_connections, fit, (unsigned long long)rl.rlim_cur);
+		cfg->tcp_max_connections = fit;
+	}
+	if (cfg->tcp_max_per_client > cfg->tcp_max_connections)
+		cfg->tcp_max_per_client = cfg->tcp_max_connections;
+}
+
+/* The connection list, most recently active first: the tail is where a
+ * full table looks for an idle connection to close. */
+static void
+conn_unlink(struct dns_server *s, struct tcp_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->conns_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
+conn_push_front(struct dns_server *s, struct tcp_conn *c)
+{
+	c->prev = NULL;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	else
+		s->conns_tail = c;
+	s->conns = c;
+}
+
+/* c did something useful (a whole query in, an answer out). */
+static void
+conn_touch(struct dns_server *s, struct tcp_conn *c)
+{
+	if (s->conns != c) {
+		conn_unlink(s, c);
+		conn_push_front(s, c);
+	}
+}
+
 struct dns_server *
 dns_server_new(struct event_base *base, const struct dns_server_config *cfg,
     dns_handler_fn handler, void *ctx)
@@ -142,6 +233,9 @@ dns_server_new(struct event_base *base, const struct dns_server_config *cfg,
 	s->cfg = *cfg;
 	if (s->cfg.tcp_max_pipelined == 0)
 		s->cfg.tcp_max_pipelined = 64;
+	if (s->cfg.tcp_msg_timeout_ms == 0)
+		s->cfg.tcp_msg_timeout_ms = TCP_MSG_TIMEOUT_MS;
+	tcp_fit_fd_limit(&s->cfg);
 	s->handler = handler;
 	s->ctx = ctx;
 	for (int i = 0; i < UDP_BATCH; i++) {
@@ -296,8 +390,10 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			if (msg != buf)
 				memmove(buf, msg, len);
 			len = finalize(q, buf, len, add_opt);
-			if (q->tcp && p->conn && len)
+			if (q->tcp && p->conn && len) {
 				tcp_send(p->conn, s->scratch, len);
+				conn_touch(s, p->conn);
+			}
 			else if (!q->tcp && len) {
 				uint8_t ctl[PKTINFO_SPACE];
 				struct iovec iov = { buf, len };
@@ -592,15 +688,52 @@ tcp_conn_free(struct tcp_conn *c)
 	/* held queries stay with their owners; their answers go nowhere */
 	for (struct dns_query *q = c->held; q; q = q->priv->next)
 		q->priv->conn = NULL;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	conn_unlink(s, c);
 	s->n_conns--;
 	bufferevent_free(c->bev);
+	if (c->deadline)
+		event_free(c->deadline);
 	free(c);
+}
+
+/* Arm or disarm the deadline of the message being received. Armed when
+ * its first byte is in and left alone while more arrive, so that a client
+ * dripping a byte per idle period cannot keep a connection forever. */
+static void
+tcp_deadline_set(struct tcp_conn *c, bool on)
+{
+	if (on == c->deadline_on)
+		return;
+	c->deadline_on = on;
+	if (on) {
+		unsigned ms = c->srv->cfg.tcp_msg_timeout_ms;
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+		evtimer_add(c->deadline, &tv);
+	} else {
+		evtimer_del(c->deadline);
+	}
+}
+
+static void
+tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	(void)fd;
+	(void)what;
+
+	c->deadline_on = false;
+	c->srv->stats.tcp_slow++;
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char a[NETADDR_STRLEN];
+		log_debug("tcp: %s sent part of a message and not the rest in %u ms; closing",
+		    netaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)),
+		    c->srv->cfg.tcp_msg_timeout_ms);
+	}
+	c->eof = true;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	tcp_conn_maybe_close(c);
 }
 
 static void
@@ -616,12 +749,14 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 
 		if (c->inflight >= s->cfg.tcp_max_pipelined ||
 		    evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_HIGH) {
+			/* we stopped reading: the client is not late */
 			c->read_paused = true;
 			bufferevent_disable(bev, EV_READ);
+			tcp_deadline_set(c, false);
 			return;
 		}
 		if (evbuffer_copyout(in, lenbuf, 2) < 2)
-			return;
+			break;
 		mlen = dns_get16(lenbuf);
 		if (mlen < DNS_HDR_LEN) {
 			/* cannot be a query: the stream is garbage */
@@ -631,9 +766,11 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		if (evbuffer_get_length(in) < mlen + 2)
-			return;
+			break;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, s->tcp_rx, mlen);
+		tcp_deadline_set(c, false);
+		conn_touch(s, c);
 
 		struct dns_query q;
 		struct dns_query_priv p;
@@ -649,6 +786,12 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		memcpy(&q.client, &c->peer, c->peer_len);
 		process(s, &q);
 	}
+	if (!c->eof) {
+		/* part of the next message is in: its clock starts now */
+		tcp_deadline_set(c, evbuffer_get_length(in) > 0);
+		return;
+	}
+	tcp_deadline_set(c, false);
 	tcp_conn_maybe_close(c);
 }
 
@@ -692,39 +835,101 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/* One client for the per-client cap: an IPv4 address, or an IPv6 /64
+ * (one host often has a whole /64). */
+static bool
+same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			   &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
+	return false;
+}
+
+/* The table is full: close the least recently active connection with no
+ * query in flight (RFC 7766 section 6.2.3), preferring one with nothing
+ * half-received or unsent. @return false when every connection is busy */
+static bool
+tcp_make_room(struct dns_server *s)
+{
+	struct tcp_conn *second = NULL;
+
+	for (struct tcp_conn *c = s->conns_tail; c; c = c->prev) {
+		if (c->inflight)
+			continue;
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+			second = c;
+			break;
+		}
+		if (!second)
+			second = c;
+	}
+	if (!second)
+		return false;
+	s->stats.tcp_evicted++;
+	tcp_conn_free(second);
+	return true;
+}
+
 static void
 tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	struct dns_server *s = arg;
+	struct tcp_listener *t = arg;
+	struct dns_server *s = t->srv;
 	struct tcp_conn *c;
 	struct timeval idle = { (time_t)s->cfg.tcp_idle_timeout_s, 0 };
 	(void)lev;
 
-	if (s->n_conns >= s->cfg.tcp_max_connections) {
+	if ((size_t)salen > sizeof(c->peer)) {
+		close(fd);
+		return;
+	}
+	if (s->cfg.tcp_max_per_client) {
+		struct sockaddr_storage peer;
+		unsigned n = 0;
+		memcpy(&peer, sa, (size_t)salen);
+		for (c = s->conns; c; c = c->next)
+			if (same_client(&c->peer, &peer))
+				n++;
+		if (n >= s->cfg.tcp_max_per_client) {
+			s->stats.tcp_refused++;
+			close(fd);
+			return;
+		}
+	}
+	if (s->n_conns >= s->cfg.tcp_max_connections && !tcp_make_room(s)) {
 		s->stats.tcp_refused++;
 		close(fd);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || (size_t)salen > sizeof(c->peer)) {
-		free(c);
+	if (!c) {
 		close(fd);
 		return;
 	}
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
+	c->deadline = evtimer_new(s->base, tcp_deadline_cb, c);
+	if (!c->bev || !c->deadline) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->deadline)
+			event_free(c->deadline);
 		free(c);
-		close(fd);
 		return;
 	}
 	c->srv = s;
 	memcpy(&c->peer, sa, (size_t)salen);
 	c->peer_len = (socklen_t)salen;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	conn_push_front(s, c);
 	s->n_conns++;
 	s->stats.tcp_connections++;
 	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
@@ -733,11 +938,37 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 }
 
 static void
+tcp_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_listener *t = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(t->lev);
+}
+
+/* accept() failed for a reason libevent does not retry (EMFILE, ENFILE,
+ * ENOBUFS...): the listener stays readable, so without a pause this would
+ * spin at full CPU and log a line per attempt. */
+static void
 tcp_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	(void)lev;
-	(void)arg;
-	log_warn("accept: %s", strerror(errno));
+	struct tcp_listener *t = arg;
+	struct dns_server *s = t->srv;
+	int e = errno;
+	uint64_t now = time_mono_ms();
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	s->stats.accept_errors++;
+	s->accept_unlogged++;
+	if (s->accept_log_ms == 0 || now - s->accept_log_ms >= ACCEPT_LOG_MS) {
+		log_warn("accept: %s (%llu times since the last such line); pausing TCP "
+			 "accepts %d ms at a time", strerror(e),
+		    (unsigned long long)s->accept_unlogged, ACCEPT_PAUSE_MS);
+		s->accept_log_ms = now ? now : 1;
+		s->accept_unlogged = 0;
+	}
+	evconnlistener_disable(lev);
+	evtimer_add(t->resume, &pause);
 }
 
 int
@@ -780,11 +1011,15 @@ dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t l
 	u->refs = 1; /* the server's own */
 	u->pktinfo = addr_is_wildcard(addr);
 	u->ev = event_new(s->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
-	t->lev = evconnlistener_new(s->base, tcp_accept_cb, s,
+	t->srv = s;
+	t->resume = evtimer_new(s->base, tcp_resume_cb, t);
+	t->lev = evconnlistener_new(s->base, tcp_accept_cb, t,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);
-	if (!u->ev || !t->lev || event_add(u->ev, NULL) < 0) {
+	if (!u->ev || !t->lev || !t->resume || event_add(u->ev, NULL) < 0) {
 		if (u->ev)
 			event_free(u->ev);
+		if (t->resume)
+			event_free(t->resume);
 		if (t->lev)
 			evconnlistener_free(t->lev);
 		else
@@ -818,6 +1053,7 @@ dns_server_close_listeners(struct dns_server *s)
 		struct tcp_listener *t = s->tcp;
 		s->tcp = t->next;
 		evconnlistener_free(t->lev);
+		event_free(t->resume);
 		free(t);
 	}
 }

@@ -4,7 +4,12 @@
  * UDP reads and writes in batches (recvmmsg/sendmmsg); TCP follows
  * RFC 7766: two-byte length prefix, several queries per connection,
  * answers sent as they are ready (so possibly out of order), an idle
- * timeout and a cap on connections. EDNS0 (RFC 6891): the OPT record of
+ * timeout and a cap on connections. So that one client cannot hold every
+ * slot: a cap per client (address, IPv6 /64), a deadline for each whole
+ * message once its first byte is in, and a full table makes room by
+ * closing the least recently active idle connection (RFC 7766 section
+ * 6.2.3) rather than refusing the newcomer. When accept() runs out of
+ * descriptors, accepting pauses for 100 ms instead of spinning. EDNS0 (RFC 6891): the OPT record of
  * an answer is added here, and a UDP answer larger than the client's
  * buffer is truncated here with TC=1.
  *
@@ -62,7 +67,14 @@ struct dns_server_config {
 	dns_admit_fn admit;          /**< or NULL: everyone is allowed */
 	uint16_t edns_buffer_size;   /**< largest UDP answer we send and announce */
 	unsigned tcp_idle_timeout_s;
+	/** Connections in all; lowered at dns_server_new() to what the
+	 * open-file limit (RLIMIT_NOFILE) leaves room for, with a log line. */
 	unsigned tcp_max_connections;
+	/** Connections per client: IPv4 address or IPv6 /64; 0 = no cap. */
+	unsigned tcp_max_per_client;
+	/** Once the first byte of a message arrived, the whole message must
+	 * arrive within this many ms or the connection is closed; 0 = 3000. */
+	unsigned tcp_msg_timeout_ms;
 	unsigned tcp_max_pipelined;  /**< queries in flight per TCP connection */
 };
 
@@ -120,7 +132,12 @@ struct dns_query *dns_query_hold(struct dns_query *q);
 /** Counters for the stats line. */
 struct dns_server_stats {
 	uint64_t udp_queries, tcp_queries, formerr, dropped, truncated, refused;
-	uint64_t tcp_connections, tcp_refused;
+	uint64_t tcp_connections;
+	uint64_t tcp_refused;      /**< closed at accept: client over its cap, or
+	                            *   the table full of busy connections */
+	uint64_t tcp_evicted;      /**< idle connections closed to make room */
+	uint64_t tcp_slow;         /**< closed: a message not whole in time */
+	uint64_t accept_errors;    /**< accept() failed (e.g. EMFILE) */
 };
 
 /** Copy the counters. */

@@ -775,23 +775,32 @@ test_tcp_limits(struct test *t)
 	struct dns_server_stats st0, st1;
 
 	dns_server_get_stats(t->srv, &st0);
-	for (int i = 0; i < MAX_CONNS; i++)
+	for (int i = 0; i < MAX_CONNS; i++) {
 		tcp_connect(t, &c[i]);
-	pump_for(t, 30);
+		pump_for(t, 10);
+	}
+	pump_for(t, 20);
+	/* the table is full of idle connections: the least recently active
+	 * one (c[0]) makes room for the newcomer (RFC 7766 section 6.2.3) */
 	tcp_connect(t, &c[MAX_CONNS]);
-	is_int(tcp_recv(t, &c[MAX_CONNS], a, sizeof(a), 500), -2,
-	    "connection %d over the limit is closed", MAX_CONNS + 1);
-	tcp_close(&c[MAX_CONNS]);
+	is_int(tcp_recv(t, &c[0], a, sizeof(a), 500), -2,
+	    "table full: the oldest idle connection is closed");
+	ql = make_query(q, 0x6600, "now.example", 1, 0, false, 0);
+	tcp_send(&c[MAX_CONNS], q, ql);
+	ssize_t al = tcp_recv(t, &c[MAX_CONNS], a, sizeof(a), 1000);
+	ok(al > 0 && get16(a) == 0x6600, "  ... and the newcomer is answered");
 	dns_server_get_stats(t->srv, &st1);
-	is_int(st1.tcp_refused - st0.tcp_refused, 1, "refused connection counted");
+	is_int(st1.tcp_evicted - st0.tcp_evicted, 1, "eviction counted");
+	is_int(st1.tcp_refused - st0.tcp_refused, 0, "nobody refused");
+	tcp_close(&c[0]);
 	ql = make_query(q, 0x6601, "now.example", 1, 0, false, 0);
-	tcp_send(&c[0], q, ql);
-	ssize_t al = tcp_recv(t, &c[0], a, sizeof(a), 1000);
+	tcp_send(&c[1], q, ql);
+	al = tcp_recv(t, &c[1], a, sizeof(a), 1000);
 	ok(al > 0 && get16(a) == 0x6601, "connections within the limit still work");
 
 	/* idle timeout (1 s): a silent client is closed, a busy one is not */
 	uint64_t start = now_ms();
-	tcp_send(&c[1], q, ql);
+	tcp_send(&c[MAX_CONNS], q, ql);
 	ql = make_query(q, 0x6602, "hold1300.example", 1, 0, false, 0);
 	tcp_send(&c[2], q, ql);
 	is_int(tcp_recv(t, &c[3], a, sizeof(a), 2500), -2, "idle connection closed");
@@ -799,9 +808,155 @@ test_tcp_limits(struct test *t)
 	ok(took >= 800 && took < 2500, "after the idle timeout (%llu ms)", (unsigned long long)took);
 	al = tcp_recv(t, &c[2], a, sizeof(a), 1500);
 	ok(al > 0 && get16(a) == 0x6602, "a connection waiting for a held answer outlives the timeout");
-	for (int i = 0; i < MAX_CONNS; i++)
+	for (int i = 1; i <= MAX_CONNS; i++)
 		tcp_close(&c[i]);
 	pump_for(t, 20);
+}
+
+static void
+tcp_connect_from(struct test *t, struct tcp_client *c, const char *src)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &a.sin_addr);
+	c->have = 0;
+	c->buf = malloc(TCP_CLIENT_BUF);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!c->buf || c->fd < 0 || bind(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    connect(c->fd, (struct sockaddr *)&t->addr, sizeof(t->addr)) < 0) {
+		perror("tcp client");
+		exit(99);
+	}
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* One client must not hold every slot (issue 10 item 8): a per-client
+ * cap, a deadline for a whole message, and a table full of busy
+ * connections refusing rather than closing one that waits for an answer.
+ * A second server: 4 connections, 2 per client, 300 ms per message. */
+static void
+test_tcp_fairness(struct test *main_t)
+{
+	struct test t;
+	struct dns_server_config cfg = {
+		.edns_buffer_size = SERVER_EDNS,
+		.tcp_idle_timeout_s = 5,
+		.tcp_max_connections = 4,
+		.tcp_max_per_client = 2,
+		.tcp_msg_timeout_ms = 300,
+	};
+	struct tcp_client c[6];
+	struct dns_server_stats st0, st1;
+	uint8_t q[512], a[4096];
+	size_t ql;
+	ssize_t al;
+
+	memset(&t, 0, sizeof(t));
+	t.base = main_t->base;
+	t.srv = dns_server_new(t.base, &cfg, handler, &t);
+	if (!t.srv || listen_ephemeral(&t) < 0) {
+		ok(0, "fairness server listens");
+		dns_server_free(t.srv);
+		return;
+	}
+	dns_server_get_stats(t.srv, &st0);
+
+	/* per client: a third connection from 127.0.0.1 is closed at once,
+	 * one from 127.0.0.2 is served */
+	tcp_connect_from(&t, &c[0], "127.0.0.1");
+	tcp_connect_from(&t, &c[1], "127.0.0.1");
+	pump_for(&t, 20);
+	tcp_connect_from(&t, &c[2], "127.0.0.1");
+	is_int(tcp_recv(&t, &c[2], a, sizeof(a), 500), -2, "third connection of one client closed");
+	tcp_close(&c[2]);
+	tcp_connect_from(&t, &c[2], "127.0.0.2");
+	ql = make_query(q, 0x9901, "now.example", 1, 0, false, 0);
+	tcp_send(&c[2], q, ql);
+	al = tcp_recv(&t, &c[2], a, sizeof(a), 1000);
+	ok(al > 0 && get16(a) == 0x9901, "another client is served");
+	tcp_send(&c[0], q, ql);
+	al = tcp_recv(&t, &c[0], a, sizeof(a), 1000);
+	ok(al > 0 && get16(a) == 0x9901, "the capped client's first connections still work");
+	dns_server_get_stats(t.srv, &st1);
+	is_int(st1.tcp_refused - st0.tcp_refused, 1, "the refusal is counted");
+
+	/* the message deadline: one byte every 100 ms (well inside the 5 s
+	 * idle timeout) never makes a message; closed after about 300 ms */
+	{
+		uint64_t start = now_ms(), took;
+		uint8_t drip[2] = { 0, 40 };
+		ssize_t r = -1;
+		send(c[1].fd, drip, 1, MSG_NOSIGNAL);
+		for (int i = 1; i < 20 && r != -2; i++) {
+			r = tcp_recv(&t, &c[1], a, sizeof(a), 100);
+			if (r != -2)
+				send(c[1].fd, i == 1 ? drip + 1 : (const uint8_t *)"x", 1, MSG_NOSIGNAL);
+		}
+		took = now_ms() - start;
+		is_int(r, -2, "a dripping client is closed");
+		ok(took >= 250 && took < 1000, "  ... by the 300 ms message deadline (%llu ms)",
+		    (unsigned long long)took);
+		tcp_close(&c[1]);
+	}
+	/* a message sent in pieces within the deadline is fine */
+	{
+		tcp_connect_from(&t, &c[1], "127.0.0.3");
+		uint8_t framed[600];
+		ql = make_query(framed + 2, 0x9902, "now.example", 1, 0, false, 0);
+		set16(framed, (uint16_t)ql);
+		send(c[1].fd, framed, 5, MSG_NOSIGNAL);
+		pump_for(&t, 100);
+		send(c[1].fd, framed + 5, ql - 3, MSG_NOSIGNAL);
+		al = tcp_recv(&t, &c[1], a, sizeof(a), 1000);
+		ok(al > 0 && get16(a) == 0x9902, "a message in two pieces 100 ms apart is answered");
+		/* the deadline is per message: the next one gets its own */
+		pump_for(&t, 250);
+		send(c[1].fd, framed, 5, MSG_NOSIGNAL);
+		pump_for(&t, 150);
+		send(c[1].fd, framed + 5, ql - 3, MSG_NOSIGNAL);
+		al = tcp_recv(&t, &c[1], a, sizeof(a), 1000);
+		ok(al > 0 && get16(a) == 0x9902, "  ... and so is the next one, its clock fresh");
+	}
+	dns_server_get_stats(t.srv, &st1);
+	is_int(st1.tcp_slow - st0.tcp_slow, 1, "one slow connection counted");
+
+	/* four connections, each waiting for a held answer: a fifth client
+	 * is refused, and nobody waiting for an answer is cut off */
+	tcp_connect_from(&t, &c[3], "127.0.0.4");
+	pump_for(&t, 20);
+	ql = make_query(q, 0x9903, "hold600.example", 1, 0, false, 0);
+	tcp_send(&c[0], q, ql);
+	tcp_send(&c[1], q, ql);
+	tcp_send(&c[2], q, ql);
+	tcp_send(&c[3], q, ql);
+	pump_for(&t, 50);
+	is_int(t.held_now, 4, "four held queries");
+	dns_server_get_stats(t.srv, &st0);
+	tcp_connect_from(&t, &c[4], "127.0.0.5");
+	is_int(tcp_recv(&t, &c[4], a, sizeof(a), 300), -2, "table full of busy connections: refused");
+	tcp_close(&c[4]);
+	dns_server_get_stats(t.srv, &st1);
+	ok(st1.tcp_refused - st0.tcp_refused == 1 && st1.tcp_evicted == st0.tcp_evicted,
+	    "  ... counted as refused, nobody evicted");
+	unsigned answered = 0;
+	for (int i = 0; i < 4; i++) {
+		al = tcp_recv(&t, &c[i], a, sizeof(a), 1500);
+		if (al > 0 && get16(a) == 0x9903)
+			answered++;
+	}
+	is_int(answered, 4, "the four held answers arrive");
+	/* now they are idle: a newcomer evicts the least recently active */
+	tcp_connect_from(&t, &c[4], "127.0.0.5");
+	ql = make_query(q, 0x9904, "now.example", 1, 0, false, 0);
+	tcp_send(&c[4], q, ql);
+	al = tcp_recv(&t, &c[4], a, sizeof(a), 1000);
+	ok(al > 0 && get16(a) == 0x9904, "once idle, one makes room for a newcomer");
+	for (int i = 0; i < 5; i++)
+		tcp_close(&c[i]);
+	pump_for(&t, 20);
+	dns_server_free(t.srv);
 }
 
 static void
@@ -966,6 +1121,7 @@ main(void)
 	test_tcp(&t);
 	test_tcp_disconnect(&t);
 	test_tcp_limits(&t);
+	test_tcp_fairness(&t);
 	test_stats(&t);
 	test_pipeline_limit(&t);
 
