@@ -851,16 +851,18 @@ same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	return false;
 }
 
-/* The table is full: close the least recently active connection with no
- * query in flight (RFC 7766 section 6.2.3), preferring one with nothing
- * half-received or unsent. @return false when every connection is busy */
+/* The table (or one client's share of it) is full: close the least
+ * recently active connection with no query in flight (RFC 7766 section
+ * 6.2.3), preferring one with nothing half-received or unsent.
+ * @param client only this client's connections, or NULL for anyone's
+ * @return false when every candidate is busy */
 static bool
-tcp_make_room(struct dns_server *s)
+tcp_make_room(struct dns_server *s, const struct sockaddr_storage *client)
 {
 	struct tcp_conn *second = NULL;
 
 	for (struct tcp_conn *c = s->conns_tail; c; c = c->prev) {
-		if (c->inflight)
+		if (c->inflight || (client && !same_client(&c->peer, client)))
 			continue;
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
 		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -891,6 +893,9 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 		close(fd);
 		return;
 	}
+	/* a client over its share makes room among its own connections: an
+	 * attacker only crowds out itself, and a client that leaks idle
+	 * connections (all clients on loopback are one) never locks itself out */
 	if (s->cfg.tcp_max_per_client) {
 		struct sockaddr_storage peer;
 		unsigned n = 0;
@@ -898,13 +903,13 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 		for (c = s->conns; c; c = c->next)
 			if (same_client(&c->peer, &peer))
 				n++;
-		if (n >= s->cfg.tcp_max_per_client) {
+		if (n >= s->cfg.tcp_max_per_client && !tcp_make_room(s, &peer)) {
 			s->stats.tcp_refused++;
 			close(fd);
 			return;
 		}
 	}
-	if (s->n_conns >= s->cfg.tcp_max_connections && !tcp_make_room(s)) {
+	if (s->n_conns >= s->cfg.tcp_max_connections && !tcp_make_room(s, NULL)) {
 		s->stats.tcp_refused++;
 		close(fd);
 		return;

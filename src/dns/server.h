@@ -70,7 +70,9 @@ struct dns_server_config {
 	/** Connections in all; lowered at dns_server_new() to what the
 	 * open-file limit (RLIMIT_NOFILE) leaves room for, with a log line. */
 	unsigned tcp_max_connections;
-	/** Connections per client: IPv4 address or IPv6 /64; 0 = no cap. */
+	/** Connections per client: IPv4 address or IPv6 /64; 0 = no cap.
+	 * A client at its cap that connects again loses its own least
+	 * recently active idle connection, or is refused if all are busy. */
 	unsigned tcp_max_per_client;
 	/** Once the first byte of a message arrived, the whole message must
 	 * arrive within this many ms or the connection is closed; 0 = 3000. */

@@ -90,6 +90,60 @@ q +tcp +time=8 www.e2e.example A
 is "$(status)" NOERROR "a TCP client is served while 150 idle TCP connections are open"
 wait $hog
 
+# --- at the descriptor limit: pause accepting, do not spin or flood the log ---
+# The running daemon's soft RLIMIT_NOFILE is lowered to a few above what it
+# has open; 60 TCP clients then exhaust it. Before the fix accept() failed
+# with EMFILE on every turn of the loop: 100 % CPU and a log line each time.
 pkdns_stop
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-idle-timeout 30
+q www.e2e.example A # cached: the answers below need no upstream socket
+nfd=$(ls /proc/"$PKDNS_PID"/fd | wc -l)
+if prlimit --pid "$PKDNS_PID" --nofile=$((nfd + 8)): 2>/dev/null; then
+	"$PYTHON" - "$PKDNS_PORT" "$TMPD/fdhog.ready" <<'EOF' &
+import socket, sys, time
+conns = []
+for i in range(60):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (10 + i % 20), 0))  # under the per-client cap
+    s.settimeout(1)
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        conns.append(s)
+    except OSError:
+        s.close()
+open(sys.argv[2], "w").close()
+time.sleep(4)
+EOF
+	hog=$!
+	for i in $(seq 1 50); do [ -e "$TMPD/fdhog.ready" ] && break; sleep 0.1; done
+	sleep 0.5
+	cpu0=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
+	sleep 2
+	cpu1=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
+	ticks=$(getconf CLK_TCK)
+	diag "CPU over 2 s at the fd limit: $((cpu1 - cpu0)) ticks of $((2 * ticks))"
+	cmp_ok $((cpu1 - cpu0)) -lt $((ticks / 2)) "at the fd limit: under 25 % CPU over 2 s (no accept loop)"
+	n=$(grep -c 'accept:' "$PKDNS_LOG")
+	diag "accept error lines: $n; $(grep 'accept:' "$PKDNS_LOG" | head -n 1)"
+	cmp_ok "$n" -ge 1 "  ... the accept error is logged"
+	cmp_ok "$n" -le 2 "  ... at most one line per 10 s"
+	q www.e2e.example A
+	is "$(status)" NOERROR "  ... UDP still answers (from the cache)"
+	wait "$hog"
+	sleep 0.5
+	q +tcp www.e2e.example A
+	is "$(status)" NOERROR "  ... once the clients left, TCP accepts again"
+else
+	for t in cpu logged bounded udp recovers; do skip "fd limit: $t" "prlimit cannot change the limit of a running process here"; done
+fi
+pkdns_stop
+
+# --- at start-up, tcp-max-connections must fit the descriptor limit ---
+p=$(pick_port)
+out=$(timeout -s TERM 3 prlimit --nofile=200:200 "$PKDNS" -d --dht-mode off -l 127.0.0.1:"$p" \
+	-f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-max-connections 256 2>&1)
+like "$out" 'tcp-max-connections 256 lowered to 100: the open-file limit \(RLIMIT_NOFILE\) is 200' \
+	"RLIMIT_NOFILE 200: tcp-max-connections lowered with a log line"
+
 nsd_stop
 done_testing

@@ -125,5 +125,97 @@ QHOST=127.0.0.6 q www.e2e.example A
 is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "  ... asked at 127.0.0.6: answered from 127.0.0.6 (cached answer, batched)"
 pkdns_stop
 
+# --- one client must not hold every TCP slot (RFC 7766 6.2.3) ---
+# An attacker on 20 loopback addresses keeps as many connections as it can
+# (16 per address, 320 for a table of 64) and feeds each one byte a second,
+# never a whole message, reconnecting whatever is closed; a legitimate
+# client on 127.0.0.1 connects and asks every 0.4 s meanwhile. Before the
+# per-client cap, the message deadline and eviction of the least recently
+# active idle connection, the table filled and the client was refused.
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-max-connections 64 --tcp-idle-timeout 10
+r=$(timeout -k 1 40 "$PYTHON" - "$PKDNS_PORT" <<'EOF'
+import socket, struct, sys, threading, time
+port = int(sys.argv[1])
+stop = time.time() + 8
+held = {"max": 0, "opened": 0, "closed": 0}
+
+def attacker():
+    conns = {}
+    while time.time() < stop:
+        for a in range(20):
+            src = "127.0.0.%d" % (10 + a)
+            for k in range(16):
+                s = conns.get((a, k))
+                if s is None:
+                    try:
+                        s = socket.socket()
+                        s.setblocking(False)
+                        s.bind((src, 0))
+                        s.connect_ex(("127.0.0.1", port))
+                        conns[(a, k)] = s
+                        held["opened"] += 1
+                    except OSError:
+                        s.close()
+                        continue
+                try:
+                    # EOF or a reset: the server closed it
+                    if s.recv(64) == b"":
+                        raise ConnectionError
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    s.close()
+                    del conns[(a, k)]
+                    held["closed"] += 1
+                    continue
+                try:
+                    s.send(b"\x00")  # a byte of a message that never completes
+                except OSError:
+                    pass
+        held["max"] = max(held["max"], len(conns))
+        time.sleep(1)
+    for s in conns.values():
+        s.close()
+
+t = threading.Thread(target=attacker)
+t.start()
+time.sleep(1.5)
+asked = answered = 0
+slowest = 0.0
+qname = b"\x03www\x03e2e\x07example\x00"
+while time.time() < stop - 0.5:
+    asked += 1
+    start = time.time()
+    try:
+        c = socket.create_connection(("127.0.0.1", port), 2)
+        c.settimeout(2)
+        q = struct.pack("!HHHHHH", asked, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1)
+        c.sendall(struct.pack("!H", len(q)) + q)
+        buf = b""
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+            d = c.recv(4096)
+            if not d:
+                break
+            buf += d
+        if len(buf) >= 14 and struct.unpack("!H", buf[2:4])[0] == asked and buf[5] & 0x0f == 0:
+            answered += 1
+            slowest = max(slowest, time.time() - start)
+        c.close()
+    except OSError:
+        pass
+    time.sleep(0.4)
+t.join()
+print("answered=%d/%d slowest_ms=%d attacker_connections=%d opened=%d closed=%d" % (
+    answered, asked, int(slowest * 1000), held["max"], held["opened"], held["closed"]))
+EOF
+)
+diag "$r"
+like "$r" '^answered=([0-9]+)/\1 ' "a TCP client is answered every time while an attacker drips bytes into as many connections as it can"
+cmp_ok "$(printf '%s\n' "$r" | sed -n 's/.*slowest_ms=\([0-9]*\).*/\1/p')" -lt 1000 "  ... each answer within 1 s"
+cmp_ok "$(printf '%s\n' "$r" | sed -n 's/.*closed=\([0-9]*\).*/\1/p')" -gt 100 "  ... the attacker's connections are closed (cap, deadline, eviction)"
+q www.e2e.example A
+is "$(status)" NOERROR "UDP answers during and after the TCP attack"
+pkdns_stop
+
 nsd_stop
 done_testing
