@@ -125,6 +125,12 @@ dns_msg_parse_query(const uint8_t *buf, size_t len, struct dns_msginfo *mi)
 		}
 		off += 10 + (size_t)rdlen;
 	}
+	/* BADVERS before NOTIMP: RFC 6891 section 6.1.3 says a responder
+	 * that does not implement the version MUST answer BADVERS, and a
+	 * message of an unknown EDNS version cannot be read reliably (its
+	 * opcode included). Knot does the same; unbound answers NOTIMP first.
+	 * Either way the client gets one answer it can act on: fall back to
+	 * version 0 and ask again. */
 	if (mi->edns && mi->edns_version != 0)
 		return DNS_RCODE_BADVERS;
 	return pending;

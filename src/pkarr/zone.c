@@ -114,6 +114,20 @@ read_records(FILE *fp, const ldns_rdf *apex, uint32_t default_ttl,
 			rc = PKARR_E_INVAL;
 			break;
 		}
+		/* ldns reads an unknown mnemonic, even "!" or ",", as type 0;
+		 * 0 is reserved, OPT and 128-255 (RFC 6895 section 3.1: meta
+		 * and query types) are not data a zone can hold */
+		if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
+		    (ldns_rr_get_type(rr) >= 128 && ldns_rr_get_type(rr) <= 255)) {
+			if (ldns_rr_get_type(rr) == 0)
+				set_err(err, errlen, "line %d: unknown record type", at);
+			else
+				set_err(err, errlen, "line %d: type %u is not data a zone "
+					"can hold", at, (unsigned)ldns_rr_get_type(rr));
+			ldns_rr_free(rr);
+			rc = PKARR_E_INVAL;
+			break;
+		}
 		if (!rr_well_formed(rr)) {
 			set_err(err, errlen,
 				"line %d: record data does not fit its type", at);
@@ -199,6 +213,19 @@ out:
 	return rc;
 }
 
+/* ldns prints a label "@" as "@", which a zone file reads as the origin:
+ * escape an '@' that starts a label so that the text reads back. */
+static void
+print_relative(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool label_start = i == 0 || (s[i - 1] == '.' && (i < 2 || s[i - 2] != '\\'));
+		if (s[i] == '@' && label_start)
+			fputc('\\', f);
+		fputc(s[i], f);
+	}
+}
+
 /* Owner relative to the key: "@", "www", or absolute when outside it. */
 static void
 print_owner(FILE *f, const ldns_rdf *owner, const char *z32)
@@ -217,9 +244,9 @@ print_owner(FILE *f, const ldns_rdf *owner, const char *z32)
 		fputs("@", f);
 	else if (n > k + 1 && s[n - k - 1] == '.' &&
 		 strncasecmp(s + n - k, z32, k) == 0)
-		fprintf(f, "%.*s", (int)(n - k - 1), s);
+		print_relative(f, s, n - k - 1);
 	else
-		fputs(s, f);
+		print_relative(f, s, strlen(s));
 	free(s);
 }
 

@@ -145,6 +145,14 @@ is "$RC" 2 "zone with a syntax error: exit 2"
 like "$ERR" 'line 1' "zone with a syntax error: names the line"
 run --timeout 2 publish "$D/seed" "$D/no-such.zone"
 is "$RC" 2 "missing zone file: exit 2"
+# ldns reads an unknown mnemonic, punctuation included, as type 0: it was
+# published as TYPE0
+for t in '!' ',' 'TYPE0' 'ANY' 'OPT'; do
+	printf '@ IN A 192.0.2.1\nx IN %s \\# 0\n' "$t" >"$D/type.zone"
+	run --timeout 2 publish "$D/seed" "$D/type.zone"
+	is "$RC" 2 "zone with record type '$t': exit 2"
+	like "$ERR" 'line 2: (unknown record type|type [0-9]+ is not data)' "  ... names line 2 and why"
+done
 
 # --- nobody to bootstrap from: bounded failure --------------------------------
 DEAD=$(pick_port)
@@ -172,6 +180,7 @@ $TTL 300
 www      IN CNAME @
 _pubky   60 IN TXT "v=1"
 mail     IN MX    10 mx.example.com.
+\@       IN TXT   "a label that is an at sign"
 EOF
 # shellcheck disable=SC2086
 run $NET publish "$D/seed" "$D/a.zone"
@@ -189,6 +198,8 @@ like "$OUT" "^www[[:space:]]+300[[:space:]]+IN[[:space:]]+CNAME[[:space:]]+$GENK
 like "$OUT" '^_pubky[[:space:]]+60[[:space:]]+IN[[:space:]]+TXT[[:space:]]+"v=1"$' "resolve: per-record TTL kept"
 like "$OUT" '^mail[[:space:]]+300[[:space:]]+IN[[:space:]]+MX[[:space:]]+10 mx\.example\.com\.$' "resolve: the MX record"
 like "$ERR" 'resolve: [0-9]+ nodes queried' "resolve: look-up statistics on stderr"
+like "$OUT" '^\\@[[:space:]]+300[[:space:]]+IN[[:space:]]+TXT[[:space:]]+"a label that is an at sign"$' \
+	"resolve: a label '@' prints as '\\@' (not '@', the apex)"
 
 # shellcheck disable=SC2086
 run $NET resolve "$GENKEY" _pubky TXT

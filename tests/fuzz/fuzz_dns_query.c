@@ -125,10 +125,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	tu_check(mi.id == dns_get16(copy));
-	if (rc == 0 || rc == DNS_RCODE_BADVERS)
+	if (rc == 0)
 		tu_check(mi.has_question && mi.opcode == 0);
+	/* BADVERS wins over NOTIMP for an unknown opcode (RFC 6891 6.1.3) */
 	if (rc == DNS_RCODE_BADVERS)
-		tu_check(mi.edns && mi.edns_version != 0);
+		tu_check(mi.has_question && mi.edns && mi.edns_version != 0);
+	if (rc == DNS_RCODE_NOTIMP)
+		tu_check(mi.opcode != 0 && !(mi.edns && mi.edns_version != 0));
 	if (rc == 0 && mi.edns)
 		tu_check(mi.edns_version == 0);
 	if (mi.has_question)

@@ -273,6 +273,22 @@ test_parse_edns(void)
 	is_int(dns_msg_parse_query(q.b, q.len, &mi), DNS_RCODE_BADVERS, "EDNS version 1: BADVERS");
 	ok(mi.edns && mi.edns_version == 1 && mi.has_question, "BADVERS: EDNS and question known");
 
+	/* an unknown opcode AND an unknown EDNS version: BADVERS first
+	 * (RFC 6891 section 6.1.3 "MUST respond with BADVERS", the way Knot
+	 * does; the message cannot be read under a version we do not know,
+	 * and the client learns to fall back to version 0) */
+	std_query(&q, 1);
+	opt(&q, 1232, 1, false, NULL, 0);
+	q.b[2] = (uint8_t)((5 << 3) | 1);
+	is_int(dns_msg_parse_query(q.b, q.len, &mi), DNS_RCODE_BADVERS,
+	    "opcode 5 with EDNS version 1: BADVERS");
+	ok(mi.opcode == 5 && mi.edns_version == 1, "  ... opcode kept for the reply");
+	std_query(&q, 1);
+	opt(&q, 1232, 0, false, NULL, 0);
+	q.b[2] = (uint8_t)((5 << 3) | 1);
+	is_int(dns_msg_parse_query(q.b, q.len, &mi), DNS_RCODE_NOTIMP,
+	    "opcode 5 with EDNS version 0: NOTIMP");
+
 	std_query(&q, 2);
 	opt(&q, 1232, 0, false, NULL, 0);
 	opt(&q, 1232, 0, false, NULL, 0);
