@@ -174,6 +174,100 @@ run_bad -d --dht-mode off -l 127.0.0.1:"$NSD_PORT" $UP
 isnt "$BAD_RC" 0 "listen port already in use: non-zero exit"
 isnt "$BAD_RC" 124 "  ... at once, not after the 10 s timeout"
 
+# --- values that used to fail silently (issue 10 item 12, issue 11) ---
+# shellcheck disable=SC2086
+run_bad -d $L -c "$TMPD"
+is "$BAD_RC" 2 "-c DIRECTORY: exit 2 (it used to start with no config)"
+like "$BAD_ERR" "$TMPD: is a directory" "  ... says it is a directory"
+# shellcheck disable=SC2086
+run_bad -d $L --cache-size 0
+is "$BAD_RC" 2 "--cache-size 0: exit 2 (it used to exit 1 with no message)"
+like "$BAD_ERR" '^pkdns: --cache-size: 0 is too small' "  ... one clear line"
+is "$(count_lines "$BAD_ERR")" 1 "  ... in one line"
+printf 'dnssec: no\ncache-size: 0\n' >"$TMPD/cache0.conf"
+# shellcheck disable=SC2086
+run_bad -d $L -c "$TMPD/cache0.conf"
+like "$BAD_RC $BAD_ERR" "^2 pkdns: $TMPD/cache0.conf:2: cache-size: " "cache-size: 0 in a file: exit 2, FILE:2: cache-size:"
+# shellcheck disable=SC2086
+run_bad -d $L --tcp-idle-timeout 0
+like "$BAD_RC $BAD_ERR" '^2 pkdns: --tcp-idle-timeout: 0 is not within 1..3600' "--tcp-idle-timeout 0: refused (it disabled the timeout)"
+# shellcheck disable=SC2086
+run_bad -d $L --max-ttl 2147483648
+like "$BAD_RC $BAD_ERR" '^2 pkdns: --max-ttl: .*RFC 2181' "--max-ttl 2^31: refused (RFC 2181)"
+printf 'dnssec: no\ntld: a\000b\n' >"$TMPD/nul.conf"
+# shellcheck disable=SC2086
+run_bad -d $L -c "$TMPD/nul.conf"
+like "$BAD_RC $BAD_ERR" "^2 pkdns: $TMPD/nul.conf:2: .*NUL byte" "a NUL byte in a line: exit 2, reported as a NUL at its line"
+# 4g is more than a 32-bit size_t holds: refused there, taken here
+if [ "$(getconf LONG_BIT)" -ge 64 ]; then
+	out=$(timeout 5 "$PKDNS" --check-config --cache-size 4g --dnssec no 2>&1)
+	is "$?" 0 "--cache-size 4g: fine on a 64-bit system"
+else
+	out=$(timeout 5 "$PKDNS" --check-config --cache-size 4g --dnssec no 2>&1)
+	like "$? $out" '^2 pkdns: --cache-size: 4g is more than this system can address' "--cache-size 4g: refused on a 32-bit system"
+fi
+
+# --- --check-config: everything checked, nothing started ---
+cat >"$TMPD/check-good.conf" <<EOF
+listen: 127.0.0.1:$NSD_PORT  # in use by nsd: not bound by a check
+dnssec: no
+cache-dir: $TMPD/cache-to-create
+pidfile: $TMPD/p.pid
+tld: key
+EOF
+out=$(timeout 5 "$PKDNS" --check-config -c "$TMPD/check-good.conf" 2>&1)
+is "$?" 0 "--check-config of a good file: exit 0"
+is "$out" "pkdns: no errors in $TMPD/check-good.conf" "  ... says so"
+ok "  ... started nothing (no cache-dir made, no pidfile)" test ! -e "$TMPD/cache-to-create" -a ! -e "$TMPD/p.pid"
+cat >"$TMPD/check-bad.conf" <<EOF
+dnssec: yes
+trust-anchor-file: $TMPD/no-anchor.key
+cache-dir: $TMPD/check-good.conf
+pidfile: $TMPD/no-dir/p.pid
+republish: not-a-key
+search-domain: ..
+EOF
+out=$(timeout 5 "$PKDNS" --check-config -c "$TMPD/check-bad.conf" 2>&1)
+is "$?" 2 "--check-config of a file naming missing files and bad names: exit 2"
+for l in "2: trust-anchor-file: " "3: cache-dir: .*not a directory" "4: pidfile: .*does not exist" \
+	"5: republish: 'not-a-key' is not a public key" "6: search-domain: "; do
+	like "$out" "^pkdns: $TMPD/check-bad.conf:$l" "  ... FILE:$l"
+done
+is "$(count_lines "$out")" 5 "  ... one line per error, all of them"
+printf 'dnssec: no\ncache-size: lots\n' >"$TMPD/check-parse.conf"
+out=$(timeout 5 "$PKDNS" --check-config -c "$TMPD/check-parse.conf" 2>&1)
+like "$? $out" "^2 pkdns: $TMPD/check-parse.conf:2: cache-size: " "--check-config of a file that does not parse: exit 2, FILE:LINE: KEY:"
+out=$(cd "$TMPD" && timeout 5 "$PKDNS" --check-config --dnssec no 2>&1)
+is "$?" 0 "--check-config with no config file: exit 0"
+
+# --- the pidfile: relative path, and a failed second start ---
+p3=$(pick_port)
+rm -f "$TMPD/rel.pid"
+(cd "$TMPD" && timeout 10 "$PKDNS" --dht-mode off -l 127.0.0.1:"$p3" $UP --pidfile rel.pid >/dev/null 2>&1)
+rc=$?
+for i in $(seq 1 50); do [ -s "$TMPD/rel.pid" ] && break; sleep 0.1; done
+bgpid=$(cat "$TMPD/rel.pid" 2>/dev/null)
+is "$rc" 0 "in the background with a relative --pidfile: the parent exits 0"
+ok "  ... the pidfile is written where it was asked (it used to fail after the chdir to /)" \
+	test -n "$bgpid"
+if [ -z "$bgpid" ]; then
+	# no pidfile: find the daemon we started by the port it holds, to stop it
+	bgpid=$(ss -Hltnp "sport = :$p3" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$bgpid" ] && kill -TERM "$bgpid" 2>/dev/null
+	bgpid=
+fi
+ok "  ... and names the running daemon" _alive "${bgpid:-0}"
+# a second start on the same port fails and must leave the pidfile alone
+run_bad -d --dht-mode off -l 127.0.0.1:"$p3" $UP --pidfile "$TMPD/rel.pid"
+isnt "$BAD_RC" 0 "a second start on the same port fails"
+is "$(cat "$TMPD/rel.pid" 2>/dev/null)" "$bgpid" "  ... and leaves the running daemon's pidfile in place"
+if [ -n "$bgpid" ]; then
+	kill -TERM "$bgpid"
+	for i in $(seq 1 50); do _alive "$bgpid" || break; sleep 0.1; done
+	ok "the daemon stops on SIGTERM" eval "! _alive $bgpid"
+	ok "  ... and removes its pidfile" test ! -e "$TMPD/rel.pid"
+fi
+
 # --- version and help ---
 out=$(timeout 5 "$PKDNS" --version 2>&1)
 is "$?" 0 "--version: exit 0"
