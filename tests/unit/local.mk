@@ -18,6 +18,8 @@ TESTS += tests/unit/test_netaddr
 check_PROGRAMS += tests/unit/test_ratelimit
 tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c
 tests_unit_test_ratelimit_LDADD = libpkdns.a $(DEPS_LIBS)
+# counts the module's allocations (portable, unlike glibc's mallinfo2)
+tests_unit_test_ratelimit_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 TESTS += tests/unit/test_ratelimit
 
 check_PROGRAMS += tests/unit/test_acl
