@@ -879,19 +879,15 @@ tcp_make_room(struct dns_server *s, const struct sockaddr_storage *client)
 	return true;
 }
 
-static void
-tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
+int
+dns_server_tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t salen)
 {
-	struct tcp_listener *t = arg;
-	struct dns_server *s = t->srv;
 	struct tcp_conn *c;
 	struct timeval idle = { (time_t)s->cfg.tcp_idle_timeout_s, 0 };
-	(void)lev;
 
 	if ((size_t)salen > sizeof(c->peer)) {
 		close(fd);
-		return;
+		return -1;
 	}
 	/* a client over its share makes room among its own connections: an
 	 * attacker only crowds out itself, and a client that leaks idle
@@ -906,18 +902,19 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 		if (n >= s->cfg.tcp_max_per_client && !tcp_make_room(s, &peer)) {
 			s->stats.tcp_refused++;
 			close(fd);
-			return;
+			return -1;
 		}
 	}
 	if (s->n_conns >= s->cfg.tcp_max_connections && !tcp_make_room(s, NULL)) {
 		s->stats.tcp_refused++;
 		close(fd);
-		return;
+		return -1;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (!c || evutil_make_socket_nonblocking(fd) < 0) {
+		free(c);
 		close(fd);
-		return;
+		return -1;
 	}
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->deadline = evtimer_new(s->base, tcp_deadline_cb, c);
@@ -929,7 +926,7 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 		if (c->deadline)
 			event_free(c->deadline);
 		free(c);
-		return;
+		return -1;
 	}
 	c->srv = s;
 	memcpy(&c->peer, sa, (size_t)salen);
@@ -940,6 +937,17 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+static void
+tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct tcp_listener *t = arg;
+	(void)lev;
+
+	dns_server_tcp_adopt(t->srv, fd, sa, (socklen_t)salen);
 }
 
 static void

@@ -93,6 +93,18 @@ struct dns_server *dns_server_new(struct event_base *base, const struct dns_serv
  */
 int dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t len);
 
+/**
+ * Serve a TCP stream accepted elsewhere (the listeners call this for each
+ * connection; tests and fuzzers hand in one end of a socketpair). The
+ * connection limits apply as to an accepted one.
+ * @param fd connected stream socket, made non-blocking here; owned by the
+ *        server from now on (closed when refused)
+ * @param peer the client's address (for the per-client cap and logs)
+ * @return 0, or -1 when refused or out of memory
+ */
+int dns_server_tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *peer,
+    socklen_t peer_len);
+
 /** Stop accepting new queries (sockets closed); held queries stay valid. */
 void dns_server_close_listeners(struct dns_server *s);
 
