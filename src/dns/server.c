@@ -831,6 +831,7 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
+		tcp_deadline_set(c, false);
 		tcp_conn_maybe_close(c);
 	}
 }

@@ -216,9 +216,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int round = 0; round < 64; round++) {
 		unsigned before = frames, handled = f.handled;
 		size_t n_held = f.n_held;
-		for (size_t i = 0; i < n_held; i++)
-			answer(f.held[i]);
+		struct dns_query *now[MAX_HELD];
+		/* an answer may resume reading, and the handler hold more */
+		memcpy(now, f.held, n_held * sizeof(now[0]));
 		f.n_held = 0;
+		for (size_t i = 0; i < n_held; i++)
+			answer(now[i]);
 		for (int i = 0; i < 3; i++)
 			event_base_loop(base, EVLOOP_NONBLOCK);
 		if (!close_early)
