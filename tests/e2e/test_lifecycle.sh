@@ -243,9 +243,10 @@ is "$?" 0 "--check-config with no config file: exit 0"
 # --- the pidfile: relative path, and a failed second start ---
 p3=$(pick_port)
 rm -f "$TMPD/rel.pid"
+# shellcheck disable=SC2086
 (cd "$TMPD" && timeout 10 "$PKDNS" --dht-mode off -l 127.0.0.1:"$p3" $UP --pidfile rel.pid >/dev/null 2>&1)
 rc=$?
-for i in $(seq 1 50); do [ -s "$TMPD/rel.pid" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -s "$TMPD/rel.pid" ] && break; sleep 0.1; done
 bgpid=$(cat "$TMPD/rel.pid" 2>/dev/null)
 is "$rc" 0 "in the background with a relative --pidfile: the parent exits 0"
 ok "  ... the pidfile is written where it was asked (it used to fail after the chdir to /)" \
@@ -258,12 +259,13 @@ if [ -z "$bgpid" ]; then
 fi
 ok "  ... and names the running daemon" _alive "${bgpid:-0}"
 # a second start on the same port fails and must leave the pidfile alone
+# shellcheck disable=SC2086
 run_bad -d --dht-mode off -l 127.0.0.1:"$p3" $UP --pidfile "$TMPD/rel.pid"
 isnt "$BAD_RC" 0 "a second start on the same port fails"
 is "$(cat "$TMPD/rel.pid" 2>/dev/null)" "$bgpid" "  ... and leaves the running daemon's pidfile in place"
 if [ -n "$bgpid" ]; then
 	kill -TERM "$bgpid"
-	for i in $(seq 1 50); do _alive "$bgpid" || break; sleep 0.1; done
+	for _ in $(seq 1 50); do _alive "$bgpid" || break; sleep 0.1; done
 	ok "the daemon stops on SIGTERM" eval "! _alive $bgpid"
 	ok "  ... and removes its pidfile" test ! -e "$TMPD/rel.pid"
 fi

@@ -97,7 +97,7 @@ wait $hog
 pkdns_stop
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-idle-timeout 30
 q www.e2e.example A # cached: the answers below need no upstream socket
-nfd=$(ls /proc/"$PKDNS_PID"/fd | wc -l)
+nfd=$(find /proc/"$PKDNS_PID"/fd -mindepth 1 -maxdepth 1 | wc -l)
 if prlimit --pid "$PKDNS_PID" --nofile=$((nfd + 8)): 2>/dev/null; then
 	"$PYTHON" - "$PKDNS_PORT" "$TMPD/fdhog.ready" <<'EOF' &
 import socket, sys, time
@@ -115,7 +115,7 @@ open(sys.argv[2], "w").close()
 time.sleep(4)
 EOF
 	hog=$!
-	for i in $(seq 1 50); do [ -e "$TMPD/fdhog.ready" ] && break; sleep 0.1; done
+	for _ in $(seq 1 50); do [ -e "$TMPD/fdhog.ready" ] && break; sleep 0.1; done
 	sleep 0.5
 	cpu0=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
 	sleep 2
