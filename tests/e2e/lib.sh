@@ -12,7 +12,8 @@
 #             asserts a clean exit and a log free of sanitizer reports)
 #   queries:  q DIG-ARGS... runs dig against the daemon and leaves the
 #             output in $OUT (parse it with status, has_flag, answers,
-#             ttl_of, msg_size); probe ARGS... runs dnsprobe.py.
+#             ttl_of, ttl_aged, msg_size); probe ARGS... runs
+#             dnsprobe.py; now gives the time for ttl_aged.
 #   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
 #             (the first of 20 consecutive free UDP ports)
 # Loopback only, every wait bounded, everything killed by the EXIT trap.
@@ -400,6 +401,33 @@ rdata() { answers "$1" | cut -d' ' -f5- | sort; }
 count_lines() { if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l | tr -d ' '; fi; }
 
 ttl_of() { answers "$1" | head -n 1 | cut -d' ' -f2; }
+
+# now: the clock in seconds with nanoseconds; take it before and after
+# the queries whose TTLs ttl_aged checks.
+now() { date +%s.%N; }
+
+# ttl_aged TYPE ORIG F0 F1 S0 S1 DESC: every answer TTL of TYPE in $OUT is
+# ORIG less the age of the cached answer, within 1 s. The answer was
+# cached (with TTL ORIG) by a query sent after time F0 and answered before
+# F1, and $OUT came from a query between S0 and S1 (all from `now`), so
+# its age lies between S0 - F1 and S1 - F0 seconds: scheduling delay
+# widens the window rather than failing the check, while a TTL that does
+# not count down still fails once S0 - F1 is 1 s or more. An answer that
+# may have expired and been fetched afresh (S0 - F1 >= ORIG) is skipped.
+ttl_aged() {
+	local lo hi gone bad
+	read -r lo hi gone < <(awk -v o="$2" -v f0="$3" -v f1="$4" -v s0="$5" -v s1="$6" 'BEGIN {
+		old = s1 - f0; c = int(old); if (c < old) c++
+		young = s0 - f1; if (young < 0) young = 0
+		print o - c - 1, o - int(young), (young >= o) }')
+	if [ "$gone" = 1 ]; then
+		skip "$7: TTL $2 less the age" "the answer may have expired (too slow)"
+		return
+	fi
+	bad=$(answers "$1" | awk -v lo="$lo" -v hi="$hi" '$2 < lo || $2 > hi')
+	[ -n "$(answers "$1")" ] || bad="no $1 answer"
+	is "$bad" "" "$7: TTLs within [$lo, $hi] ($2 less the age)"
+}
 
 msg_size() { printf '%s\n' "$OUT" | sed -n 's/^;; MSG SIZE *rcvd: \([0-9]*\).*/\1/p' | tail -n 1; }
 
