@@ -31,7 +31,8 @@ _recipes_cleanup() {
 	local rc=$?
 	[ -n "$UB_PID" ] && _kill_bounded "$UB_PID" 5
 	[ -n "$DM_PID" ] && _kill_bounded "$DM_PID" 5
-	UB_PID= DM_PID=
+	UB_PID=""
+	DM_PID=""
 	(exit $rc)
 	_cleanup
 }
