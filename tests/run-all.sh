@@ -65,7 +65,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		after=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" {print $2}')
 		for p in $(comm -13 <(echo "$before" | sort) <(echo "$after" | sort)); do
 			for u in $(dpkg -L "$p" 2>/dev/null |
-				sed -n 's|^/\(usr/\)\{0,1\}lib/systemd/system/\([^/]*\.\(service\|socket\|timer\)\)$|\2|p'); do
+				sed -E -n 's#^/(usr/)?lib/systemd/system/([^/]+\.(service|socket|timer))$#\2#p'); do
 				echo "not enabling $u (installed for the tests)"
 				systemctl disable --quiet "$u" >/dev/null 2>&1
 			done
