@@ -11,7 +11,8 @@ TESTS += \
 	tests/e2e/test_acl.sh \
 	tests/e2e/test_cache.sh \
 	tests/e2e/test_dnssec.sh \
-	tests/e2e/test_lifecycle.sh
+	tests/e2e/test_lifecycle.sh \
+	tests/e2e/test_recipes.sh
 EXTRA_DIST += \
 	tests/e2e/lib.sh \
 	tests/e2e/dnsprobe.py \
@@ -23,4 +24,6 @@ EXTRA_DIST += \
 	tests/e2e/test_acl.sh \
 	tests/e2e/test_cache.sh \
 	tests/e2e/test_dnssec.sh \
-	tests/e2e/test_lifecycle.sh
+	tests/e2e/test_lifecycle.sh \
+	tests/e2e/test_recipes.sh \
+	tests/run-all.sh

@@ -3,12 +3,19 @@
 # and test dependencies (Debian, as root), build in a separate folder and
 # run `make check` (unit, end-to-end and libtorrent interop tests).
 #
-#   tests/run-all.sh              normal build with -Werror
-#   tests/run-all.sh --sanitize   AddressSanitizer + UBSan build
+#   tests/run-all.sh              normal build with -Werror, in ./build
+#   tests/run-all.sh --sanitize   AddressSanitizer + UBSan build, in ./build-sanitize
 #
 # Ends with one line "N passed, M failed" (TAP assertions of the run).
+#
+# It leaves the machine's services alone: it stops nothing and kills
+# nothing it did not start (the tests start their own nsd, unbound and
+# dnsmasq on loopback ports and stop them by PID). Packages it installs
+# are kept from starting or enabling their services: a policy-rc.d that
+# refuses every start is in place during the install (unless one already
+# is), and the units of newly installed packages are disabled.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 
 sanitize=no
@@ -17,8 +24,21 @@ sanitize=no
 # Debian packages: build dependencies, then what the tests drive.
 BUILD_DEPS="build-essential autoconf automake pkg-config libldns-dev libsodium-dev
   libevent-dev libunbound-dev liblmdb-dev dns-root-data"
-TEST_DEPS="dnsutils knot-dnsutils ldnsutils nsd unbound python3 python3-libtorrent
-  iproute2 procps"
+TEST_DEPS="dnsutils knot-dnsutils ldnsutils nsd unbound dnsmasq-base python3
+  python3-libtorrent iproute2 procps"
+
+# the tools the tests drive live in sbin, which a plain `su` leaves out
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+policy=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
+policy_ours=no
+drop_policy() {
+	[ "$policy_ours" = yes ] && rm -f "$policy"
+	policy_ours=no
+}
+trap drop_policy EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	missing=""
@@ -28,16 +48,29 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	if [ -n "$missing" ]; then
 		echo "installing:$missing"
 		export DEBIAN_FRONTEND=noninteractive
+		# nsd and unbound would start system services on port 53: keep
+		# invoke-rc.d from starting anything while we install
+		# (policy-rc.d, exit 101 = action forbidden), and remember what
+		# was there before to disable only the new packages' units.
+		if [ ! -e "$policy" ]; then
+			printf '#!/bin/sh\n# pkdns tests/run-all.sh: no service starts during its install\nexit 101\n' \
+				>"$policy" && chmod 755 "$policy" && policy_ours=yes
+		fi
+		before=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" {print $2}')
 		apt-get update -q >/dev/null
+		# shellcheck disable=SC2086
 		apt-get install -y -q --no-install-recommends $missing >/dev/null || {
 			echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
+		drop_policy
+		after=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" {print $2}')
+		for p in $(comm -13 <(echo "$before" | sort) <(echo "$after" | sort)); do
+			for u in $(dpkg -L "$p" 2>/dev/null |
+				sed -E -n 's#^/(usr/)?lib/systemd/system/([^/]+\.(service|socket|timer))$#\2#p'); do
+				echo "not enabling $u (installed for the tests)"
+				systemctl disable --quiet "$u" >/dev/null 2>&1
+			done
+		done
 	fi
-	# nsd and unbound packages may start system services; the tests run
-	# their own instances on loopback ports and need none of them.
-	for s in nsd unbound; do
-		command -v systemctl >/dev/null 2>&1 && systemctl stop "$s" >/dev/null 2>&1
-		pkill -x "$s" >/dev/null 2>&1
-	done
 fi
 
 [ -x configure ] || autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
@@ -51,11 +84,22 @@ else
 	build="$top/build"
 	flags="--enable-werror"
 fi
+# A source tree configured in place (./configure run at the top) cannot
+# also be built in a separate folder: autoconf refuses. Build there then.
+if [ -f "$top/config.status" ]; then
+	echo "the source tree is configured in place: building there (make distclean to use $build)"
+	build=$top
+fi
 mkdir -p "$build"
 cd "$build" || exit 1
-if [ ! -f Makefile ]; then
+# (Re)configure unless this script configured this folder with these
+# flags (the README's build in ./build has none of them).
+if [ ! -f Makefile ] || [ "$(cat run-all.flags 2>/dev/null)" != "$flags" ]; then
+	rm -f run-all.flags
+	# shellcheck disable=SC2086
 	"$top/configure" $flags CFLAGS="-O2 -g" >configure.out 2>&1 || {
 		tail -20 configure.out; echo "0 passed, 1 failed"; exit 1; }
+	echo "$flags" >run-all.flags
 fi
 make -j"$(nproc)" >make.out 2>&1 || { tail -40 make.out; echo "0 passed, 1 failed"; exit 1; }
 make -j"$(nproc)" check >check.out 2>&1

@@ -77,7 +77,7 @@ static const struct conf_key conf_keys[] = {
 	{ "dht-ratelimit-burst", 0, T_U32, F(dht_ratelimit_burst), 0, 0, "N  burst of the look-up limit (default 25)", 0, 0 },
 	{ "disable-any", 0, T_BOOL, F(disable_any), 0, 0, "yes|no  answer ANY queries with NOTIMP (default no)", 0, 0 },
 	{ "serve-stale", 0, T_BOOL, F(serve_stale), 0, 0, "yes|no  RFC 8767 stale answers when the source fails (default yes)", 0, 0 },
-	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  extra suffix after key TLDs, e.g. key", 0, 0 },
+	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  suffix after key TLDs: <key>.NAME resolves like <key>; none = off (default key)", 0, 0 },
 	{ "search-domain", 0, T_STR_LIST, F(search_domain), F(n_search_domain), 0, "NAME  a search domain the OS appends (lan, home.arpa): <key>.NAME resolves like <key>; repeatable", 0, 0 },
 	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable", 0, 0 },
 	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)", 0, 0 },
@@ -154,6 +154,14 @@ conf_complete(struct conf *c)
 	}
 	if (!c->trust_anchor_file)
 		c->trust_anchor_file = strdup(PKDNS_TRUST_ANCHOR);
+	/* <key>.key by default, as the Rust pkdns: one suffix that a
+	 * forwarder can route with one line */
+	if (!c->tld) {
+		c->tld = strdup("key");
+	} else if (strcasecmp(c->tld, "none") == 0) {
+		free(c->tld);
+		c->tld = NULL;
+	}
 }
 
 void

@@ -202,8 +202,9 @@ test_defaults(struct ctx *x)
 	ok(c.ratelimit == 100 && c.ratelimit_burst == 200, "ratelimit 100/200");
 	ok(c.dht_ratelimit == 5 && c.dht_ratelimit_burst == 25, "dht-ratelimit 5/25");
 	ok(c.republish_interval == 3600 && c.stats_interval == 300, "intervals");
-	ok(!c.cache_dir && !c.tld && !c.pidfile && c.n_republish == 0 && c.n_forward == 0,
-	    "no cache-dir, tld, pidfile, republish, forward");
+	ok(!c.cache_dir && !c.pidfile && c.n_republish == 0 && c.n_forward == 0,
+	    "no cache-dir, pidfile, republish, forward");
+	ok(c.tld && strcmp(c.tld, "key") == 0, "tld key by default: <key>.key resolves");
 	is_int(c.n_listen, 2, "two default listeners");
 	ok(c.n_listen == 2 && strcmp(addr(&c.listen[0], b, sizeof(b)), "127.0.0.1:53") == 0,
 	    "listen 127.0.0.1:53");
@@ -335,6 +336,15 @@ test_override(struct ctx *x)
 		ok(c.tld && strcmp(c.tld, "cmdtld") == 0, "--tld overrides");
 		ok(c.foreground, "-d overrides foreground: no");
 		is_int(c.verbose, 4, "verbose from the file kept");
+		conf_free(&c);
+	}
+	{
+		static const char *const a[] = { "--tld", "none", NULL };
+		is_int(run_file(x, &c, file, a), CONF_OK, "--tld none: OK");
+		ok(!c.tld, "--tld none turns the suffix off");
+		conf_free(&c);
+		is_int(run_file(x, &c, "tld: NONE\n", NULL), CONF_OK, "tld: NONE: OK");
+		ok(!c.tld, "tld: NONE in the file turns it off too");
 		conf_free(&c);
 	}
 	{

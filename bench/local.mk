@@ -1,0 +1,8 @@
+# bench/: the benchmarks the README names, shipped in the tarball (run by
+# hand, not by make check; see bench/README.md).
+EXTRA_DIST += \
+	bench/README.md bench/RESULTS.md bench/run-all.sh bench/lib.sh \
+	bench/cached_icann.sh bench/cached_pkarr.sh bench/cold_lookups.sh \
+	bench/memory.sh bench/startup.sh bench/fill_cache.c \
+	bench/lib/cold.py bench/lib/dnsq.py bench/lib/dnsstat.py \
+	bench/lib/summarise.py bench/lib/timeline.py
