@@ -46,11 +46,15 @@
 #define MAX_RECENT 1000          /* keys republished because clients asked */
 #define NODES_FILE "dht-nodes"
 #define LOOKUP_LIMITED (-2)
-#define MAX_DELEG 64             /* resolvers kept for NS delegations */
+/* Resolvers kept for NS delegations: a libunbound context each, about
+ * 1.3 MB (its port tables, buffers and caches, however small the caches
+ * are set), so not many. */
+#define MAX_DELEG 16
 /* When every delegation resolver has clients waiting, the least recently
  * used one is taken over if it was last used this long ago: its clients
- * get their stale answer or SERVFAIL early (unbound's jostle-timeout). */
-#define DELEG_JOSTLE_MS 1000
+ * get their stale answer or SERVFAIL early (unbound's jostle-timeout), and
+ * a new delegation is never refused for a full table of slow ones. */
+#define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
 /* largest routing-table file read back: both families' tables full */

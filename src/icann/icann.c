@@ -76,12 +76,18 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 		if (set_opt(ic->ub, "num-queries-per-thread:", n) != 0)
 			goto fail;
 	}
-	/* a delegation's resolver asks one zone's servers for a few names */
-	if (cfg->small &&
-	    (set_opt(ic->ub, "msg-cache-size:", "256k") != 0 ||
-		set_opt(ic->ub, "rrset-cache-size:", "256k") != 0 ||
-		set_opt(ic->ub, "infra-cache-numhosts:", "64") != 0))
-		goto fail;
+	/* a delegation's resolver asks one zone's servers for a few names
+	 * (no IPv6 sockets and port table when the servers have none) */
+	if (cfg->small) {
+		bool v6 = false;
+		for (size_t i = 0; i < cfg->n_forward; i++)
+			v6 = v6 || cfg->forward[i].ss_family == AF_INET6;
+		if (set_opt(ic->ub, "msg-cache-size:", "256k") != 0 ||
+		    set_opt(ic->ub, "rrset-cache-size:", "256k") != 0 ||
+		    set_opt(ic->ub, "infra-cache-numhosts:", "64") != 0 ||
+		    (!v6 && set_opt(ic->ub, "do-ip6:", "no") != 0))
+			goto fail;
+	}
 	/* A forwarder serves the names its upstream knows, including the
 	 * special-use ones libunbound would otherwise answer itself
 	 * (RFC 6761 test., RFC 8375 home.arpa., the RFC 1918 reverse

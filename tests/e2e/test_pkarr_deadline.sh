@@ -68,6 +68,7 @@ ok.$K. IN NS ns.ok.$K.
 ns.ok.$K. IN A $NSADDR
 www.ok.$K. IN A 198.51.100.70
 w2.ok.$K. IN A 198.51.100.71
+st.ok.$K. 1 IN A 198.51.100.73
 Z
 cat >"$DNSD/ok2.zone" <<Z
 \$TTL 300
@@ -141,6 +142,8 @@ is "$(status)" SERVFAIL "NS delegation whose glue never answers: SERVFAIL"
 cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
 
 # 20 hanging delegations at once; the working one asked in the middle
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$PKDNS_PID/status"; }
+rss0=$(rss)
 burst 20 "www.h%d.$K" 192.0.2.1 spread >"$TMPD/burst.out" &
 BURST=$!
 sleep 1.5
@@ -152,9 +155,23 @@ elapsed_q "www.ok2.$K" A
 is "$(status) $(rdata A)" "NOERROR 198.51.100.72" "a delegation asked for the first time just after 20 hanging ones answers"
 wait "$BURST"
 BOUT=$(cat "$TMPD/burst.out")
-diag "$BOUT"
+diag "$BOUT" "RSS $rss0 kB before, $(rss) kB after 22 delegation resolvers"
 like "$BOUT" "replies=20 .*rcodes=2$" "  ... and each of the 20 got SERVFAIL"
 like "$(stat_counter servfail)" '^[0-9]+$' "the deadline's counters are in the stats line"
+
+# the delegated server answers a 1-second record, then turns into a black
+# hole: once the record has expired, the client gets it stale at 1.8 s
+q "st.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "a 1-second record from the working delegation"
+_kill_bounded "$DNSD_PID" 3
+DNSD_PID=
+blackhole "$NSADDR" 53 "$TMPD/bh53b.log"
+DNSD_PID=$BHSTART
+sleep 2
+elapsed_q "st.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "its server hangs now: the expired answer is served (RFC 8767)"
+cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
+cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
 
 pkdns_stop
 done_testing
