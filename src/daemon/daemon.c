@@ -289,20 +289,27 @@ res_linger(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Answer every waiter of res: with msg, or with stale/SERVFAIL when msg
- * is NULL (failure) and stale is set, or with rcode. */
-static void
+ * is NULL (failure) and stale is set, or with rcode.
+ * @return how many waiters were answered without msg and without a
+ *         stale answer (failures) */
+static unsigned
 res_answer(struct icann_res *res, const uint8_t *msg, size_t len, bool stale, int rcode)
 {
+	unsigned failed = 0;
+
 	while (res->waiters) {
 		struct icann_waiter *w = res->waiters;
 		struct dns_query *q = w->dl.q;
 		w->dl.q = NULL;
-		if (msg)
+		if (msg) {
 			dns_query_reply(q, msg, len);
-		else if (!stale || !pkdns_answer_stale(res->d, q))
+		} else if (!stale || !pkdns_answer_stale(res->d, q)) {
 			dns_query_error(q, rcode);
+			failed++;
+		}
 		waiter_free(w);
 	}
+	return failed;
 }
 
 void
@@ -410,9 +417,7 @@ icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec 
 	/* a SERVFAIL packet (e.g. every upstream marked down) is a failure
 	 * too: the stale answer is better */
 	if (rcode != 0 || !msg || dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL) {
-		if (res->waiters)
-			d->stats.icann_failures++;
-		res_answer(res, NULL, 0, true, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, true, DNS_RCODE_SERVFAIL);
 		goto out;
 	}
 	if (sec == ICANN_BOGUS) {
@@ -429,7 +434,7 @@ icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec 
 	}
 	if (icann_rewrite(msg, len, key.do_bit, res->cd, sec, &wire, &wlen) < 0) {
 		log_warn("unparseable answer from libunbound");
-		res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
 		goto out;
 	}
 	if (sec != ICANN_BOGUS)
@@ -549,8 +554,7 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	/* icann_done may run (and free res) inside icann_resolve */
 	struct icann_req *r = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
 	if (!r) {
-		d->stats.icann_failures++;
-		res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
 		res_free(res);
 	} else if (r != ICANN_DONE) {
 		res->req = r;
