@@ -83,7 +83,7 @@ RES=$WORK/results.txt
 : >"$RES"
 RUNS=${RUNS:-a b c}
 for run in a b c; do
-	case " $RUNS " in *" $run "*) ;; *) : >"$WORK/curve-$run.txt"; continue ;; esac
+	case " $RUNS " in *" $run "*) ;; *) seq 0 $((SECS + 5)) | sed "s/\$/ - -/" >"$WORK/curve-$run.txt"; continue ;; esac
 	start_pkdns "pk-$run"
 	pid=$(pid_of "pk-$run")
 	publish_key
