@@ -160,11 +160,16 @@ static void
 task_detach(struct pk_task *t)
 {
 	if (t->lookup) {
-		struct pk_task **w = &t->lookup->waiters;
-		while (*w && *w != t)
-			w = &(*w)->wnext;
-		if (*w)
-			*w = t->wnext;
+		struct pk_lookup *l = t->pp->lookups;
+		/* only a look-up still listed: one freed without stepping its
+		 * waiters (a task that rejoined it while it ended) is gone */
+		while (l && l != t->lookup)
+			l = l->next;
+		for (struct pk_task **w = l ? &l->waiters : NULL; w && *w; w = &(*w)->wnext)
+			if (*w == t) {
+				*w = t->wnext;
+				break;
+			}
 		t->lookup = NULL;
 		t->wnext = NULL;
 	}

@@ -174,4 +174,19 @@ cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
 cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
 
 pkdns_stop
+
+# --min-ttl 0: a key with no packet is not remembered as negative, and
+# its waiting client used to rejoin a look-up as it ended and wait
+# forever. Whatever it is answered, it is answered by the deadline (and
+# the deadline must not touch the look-up freed under it: the sanitizer
+# build checks that).
+TESTNET_PORT=
+NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --min-ttl 0
+U=$(new_key unpublished)
+elapsed_q "$U" A
+isnt "$(status)" noreply "--min-ttl 0, a key with no packet: a reply ($(status))"
+cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
+elapsed_q "www.$U" A
+isnt "$(status)" noreply "  ... and again for a name under it ($(status), $MS ms)"
+pkdns_stop
 done_testing
