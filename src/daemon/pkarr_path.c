@@ -442,7 +442,8 @@ deleg_jostle(struct pkarr_path *pp, struct deleg *g)
 {
 	struct pk_task *t = pp->tasks, *next;
 
-	log_info("%s: its name servers keep %u clients waiting; resolver reused", g->zone, g->busy);
+	log_debug("%s: its name servers keep %u clients waiting; resolver reused", g->zone,
+	    g->busy);
 	for (; t; t = next) {
 		next = t->next;
 		if (t->deleg == g)
