@@ -16,6 +16,7 @@ TESTS += \
 EXTRA_DIST += \
 	tests/e2e/lib.sh \
 	tests/e2e/dnsprobe.py \
+	tests/e2e/blackhole.py \
 	tests/e2e/data/e2e.example.zone \
 	tests/e2e/data/other.example.zone \
 	tests/e2e/test_records.sh \

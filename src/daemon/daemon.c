@@ -33,42 +33,285 @@
 #include "util/ratelimit.h"
 #include "util/time.h"
 
-/* An ICANN question waiting for libunbound. If libunbound is slow, the
- * client gets a stale answer after PKDNS_STALE_WAIT_MS (RFC 8767 section
- * 5, the "client response timer") or SERVFAIL after PKDNS_ICANN_DEADLINE_MS,
- * and q becomes NULL; the resolution goes on, and its answer still
- * refreshes the cache. */
-struct icann_pending {
+#define ICANN_HASH_BUCKETS 4096
+#define CLIENT_HASH_BUCKETS 1024
+/* A resolution whose clients are all answered is kept this long after it
+ * started, so that a late answer still fills the cache and a client
+ * asking again joins it; then its libunbound query is cancelled. */
+#define ICANN_LINGER_MS 15000
+
+/* One client's share of PKDNS_ICANN_MAX_PER_CLIENT. */
+struct client_budget {
+	uint8_t key[9];               /* family, then IPv4 address or IPv6 /64 */
+	unsigned n;                   /* resolutions it started, in flight */
+	struct client_budget *next;   /* hash chain */
+};
+
+/* A client waiting on an ICANN resolution. */
+struct icann_waiter {
+	struct pkdns_deadline dl;     /* holds the query */
+	struct icann_res *res;
+	struct icann_waiter *prev, *next;
+};
+
+/* One libunbound query for one question (qname, qtype, qclass, DO, CD),
+ * shared by every client asking it meanwhile. Freed when libunbound
+ * answers, or ICANN_LINGER_MS after it started once no client waits
+ * (then cancelled: see icann_cancel). */
+struct icann_res {
 	struct pkdns *d;
-	struct dns_query *q;          /* NULL once the client was answered */
-	struct icann_req *req;
-	struct event *timer;
-	bool stale_tried;
-	uint16_t qtype, qclass;       /* to cache a late answer */
+	struct icann_req *req;        /* NULL once answered */
+	struct icann_waiter *waiters;
+	struct client_budget *owner;  /* the client that started it */
+	struct event *linger;
+	uint32_t hash;
+	uint16_t qtype, qclass;
 	bool do_bit, cd;
 	uint8_t qname[DNS_MAX_NAME];
 	size_t qname_len;
-	struct icann_pending *prev, *next;
+	struct icann_res *hnext;      /* hash chain */
+	struct icann_res *prev, *next;
 };
 
-static void
-pending_unlink(struct pkdns *d, struct icann_pending *p)
+static struct timeval
+ms_tv(unsigned ms)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		d->icann_pending = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	return tv;
+}
+
+/* ---- the client deadline ------------------------------------------------ */
+
+static void
+deadline_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct pkdns_deadline *dl = arg;
+	struct pkdns *d = dl->d;
+	(void)fd;
+	(void)what;
+
+	if (!dl->q)
+		return;
+	if (!dl->stale_tried) {
+		struct timeval tv = ms_tv(PKDNS_DEADLINE_MS - PKDNS_STALE_WAIT_MS);
+		dl->stale_tried = true;
+		if (!pkdns_answer_stale(d, dl->q)) {
+			evtimer_add(dl->timer, &tv);
+			return;
+		}
+		d->deadline_stale++;
+	} else {
+		d->deadline_servfail++;
+		dl->timed_out = true;
+		dns_query_error(dl->q, DNS_RCODE_SERVFAIL);
+	}
+	dl->q = NULL;
+	/* the owner lets go of what it waits on, stops us and frees */
+	dl->expired(dl->ctx);
+}
+
+int
+pkdns_deadline_start(struct pkdns_deadline *dl, struct pkdns *d, struct dns_query *q,
+    pkdns_deadline_fn expired, void *ctx)
+{
+	struct timeval tv = ms_tv(PKDNS_STALE_WAIT_MS);
+
+	memset(dl, 0, sizeof(*dl));
+	dl->timer = evtimer_new(d->base, deadline_fire, dl);
+	if (!dl->timer || evtimer_add(dl->timer, &tv) < 0) {
+		if (dl->timer)
+			event_free(dl->timer);
+		dl->timer = NULL;
+		return -1;
+	}
+	dl->d = d;
+	dl->q = q;
+	dl->expired = expired;
+	dl->ctx = ctx;
+	return 0;
+}
+
+void
+pkdns_deadline_stop(struct pkdns_deadline *dl)
+{
+	if (dl->timer)
+		event_free(dl->timer);
+	dl->timer = NULL;
+	dl->q = NULL;
+}
+
+/* ---- budgets ------------------------------------------------------------ */
+
+static uint32_t
+hash_bytes(uint32_t h, const uint8_t *p, size_t n)
+{
+	/* FNV-1a from a secret seed: the names come from clients */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static size_t
+client_key(const struct sockaddr_storage *ss, uint8_t key[9])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(key, 0, 9);
+	if (ss->ss_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		if (memcmp(a, mapped, 12) != 0) {
+			key[0] = 6;
+			memcpy(key + 1, a, 8); /* the /64 */
+			return 9;
+		}
+		key[0] = 4;
+		memcpy(key + 1, a + 12, 4);
+		return 5;
+	}
+	key[0] = 4;
+	if (ss->ss_family == AF_INET)
+		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	return 5;
+}
+
+/* The client's budget, created when create is set (NULL: out of memory). */
+static struct client_budget *
+client_budget(struct pkdns *d, const struct sockaddr_storage *ss, bool create)
+{
+	uint8_t key[9];
+	size_t n = client_key(ss, key);
+	uint32_t h = hash_bytes(d->hash_seed, key, n) % CLIENT_HASH_BUCKETS;
+	struct client_budget *b;
+
+	for (b = d->client_hash[h]; b; b = b->next)
+		if (memcmp(b->key, key, sizeof(key)) == 0)
+			return b;
+	if (!create || !(b = calloc(1, sizeof(*b))))
+		return NULL;
+	memcpy(b->key, key, sizeof(key));
+	b->next = d->client_hash[h];
+	d->client_hash[h] = b;
+	return b;
 }
 
 static void
-pending_free(struct pkdns *d, struct icann_pending *p)
+client_release(struct pkdns *d, struct client_budget *b)
 {
-	pending_unlink(d, p);
-	if (p->timer)
-		event_free(p->timer);
-	free(p);
+	uint32_t h;
+	struct client_budget **pp;
+
+	if (!b || --b->n > 0)
+		return;
+	h = hash_bytes(d->hash_seed, b->key, b->key[0] == 6 ? 9 : 5) % CLIENT_HASH_BUCKETS;
+	for (pp = &d->client_hash[h]; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	free(b);
+}
+
+/* ---- the ICANN path: resolutions and their waiters ----------------------- */
+
+static uint32_t
+question_hash(const struct pkdns *d, const uint8_t *qname, size_t len, uint16_t qtype,
+    uint16_t qclass, bool do_bit, bool cd)
+{
+	uint8_t tail[6] = { (uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
+		(uint8_t)qclass, do_bit, cd };
+	return hash_bytes(hash_bytes(d->hash_seed, qname, len), tail, sizeof(tail));
+}
+
+static void
+waiter_free(struct icann_waiter *w)
+{
+	struct icann_res *res = w->res;
+
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		res->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pkdns_deadline_stop(&w->dl);
+	res->d->icann_waiters--;
+	free(w);
+}
+
+static void
+res_free(struct icann_res *res)
+{
+	struct pkdns *d = res->d;
+	struct icann_res **pp = &d->icann_hash[res->hash % ICANN_HASH_BUCKETS];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == res) {
+			*pp = res->hnext;
+			break;
+		}
+	if (res->prev)
+		res->prev->next = res->next;
+	else
+		d->icann_res = res->next;
+	if (res->next)
+		res->next->prev = res->prev;
+	/* a late answer now finds nothing: libunbound keeps the query,
+	 * counted against PKDNS_ICANN_MAX_INFLIGHT, until it ends it */
+	icann_cancel(d->icann, res->req);
+	client_release(d, res->owner);
+	if (res->linger)
+		event_free(res->linger);
+	free(res);
+}
+
+/* A waiter's deadline answered it: the resolution goes on without it. */
+static void
+waiter_expired(void *ctx)
+{
+	struct icann_waiter *w = ctx;
+
+	if (w->dl.timed_out)
+		w->res->d->stats.icann_failures++;
+	waiter_free(w);
+}
+
+static void
+res_linger(evutil_socket_t fd, short what, void *arg)
+{
+	struct icann_res *res = arg;
+	struct timeval tv = ms_tv(PKDNS_DEADLINE_MS);
+	(void)fd;
+	(void)what;
+
+	/* a client that joined late has its own deadline: wait for it */
+	if (res->waiters)
+		evtimer_add(res->linger, &tv);
+	else
+		res_free(res);
+}
+
+/* Answer every waiter of res: with msg, or with stale/SERVFAIL when msg
+ * is NULL (failure) and stale is set, or with rcode.
+ * @return how many waiters were answered without msg and without a
+ *         stale answer (failures) */
+static unsigned
+res_answer(struct icann_res *res, const uint8_t *msg, size_t len, bool stale, int rcode)
+{
+	unsigned failed = 0;
+
+	while (res->waiters) {
+		struct icann_waiter *w = res->waiters;
+		struct dns_query *q = w->dl.q;
+		w->dl.q = NULL;
+		if (msg) {
+			dns_query_reply(q, msg, len);
+		} else if (!stale || !pkdns_answer_stale(res->d, q)) {
+			dns_query_error(q, rcode);
+			failed++;
+		}
+		waiter_free(w);
+	}
+	return failed;
 }
 
 void
@@ -166,20 +409,17 @@ static void
 icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
     const char *why_bogus)
 {
-	struct icann_pending *p = arg;
-	struct pkdns *d = p->d;
-	struct dns_query *q = p->q;
+	struct icann_res *res = arg;
+	struct pkdns *d = res->d;
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
-	struct cache_key key = { p->qname, p->qname_len, p->qtype, p->qclass, p->do_bit };
-	bool cd = p->cd;
+	struct cache_key key = { res->qname, res->qname_len, res->qtype, res->qclass, res->do_bit };
 
+	res->req = NULL; /* libunbound is done with it */
 	/* a SERVFAIL packet (e.g. every upstream marked down) is a failure
 	 * too: the stale answer is better */
 	if (rcode != 0 || !msg || dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL) {
-		d->stats.icann_failures++;
-		if (q && !pkdns_answer_stale(d, q))
-			dns_query_error(q, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, true, DNS_RCODE_SERVFAIL);
 		goto out;
 	}
 	if (sec == ICANN_BOGUS) {
@@ -189,100 +429,138 @@ icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec 
 			strcpy(name, "?");
 		log_info("bogus answer for %s type %u: %s", name, key.qtype,
 		    why_bogus ? why_bogus : "no reason given");
-		if (!cd) {
-			if (q)
-				dns_query_error(q, DNS_RCODE_SERVFAIL);
+		if (!res->cd) {
+			res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
 			goto out;
 		}
 	}
-	if (icann_rewrite(msg, len, key.do_bit, cd, sec, &wire, &wlen) < 0) {
+	if (icann_rewrite(msg, len, key.do_bit, res->cd, sec, &wire, &wlen) < 0) {
 		log_warn("unparseable answer from libunbound");
-		if (q)
-			dns_query_error(q, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
 		goto out;
 	}
 	if (sec != ICANN_BOGUS)
 		cache_store(d->cache, &key, wire, wlen, 0, time_mono_ms());
-	if (q)
-		dns_query_reply(q, wire, wlen);
+	res_answer(res, wire, wlen, false, 0);
 	free(wire);
 out:
-	pending_free(d, p);
+	res_free(res);
 }
 
+/* Over a budget: the stale answer, else SERVFAIL, now. */
 static void
-icann_slow(evutil_socket_t fd, short what, void *arg)
+icann_refuse(struct pkdns *d, struct dns_query *q)
 {
-	struct icann_pending *p = arg;
-	struct pkdns *d = p->d;
-	(void)fd;
-	(void)what;
-
-	if (!p->q)
-		return;
-	if (!p->stale_tried) {
-		struct timeval tv = { (PKDNS_ICANN_DEADLINE_MS - PKDNS_STALE_WAIT_MS) / 1000,
-			((PKDNS_ICANN_DEADLINE_MS - PKDNS_STALE_WAIT_MS) % 1000) * 1000 };
-		p->stale_tried = true;
-		if (pkdns_answer_stale(d, p->q)) {
-			p->q = NULL;
-			return;
-		}
-		evtimer_add(p->timer, &tv);
-		return;
+	d->icann_capped++;
+	if (!pkdns_answer_stale(d, q)) {
+		d->stats.icann_failures++;
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
 	}
-	d->stats.icann_failures++;
-	dns_query_error(p->q, DNS_RCODE_SERVFAIL);
-	p->q = NULL;
+}
+
+/* Hold q and wait on res. @return 0, or -1 (q answered, nothing kept) */
+static int
+waiter_add(struct pkdns *d, struct icann_res *res, struct dns_query *q)
+{
+	struct icann_waiter *w = calloc(1, sizeof(*w));
+	struct dns_query *held;
+
+	if (!w) {
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		return -1;
+	}
+	held = dns_query_hold(q);
+	if (!held) {
+		free(w);
+		return -1;
+	}
+	if (pkdns_deadline_start(&w->dl, d, held, waiter_expired, w) < 0) {
+		free(w);
+		dns_query_error(held, DNS_RCODE_SERVFAIL);
+		return -1;
+	}
+	w->res = res;
+	w->next = res->waiters;
+	if (res->waiters)
+		res->waiters->prev = w;
+	res->waiters = w;
+	d->icann_waiters++;
+	return 0;
 }
 
 void
 pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint16_t qtype)
 {
-	struct icann_pending *p = calloc(1, sizeof(*p));
-	struct dns_query *held;
-	struct timeval tv = { PKDNS_STALE_WAIT_MS / 1000, (PKDNS_STALE_WAIT_MS % 1000) * 1000 };
+	const struct dns_msginfo *mi = &q->info;
+	uint32_t h = question_hash(d, mi->qname, mi->qname_len, qtype, mi->qclass, mi->do_bit,
+	    mi->cd);
+	struct icann_res *res;
+	struct client_budget *owner;
+	struct timeval tv = ms_tv(ICANN_LINGER_MS);
 
-	if (!p) {
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		return;
-	}
-	p->timer = evtimer_new(d->base, icann_slow, p);
-	if (!p->timer) {
-		free(p);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		return;
-	}
-	held = dns_query_hold(q);
-	if (!held) {
-		event_free(p->timer);
-		free(p);
-		return;
-	}
 	d->stats.icann_queries++;
-	p->d = d;
-	p->q = held;
-	p->qtype = held->info.qtype;
-	p->qclass = held->info.qclass;
-	p->do_bit = held->info.do_bit;
-	p->cd = held->info.cd;
-	memcpy(p->qname, held->info.qname, held->info.qname_len);
-	p->qname_len = held->info.qname_len;
-	p->next = d->icann_pending;
-	if (d->icann_pending)
-		d->icann_pending->prev = p;
-	d->icann_pending = p;
-	/* the timer first: icann_done may run inside icann_resolve */
-	evtimer_add(p->timer, &tv);
-	struct icann_req *r = icann_resolve(d->icann, name, qtype, held->info.qclass, icann_done, p);
-	if (!r) {
-		pending_free(d, p);
-		d->stats.icann_failures++;
-		dns_query_error(held, DNS_RCODE_SERVFAIL);
-	} else if (r != ICANN_DONE) {
-		p->req = r;
+	if (d->icann_waiters >= PKDNS_ICANN_MAX_WAITERS) {
+		icann_refuse(d, q);
+		return;
 	}
-	/* ICANN_DONE: icann_done already ran and freed p */
+	/* the same question in flight: wait for its answer */
+	for (res = d->icann_hash[h % ICANN_HASH_BUCKETS]; res; res = res->hnext)
+		if (res->hash == h && res->qtype == qtype && res->qclass == mi->qclass &&
+		    res->do_bit == mi->do_bit && res->cd == mi->cd &&
+		    res->qname_len == mi->qname_len &&
+		    memcmp(res->qname, mi->qname, mi->qname_len) == 0) {
+			d->icann_joined++;
+			waiter_add(d, res, q);
+			return;
+		}
+	owner = client_budget(d, &q->client, false);
+	if (icann_full(d->icann) || (owner && owner->n >= PKDNS_ICANN_MAX_PER_CLIENT)) {
+		icann_refuse(d, q);
+		return;
+	}
+	owner = client_budget(d, &q->client, true);
+	res = owner ? calloc(1, sizeof(*res)) : NULL;
+	if (res)
+		res->linger = evtimer_new(d->base, res_linger, res);
+	if (!res || !res->linger) {
+		if (res)
+			free(res);
+		if (owner) {
+			owner->n++;
+			client_release(d, owner);
+		}
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	owner->n++;
+	res->d = d;
+	res->owner = owner;
+	res->hash = h;
+	res->qtype = qtype;
+	res->qclass = mi->qclass;
+	res->do_bit = mi->do_bit;
+	res->cd = mi->cd;
+	memcpy(res->qname, mi->qname, mi->qname_len);
+	res->qname_len = mi->qname_len;
+	res->hnext = d->icann_hash[h % ICANN_HASH_BUCKETS];
+	d->icann_hash[h % ICANN_HASH_BUCKETS] = res;
+	res->next = d->icann_res;
+	if (d->icann_res)
+		d->icann_res->prev = res;
+	d->icann_res = res;
+	evtimer_add(res->linger, &tv);
+	if (waiter_add(d, res, q) < 0) {
+		res_free(res);
+		return;
+	}
+	/* icann_done may run (and free res) inside icann_resolve */
+	struct icann_req *r = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
+	if (!r) {
+		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+		res_free(res);
+	} else if (r != ICANN_DONE) {
+		res->req = r;
+	}
 }
 
 /* Access control runs before the query is even parsed (dns_admit_fn). */
@@ -374,7 +652,9 @@ pkdns_log_stats(struct pkdns *d)
 	dns_server_get_stats(d->dns, &ss);
 	log_msg(LOG_LVL_WARN < d->conf.verbose ? LOG_LVL_INFO : LOG_LVL_WARN, "stats",
 	    "queries %llu (udp %llu, tcp %llu), cache hits %llu, stale %llu, refused %llu, "
-	    "ratelimited %llu, malformed %llu, truncated %llu; icann %llu (failed %llu, bogus %llu); "
+	    "ratelimited %llu, malformed %llu, truncated %llu; icann %llu (failed %llu, bogus %llu, "
+	    "joined %llu, over budget %llu, in flight %zu, waiting %zu); "
+	    "deadline stale %llu servfail %llu; "
 	    "pkarr %llu, dht look-ups %llu (answered %llu, mean %llu ms to first packet), "
 	    "%zu DHT nodes (IPv6 %zu), %zu packets; cache %llu entries %llu bytes",
 	    (unsigned long long)s->queries, (unsigned long long)ss.udp_queries,
@@ -383,6 +663,9 @@ pkdns_log_stats(struct pkdns *d)
 	    (unsigned long long)s->ratelimited, (unsigned long long)ss.formerr,
 	    (unsigned long long)ss.truncated, (unsigned long long)s->icann_queries,
 	    (unsigned long long)s->icann_failures, (unsigned long long)s->bogus,
+	    (unsigned long long)d->icann_joined, (unsigned long long)d->icann_capped,
+	    icann_inflight(d->icann), d->icann_waiters,
+	    (unsigned long long)d->deadline_stale, (unsigned long long)d->deadline_servfail,
 	    (unsigned long long)s->pkarr_queries, (unsigned long long)s->dht_lookups,
 	    (unsigned long long)s->dht_lookups_done,
 	    (unsigned long long)(s->dht_lookups_done ? s->dht_lookup_ms_total / s->dht_lookups_done : 0),
@@ -539,9 +822,14 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	icfg.n_forward = d->conf.n_forward;
 	icfg.dnssec = d->conf.dnssec;
 	icfg.trust_anchor_file = d->conf.trust_anchor_file;
+	icfg.max_inflight = PKDNS_ICANN_MAX_INFLIGHT;
 	d->icann = icann_new(d->base, &icfg);
-	if (!d->icann)
+	d->icann_hash = calloc(ICANN_HASH_BUCKETS, sizeof(*d->icann_hash));
+	d->client_hash = calloc(CLIENT_HASH_BUCKETS, sizeof(*d->client_hash));
+	if (!d->icann || !d->icann_hash || !d->client_hash)
 		goto fail;
+	evutil_secure_rng_get_bytes(&d->hash_seed, sizeof(d->hash_seed));
+	d->hash_seed |= 1;
 
 	scfg.edns_buffer_size = (uint16_t)d->conf.edns_buffer_size;
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
@@ -632,14 +920,19 @@ pkdns_free(struct pkdns *d)
 		return;
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
-	while (d->icann_pending) {
-		struct icann_pending *p = d->icann_pending;
-		icann_cancel(d->icann, p->req);
-		if (p->q)
-			dns_query_drop(p->q);
-		pending_free(d, p);
+	while (d->icann_res) {
+		struct icann_res *res = d->icann_res;
+		while (res->waiters) {
+			struct dns_query *q = res->waiters->dl.q;
+			res->waiters->dl.q = NULL;
+			dns_query_drop(q);
+			waiter_free(res->waiters);
+		}
+		res_free(res);
 	}
 	icann_free(d->icann);
+	free(d->icann_hash);
+	free(d->client_hash);
 	dns_server_free(d->dns);
 	cache_free(d->cache);
 	ratelimit_free(d->rl_query);

@@ -46,7 +46,15 @@
 #define MAX_RECENT 1000          /* keys republished because clients asked */
 #define NODES_FILE "dht-nodes"
 #define LOOKUP_LIMITED (-2)
-#define MAX_DELEG 16             /* resolvers kept for NS delegations */
+/* Resolvers kept for NS delegations: a libunbound context each, about
+ * 1.3 MB (its port tables, buffers and caches, however small the caches
+ * are set), so not many. */
+#define MAX_DELEG 16
+/* When every delegation resolver has clients waiting, the least recently
+ * used one is taken over if it was last used this long ago: its clients
+ * get their stale answer or SERVFAIL early (unbound's jostle-timeout), and
+ * a new delegation is never refused for a full table of slow ones. */
+#define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
 /* largest routing-table file read back: both families' tables full */
@@ -68,6 +76,7 @@ struct deleg {
 struct pk_task {
 	struct pkarr_path *pp;
 	struct dns_query *q;          /* held */
+	struct pkdns_deadline dl;     /* stale at 1.8 s, SERVFAIL at 4 s */
 	ldns_rdf *qname;              /* the question's name, lower case */
 	ldns_rdf *suffix;             /* labels after the key (tld), or NULL */
 	ldns_rdf *name;               /* the name being resolved now */
@@ -145,11 +154,42 @@ now_s(void)
 
 /* ---- tasks ----------------------------------------------------------- */
 
+/* Let go of whatever t waits on (a look-up, a libunbound query, a
+ * delegation's resolver): a late answer then finds nothing. */
+static void
+task_detach(struct pk_task *t)
+{
+	if (t->lookup) {
+		struct pk_lookup *l = t->pp->lookups;
+		/* only a look-up still listed: one freed without stepping its
+		 * waiters (a task that rejoined it while it ended) is gone */
+		while (l && l != t->lookup)
+			l = l->next;
+		for (struct pk_task **w = l ? &l->waiters : NULL; w && *w; w = &(*w)->wnext)
+			if (*w == t) {
+				*w = t->wnext;
+				break;
+			}
+		t->lookup = NULL;
+		t->wnext = NULL;
+	}
+	if (t->icann && t->icann != ICANN_DONE)
+		icann_cancel(t->icann_ctx, t->icann);
+	t->icann = NULL;
+	if (t->deleg) {
+		t->deleg->busy--;
+		t->deleg = NULL;
+	}
+}
+
+/* Frees t; its query must have been answered or dropped. */
 static void
 task_free(struct pk_task *t)
 {
 	struct pkarr_path *pp = t->pp;
 
+	task_detach(t);
+	pkdns_deadline_stop(&t->dl);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -162,6 +202,22 @@ task_free(struct pk_task *t)
 	ldns_rr_list_deep_free(t->chain);
 	free(t->zone);
 	free(t);
+}
+
+/* The deadline answered t's client (stale or SERVFAIL). */
+static void
+task_expired(void *ctx)
+{
+	task_free(ctx);
+}
+
+/* Answer t now with the stale answer if any, else SERVFAIL. */
+static void
+task_give_up(struct pk_task *t)
+{
+	if (!pkdns_answer_stale(t->pp->d, t->q))
+		dns_query_error(t->q, DNS_RCODE_SERVFAIL);
+	task_free(t);
 }
 
 static int name_key(const ldns_rdf *name, uint8_t pk[32]);
@@ -380,14 +436,31 @@ deleg_free(struct deleg *g)
 	free(g);
 }
 
+/* Take the resolver g over from the clients waiting on it. */
+static void
+deleg_jostle(struct pkarr_path *pp, struct deleg *g)
+{
+	struct pk_task *t = pp->tasks, *next;
+
+	log_debug("%s: its name servers keep %u clients waiting; resolver reused", g->zone,
+	    g->busy);
+	for (; t; t = next) {
+		next = t->next;
+		if (t->deleg == g)
+			task_give_up(t);
+	}
+}
+
 /* The resolver for a delegated zone and its name servers: kept for
- * reuse, the least recently used idle one replaced when all are taken. */
+ * reuse; the least recently used idle one replaced when all are taken,
+ * else the least recently used busy one not used for DELEG_JOSTLE_MS. */
 static struct deleg *
 deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage *addrs,
     size_t n)
 {
-	struct deleg *g, **slot = NULL;
+	struct deleg *g, **slot = NULL, **busy = NULL;
 	struct icann_config cfg;
+	uint64_t now = time_mono_ms();
 
 	for (size_t i = 0; i < MAX_DELEG; i++) {
 		g = pp->delegs[i];
@@ -398,14 +471,20 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 		}
 		if (strcmp(g->zone, zone) == 0 && g->n_addrs == n &&
 		    memcmp(g->addrs, addrs, n * sizeof(*addrs)) == 0) {
-			g->last_used = time_mono_ms();
+			g->last_used = now;
 			return g;
 		}
 		if (g->busy == 0 && (!slot || (*slot && (*slot)->last_used > g->last_used)))
 			slot = &pp->delegs[i];
+		if (g->busy && (!busy || (*busy)->last_used > g->last_used))
+			busy = &pp->delegs[i];
+	}
+	if (!slot && busy && (*busy)->last_used + DELEG_JOSTLE_MS <= now) {
+		deleg_jostle(pp, *busy);
+		slot = busy;
 	}
 	if (!slot)
-		return NULL; /* every resolver is busy */
+		return NULL; /* every resolver is busy, and was just used */
 	deleg_free(*slot);
 	*slot = NULL;
 	g = calloc(1, sizeof(*g));
@@ -419,12 +498,14 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	cfg.n_forward = n;
 	cfg.stub_zone = g->zone;
 	cfg.dnssec = false; /* nothing chains a packet's zone to the root */
+	cfg.max_inflight = 256;
+	cfg.small = true;
 	g->ic = icann_new(pp->d->base, &cfg);
 	if (!g->ic) {
 		free(g);
 		return NULL;
 	}
-	g->last_used = time_mono_ms();
+	g->last_used = now;
 	*slot = g;
 	return g;
 }
@@ -935,7 +1016,8 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	if (pp->tasks)
 		pp->tasks->prev = t;
 	pp->tasks = t;
-	if (!t->qname || !t->name || !t->chain || (suffix_len && !t->suffix)) {
+	if (!t->qname || !t->name || !t->chain || (suffix_len && !t->suffix) ||
+	    pkdns_deadline_start(&t->dl, d, q, task_expired, t) < 0) {
 		task_fail(t, DNS_RCODE_SERVFAIL);
 		return true;
 	}
@@ -1349,10 +1431,9 @@ pkdns_pkarr_free(struct pkdns *d)
 		lookup_free(pp->lookups);
 	while (pp->tasks) {
 		struct pk_task *t = pp->tasks;
-		if (t->icann && t->icann != ICANN_DONE)
-			icann_cancel(t->icann_ctx, t->icann);
+		t->lookup = NULL; /* freed above */
 		dns_query_drop(t->q);
-		task_free(t);
+		task_free(t); /* cancels its libunbound query */
 	}
 	for (size_t i = 0; i < MAX_DELEG; i++)
 		deleg_free(pp->delegs[i]);

@@ -18,15 +18,16 @@
 
 struct icann {
 	struct ub_ctx *ub;
-	struct icann_req *reqs; /* in flight, freed on cancel or at the end */
+	struct icann_req *reqs; /* in libunbound, cancelled ones included */
+	size_t n_reqs, max_reqs;
 };
 
-/* What we pass through libunbound to our caller. */
+/* What we pass through libunbound to our caller; lives until libunbound
+ * calls back (cb NULL: cancelled, nobody to tell) or the context goes. */
 struct icann_req {
 	struct icann *ic;
 	icann_cb cb;
 	void *ctx;
-	int ub_id;
 	bool in_resolve;  /* inside ub_resolve_event */
 	bool answered;    /* the callback ran inside ub_resolve_event */
 	struct icann_req *prev, *next;
@@ -49,6 +50,7 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 
 	if (!ic)
 		return NULL;
+	ic->max_reqs = cfg->max_inflight;
 	ic->ub = ub_ctx_create_event(base);
 	if (!ic->ub) {
 		log_err("cannot create the libunbound context");
@@ -58,6 +60,34 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 	/* upstreams on loopback are normal for a forwarder */
 	if (set_opt(ic->ub, "do-not-query-localhost:", "no") != 0)
 		goto fail;
+	/* A server that never answers: libunbound backs off to 2 minutes
+	 * per try (infra-cache-max-rtt) and keeps each query for minutes.
+	 * Our clients have their answer after 4 s anyway; a lower ceiling
+	 * ends such queries within about a minute, so that their memory
+	 * and their slots under max_inflight come back sooner. The mesh
+	 * limits apply to libunbound's own reply lists (ours are callbacks,
+	 * which libunbound does not limit): sized to our cap all the same. */
+	if (set_opt(ic->ub, "infra-cache-max-rtt:", "2000") != 0 ||
+	    set_opt(ic->ub, "jostle-timeout:", "200") != 0)
+		goto fail;
+	if (cfg->max_inflight) {
+		char n[32];
+		snprintf(n, sizeof(n), "%zu", cfg->max_inflight);
+		if (set_opt(ic->ub, "num-queries-per-thread:", n) != 0)
+			goto fail;
+	}
+	/* a delegation's resolver asks one zone's servers for a few names
+	 * (no IPv6 sockets and port table when the servers have none) */
+	if (cfg->small) {
+		bool v6 = false;
+		for (size_t i = 0; i < cfg->n_forward; i++)
+			v6 = v6 || cfg->forward[i].ss_family == AF_INET6;
+		if (set_opt(ic->ub, "msg-cache-size:", "256k") != 0 ||
+		    set_opt(ic->ub, "rrset-cache-size:", "256k") != 0 ||
+		    set_opt(ic->ub, "infra-cache-numhosts:", "64") != 0 ||
+		    (!v6 && set_opt(ic->ub, "do-ip6:", "no") != 0))
+			goto fail;
+	}
 	/* A forwarder serves the names its upstream knows, including the
 	 * special-use ones libunbound would otherwise answer itself
 	 * (RFC 6761 test., RFC 8375 home.arpa., the RFC 1918 reverse
@@ -135,6 +165,8 @@ req_unlink(struct icann_req *r)
 		r->ic->reqs = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+	r->ic->n_reqs--;
 }
 
 void
@@ -142,7 +174,11 @@ icann_free(struct icann *ic)
 {
 	if (!ic)
 		return;
-	/* libunbound drops its queries without calling back */
+	/* Nobody may hear of a query now: ub_ctx_delete calls back every
+	 * query still in the mesh with an error (ub_done frees ours), in
+	 * one pass over them. */
+	for (struct icann_req *r = ic->reqs; r; r = r->next)
+		r->cb = NULL;
 	ub_ctx_delete(ic->ub);
 	while (ic->reqs) {
 		struct icann_req *r = ic->reqs;
@@ -150,6 +186,18 @@ icann_free(struct icann *ic)
 		free(r);
 	}
 	free(ic);
+}
+
+size_t
+icann_inflight(const struct icann *ic)
+{
+	return ic ? ic->n_reqs : 0;
+}
+
+bool
+icann_full(const struct icann *ic)
+{
+	return ic->max_reqs && ic->n_reqs >= ic->max_reqs;
 }
 
 static void
@@ -160,6 +208,11 @@ ub_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_b
 	(void)was_ratelimited;
 
 	req_unlink(r);
+	if (!r->cb) {
+		/* cancelled: its memory in libunbound is back now */
+		free(r);
+		return;
+	}
 	if (rcode != 0 || !packet || packet_len <= 0)
 		r->cb(r->ctx, rcode ? rcode : 2, NULL, 0, ICANN_INSECURE, why_bogus);
 	else
@@ -177,9 +230,12 @@ struct icann_req *
 icann_resolve(struct icann *ic, const char *name, uint16_t qtype, uint16_t qclass,
     icann_cb cb, void *ctx)
 {
-	struct icann_req *r = calloc(1, sizeof(*r));
+	struct icann_req *r;
 	int rc, id = 0;
 
+	if (icann_full(ic))
+		return NULL;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->ic = ic;
@@ -189,6 +245,7 @@ icann_resolve(struct icann *ic, const char *name, uint16_t qtype, uint16_t qclas
 	if (ic->reqs)
 		ic->reqs->prev = r;
 	ic->reqs = r;
+	ic->n_reqs++;
 	r->in_resolve = true;
 	rc = ub_resolve_event(ic->ub, name, qtype, qclass, r, ub_done, &id);
 	r->in_resolve = false;
@@ -202,16 +259,17 @@ icann_resolve(struct icann *ic, const char *name, uint16_t qtype, uint16_t qclas
 		free(r);
 		return NULL;
 	}
-	r->ub_id = id;
+	(void)id;
 	return r;
 }
 
 void
 icann_cancel(struct icann *ic, struct icann_req *r)
 {
+	(void)ic;
 	if (!r || r == ICANN_DONE)
 		return;
-	ub_cancel(ic->ub, r->ub_id);
-	req_unlink(r);
-	free(r);
+	/* kept, and counted, until libunbound is done with the query */
+	r->cb = NULL;
+	r->ctx = NULL;
 }

@@ -28,6 +28,12 @@ struct icann_config {
 	const char *stub_zone;
 	bool dnssec;                  /**< validate */
 	const char *trust_anchor_file;/**< zone-format DS/DNSKEY file */
+	/** Most queries inside libunbound at once, cancelled ones included
+	 *  (0: no limit). libunbound keeps a query whose servers never
+	 *  answer for minutes, about 12 KB each: this bounds that memory. */
+	size_t max_inflight;
+	/** Small caches (a delegation's resolver: one zone, few names). */
+	bool small;
 };
 
 /** DNSSEC status of an answer, as libunbound reports it. */
@@ -50,8 +56,15 @@ typedef void (*icann_cb)(void *ctx, int rcode, const uint8_t *msg, size_t len,
  */
 struct icann *icann_new(struct event_base *base, const struct icann_config *cfg);
 
-/** Cancel everything in flight (no callbacks) and free. */
+/** Drop everything in flight (no callbacks) and free: ub_ctx_delete,
+ *  linear in the queries in flight. */
 void icann_free(struct icann *ic);
+
+/** Queries inside libunbound now, cancelled ones included. */
+size_t icann_inflight(const struct icann *ic);
+
+/** True when icann_resolve() would refuse for max_inflight. */
+bool icann_full(const struct icann *ic);
 
 /** A resolve in flight. */
 struct icann_req;
@@ -65,12 +78,19 @@ struct icann_req;
  * @param qtype, qclass as in the question
  * @param cb, ctx called once with the answer
  * @return a handle for icann_cancel(), ICANN_DONE when cb already ran,
- *         or NULL on failure (cb is not called)
+ *         or NULL on failure or when icann_full() (cb is not called)
  */
 struct icann_req *icann_resolve(struct icann *ic, const char *name, uint16_t qtype,
     uint16_t qclass, icann_cb cb, void *ctx);
 
-/** Cancel a resolve in flight; its callback will not be called. */
+/**
+ * Cancel a resolve in flight: its callback will not be called, and r is
+ * invalid after this call. The query itself goes on inside libunbound
+ * until libunbound ends it (with servers that never answer: up to
+ * minutes) and counts in icann_inflight() until then. (With
+ * ub_ctx_create_event, ub_cancel only suppresses the callback and frees
+ * nothing, so it would only hide when the memory comes back.)
+ */
 void icann_cancel(struct icann *ic, struct icann_req *r);
 
 #endif

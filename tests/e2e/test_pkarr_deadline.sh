@@ -1,0 +1,192 @@
+#!/bin/sh
+# pkdns e2e: a client of the pkarr path gets its answer by the same
+# deadline as an ICANN client (SERVFAIL at 4 s when nothing answers),
+# whatever the task waits on: a CNAME into an ICANN name whose upstream
+# never answers, an NS delegation whose glue address never answers.
+# Twenty hanging delegations at once do not stop a working delegation
+# from answering, during the hang or after it.
+# The "never answers" servers are loopback black holes (they read every
+# query and drop it). Glue carries no port, so the delegated servers
+# listen on port 53 of spare loopback addresses: this needs root.
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/pkarr_lib.sh"
+require_pkarr
+[ "$(id -u)" = 0 ] || skip_all "binding port 53 for the delegated name servers needs root"
+
+BH_PID=
+BH53_PID=
+DNSD_PID=
+_dl_cleanup() {
+	local rc=$?
+	for p in "$BH_PID" "$BH53_PID" "$DNSD_PID"; do
+		[ -n "$p" ] && _kill_bounded "$p" 3
+	done
+	(exit $rc)
+	_pkarr_cleanup
+}
+trap _dl_cleanup EXIT
+
+# spare loopback addresses with port 53 free
+free53() {
+	local a i
+	for i in $(seq 1 40); do
+		a=127.0.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
+		[ "$a" = "${1:-}" ] && continue
+		if "$PYTHON" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$a',53)); t=socket.socket(); t.bind(('$a',53))" 2>/dev/null; then
+			echo "$a"
+			return 0
+		fi
+	done
+	return 1
+}
+BHADDR=$(free53) || bail_out "no loopback address with port 53 free"
+NSADDR=$(free53 "$BHADDR") || bail_out "no second loopback address with port 53 free"
+
+blackhole() { # ADDR PORT LOG
+	"$PYTHON" "$E2E_DIR/blackhole.py" serve --addr "$1" --port "$2" --lifetime 150 >"$3" 2>&1 &
+	BHSTART=$!
+	for i in $(seq 1 50); do grep -q '^ready' "$3" && return 0; sleep 0.1; done
+	bail_out "black hole on $1:$2 did not start"
+}
+BH_PORT=$(pick_port)
+blackhole 127.0.0.1 "$BH_PORT" "$TMPD/bh.log"
+BH_PID=$BHSTART
+blackhole "$BHADDR" 53 "$TMPD/bh53.log"
+BH53_PID=$BHSTART
+
+K=$(new_key k)
+[ ${#K} -eq 52 ] || bail_out "no key"
+
+# a working delegated name server: nsd on $NSADDR:53 for ok.<key>
+DNSD=$TMPD/deleg
+mkdir -p "$DNSD"
+cat >"$DNSD/ok.zone" <<Z
+\$TTL 300
+ok.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
+ok.$K. IN NS ns.ok.$K.
+ns.ok.$K. IN A $NSADDR
+www.ok.$K. IN A 198.51.100.70
+w2.ok.$K. IN A 198.51.100.71
+st.ok.$K. 1 IN A 198.51.100.73
+Z
+cat >"$DNSD/ok2.zone" <<Z
+\$TTL 300
+ok2.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
+ok2.$K. IN NS ns.ok.$K.
+www.ok2.$K. IN A 198.51.100.72
+Z
+cat >"$DNSD/nsd.conf" <<C
+server:
+  ip-address: $NSADDR@53
+  do-ip6: no
+  username: ""
+  chroot: ""
+  zonesdir: "$DNSD"
+  database: ""
+  pidfile: "$DNSD/nsd.pid"
+  xfrdfile: "$DNSD/xfrd.state"
+  zonelistfile: "$DNSD/zone.list"
+  xfrdir: "$DNSD"
+  server-count: 1
+remote-control:
+  control-enable: no
+zone:
+  name: ok.$K
+  zonefile: ok.zone
+zone:
+  name: ok2.$K
+  zonefile: ok2.zone
+C
+"$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
+DNSD_PID=$!
+for i in $(seq 1 50); do
+	timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.ok.$K" A 2>/dev/null |
+		grep -q 'status: NOERROR' && break
+	sleep 0.1
+done
+
+# the ICANN upstream is the black hole on 127.0.0.1
+NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
+{
+	echo '$TTL 300'
+	echo '@ IN A 192.0.2.80'
+	echo 'ext IN CNAME www.hang.example.'
+	echo 'ok IN NS ns.ok'
+	echo "ns.ok IN A $NSADDR"
+	echo 'ok2 IN NS ns.ok'
+	for i in $(seq 0 19); do echo "h$i IN NS bh"; done
+	echo "bh IN A $BHADDR"
+} >"$TMPD/k.zone"
+publish k "$TMPD/k.zone"
+is "$RC" 0 "publish a packet: a CNAME into ICANN, a working and 20 hanging delegations"
+q "$K" A
+is "$(status) $(rdata A)" "NOERROR 192.0.2.80" "the key answers"
+q "www.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.70" "the working delegation answers"
+
+elapsed_q() { # DIG-ARGS...: q, and the time it took in ms in $MS
+	local s
+	s=$(date +%s%N)
+	QTIME=15 q "$@"
+	MS=$((($(date +%s%N) - s) / 1000000))
+}
+
+elapsed_q "ext.$K" A
+is "$(status)" SERVFAIL "CNAME into an ICANN name whose upstream never answers: SERVFAIL"
+cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
+cmp_ok "$MS" -ge 3000 "  ... not before the stale-answer time has passed ($MS ms)"
+
+elapsed_q "www.h0.$K" A
+is "$(status)" SERVFAIL "NS delegation whose glue never answers: SERVFAIL"
+cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
+
+# 20 hanging delegations at once; the working one asked in the middle
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$PKDNS_PID/status"; }
+rss0=$(rss)
+burst 20 "www.h%d.$K" 192.0.2.1 spread >"$TMPD/burst.out" &
+BURST=$!
+sleep 1.5
+elapsed_q "w2.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.71" "a working delegation answers while 20 others hang"
+# just past the 20 queries' deadline, a zone with no resolver yet
+sleep 3.2
+elapsed_q "www.ok2.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.72" "a delegation asked for the first time just after 20 hanging ones answers"
+wait "$BURST"
+BOUT=$(cat "$TMPD/burst.out")
+diag "$BOUT" "RSS $rss0 kB before, $(rss) kB after 22 delegation resolvers"
+like "$BOUT" "replies=20 .*rcodes=2$" "  ... and each of the 20 got SERVFAIL"
+like "$(stat_counter servfail)" '^[0-9]+$' "the deadline's counters are in the stats line"
+
+# the delegated server answers a 1-second record, then turns into a black
+# hole: once the record has expired, the client gets it stale at 1.8 s
+q "st.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "a 1-second record from the working delegation"
+_kill_bounded "$DNSD_PID" 3
+DNSD_PID=
+blackhole "$NSADDR" 53 "$TMPD/bh53b.log"
+DNSD_PID=$BHSTART
+sleep 2
+elapsed_q "st.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "its server hangs now: the expired answer is served (RFC 8767)"
+cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
+cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
+
+pkdns_stop
+
+# --min-ttl 0: a key with no packet is not remembered as negative, and
+# its waiting client used to rejoin a look-up as it ended and wait
+# forever. Whatever it is answered, it is answered by the deadline (and
+# the deadline must not touch the look-up freed under it: the sanitizer
+# build checks that).
+TESTNET_PORT=
+NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --min-ttl 0
+U=$(new_key unpublished)
+elapsed_q "$U" A
+isnt "$(status)" noreply "--min-ttl 0, a key with no packet: a reply ($(status))"
+cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
+elapsed_q "www.$U" A
+isnt "$(status)" noreply "  ... and again for a name under it ($(status), $MS ms)"
+pkdns_stop
+done_testing
