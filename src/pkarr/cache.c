@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -38,7 +39,9 @@
 #include "util/log.h"
 
 #include "pkarr/cache.h"
+#include "pkarr/lmdbcheck.h"
 #include "util/bytes.h"
+#include "util/time.h"
 
 #define DB_FILE "pkarr-packets.mdb"
 /* Value on disk: stored_s (8, big endian) | pk | sig | ts | dns. */
@@ -78,6 +81,8 @@ struct pkarr_cache {
 	struct lru pos, neg;
 	MDB_env *env; /* NULL: memory only */
 	MDB_dbi dbi;
+	char *dir;        /* the LMDB directory asked for, or NULL */
+	bool disk_failed; /* said so once; quiet until it opens again */
 	int hold;         /* pkarr_cache_hold_writes() depth */
 	MDB_txn *held;    /* the write transaction they share, or NULL */
 	struct pkarr_packet scratch; /* what get and foreach hand out */
@@ -295,6 +300,30 @@ entry_to_packet(const struct entry *e, struct pkarr_packet *out)
 
 /* ---- LMDB ---------------------------------------------------------- */
 
+static void
+disk_close(struct pkarr_cache *c)
+{
+	if (c->env == NULL)
+		return;
+	if (c->held != NULL)
+		mdb_txn_abort(c->held);
+	c->held = NULL;
+	mdb_env_close(c->env);
+	c->env = NULL;
+}
+
+/* The disk refused a write (full, read-only, I/O error, map full): the
+ * cache goes on in memory, and pkarr_cache_open_disk() later writes what
+ * memory holds back. One line, not one per packet. */
+static void
+disk_failed(struct pkarr_cache *c, const char *what, int rc)
+{
+	log_err("packet cache: %s/" DB_FILE ": lmdb %s: %s; memory only until "
+		"it can be reopened", c->dir ? c->dir : "?", what, mdb_strerror(rc));
+	c->disk_failed = true;
+	disk_close(c);
+}
+
 static MDB_txn *
 txn_begin(struct pkarr_cache *c)
 {
@@ -307,7 +336,7 @@ txn_begin(struct pkarr_cache *c)
 		return c->held;
 	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 	if (rc != 0) {
-		log_warn("packet cache: lmdb begin: %s", mdb_strerror(rc));
+		disk_failed(c, "begin", rc);
 		return NULL;
 	}
 	if (c->hold > 0)
@@ -325,7 +354,7 @@ txn_commit(struct pkarr_cache *c, MDB_txn *txn)
 		return;
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
-		log_warn("packet cache: lmdb commit: %s", mdb_strerror(rc));
+		disk_failed(c, "commit", rc);
 }
 
 void
@@ -411,17 +440,34 @@ drop_now(struct pkarr_cache *c, struct entry *e)
 	txn_commit(c, txn);
 }
 
-/* Keep negatives under a quarter of the budget and everything under it. */
-static void
-evict(struct pkarr_cache *c, MDB_txn *txn)
+/* The least recently used entry of a list other than keep. */
+static struct entry *
+victim_of(struct lru *l, const struct entry *keep)
 {
-	while (c->neg.tail && c->neg.bytes > c->max_bytes / 4)
-		drop(c, c->neg.tail, txn);
+	struct entry *v = l->tail;
+
+	return v == keep ? v->prev : v;
+}
+
+/* Keep negatives under a quarter of the budget and everything under it,
+ * never evicting keep, the entry just stored: its caller answers from it
+ * (a cache smaller than one packet, or with less room than a negative
+ * entry, must still answer the question that filled it). keep alone may
+ * stay over the budget until the next store. */
+static void
+evict(struct pkarr_cache *c, MDB_txn *txn, const struct entry *keep)
+{
+	struct entry *v;
+
+	while (c->neg.bytes > c->max_bytes / 4 && (v = victim_of(&c->neg, keep)))
+		drop(c, v, txn);
 	while (c->pos.bytes + c->neg.bytes > c->max_bytes) {
-		struct entry *victim = c->neg.tail ? c->neg.tail : c->pos.tail;
-		if (victim == NULL)
+		v = victim_of(&c->neg, keep);
+		if (v == NULL)
+			v = victim_of(&c->pos, keep);
+		if (v == NULL)
 			break;
-		drop(c, victim, txn);
+		drop(c, v, txn);
 	}
 }
 
@@ -508,12 +554,19 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		return PKARR_E_INVAL;
 	if (pkt->dns_len > PKARR_MAX_DNS)
 		return PKARR_E_SIZE;
+	/* Dated further ahead than clocks drift: as the highest seq it would
+	 * keep the owner's real packets out (see PKARR_FUTURE_MAX_S). */
+	if (pkarr_packet_check_time(pkt->ts_us, now_s) < 0)
+		return PKARR_E_FUTURE;
 	old = find(c, pkt->pk);
 	/* An unchecked packet from disk must not keep a good one out. */
 	if (old != NULL && ensure_verified(c, old) < 0)
 		old = NULL;
 	if (old != NULL && !old->negative) {
-		int cmp = compare_packets(pkt, old);
+		/* one held from before the clock was set is no better */
+		int cmp = pkarr_packet_check_time(old->ts_us, now_s) < 0
+				  ? 1
+				  : compare_packets(pkt, old);
 		if (cmp < 0)
 			return PKARR_PUT_OLDER;
 		if (cmp == 0) {
@@ -542,7 +595,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	link_entry(c, e, false);
 	txn = txn_begin(c);
 	disk_put(c, txn, e);
-	evict(c, txn);
+	evict(c, txn, e);
 	txn_commit(c, txn);
 	return result;
 }
@@ -572,8 +625,9 @@ pkarr_cache_put_negative(struct pkarr_cache *c, const uint8_t pk[32],
 		lru_touch(c, e);
 	}
 	e->stored_s = now_s;
-	e->until_s = now_s + ttl_s;
-	evict(c, NULL);
+	/* 0 would expire it before anyone could read it */
+	e->until_s = now_s + (ttl_s > 0 ? ttl_s : 1);
+	evict(c, NULL, e);
 	return 0;
 }
 
@@ -717,15 +771,19 @@ by_stored_desc(const void *a, const void *b)
 	return memcmp(x->val + DISK_HDR, y->val + DISK_HDR, 32);
 }
 
-/* The checks that cost nothing: sizes, and the key inside the value is
- * the record's key. The signature waits for ensure_verified(). */
+/* The checks that cost nothing: sizes, the key inside the value is the
+ * record's key, the timestamp is not in the future (a packet stored
+ * before this rule). The signature waits for ensure_verified(). */
 static bool
-rec_sane(const MDB_val *k, const MDB_val *v)
+rec_sane(const MDB_val *k, const MDB_val *v, uint64_t now_s)
 {
 	return k->mv_size == 32 && v->mv_size >= DISK_MIN &&
 	       v->mv_size <= DISK_MAX &&
 	       memcmp((const uint8_t *)v->mv_data + DISK_HDR, k->mv_data, 32) ==
-		       0;
+		       0 &&
+	       pkarr_packet_check_time(
+		       bytes_get_be64((const uint8_t *)v->mv_data + DISK_HDR + 96),
+		       now_s) == 0;
 }
 
 static struct entry *
@@ -749,7 +807,7 @@ entry_from_disk(const struct rec *r)
 /* Delete the records that fail rec_sane(). Keys are copied out first:
  * a write may move what a cursor points at. */
 static size_t
-delete_insane(struct pkarr_cache *c, MDB_txn *txn)
+delete_insane(struct pkarr_cache *c, MDB_txn *txn, uint64_t now_s)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
@@ -763,7 +821,7 @@ delete_insane(struct pkarr_cache *c, MDB_txn *txn)
 		size_t need = sizeof(size_t) + k.mv_size;
 
 		op = MDB_NEXT;
-		if (rec_sane(&k, &v))
+		if (rec_sane(&k, &v, now_s))
 			continue;
 		if (used + need > cap) {
 			size_t ncap = (cap ? cap * 2 : 4096) + need;
@@ -792,7 +850,7 @@ delete_insane(struct pkarr_cache *c, MDB_txn *txn)
 /* Collect every sane record; 0, or -1 when out of memory. */
 static int
 collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
-	size_t *bad)
+	size_t *bad, uint64_t now_s)
 {
 	struct rec *v = NULL;
 	size_t n = 0, cap = 0;
@@ -805,10 +863,12 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 		return -1;
 	while (mdb_cursor_get(cur, &k, &val, op) == 0) {
 		op = MDB_NEXT;
-		if (!rec_sane(&k, &val)) {
+		if (!rec_sane(&k, &val, now_s)) {
 			(*bad)++;
 			continue;
 		}
+		if (find(c, k.mv_data) != NULL)
+			continue; /* memory knows newer: written back by load() */
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 256;
 			struct rec *nv = realloc(v, ncap * sizeof(*nv));
@@ -834,18 +894,22 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 /* Read the records back newest first until the budget is full, appending
  * each at the LRU tail so the newest ends up at the head. Signatures are
  * not checked here (see ensure_verified()). Records that do not fit are
- * deleted from disk, as if they had been evicted. */
+ * deleted from disk, as if they had been evicted. When the disk comes
+ * back after running memory-only, keys memory holds are skipped and
+ * memory's (verified) packets are written back. */
 static int
 load(struct pkarr_cache *c)
 {
 	struct rec *v = NULL;
 	uint8_t *excess = NULL;
 	size_t n = 0, used = 0, nexcess = 0, bad = 0;
+	size_t before = c->npackets;
+	uint64_t now_s = time_wall_us() / 1000000u;
 	MDB_txn *txn = txn_begin(c);
 
 	if (txn == NULL)
 		return -1;
-	if (collect(c, txn, &v, &n, &bad) < 0) {
+	if (collect(c, txn, &v, &n, &bad, now_s) < 0) {
 		mdb_txn_abort(txn);
 		return -1;
 	}
@@ -874,11 +938,16 @@ load(struct pkarr_cache *c)
 	}
 	free(v);
 	if (bad > 0)
-		bad = delete_insane(c, txn);
+		bad = delete_insane(c, txn, now_s);
 	for (size_t i = 0; i < nexcess; i++)
 		disk_del(c, txn, excess + 32 * i);
 	free(excess);
+	for (struct entry *e = c->pos.head; e != NULL && before > 0; e = e->next)
+		if (e->verified)
+			disk_put(c, txn, e);
 	txn_commit(c, txn);
+	if (c->env == NULL)
+		return -1; /* the commit failed: memory only again */
 	c->vcursor = c->pos.tail;
 	if (bad > 0)
 		log_warn("packet cache: dropped %zu bad records from disk", bad);
@@ -886,30 +955,54 @@ load(struct pkarr_cache *c)
 		log_info("packet cache: %zu older packets over the budget "
 			 "dropped from disk", nexcess);
 	log_info("packet cache: %zu packets loaded from disk (signatures "
-		 "checked on first use)", c->npackets);
+		 "checked on first use)", c->npackets - before);
 	return 0;
 }
 
+/* Move a damaged data file and its lock file aside, to
+ * "<file>.corrupt-<unix time>", so the next open starts empty and the
+ * file stays for a post-mortem. */
 static int
-open_env(struct pkarr_cache *c, const char *dir)
+move_aside(const char *path, const char *why)
 {
-	char path[PATH_MAX];
-	size_t mapsize = c->max_bytes * 4;
-	MDB_txn *txn = NULL;
-	int rc, n;
+	char to[PATH_MAX + 32], lock[PATH_MAX + 8], lock_to[PATH_MAX + 40];
+	long long t = (long long)time(NULL);
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		log_err("packet cache: cannot create %s: %s", dir,
-			strerror(errno));
+	snprintf(to, sizeof(to), "%s.corrupt-%lld", path, t);
+	if (rename(path, to) != 0) {
+		log_err("packet cache: %s is damaged (%s) and cannot be moved "
+			"aside: %s", path, why, strerror(errno));
 		return -1;
 	}
-	n = snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -1;
+	snprintf(lock, sizeof(lock), "%s-lock", path);
+	snprintf(lock_to, sizeof(lock_to), "%s.corrupt-%lld", lock, t);
+	(void)rename(lock, lock_to);
+	log_err("packet cache: %s is damaged (%s): moved to %s, starting "
+		"empty", path, why, to);
+	return 0;
+}
+
+/* LMDB's answers that mean the file (or lock file) is not a sound LMDB
+ * file of ours, as opposed to the system refusing (permissions, space). */
+static bool
+format_error(int rc)
+{
+	return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+	       rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+	       rc == MDB_INCOMPATIBLE || rc == MDB_PANIC;
+}
+
+static int
+try_open(struct pkarr_cache *c, const char *path)
+{
+	size_t mapsize = c->max_bytes * 4;
+	MDB_txn *txn = NULL;
+	int rc;
+
 	if (mapsize < (64u << 20))
 		mapsize = 64u << 20;
 	if ((rc = mdb_env_create(&c->env)) != 0)
-		goto fail;
+		return rc;
 	if ((rc = mdb_env_set_mapsize(c->env, mapsize)) != 0)
 		goto fail;
 	/* A cache: losing the last seconds on a crash is fine; an fsync per
@@ -928,11 +1021,95 @@ open_env(struct pkarr_cache *c, const char *dir)
 		goto fail;
 	return 0;
 fail:
-	log_err("packet cache: lmdb %s: %s", path, mdb_strerror(rc));
-	if (c->env != NULL)
-		mdb_env_close(c->env);
+	mdb_env_close(c->env);
 	c->env = NULL;
+	return rc;
+}
+
+/* Open "<dir>/pkarr-packets.mdb", checked first (pkarr_lmdb_check(): a
+ * damaged file would make LMDB fault, SIGBUS). A damaged file is moved
+ * aside and a new one started. @return 0, or -1 with err set */
+static int
+open_env(struct pkarr_cache *c, const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX], why[160];
+	struct stat st;
+	int rc, n;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		switch (pkarr_lmdb_check(path, why, sizeof(why))) {
+		case PKARR_LMDB_ERROR:
+			snprintf(err, errlen, "%s: %s", path, why);
+			return -1;
+		case PKARR_LMDB_DAMAGED:
+			if (move_aside(path, why) < 0) {
+				snprintf(err, errlen, "%s: damaged", path);
+				return -1;
+			}
+			break;
+		default:
+			break;
+		}
+		rc = try_open(c, path);
+		if (rc == 0)
+			return 0;
+		if (!format_error(rc) || attempt > 0 ||
+		    move_aside(path, mdb_strerror(rc)) < 0)
+			break;
+	}
+	snprintf(err, errlen, "lmdb %s: %s", path, mdb_strerror(rc));
 	return -1;
+}
+
+int
+pkarr_cache_open_disk(struct pkarr_cache *c)
+{
+	char err[PATH_MAX + 200] = "";
+
+	if (c == NULL || c->dir == NULL)
+		return PKARR_E_INVAL;
+	if (c->env != NULL)
+		return 0;
+	if (open_env(c, c->dir, err, sizeof(err)) == 0 && load(c) < 0)
+		snprintf(err, sizeof(err), "%s/" DB_FILE ": cannot read it back",
+			 c->dir);
+	if (c->env == NULL || err[0] != '\0') {
+		disk_close(c);
+		if (!c->disk_failed)
+			log_err("packet cache: %s; running memory only, will "
+				"retry", err);
+		else
+			log_debug("packet cache: still memory only: %s", err);
+		c->disk_failed = true;
+		return PKARR_E_IO;
+	}
+	if (c->disk_failed)
+		log_info("packet cache: %s/" DB_FILE " open again", c->dir);
+	c->disk_failed = false;
+	return 0;
+}
+
+bool
+pkarr_cache_has_disk(const struct pkarr_cache *c)
+{
+	return c != NULL && c->env != NULL;
 }
 
 struct pkarr_cache *
@@ -955,10 +1132,15 @@ pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		return NULL;
 	}
 	randombytes_buf(c->hkey, sizeof(c->hkey));
-	if (lmdb_dir != NULL &&
-	    (open_env(c, lmdb_dir) < 0 || load(c) < 0)) {
-		pkarr_cache_free(c);
-		return NULL;
+	if (lmdb_dir != NULL) {
+		c->dir = strdup(lmdb_dir);
+		if (c->dir == NULL) {
+			pkarr_cache_free(c);
+			return NULL;
+		}
+		/* a cache is an optimisation: memory only when the disk
+		 * cannot be used */
+		(void)pkarr_cache_open_disk(c);
 	}
 	return c;
 }
@@ -984,5 +1166,6 @@ pkarr_cache_free(struct pkarr_cache *c)
 		mdb_env_sync(c->env, 1);
 		mdb_env_close(c->env);
 	}
+	free(c->dir);
 	free(c);
 }
