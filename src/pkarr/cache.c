@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -992,6 +994,42 @@ format_error(int rc)
 	       rc == MDB_INCOMPATIBLE || rc == MDB_PANIC;
 }
 
+/* LMDB sizes its lock file with ftruncate() and writes to it through a
+ * shared mapping: on a full file system (tmpfs, quotas) the first write
+ * to a page that cannot be allocated is a SIGBUS. Allocate it for real
+ * first (its default size: 126 readers), so a full disk is an error here.
+ * @return 0 or an errno value */
+static int
+prepare_lock(const char *path)
+{
+	char lock[PATH_MAX + 8];
+	struct stat st;
+	off_t want = 8192;
+	int fd, rc;
+
+	snprintf(lock, sizeof(lock), "%s-lock", path);
+	if (lstat(lock, &st) == 0 && !S_ISREG(st.st_mode)) {
+		char to[PATH_MAX + 40];
+		snprintf(to, sizeof(to), "%s.corrupt-%lld", lock, (long long)time(NULL));
+		if (rename(lock, to) != 0)
+			return errno;
+		log_err("packet cache: %s is not a regular file: moved to %s", lock, to);
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
+		close(fd);
+		return rc;
+	}
+	if (st.st_size > want)
+		want = st.st_size;
+	rc = posix_fallocate(fd, 0, want);
+	close(fd);
+	return rc;
+}
+
 static int
 try_open(struct pkarr_cache *c, const char *path)
 {
@@ -1066,6 +1104,11 @@ open_env(struct pkarr_cache *c, const char *dir, char *err, size_t errlen)
 			break;
 		default:
 			break;
+		}
+		rc = prepare_lock(path);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s-lock: %s", path, strerror(rc));
+			return -1;
 		}
 		rc = try_open(c, path);
 		if (rc == 0)
