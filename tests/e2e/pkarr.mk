@@ -7,7 +7,10 @@ TESTS += \
 	tests/e2e/test_pkarr_update.sh \
 	tests/e2e/test_pkarr_republish.sh \
 	tests/e2e/test_pkarr_delegation.sh \
-	tests/e2e/test_pkarr_ipv6.sh
+	tests/e2e/test_pkarr_ipv6.sh \
+	tests/e2e/test_pkarr_cache_damage.sh \
+	tests/e2e/test_pkarr_unanswered.sh \
+	tests/e2e/test_pkarr_future.sh
 EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
@@ -16,6 +19,9 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_republish.sh \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
+	tests/e2e/test_pkarr_cache_damage.sh \
+	tests/e2e/test_pkarr_unanswered.sh \
+	tests/e2e/test_pkarr_future.sh \
 	tests/e2e/pkarr_lib.sh \
 	tests/e2e/data/pkarr_a.zone \
 	tests/e2e/data/pkarr_b.zone \
