@@ -11,9 +11,10 @@
 # file must serve the key after a restart.
 #
 # Unusable directories: a file where the directory should be, a parent
-# that is a file, a full file system and a read-only one (tmpfs mounts;
-# skipped when mount is not allowed). pkdns runs memory only, answers,
-# and opens the cache on SIGHUP once the directory is usable. A FIFO
+# that is a file, a full file system (at start and after it) and a
+# read-only one (tmpfs mounts; skipped when mount is not allowed). pkdns
+# runs memory only, answers, and opens the cache on SIGHUP once the
+# directory is usable. A FIFO
 # where the saved routing table should be must not hang start-up.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -148,6 +149,20 @@ if mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then
 	hup_reopen "a full file system, freed"
 	pkdns_stop
 	from_disk "a full file system, freed" "$MNT/cache"
+
+	# full after start: the write fails, the cache goes memory only
+	rm -rf "$MNT/cache"
+	pkarr_start --cache-dir "$MNT/cache"
+	dd if=/dev/zero of="$MNT/fill" bs=4k 2>/dev/null
+	answers_both "a file system full after start"
+	like "$(cat "$PKDNS_LOG")" 'memory only until it can be reopened' \
+		"a file system full after start: the cache goes memory only"
+	q "www.$KP" A
+	is "$(status) $(rdata A)" "NOERROR 192.0.2.42" "a file system full after start: answered again"
+	rm -f "$MNT/fill"
+	hup_reopen "a file system full after start, freed"
+	pkdns_stop
+	from_disk "a file system full after start, freed" "$MNT/cache"
 
 	rm -rf "$MNT/cache" && mkdir "$MNT/cache"
 	if mount -o remount,ro "$MNT" 2>/dev/null; then
