@@ -45,6 +45,8 @@
 #define P_META 0x08u
 #define P_DIRTY 0x10u
 #define F_BIGDATA 0x01u
+#define DUP_FLAGS 0x74u /* MDB_DUPSORT, MDB_DUPFIXED, MDB_INTEGERDUP, MDB_REVERSEDUP */
+#define KEY_FLAGS 0x0au /* MDB_REVERSEKEY, MDB_INTEGERKEY */
 #define NODESZ 8u
 #define MAX_DEPTH 32u
 #define MIN_PSIZE 512u
@@ -53,7 +55,6 @@
 /* offsets inside a meta page */
 #define M_MAGIC HDR
 #define M_VERSION (HDR + 4)
-#define M_MAPSIZE (HDR + 8 + WORD)
 #define M_DBS (HDR + 8 + 2 * WORD)
 #define DB_SIZE (8 + 5 * WORD)
 #define M_LAST_PG (M_DBS + 2 * DB_SIZE)
@@ -61,6 +62,7 @@
 #define META_LEN (M_TXNID + WORD)
 /* offsets inside an MDB_db */
 #define DB_PAD 0
+#define DB_FLAGS 4
 #define DB_DEPTH 6
 #define DB_BRANCH 8
 #define DB_LEAF (8 + WORD)
@@ -355,7 +357,7 @@ check_fd(struct chk *k, uint64_t size)
 {
 	uint8_t m0[META_LEN], m1[META_LEN];
 	const uint8_t *m;
-	uint64_t npages, mapsize;
+	uint64_t npages;
 	int rc;
 
 	k->psize = 0;
@@ -382,9 +384,13 @@ check_fd(struct chk *k, uint64_t size)
 		return damaged(k, "%llu bytes hold %llu pages; the meta page says %llu",
 		    (unsigned long long)size, (unsigned long long)npages,
 		    (unsigned long long)k->last_pg + 1);
-	mapsize = get_word(m + M_MAPSIZE);
-	if (mapsize > (WORD > 4 ? (uint64_t)1 << 40 : (uint64_t)1 << 30))
-		return damaged(k, "map size %llu", (unsigned long long)mapsize);
+	/* mm_mapsize is not checked: LMDB keeps the map size we set. The DB
+	 * flags: no duplicates (sub-pages, sub-databases) in either DB, and
+	 * plain keys in ours (the free DB has integer keys) */
+	if ((get16(m + M_DBS + DB_FLAGS) & DUP_FLAGS) != 0 ||
+	    (get16(m + M_DBS + DB_SIZE + DB_FLAGS) & (DUP_FLAGS | KEY_FLAGS)) != 0)
+		return damaged(k, "DB flags 0x%x, 0x%x", get16(m + M_DBS + DB_FLAGS),
+		    get16(m + M_DBS + DB_SIZE + DB_FLAGS));
 	k->seen = calloc((size_t)(k->last_pg / 8 + 1), 1);
 	if (k->seen == NULL)
 		return PKARR_LMDB_ERROR;

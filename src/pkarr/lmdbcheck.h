@@ -11,7 +11,9 @@
  * free DB's md_pad, mm_last_pg, mm_txnid), and walks both B-trees of the
  * newest meta page: every page it reaches must lie inside the file and
  * at or below mm_last_pg, carry its own number, and have sane node
- * offsets; no page is reached twice; the entry counts match. A file
+ * offsets; no page is reached twice; the entry counts match; the DB
+ * flags are those of a plain key/value DB (this is a checker for the
+ * packet cache's file, not for any LMDB file). A file
  * that passes can be opened and read by LMDB without touching a page
  * outside the file.
  *
