@@ -92,6 +92,7 @@ struct pk_lookup {
 	uint64_t start_ms;
 	bool got_value;
 	bool refused;                 /* a value was refused (dated in the future) */
+	struct pkarr_packet *best;    /* the newest packet it found, or NULL */
 	struct pk_task *waiters;
 	struct pk_lookup *prev, *next;
 };
@@ -699,19 +700,20 @@ lookup_free(struct pk_lookup *l)
 	if (l->next)
 		l->next->prev = l->prev;
 	pp->n_lookups--;
+	free(l->best);
 	free(l);
 }
 
 /* A waiter of a look-up for key pk that has ended (already unlinked, so
- * nothing can rejoin it): answer from the cache, and never wait again
- * for the same key. The DHT answered; a key still missing then has no
- * packet we can use. got: a usable value arrived (but the cache no
- * longer holds it: SERVFAIL); otherwise NXDOMAIN, as a negative entry
- * would have said (refused: only packets we refused came back, so
- * SERVFAIL too). A task that waited for another key's packet (a name
- * server's, see task_delegate) goes on with its own key. */
+ * nothing can rejoin it): answer from the cache, else from best (the
+ * look-up's newest packet, which the cache may have evicted since), and
+ * never wait again for the same key. Nothing found: NXDOMAIN, as a
+ * negative entry would have said, or SERVFAIL when only packets we
+ * refused came back (refused). A task that waited for another key's
+ * packet (a name server's, see task_delegate) goes on with its own key. */
 static void
-lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, bool got, bool refused)
+lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr_packet *best,
+    bool refused)
 {
 	const struct pkarr_packet *pkt = NULL;
 	struct pkarr_packet copy;
@@ -732,7 +734,9 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, bool got, bool ref
 	default:
 		break;
 	}
-	if (got || refused)
+	if (best)
+		task_answer(t, best);
+	else if (refused)
 		task_fail(t, DNS_RCODE_SERVFAIL);
 	else
 		task_no_packet(t);
@@ -769,6 +773,9 @@ lookup_value(void *arg, const struct dht_item *item)
 		pp->d->stats.dht_lookup_ms_total += time_mono_ms() - l->start_ms;
 		pp->d->stats.dht_lookups_done++;
 	}
+	/* kept for waiters that come after it (the cache may not keep it) */
+	if (rc != PKARR_PUT_OLDER && (l->best || (l->best = malloc(sizeof(*l->best)))))
+		*l->best = pkt;
 	/* Answer everyone waiting for this key from this packet itself, not
 	 * through the cache, so that no waiter can miss and wait again; the
 	 * look-up goes on for a newer seq. PKARR_PUT_OLDER: the cache holds
@@ -795,6 +802,7 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 	struct pk_lookup *l = arg;
 	struct pkarr_path *pp = l->pp;
 	struct pk_task *w = l->waiters;
+	struct pkarr_packet *best = l->best;
 	bool got = l->got_value, refused = l->refused;
 	char key[PKARR_Z32_KEY_LEN + 1];
 	uint8_t pk[32];
@@ -810,6 +818,7 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 	 * must not rejoin a look-up about to be freed (it would wait for
 	 * ever). */
 	l->waiters = NULL;
+	l->best = NULL; /* ours until the last waiter is answered */
 	memcpy(pk, l->pk, 32);
 	lookup_free(l);
 	while (w) {
@@ -817,11 +826,12 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 		w->lookup = NULL;
 		w->wnext = NULL;
 		if (got || st->responses > 0)
-			lookup_answer_waiter(pk, w, got, refused);
+			lookup_answer_waiter(pk, w, best, refused);
 		else
 			task_fail(w, DNS_RCODE_SERVFAIL);
 		w = next;
 	}
+	free(best);
 }
 
 /* Join the key's look-up, starting it if needed. t may be NULL for a

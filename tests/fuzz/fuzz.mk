@@ -14,4 +14,5 @@ EXTRA_DIST += tests/fuzz/README.md \
 	tests/fuzz/fuzz_bencode.c \
 	tests/fuzz/fuzz_krpc.c \
 	tests/fuzz/fuzz_pkarr_packet.c \
-	tests/fuzz/fuzz_pkarr_zone.c
+	tests/fuzz/fuzz_pkarr_zone.c \
+	tests/fuzz/fuzz_lmdb_check.c
