@@ -6,7 +6,8 @@
 # finished and was never answered (nor freed). 300 queries for 300
 # unpublished keys, sent at once, must all be answered NXDOMAIN in each
 # setting, and a second round of 300 must not grow the process by more
-# than a few MB (the lost tasks were ~40 KB each).
+# than a few MB. Then 30 clients at once under each of three published
+# keys, with a packet cache smaller than one packet: all answered.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 . "$E2E_DIR/pkarr_lib.sh"
@@ -71,5 +72,18 @@ for setting in "--min-ttl 0" "--packet-cache-size 100" "--min-ttl 0 --packet-cac
 	cmp_ok "$((r2 - r1))" -lt 4096 "$setting: the second 300 do not grow the process by 4 MB"
 	pkdns_stop
 done
+
+# published keys with a packet cache smaller than one packet: every
+# client asking at once is answered from the packet its look-up found
+pkarr_start --dht-ratelimit 0 --ratelimit 0 --packet-cache-size 1
+for n in 1 2 3; do
+	k=$(new_key "p$n")
+	printf '%s\n' '$TTL 300' "* IN A 192.0.2.5$n" >"$TMPD/p$n.zone"
+	publish "p$n" "$TMPD/p$n.zone"
+	summary=$(burst 30 "c%d.$k" "192.0.2.5$n")
+	like "$summary" "^sent=30 replies=30 noerror=30 right=30 " \
+		"--packet-cache-size 1: 30 clients at once under published key $n all answered ($summary)"
+done
+pkdns_stop
 
 done_testing
