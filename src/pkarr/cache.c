@@ -12,7 +12,10 @@
  *
  * LMDB mirrors the packet list: what is evicted from memory is deleted
  * from disk too, so the file stays bounded by the same budget and a
- * restart finds exactly what was held. Packets read back from disk are
+ * restart finds exactly what was held. When that budget is larger than
+ * the file's (disk_budget, a quarter of the map: a capped map on 32-bit),
+ * the file holds the most recently used part: entries flagged on_disk,
+ * trimmed from the LRU tail by disk_make_room(). Packets read back from disk are
  * "unverified": only sizes and the key were checked, the signature is
  * checked when a reader would first see the packet (or by
  * pkarr_cache_verify_some()), so opening a large cache costs no Ed25519
@@ -62,6 +65,7 @@ struct entry {
 	uint16_t dns_len;
 	uint8_t negative;
 	uint8_t verified; /* 0: read from disk, signature not checked yet */
+	uint8_t on_disk;  /* a record of it is in the file (see disk_put()) */
 	uint8_t dns[];
 };
 
@@ -83,6 +87,11 @@ struct pkarr_cache {
 	struct lru pos, neg;
 	MDB_env *env; /* NULL: memory only */
 	MDB_dbi dbi;
+	uint64_t map_bytes;   /* the LMDB map asked for */
+	uint64_t disk_budget; /* disk_cost() of the packets the file may hold */
+	uint64_t disk_bytes;  /* disk_cost() of those it holds (on_disk) */
+	struct entry *dtail;  /* packets after it are not on disk (or NULL) */
+	bool map_full;        /* a write of this transaction hit MDB_MAP_FULL */
 	char *dir;        /* the LMDB directory asked for, or NULL */
 	bool disk_failed; /* said so once; quiet until it opens again */
 	int hold;         /* pkarr_cache_hold_writes() depth */
@@ -114,6 +123,16 @@ static size_t
 entry_bytes(const struct entry *e)
 {
 	return bytes_for(e->dns_len);
+}
+
+/* What a record takes in the file: its value, its key, LMDB's node header
+ * and index slot. Pages are not full and a write transaction copies the
+ * pages it touches, hence a map four times the budget (see
+ * pkarr_cache_map_size() and disk_rebuild()). */
+static uint64_t
+disk_cost(size_t dns_len)
+{
+	return DISK_MIN + (uint64_t)dns_len + 32 + 8 + 2;
 }
 
 static uint64_t
@@ -155,6 +174,8 @@ lru_unlink(struct pkarr_cache *c, struct lru *l, struct entry *e)
 	/* Whatever leaves its place, the cursor goes on towards the head. */
 	if (c->vcursor == e)
 		c->vcursor = e->prev;
+	if (c->dtail == e)
+		c->dtail = e->prev;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -244,6 +265,8 @@ link_entry(struct pkarr_cache *c, struct entry *e, bool at_tail)
 	else
 		lru_push_head(list_of(c, e), e);
 	list_of(c, e)->bytes += entry_bytes(e);
+	if (e->on_disk)
+		c->disk_bytes += disk_cost(e->dns_len);
 }
 
 static void
@@ -263,6 +286,8 @@ unlink_entry(struct pkarr_cache *c, struct entry *e)
 	}
 	lru_unlink(c, list_of(c, e), e);
 	list_of(c, e)->bytes -= entry_bytes(e);
+	if (e->on_disk)
+		c->disk_bytes -= disk_cost(e->dns_len);
 }
 
 static struct entry *
@@ -312,7 +337,14 @@ disk_close(struct pkarr_cache *c)
 	c->held = NULL;
 	mdb_env_close(c->env);
 	c->env = NULL;
+	for (struct entry *e = c->pos.head; e != NULL; e = e->next)
+		e->on_disk = 0;
+	c->disk_bytes = 0;
+	c->dtail = NULL;
+	c->map_full = false;
 }
+
+static void disk_rebuild(struct pkarr_cache *c);
 
 /* The disk refused a write (full, read-only, I/O error, map full): the
  * cache goes on in memory, and pkarr_cache_open_disk() later writes what
@@ -354,8 +386,15 @@ txn_commit(struct pkarr_cache *c, MDB_txn *txn)
 
 	if (txn == NULL || txn == c->held)
 		return;
+	if (c->map_full) {
+		mdb_txn_abort(txn);
+		disk_rebuild(c);
+		return;
+	}
 	rc = mdb_txn_commit(txn);
-	if (rc != 0)
+	if (rc == MDB_MAP_FULL)
+		disk_rebuild(c);
+	else if (rc != 0)
 		disk_failed(c, "commit", rc);
 }
 
@@ -378,32 +417,15 @@ pkarr_cache_release_writes(struct pkarr_cache *c)
 	txn_commit(c, txn);
 }
 
+/* A write failed: after MDB_MAP_FULL the transaction is dead (every later
+ * call says MDB_BAD_TXN) and its commit rebuilds the file instead. */
 static void
-disk_put(struct pkarr_cache *c, MDB_txn *txn, const struct entry *e)
+disk_error(struct pkarr_cache *c, const char *what, int rc)
 {
-	uint8_t buf[DISK_MAX];
-	uint8_t *p = buf;
-	MDB_val k, v;
-	int rc;
-
-	if (txn == NULL || e->negative)
-		return;
-	bytes_put_be64(p, e->stored_s);
-	p += DISK_HDR;
-	memcpy(p, e->pk, 32);
-	p += 32;
-	memcpy(p, e->sig, 64);
-	p += 64;
-	bytes_put_be64(p, e->ts_us);
-	p += 8;
-	memcpy(p, e->dns, e->dns_len);
-	k.mv_data = (void *)(uintptr_t)e->pk;
-	k.mv_size = 32;
-	v.mv_data = buf;
-	v.mv_size = DISK_MIN + e->dns_len;
-	rc = mdb_put(txn, c->dbi, &k, &v, 0);
-	if (rc != 0)
-		log_warn("packet cache: lmdb put: %s", mdb_strerror(rc));
+	if (rc == MDB_MAP_FULL)
+		c->map_full = true;
+	else if (!c->map_full)
+		log_warn("packet cache: lmdb %s: %s", what, mdb_strerror(rc));
 }
 
 static void
@@ -418,7 +440,85 @@ disk_del(struct pkarr_cache *c, MDB_txn *txn, const uint8_t pk[32])
 	k.mv_size = 32;
 	rc = mdb_del(txn, c->dbi, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		log_warn("packet cache: lmdb del: %s", mdb_strerror(rc));
+		disk_error(c, "del", rc);
+}
+
+/* Delete e's record; e stays in memory. */
+static void
+disk_forget(struct pkarr_cache *c, MDB_txn *txn, struct entry *e)
+{
+	if (txn == NULL || !e->on_disk)
+		return;
+	disk_del(c, txn, e->pk);
+	e->on_disk = 0;
+	c->disk_bytes -= disk_cost(e->dns_len);
+}
+
+/* Bring the file's packets under its budget less need by deleting the
+ * records of the least recently used packets other than keep (they stay
+ * in memory). dtail remembers where the last walk stopped, so a file that
+ * holds a small part of memory costs no walk over the rest. */
+static bool
+disk_make_room(struct pkarr_cache *c, MDB_txn *txn, uint64_t need,
+	       const struct entry *keep)
+{
+	struct entry *v = c->dtail != NULL ? c->dtail : c->pos.tail;
+
+	while (c->disk_bytes + need > c->disk_budget && v != NULL &&
+	       v != keep) {
+		struct entry *prev = v->prev;
+
+		disk_forget(c, txn, v);
+		c->dtail = prev;
+		v = prev;
+	}
+	return c->disk_bytes + need <= c->disk_budget;
+}
+
+/* Write e through (it must be the head of the list, or load() and
+ * disk_rebuild() fix dtail). had_record: the file holds a record for e's
+ * key that e replaces (deleted when e cannot be written). */
+static void
+disk_put(struct pkarr_cache *c, MDB_txn *txn, struct entry *e, bool had_record)
+{
+	uint8_t buf[DISK_MAX];
+	uint8_t *p = buf;
+	uint64_t cost = disk_cost(e->dns_len);
+	MDB_val k, v;
+	int rc;
+
+	if (txn == NULL || e->negative)
+		return;
+	if (e->on_disk) {
+		e->on_disk = 0;
+		c->disk_bytes -= cost;
+		had_record = true;
+	}
+	if (!disk_make_room(c, txn, cost, e)) {
+		if (had_record)
+			disk_del(c, txn, e->pk);
+		return;
+	}
+	bytes_put_be64(p, e->stored_s);
+	p += DISK_HDR;
+	memcpy(p, e->pk, 32);
+	p += 32;
+	memcpy(p, e->sig, 64);
+	p += 64;
+	bytes_put_be64(p, e->ts_us);
+	p += 8;
+	memcpy(p, e->dns, e->dns_len);
+	k.mv_data = (void *)(uintptr_t)e->pk;
+	k.mv_size = 32;
+	v.mv_data = buf;
+	v.mv_size = DISK_MIN + e->dns_len;
+	rc = mdb_put(txn, c->dbi, &k, &v, 0);
+	if (rc != 0) {
+		disk_error(c, "put", rc);
+		return;
+	}
+	e->on_disk = 1;
+	c->disk_bytes += cost;
 }
 
 /* ---- entries ------------------------------------------------------- */
@@ -426,8 +526,10 @@ disk_del(struct pkarr_cache *c, MDB_txn *txn, const uint8_t pk[32])
 static void
 drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 {
+	bool was_on_disk = e->on_disk;
+
 	unlink_entry(c, e);
-	if (!e->negative)
+	if (was_on_disk)
 		disk_del(c, txn, e->pk);
 	free(e);
 }
@@ -436,7 +538,7 @@ drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 static void
 drop_now(struct pkarr_cache *c, struct entry *e)
 {
-	MDB_txn *txn = e->negative ? NULL : txn_begin(c);
+	MDB_txn *txn = e->on_disk ? txn_begin(c) : NULL;
 
 	drop(c, e, txn);
 	txn_commit(c, txn);
@@ -550,6 +652,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 {
 	struct entry *old, *e;
 	MDB_txn *txn;
+	bool had_record;
 	int result;
 
 	if (c == NULL || pkt == NULL)
@@ -577,7 +680,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 				return PKARR_E_DNS;
 			lru_touch(c, old);
 			txn = txn_begin(c);
-			disk_put(c, txn, old);
+			disk_put(c, txn, old, false);
 			txn_commit(c, txn);
 			return PKARR_PUT_SAME;
 		}
@@ -590,13 +693,14 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		return PKARR_E_DNS;
 	}
 	result = (old != NULL && !old->negative) ? PKARR_PUT_NEWER : PKARR_PUT_NEW;
+	had_record = old != NULL && old->on_disk;
 	if (old != NULL) {
 		unlink_entry(c, old);
 		free(old);
 	}
 	link_entry(c, e, false);
 	txn = txn_begin(c);
-	disk_put(c, txn, e);
+	disk_put(c, txn, e, had_record);
 	evict(c, txn, e);
 	txn_commit(c, txn);
 	return result;
@@ -803,6 +907,7 @@ entry_from_disk(const struct rec *r)
 	e->ts_us = bytes_get_be64(p + 96);
 	e->dns_len = (uint16_t)dns_len;
 	memcpy(e->dns, p + 32 + PKARR_RELAY_HDR, dns_len);
+	e->on_disk = 1;
 	return e;
 }
 
@@ -893,12 +998,43 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 	return 0;
 }
 
+/* Make the file hold the most recently used packets up to its budget:
+ * delete the records of those beyond it, write those within it that it
+ * lacks. reopened: memory held packets before load() (their keys were
+ * skipped on disk: a record may be there). */
+static void
+disk_fit(struct pkarr_cache *c, MDB_txn *txn, bool reopened)
+{
+	struct entry *e, *last = NULL;
+	uint64_t used = 0;
+
+	for (e = c->pos.head; e != NULL; e = e->next) {
+		uint64_t cost = disk_cost(e->dns_len);
+
+		if (used + cost > c->disk_budget)
+			break;
+		used += cost;
+		last = e;
+	}
+	for (e = last != NULL ? last->next : c->pos.head; e != NULL; e = e->next) {
+		if (e->on_disk)
+			disk_forget(c, txn, e);
+		else if (reopened)
+			disk_del(c, txn, e->pk);
+	}
+	c->dtail = last;
+	for (e = c->pos.head; last != NULL && e != last->next; e = e->next)
+		if (!e->on_disk)
+			disk_put(c, txn, e, reopened);
+}
+
 /* Read the records back newest first until the budget is full, appending
  * each at the LRU tail so the newest ends up at the head. Signatures are
  * not checked here (see ensure_verified()). Records that do not fit are
  * deleted from disk, as if they had been evicted. When the disk comes
  * back after running memory-only, keys memory holds are skipped and
- * memory's (verified) packets are written back. */
+ * memory's packets are written back. The file keeps at most its budget
+ * (disk_fit()). */
 static int
 load(struct pkarr_cache *c)
 {
@@ -944,9 +1080,7 @@ load(struct pkarr_cache *c)
 	for (size_t i = 0; i < nexcess; i++)
 		disk_del(c, txn, excess + 32 * i);
 	free(excess);
-	for (struct entry *e = c->pos.head; e != NULL && before > 0; e = e->next)
-		if (e->verified)
-			disk_put(c, txn, e);
+	disk_fit(c, txn, before > 0);
 	txn_commit(c, txn);
 	if (c->env == NULL)
 		return -1; /* the commit failed: memory only again */
@@ -1033,15 +1167,13 @@ prepare_lock(const char *path)
 static int
 try_open(struct pkarr_cache *c, const char *path)
 {
-	size_t mapsize = c->max_bytes * 4;
 	MDB_txn *txn = NULL;
 	int rc;
 
-	if (mapsize < (64u << 20))
-		mapsize = 64u << 20;
 	if ((rc = mdb_env_create(&c->env)) != 0)
 		return rc;
-	if ((rc = mdb_env_set_mapsize(c->env, mapsize)) != 0)
+	/* fits: pkarr_cache_new_map() caps it at SIZE_MAX */
+	if ((rc = mdb_env_set_mapsize(c->env, (size_t)c->map_bytes)) != 0)
 		goto fail;
 	/* A cache: losing the last seconds on a crash is fine; an fsync per
 	 * DHT answer is not. pkarr_cache_free() syncs. */
@@ -1121,6 +1253,83 @@ open_env(struct pkarr_cache *c, const char *dir, char *err, size_t errlen)
 	return -1;
 }
 
+/* The map is full. LMDB cannot even delete then (a delete copies pages
+ * too), and the budget was too large for how sparsely the pages are
+ * filled: halve it and start the file again from memory, newest first. A
+ * fresh file holding at most its new budget cannot fill the map. Memory,
+ * which answers, is not touched; if the file cannot be started again the
+ * cache is memory only (disk_failed()). */
+static void
+disk_rebuild(struct pkarr_cache *c)
+{
+	char path[PATH_MAX];
+	uint64_t budget = c->disk_budget < c->disk_bytes ? c->disk_budget
+							  : c->disk_bytes;
+	size_t n = 0;
+	struct entry *e;
+	MDB_txn *txn = NULL;
+	int rc, len;
+
+	budget /= 2;
+	if (budget < c->map_bytes / 64)
+		budget = c->map_bytes / 64;
+	c->disk_budget = budget;
+	disk_close(c);
+	len = snprintf(path, sizeof(path), "%s/%s", c->dir, DB_FILE);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return;
+	if (unlink(path) != 0 && errno != ENOENT) {
+		disk_failed(c, "unlink", errno);
+		return;
+	}
+	rc = prepare_lock(path);
+	if (rc == 0)
+		rc = try_open(c, path);
+	if (rc == 0)
+		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc != 0) {
+		c->map_full = false;
+		disk_failed(c, "reopen", rc);
+		return;
+	}
+	for (e = c->pos.head; e != NULL; e = e->next) {
+		if (c->disk_bytes + disk_cost(e->dns_len) > c->disk_budget)
+			break;
+		disk_put(c, txn, e, false);
+		c->dtail = e;
+		n++;
+	}
+	if (c->map_full) {
+		mdb_txn_abort(txn);
+		c->map_full = false;
+		disk_failed(c, "put", MDB_MAP_FULL);
+		return;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0) {
+		disk_failed(c, "commit", rc);
+		return;
+	}
+	log_warn("packet cache: %s full (%llu-byte map): started again with "
+		 "the %zu most recent packets, at most %llu bytes of them from "
+		 "now on", path, (unsigned long long)c->map_bytes, n,
+		 (unsigned long long)c->disk_budget);
+}
+
+uint64_t
+pkarr_cache_map_size(uint64_t max_bytes, unsigned ptr_bits)
+{
+	const uint64_t mib = 1u << 20;
+	uint64_t cap = ptr_bits < 64 ? PKARR_CACHE_MAP_MAX32
+				     : PKARR_CACHE_MAP_MAX64;
+	uint64_t m = max_bytes >= cap / 4 ? cap : max_bytes * 4;
+
+	m = (m + mib - 1) / mib * mib; /* m <= cap: cannot wrap */
+	if (m < PKARR_CACHE_MAP_MIN)
+		m = PKARR_CACHE_MAP_MIN;
+	return m < cap ? m : cap;
+}
+
 int
 pkarr_cache_open_disk(struct pkarr_cache *c)
 {
@@ -1159,6 +1368,14 @@ struct pkarr_cache *
 pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		const struct pkarr_answer_params *p)
 {
+	return pkarr_cache_new_map(max_bytes, lmdb_dir, p, 0, 0);
+}
+
+struct pkarr_cache *
+pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
+		    const struct pkarr_answer_params *p, uint64_t map_bytes,
+		    uint64_t disk_bytes)
+{
 	struct pkarr_cache *c;
 
 	if (p == NULL || sodium_init() < 0)
@@ -1168,6 +1385,13 @@ pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		return NULL;
 	c->params = *p;
 	c->max_bytes = max_bytes;
+	if (map_bytes == 0)
+		map_bytes = pkarr_cache_map_size(max_bytes,
+						 (unsigned)(sizeof(size_t) * CHAR_BIT));
+	if (map_bytes > SIZE_MAX)
+		map_bytes = SIZE_MAX;
+	c->map_bytes = map_bytes;
+	c->disk_budget = disk_bytes != 0 ? disk_bytes : map_bytes / 4;
 	c->nbuckets = 64;
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
 	if (c->buckets == NULL) {

@@ -27,6 +27,13 @@
  * pkarr_cache_verify_some()); one that fails is deleted from memory and
  * disk and looks like it was never there.
  *
+ * The file lives in an LMDB map of pkarr_cache_map_size() bytes and holds
+ * the most recently used packets up to a quarter of it: all of them
+ * unless the budget is over a quarter of the map (more than 128 MiB on a
+ * 32-bit host, where the map is capped). Should the map still fill (pages
+ * emptier than expected), the file is started again from memory with
+ * half the room; memory, which answers, is never touched.
+ *
  * The disk never stops the cache: a directory or file that cannot be used
  * (missing rights, read-only, full, not a directory) leaves it memory
  * only, with one error logged, until pkarr_cache_open_disk() succeeds; a
@@ -58,6 +65,13 @@
 
 /** How long past its freshness a packet may still be served. */
 #define PKARR_CACHE_STALE_MAX_S (3u * 86400u)
+
+/** Smallest LMDB map (address space, not disk) a cache asks for. */
+#define PKARR_CACHE_MAP_MIN (64ull << 20)
+/** Largest map with 32-bit pointers: see pkarr_cache_map_size(). */
+#define PKARR_CACHE_MAP_MAX32 (512ull << 20)
+/** Largest map with 64-bit pointers (a bound on 4 * max_bytes). */
+#define PKARR_CACHE_MAP_MAX64 (1ull << 40)
 
 /** What pkarr_cache_get() found. */
 enum pkarr_cache_state {
@@ -99,6 +113,36 @@ typedef int (*pkarr_cache_cb)(void *ctx, const struct pkarr_packet *pkt,
  */
 struct pkarr_cache *pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 				    const struct pkarr_answer_params *p);
+
+/**
+ * As pkarr_cache_new(), with the LMDB map and the file's budget chosen by
+ * the caller (tests make them small to fill the map).
+ * @param map_bytes the LMDB map; 0: pkarr_cache_map_size() for this
+ *        host's pointer width
+ * @param disk_bytes how many bytes of packets (value, key and LMDB's
+ *        per-record overhead) the file may hold; 0: map_bytes / 4
+ * @return as pkarr_cache_new()
+ */
+struct pkarr_cache *pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
+					const struct pkarr_answer_params *p,
+					uint64_t map_bytes, uint64_t disk_bytes);
+
+/**
+ * The LMDB map a cache of max_bytes asks for: four times the budget (the
+ * file holds up to a quarter of its map in records; pages are partly
+ * filled and a write copies the pages it touches), rounded up to a MiB,
+ * at least PKARR_CACHE_MAP_MIN. Computed in 64 bits and capped at what
+ * the address space allows: PKARR_CACHE_MAP_MAX32 when pointers are
+ * narrower than 64 bits (a 32-bit process has 2 GiB of address space on
+ * MIPS, 3 GiB on i386, and the map must be one free range beside a heap
+ * that may itself hold max_bytes), else PKARR_CACHE_MAP_MAX64. A budget
+ * larger than a quarter of the map keeps only the most recently used
+ * packets on disk; all of them stay in memory.
+ * @param max_bytes the memory budget
+ * @param ptr_bits the pointer width (sizeof(size_t) * CHAR_BIT)
+ * @return the map size in bytes, representable in a size_t of that width
+ */
+uint64_t pkarr_cache_map_size(uint64_t max_bytes, unsigned ptr_bits);
 
 /**
  * (Re)open the LMDB copy of a cache made with a directory that is memory

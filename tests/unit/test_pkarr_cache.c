@@ -4,7 +4,8 @@
  * persistence, lazy re-verification of what comes back from disk and the
  * byte budget when loading; entries that are never evicted by their own
  * store, packets dated in the future, damaged LMDB files moved aside and
- * unusable directories run memory only.
+ * unusable directories run memory only; the LMDB map's size on 32 and
+ * 64-bit hosts, a file that holds part of memory and a map that fills.
  */
 #include "config.h"
 
@@ -1169,6 +1170,150 @@ test_unusable_dir(void)
 	rm_rf(dir);
 }
 
+static void
+test_map_size(void)
+{
+	const uint64_t mib = 1ull << 20, gib = 1ull << 30;
+	bool fits = true;
+
+	/* what wrapped on 32-bit: 4 * 1g was 0, raised to 64 MiB; 4 * 600m
+	 * (2.4 GB) could not be mapped */
+	ok(pkarr_cache_map_size(gib, 32) == 512 * mib,
+	   "1g on 32-bit: 512 MiB (%llu)",
+	   (unsigned long long)pkarr_cache_map_size(gib, 32));
+	ok(pkarr_cache_map_size(600 * mib, 32) == 512 * mib,
+	   "600m on 32-bit: 512 MiB");
+	ok(pkarr_cache_map_size(4 * gib, 32) == 512 * mib,
+	   "4g on 32-bit: 512 MiB");
+	ok(pkarr_cache_map_size(UINT64_MAX, 32) == 512 * mib,
+	   "the largest budget on 32-bit: 512 MiB");
+	ok(pkarr_cache_map_size(100 * mib, 32) == 400 * mib,
+	   "100m on 32-bit: four times");
+	ok(pkarr_cache_map_size(128 * mib, 32) == 512 * mib,
+	   "128m on 32-bit: four times, the cap");
+	ok(pkarr_cache_map_size(gib, 64) == 4 * gib, "1g on 64-bit: 4 GiB");
+	ok(pkarr_cache_map_size(600 * mib, 64) == 2400 * mib,
+	   "600m on 64-bit: four times");
+	ok(pkarr_cache_map_size(UINT64_MAX, 64) == PKARR_CACHE_MAP_MAX64,
+	   "the largest budget on 64-bit: the cap, no wrap");
+	ok(pkarr_cache_map_size((1ull << 62) + 1, 64) == PKARR_CACHE_MAP_MAX64,
+	   "a budget whose four times wraps: the cap");
+	for (unsigned bits = 32; bits <= 64; bits += 32) {
+		ok(pkarr_cache_map_size(0, bits) == PKARR_CACHE_MAP_MIN,
+		   "%u-bit: no budget, the 64 MiB floor", bits);
+		ok(pkarr_cache_map_size(1000, bits) == PKARR_CACHE_MAP_MIN,
+		   "%u-bit: a small budget, the floor", bits);
+		ok(pkarr_cache_map_size(17 * mib + 1, bits) == 69 * mib,
+		   "%u-bit: rounded up to a MiB", bits);
+	}
+	/* Every budget a 32-bit size_t can hold gives a map it can hold. */
+	for (uint64_t b = 1; b <= UINT32_MAX; b = b * 3 + 1) {
+		uint64_t m = pkarr_cache_map_size(b, 32);
+		if (m > UINT32_MAX || m < PKARR_CACHE_MAP_MIN ||
+		    m % mib != 0 || (b <= 16 * mib && m != 64 * mib))
+			fits = false;
+	}
+	ok(fits, "32-bit maps always fit 32 bits, in MiB, at least the floor");
+}
+
+#define NFILL 3000
+
+/* Put NFILL packets of about 350 bytes (1 MB) in a cache of 4 MiB of
+ * memory whose file has a 1 MiB map: every one stays answered. */
+static int
+fill(struct pkarr_cache *c, struct pkarr_packet *p, bool held, int *answered)
+{
+	const struct pkarr_packet *got = NULL;
+	int failed = 0;
+
+	*answered = 0;
+	for (unsigned i = 0; i < NFILL; i++) {
+		if (held && i % 100 == 0)
+			pkarr_cache_hold_writes(c);
+		if (pkarr_cache_put(c, &p[i], 1000 + i) != PKARR_PUT_NEW)
+			failed++;
+		if (held && i % 100 == 99)
+			pkarr_cache_release_writes(c);
+	}
+	for (unsigned i = 0; i < NFILL; i++)
+		if (pkarr_cache_get(c, p[i].pk, 1000 + NFILL, &got) ==
+			    PKARR_CACHE_FRESH &&
+		    got->dns_len == p[i].dns_len)
+			(*answered)++;
+	return failed;
+}
+
+static void
+test_map_fills(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct pkarr_packet *p = calloc(NFILL, sizeof(*p));
+	const struct pkarr_packet *got = NULL;
+	struct pkarr_cache *c;
+	int answered = 0, on_disk, bad = 0;
+
+	if (!ok(dir != NULL && p != NULL, "mkdtemp"))
+		goto out;
+	for (unsigned i = 0; i < NFILL; i++)
+		if (make_big(&p[i], 2000 + i, 250, 1000 + i) < 0)
+			bad++;
+	is_int(bad, 0, "%d packets made", NFILL);
+
+	/* The file's budget is a quarter of the map: a subset, newest. */
+	c = pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20, 0);
+	if (!ok(c != NULL && pkarr_cache_has_disk(c), "a cache with a 1 MiB map"))
+		goto out;
+	is_int(fill(c, p, false, &answered), 0, "all stored");
+	is_int(answered, NFILL, "all answered from memory");
+	ok(pkarr_cache_has_disk(c), "the disk still in use");
+	pkarr_cache_free(c);
+	on_disk = disk_count(dir);
+	ok(on_disk > 100 && on_disk < NFILL / 4,
+	   "the file holds the part that fits a quarter of the map (%d)",
+	   on_disk);
+	c = pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20, 0);
+	if (ok(c != NULL, "reopened")) {
+		is_int(pkarr_cache_count(c), on_disk, "all of the file loaded");
+		is_int(pkarr_cache_get(c, p[NFILL - 1].pk, 2000, &got),
+		       PKARR_CACHE_FRESH, "the newest came back");
+		is_int(pkarr_cache_get(c, p[0].pk, 2000, &got),
+		       PKARR_CACHE_MISS, "the oldest did not");
+		pkarr_cache_free(c);
+	}
+	rm_rf(dir);
+
+	/* A budget larger than the map: it fills (MDB_MAP_FULL), the file
+	 * is started again with less, and answers keep coming. Once with
+	 * single writes, once with held ones. */
+	for (int held = 0; held < 2; held++) {
+		dir = mkdtemp(strcpy(tmpl, "/tmp/test_pkarr_cache.XXXXXX"));
+		c = dir ? pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20,
+					      64 << 20)
+			: NULL;
+		if (!ok(c != NULL, "a cache whose file overfills its map"))
+			goto out;
+		is_int(fill(c, p, held, &answered), 0, "%s: all stored",
+		       held ? "held" : "single");
+		is_int(answered, NFILL, "all answered");
+		ok(pkarr_cache_has_disk(c), "the disk still in use");
+		pkarr_cache_free(c);
+		on_disk = disk_count(dir);
+		ok(on_disk > 50, "the file holds packets (%d)", on_disk);
+		c = pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20, 64 << 20);
+		if (ok(c != NULL && pkarr_cache_has_disk(c), "reopened")) {
+			is_int(pkarr_cache_count(c), on_disk,
+			       "all of the file loaded");
+			is_int(pkarr_cache_get(c, p[NFILL - 1].pk, 2000, &got),
+			       PKARR_CACHE_FRESH, "the newest came back");
+			pkarr_cache_free(c);
+		}
+		rm_rf(dir);
+	}
+out:
+	free(p);
+}
+
 int
 main(void)
 {
@@ -1184,5 +1329,7 @@ main(void)
 	test_future();
 	test_damaged();
 	test_unusable_dir();
+	test_map_size();
+	test_map_fills();
 	return tap_done();
 }
