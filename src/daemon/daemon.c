@@ -693,6 +693,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 
 	log_reopen();
+	pkdns_pkarr_reopen_cache(d);
 	/* Reload what can change without new sockets: verbosity, access
 	 * control, limits, TTL clamps. Addresses need a restart. */
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {

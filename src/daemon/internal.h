@@ -116,6 +116,10 @@ void pkdns_log_stats(struct pkdns *d);
 /** Set up the pkarr path and the DHT node. @return 0 or -1 */
 int pkdns_pkarr_init(struct pkdns *d);
 
+/** Retry opening the packet cache's file in --cache-dir when the cache
+ * runs memory only (called on SIGHUP and every few minutes). */
+void pkdns_pkarr_reopen_cache(struct pkdns *d);
+
 /** Stop the pkarr path, dropping its held queries. */
 void pkdns_pkarr_free(struct pkdns *d);
 

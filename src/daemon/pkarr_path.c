@@ -57,6 +57,7 @@
 #define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
+#define CACHE_RETRY_S 300        /* retry an unusable --cache-dir */
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 
@@ -99,6 +100,8 @@ struct pk_lookup {
 	uint32_t id;
 	uint64_t start_ms;
 	bool got_value;
+	bool refused;                 /* a value was refused (dated in the future) */
+	struct pkarr_packet *best;    /* the newest packet it found, or NULL */
 	struct pk_task *waiters;
 	struct pk_lookup *prev, *next;
 };
@@ -139,6 +142,7 @@ struct pkarr_path {
 	uint8_t recent[MAX_RECENT][32];
 	size_t n_recent, recent_pos;
 	struct event *ev_republish, *ev_save, *ev_verify;
+	struct event *ev_reopen;      /* retries an unusable --cache-dir */
 	struct deleg *delegs[MAX_DELEG];
 	uint32_t neg_ttl;
 };
@@ -777,7 +781,46 @@ lookup_free(struct pk_lookup *l)
 	if (l->next)
 		l->next->prev = l->prev;
 	pp->n_lookups--;
+	free(l->best);
 	free(l);
+}
+
+/* A waiter of a look-up for key pk that has ended (already unlinked, so
+ * nothing can rejoin it): answer from the cache, else from best (the
+ * look-up's newest packet, which the cache may have evicted since), and
+ * never wait again for the same key. Nothing found: NXDOMAIN, as a
+ * negative entry would have said, or SERVFAIL when only packets we
+ * refused came back (refused). A task that waited for another key's
+ * packet (a name server's, see task_delegate) goes on with its own key. */
+static void
+lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr_packet *best,
+    bool refused)
+{
+	const struct pkarr_packet *pkt = NULL;
+	struct pkarr_packet copy;
+
+	if (memcmp(t->pk, pk, 32) != 0) {
+		task_step(t);
+		return;
+	}
+	switch (pkarr_cache_get(t->pp->pcache, t->pk, now_s(), &pkt)) {
+	case PKARR_CACHE_FRESH:
+	case PKARR_CACHE_STALE:
+		copy = *pkt; /* the cache's scratch copy lasts one call */
+		task_answer(t, &copy);
+		return;
+	case PKARR_CACHE_NEGATIVE:
+		task_no_packet(t);
+		return;
+	default:
+		break;
+	}
+	if (best)
+		task_answer(t, best);
+	else if (refused)
+		task_fail(t, DNS_RCODE_SERVFAIL);
+	else
+		task_no_packet(t);
 }
 
 static void
@@ -786,6 +829,7 @@ lookup_value(void *arg, const struct dht_item *item)
 	struct pk_lookup *l = arg;
 	struct pkarr_path *pp = l->pp;
 	struct pkarr_packet pkt;
+	struct pk_task *w;
 	int rc;
 
 	/* The DHT look-up verified the signature before calling us: once is
@@ -801,6 +845,8 @@ lookup_value(void *arg, const struct dht_item *item)
 		pkarr_cache_release_writes(pp->pcache);
 		pkarr_z32_encode(l->pk, key);
 		log_info("%s: unusable packet from the DHT: %s", key, pkarr_strerror(rc));
+		if (rc == PKARR_E_FUTURE)
+			l->refused = true;
 		return;
 	}
 	if (!l->got_value) {
@@ -808,14 +854,24 @@ lookup_value(void *arg, const struct dht_item *item)
 		pp->d->stats.dht_lookup_ms_total += time_mono_ms() - l->start_ms;
 		pp->d->stats.dht_lookups_done++;
 	}
-	/* answer everyone waiting; the look-up goes on for a newer seq */
-	struct pk_task *w = l->waiters;
+	/* kept for waiters that come after it (the cache may not keep it) */
+	if (rc != PKARR_PUT_OLDER && (l->best || (l->best = malloc(sizeof(*l->best)))))
+		*l->best = pkt;
+	/* Answer everyone waiting for this key from this packet itself, not
+	 * through the cache, so that no waiter can miss and wait again; the
+	 * look-up goes on for a newer seq. PKARR_PUT_OLDER: the cache holds
+	 * a newer packet, answer that. A task waiting for a name server's
+	 * key goes on with its own. */
+	w = l->waiters;
 	l->waiters = NULL;
 	while (w) {
 		struct pk_task *next = w->wnext;
 		w->lookup = NULL;
 		w->wnext = NULL;
-		task_step(w);
+		if (rc == PKARR_PUT_OLDER || memcmp(w->pk, l->pk, 32) != 0)
+			task_step(w); /* l still runs: a miss joins it again */
+		else
+			task_answer(w, &pkt);
 		w = next;
 	}
 	pkarr_cache_release_writes(pp->pcache);
@@ -827,27 +883,36 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 	struct pk_lookup *l = arg;
 	struct pkarr_path *pp = l->pp;
 	struct pk_task *w = l->waiters;
+	struct pkarr_packet *best = l->best;
+	bool got = l->got_value, refused = l->refused;
 	char key[PKARR_Z32_KEY_LEN + 1];
+	uint8_t pk[32];
 
 	pkarr_z32_encode(l->pk, key);
 	log_debug("%s: look-up done: %u queried, %u responses, %u values, %llu ms", key,
 	    st->queried, st->responses, st->values, (unsigned long long)st->elapsed_ms);
-	if (!l->got_value && st->responses > 0)
+	if (!got && !refused && st->responses > 0)
 		pkarr_cache_put_negative(pp->pcache, l->pk, now_s(), pp->neg_ttl);
+	if (w && !got && st->responses == 0)
+		log_info("%s: no DHT node answered", key);
+	/* Off the list before any waiter runs: a waiter that misses again
+	 * must not rejoin a look-up about to be freed (it would wait for
+	 * ever). */
 	l->waiters = NULL;
+	l->best = NULL; /* ours until the last waiter is answered */
+	memcpy(pk, l->pk, 32);
+	lookup_free(l);
 	while (w) {
 		struct pk_task *next = w->wnext;
 		w->lookup = NULL;
 		w->wnext = NULL;
-		if (l->got_value || st->responses > 0)
-			task_step(w);
-		else {
-			log_info("%s: no DHT node answered", key);
+		if (got || st->responses > 0)
+			lookup_answer_waiter(pk, w, best, refused);
+		else
 			task_fail(w, DNS_RCODE_SERVFAIL);
-		}
 		w = next;
 	}
-	lookup_free(l);
+	free(best);
 }
 
 /* Join the key's look-up, starting it if needed. t may be NULL for a
@@ -884,6 +949,11 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 			lookup_free(l);
 			return -1;
 		}
+		/* a value dated too far ahead must not hide the current one
+		 * (the look-up reports only seqs above the best seen) */
+		if (now_s() >= PKARR_CLOCK_SET_S)
+			(void)dht_lookup_max_seq(pp->dht, l->id,
+			    (int64_t)(now_s() + PKARR_FUTURE_MAX_S) * 1000000);
 		pp->d->stats.dht_lookups++;
 		/* schedule the look-up's timers now, not at the next tick */
 		dht_node_kick(pp->node);
@@ -1126,7 +1196,12 @@ save_nodes(struct pkarr_path *pp)
 	n = dht_save_nodes(pp->dht, buf, cap);
 	nodes_path(pp, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = n > 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	/* O_NONBLOCK: a FIFO planted there must not hang the daemon */
+	fd = n > 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+			 0600)
+		   : -1;
+	if (n > 0 && fd < 0)
+		log_warn("cannot save the routing table to %s: %s", tmp, strerror(errno));
 	if (fd >= 0) {
 		bool ok = write(fd, buf, (size_t)n) == n;
 		ok = (fsync(fd) == 0) && ok;
@@ -1144,15 +1219,26 @@ load_nodes(struct pkarr_path *pp)
 {
 	char path[4096];
 	uint8_t *buf;
+	struct stat st;
 	ssize_t n;
 	int fd;
 
 	if (!pp->d->conf.cache_dir)
 		return;
 	nodes_path(pp, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* never stops start-up: a missing or odd file is ignored (O_NONBLOCK
+	 * and the regular-file check: a FIFO must not hang it) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("cannot read %s: %s", path, strerror(errno));
 		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		log_warn("%s is not a regular file; ignored", path);
+		close(fd);
+		return;
+	}
 	buf = malloc(NODES_BUF);
 	n = buf ? read(fd, buf, NODES_BUF) : -1;
 	close(fd);
@@ -1372,6 +1458,36 @@ add_suffix_name(struct pkarr_path *pp, const char *text)
 	return 0;
 }
 
+/* The cache's file is (again) in use: log it and verify what it read. */
+static int
+cache_opened(struct pkarr_path *pp)
+{
+	struct timeval tv = { 0, 10000 };
+
+	log_info("packet cache: %zu packets from %s", pkarr_cache_count(pp->pcache),
+	    pp->d->conf.cache_dir);
+	return evtimer_add(pp->ev_verify, &tv);
+}
+
+static void
+on_reopen(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pkdns_pkarr_reopen_cache(((struct pkarr_path *)arg)->d);
+}
+
+void
+pkdns_pkarr_reopen_cache(struct pkdns *d)
+{
+	struct pkarr_path *pp = d->pkarr;
+
+	if (!pp || !pp->pcache || !d->conf.cache_dir || pkarr_cache_has_disk(pp->pcache))
+		return;
+	if (pkarr_cache_open_disk(pp->pcache) == 0)
+		(void)cache_opened(pp);
+}
+
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
@@ -1388,27 +1504,29 @@ pkdns_pkarr_init(struct pkdns *d)
 			return -1;
 	pp->params.min_ttl = d->conf.min_ttl;
 	pp->params.max_ttl = d->conf.max_ttl;
+	/* at least 1 s: a negative entry of 0 s is gone before it is read */
 	pp->neg_ttl = d->conf.min_ttl < 300 ? d->conf.min_ttl : 300;
-	if (d->conf.cache_dir && mkdir(d->conf.cache_dir, 0700) < 0 && errno != EEXIST) {
-		log_err("cache-dir %s: %s", d->conf.cache_dir, strerror(errno));
-		return -1;
-	}
+	if (pp->neg_ttl < 1)
+		pp->neg_ttl = 1;
+	/* An unusable --cache-dir leaves the cache memory only (the cache
+	 * logs why, once) and never stops the resolver; it is retried every
+	 * CACHE_RETRY_S and on SIGHUP. */
 	pp->pcache = pkarr_cache_new((size_t)d->conf.packet_cache_size, d->conf.cache_dir,
 	    &pp->params);
 	if (!pp->pcache) {
-		log_err("cannot open the packet cache%s%s", d->conf.cache_dir ? " in " : "",
-		    d->conf.cache_dir ? d->conf.cache_dir : "");
+		log_err("cannot create the packet cache: out of memory");
 		return -1;
 	}
 	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst, 65536);
 	if (!pp->rl_dht)
 		return -1;
 	if (d->conf.cache_dir) {
-		struct timeval tv = { 0, 10000 };
-		log_info("packet cache: %zu packets from %s", pkarr_cache_count(pp->pcache),
-		    d->conf.cache_dir);
+		struct timeval tv = { CACHE_RETRY_S, 0 };
 		pp->ev_verify = evtimer_new(d->base, on_verify, pp);
-		if (!pp->ev_verify || evtimer_add(pp->ev_verify, &tv) < 0)
+		pp->ev_reopen = event_new(d->base, -1, EV_PERSIST, on_reopen, pp);
+		if (!pp->ev_verify || !pp->ev_reopen || event_add(pp->ev_reopen, &tv) < 0)
+			return -1;
+		if (pkarr_cache_has_disk(pp->pcache) && cache_opened(pp) < 0)
 			return -1;
 	}
 	return start_dht(pp);
@@ -1448,6 +1566,8 @@ pkdns_pkarr_free(struct pkdns *d)
 		event_free(pp->ev_save);
 	if (pp->ev_verify)
 		event_free(pp->ev_verify);
+	if (pp->ev_reopen)
+		event_free(pp->ev_reopen);
 	ratelimit_free(pp->rl_dht);
 	pkarr_cache_free(pp->pcache);
 	free(pp);

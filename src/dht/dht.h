@@ -224,6 +224,18 @@ uint32_t dht_get_mutable(struct dht *d, const uint8_t k[32], const uint8_t *salt
 	void *ctx, uint64_t now_ms);
 
 /**
+ * Ignore values of a mutable look-up whose seq is above max_seq: not
+ * reported, and not the "best seq" that hides lower ones. For pkarr,
+ * where seq is a timestamp, a value dated years ahead must not hide the
+ * owner's current one. Call right after dht_get_mutable().
+ * @param d node
+ * @param lookup_id what dht_get_mutable() returned
+ * @param max_seq the highest seq to accept
+ * @return 0, or -1 (no such mutable look-up)
+ */
+int dht_lookup_max_seq(struct dht *d, uint32_t lookup_id, int64_t max_seq);
+
+/**
  * Look an immutable item up; target = SHA-1 of the bencoded value.
  * @param d node
  * @param target 20-byte target

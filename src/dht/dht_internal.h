@@ -75,6 +75,7 @@ struct dht_lookup {
 	uint8_t salt[DHT_MAX_SALT];
 	size_t salt_len;
 	int64_t min_seq;
+	int64_t max_seq;       /**< values above it are ignored (dht_lookup_max_seq) */
 	int64_t best_seq;
 	bool have_value;
 	bool step_due;         /**< a reply came in this batch: step after it */

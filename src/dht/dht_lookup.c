@@ -114,6 +114,7 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 	memcpy(l->target, target, 20);
 	l->start_ms = now_ms;
 	l->best_seq = INT64_MIN;
+	l->max_seq = INT64_MAX;
 	l->st.lookup_id = l->id;
 	l->st.first_value_ms = -1;
 	l->cas = -1;
@@ -331,7 +332,8 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 		int n;
 		if (m->k == NULL || m->sig == NULL || !m->has_seq || memcmp(m->k, l->k, 32) != 0)
 			return;
-		if (m->seq < l->min_seq || (l->have_value && m->seq <= l->best_seq))
+		if (m->seq < l->min_seq || m->seq > l->max_seq ||
+		    (l->have_value && m->seq <= l->best_seq))
 			return;
 		n = dht_signable_raw(signable, sizeof(signable), l->salt, l->salt_len,
 			m->seq, m->value.p, m->value.n);
@@ -596,6 +598,17 @@ dht_put(struct dht *d, const struct dht_item *item, int64_t cas, dht_done_cb don
 	l->cas = item->is_mutable ? cas : -1;
 	dht_lookup_step(d, l, now_ms);
 	return l->id;
+}
+
+int
+dht_lookup_max_seq(struct dht *d, uint32_t lookup_id, int64_t max_seq)
+{
+	struct dht_lookup *l = d ? dht_lookup_find(d, lookup_id) : NULL;
+
+	if (l == NULL || !l->is_mutable)
+		return -1;
+	l->max_seq = max_seq;
+	return 0;
 }
 
 void

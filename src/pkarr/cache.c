@@ -12,7 +12,10 @@
  *
  * LMDB mirrors the packet list: what is evicted from memory is deleted
  * from disk too, so the file stays bounded by the same budget and a
- * restart finds exactly what was held. Packets read back from disk are
+ * restart finds exactly what was held. When that budget is larger than
+ * the file's (disk_budget, a quarter of the map: a capped map on 32-bit),
+ * the file holds the most recently used part: entries flagged on_disk,
+ * trimmed from the LRU tail by disk_make_room(). Packets read back from disk are
  * "unverified": only sizes and the key were checked, the signature is
  * checked when a reader would first see the packet (or by
  * pkarr_cache_verify_some()), so opening a large cache costs no Ed25519
@@ -23,6 +26,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -38,7 +44,9 @@
 #include "util/log.h"
 
 #include "pkarr/cache.h"
+#include "pkarr/lmdbcheck.h"
 #include "util/bytes.h"
+#include "util/time.h"
 
 #define DB_FILE "pkarr-packets.mdb"
 /* Value on disk: stored_s (8, big endian) | pk | sig | ts | dns. */
@@ -57,6 +65,7 @@ struct entry {
 	uint16_t dns_len;
 	uint8_t negative;
 	uint8_t verified; /* 0: read from disk, signature not checked yet */
+	uint8_t on_disk;  /* a record of it is in the file (see disk_put()) */
 	uint8_t dns[];
 };
 
@@ -78,6 +87,13 @@ struct pkarr_cache {
 	struct lru pos, neg;
 	MDB_env *env; /* NULL: memory only */
 	MDB_dbi dbi;
+	uint64_t map_bytes;   /* the LMDB map asked for */
+	uint64_t disk_budget; /* disk_cost() of the packets the file may hold */
+	uint64_t disk_bytes;  /* disk_cost() of those it holds (on_disk) */
+	struct entry *dtail;  /* packets after it are not on disk (or NULL) */
+	bool map_full;        /* a write of this transaction hit MDB_MAP_FULL */
+	char *dir;        /* the LMDB directory asked for, or NULL */
+	bool disk_failed; /* said so once; quiet until it opens again */
 	int hold;         /* pkarr_cache_hold_writes() depth */
 	MDB_txn *held;    /* the write transaction they share, or NULL */
 	struct pkarr_packet scratch; /* what get and foreach hand out */
@@ -107,6 +123,16 @@ static size_t
 entry_bytes(const struct entry *e)
 {
 	return bytes_for(e->dns_len);
+}
+
+/* What a record takes in the file: its value, its key, LMDB's node header
+ * and index slot. Pages are not full and a write transaction copies the
+ * pages it touches, hence a map four times the budget (see
+ * pkarr_cache_map_size() and disk_rebuild()). */
+static uint64_t
+disk_cost(size_t dns_len)
+{
+	return DISK_MIN + (uint64_t)dns_len + 32 + 8 + 2;
 }
 
 static uint64_t
@@ -148,6 +174,8 @@ lru_unlink(struct pkarr_cache *c, struct lru *l, struct entry *e)
 	/* Whatever leaves its place, the cursor goes on towards the head. */
 	if (c->vcursor == e)
 		c->vcursor = e->prev;
+	if (c->dtail == e)
+		c->dtail = e->prev;
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -237,6 +265,8 @@ link_entry(struct pkarr_cache *c, struct entry *e, bool at_tail)
 	else
 		lru_push_head(list_of(c, e), e);
 	list_of(c, e)->bytes += entry_bytes(e);
+	if (e->on_disk)
+		c->disk_bytes += disk_cost(e->dns_len);
 }
 
 static void
@@ -256,6 +286,8 @@ unlink_entry(struct pkarr_cache *c, struct entry *e)
 	}
 	lru_unlink(c, list_of(c, e), e);
 	list_of(c, e)->bytes -= entry_bytes(e);
+	if (e->on_disk)
+		c->disk_bytes -= disk_cost(e->dns_len);
 }
 
 static struct entry *
@@ -295,6 +327,37 @@ entry_to_packet(const struct entry *e, struct pkarr_packet *out)
 
 /* ---- LMDB ---------------------------------------------------------- */
 
+static void
+disk_close(struct pkarr_cache *c)
+{
+	if (c->env == NULL)
+		return;
+	if (c->held != NULL)
+		mdb_txn_abort(c->held);
+	c->held = NULL;
+	mdb_env_close(c->env);
+	c->env = NULL;
+	for (struct entry *e = c->pos.head; e != NULL; e = e->next)
+		e->on_disk = 0;
+	c->disk_bytes = 0;
+	c->dtail = NULL;
+	c->map_full = false;
+}
+
+static void disk_rebuild(struct pkarr_cache *c);
+
+/* The disk refused a write (full, read-only, I/O error, map full): the
+ * cache goes on in memory, and pkarr_cache_open_disk() later writes what
+ * memory holds back. One line, not one per packet. */
+static void
+disk_failed(struct pkarr_cache *c, const char *what, int rc)
+{
+	log_err("packet cache: %s/" DB_FILE ": lmdb %s: %s; memory only until "
+		"it can be reopened", c->dir ? c->dir : "?", what, mdb_strerror(rc));
+	c->disk_failed = true;
+	disk_close(c);
+}
+
 static MDB_txn *
 txn_begin(struct pkarr_cache *c)
 {
@@ -307,7 +370,7 @@ txn_begin(struct pkarr_cache *c)
 		return c->held;
 	rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 	if (rc != 0) {
-		log_warn("packet cache: lmdb begin: %s", mdb_strerror(rc));
+		disk_failed(c, "begin", rc);
 		return NULL;
 	}
 	if (c->hold > 0)
@@ -323,9 +386,16 @@ txn_commit(struct pkarr_cache *c, MDB_txn *txn)
 
 	if (txn == NULL || txn == c->held)
 		return;
+	if (c->map_full) {
+		mdb_txn_abort(txn);
+		disk_rebuild(c);
+		return;
+	}
 	rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		log_warn("packet cache: lmdb commit: %s", mdb_strerror(rc));
+	if (rc == MDB_MAP_FULL)
+		disk_rebuild(c);
+	else if (rc != 0)
+		disk_failed(c, "commit", rc);
 }
 
 void
@@ -347,32 +417,15 @@ pkarr_cache_release_writes(struct pkarr_cache *c)
 	txn_commit(c, txn);
 }
 
+/* A write failed: after MDB_MAP_FULL the transaction is dead (every later
+ * call says MDB_BAD_TXN) and its commit rebuilds the file instead. */
 static void
-disk_put(struct pkarr_cache *c, MDB_txn *txn, const struct entry *e)
+disk_error(struct pkarr_cache *c, const char *what, int rc)
 {
-	uint8_t buf[DISK_MAX];
-	uint8_t *p = buf;
-	MDB_val k, v;
-	int rc;
-
-	if (txn == NULL || e->negative)
-		return;
-	bytes_put_be64(p, e->stored_s);
-	p += DISK_HDR;
-	memcpy(p, e->pk, 32);
-	p += 32;
-	memcpy(p, e->sig, 64);
-	p += 64;
-	bytes_put_be64(p, e->ts_us);
-	p += 8;
-	memcpy(p, e->dns, e->dns_len);
-	k.mv_data = (void *)(uintptr_t)e->pk;
-	k.mv_size = 32;
-	v.mv_data = buf;
-	v.mv_size = DISK_MIN + e->dns_len;
-	rc = mdb_put(txn, c->dbi, &k, &v, 0);
-	if (rc != 0)
-		log_warn("packet cache: lmdb put: %s", mdb_strerror(rc));
+	if (rc == MDB_MAP_FULL)
+		c->map_full = true;
+	else if (!c->map_full)
+		log_warn("packet cache: lmdb %s: %s", what, mdb_strerror(rc));
 }
 
 static void
@@ -387,7 +440,85 @@ disk_del(struct pkarr_cache *c, MDB_txn *txn, const uint8_t pk[32])
 	k.mv_size = 32;
 	rc = mdb_del(txn, c->dbi, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		log_warn("packet cache: lmdb del: %s", mdb_strerror(rc));
+		disk_error(c, "del", rc);
+}
+
+/* Delete e's record; e stays in memory. */
+static void
+disk_forget(struct pkarr_cache *c, MDB_txn *txn, struct entry *e)
+{
+	if (txn == NULL || !e->on_disk)
+		return;
+	disk_del(c, txn, e->pk);
+	e->on_disk = 0;
+	c->disk_bytes -= disk_cost(e->dns_len);
+}
+
+/* Bring the file's packets under its budget less need by deleting the
+ * records of the least recently used packets other than keep (they stay
+ * in memory). dtail remembers where the last walk stopped, so a file that
+ * holds a small part of memory costs no walk over the rest. */
+static bool
+disk_make_room(struct pkarr_cache *c, MDB_txn *txn, uint64_t need,
+	       const struct entry *keep)
+{
+	struct entry *v = c->dtail != NULL ? c->dtail : c->pos.tail;
+
+	while (c->disk_bytes + need > c->disk_budget && v != NULL &&
+	       v != keep) {
+		struct entry *prev = v->prev;
+
+		disk_forget(c, txn, v);
+		c->dtail = prev;
+		v = prev;
+	}
+	return c->disk_bytes + need <= c->disk_budget;
+}
+
+/* Write e through (it must be the head of the list, or load() and
+ * disk_rebuild() fix dtail). had_record: the file holds a record for e's
+ * key that e replaces (deleted when e cannot be written). */
+static void
+disk_put(struct pkarr_cache *c, MDB_txn *txn, struct entry *e, bool had_record)
+{
+	uint8_t buf[DISK_MAX];
+	uint8_t *p = buf;
+	uint64_t cost = disk_cost(e->dns_len);
+	MDB_val k, v;
+	int rc;
+
+	if (txn == NULL || e->negative)
+		return;
+	if (e->on_disk) {
+		e->on_disk = 0;
+		c->disk_bytes -= cost;
+		had_record = true;
+	}
+	if (!disk_make_room(c, txn, cost, e)) {
+		if (had_record)
+			disk_del(c, txn, e->pk);
+		return;
+	}
+	bytes_put_be64(p, e->stored_s);
+	p += DISK_HDR;
+	memcpy(p, e->pk, 32);
+	p += 32;
+	memcpy(p, e->sig, 64);
+	p += 64;
+	bytes_put_be64(p, e->ts_us);
+	p += 8;
+	memcpy(p, e->dns, e->dns_len);
+	k.mv_data = (void *)(uintptr_t)e->pk;
+	k.mv_size = 32;
+	v.mv_data = buf;
+	v.mv_size = DISK_MIN + e->dns_len;
+	rc = mdb_put(txn, c->dbi, &k, &v, 0);
+	if (rc != 0) {
+		disk_error(c, "put", rc);
+		return;
+	}
+	e->on_disk = 1;
+	c->disk_bytes += cost;
 }
 
 /* ---- entries ------------------------------------------------------- */
@@ -395,8 +526,10 @@ disk_del(struct pkarr_cache *c, MDB_txn *txn, const uint8_t pk[32])
 static void
 drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 {
+	bool was_on_disk = e->on_disk;
+
 	unlink_entry(c, e);
-	if (!e->negative)
+	if (was_on_disk)
 		disk_del(c, txn, e->pk);
 	free(e);
 }
@@ -405,23 +538,40 @@ drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 static void
 drop_now(struct pkarr_cache *c, struct entry *e)
 {
-	MDB_txn *txn = e->negative ? NULL : txn_begin(c);
+	MDB_txn *txn = e->on_disk ? txn_begin(c) : NULL;
 
 	drop(c, e, txn);
 	txn_commit(c, txn);
 }
 
-/* Keep negatives under a quarter of the budget and everything under it. */
-static void
-evict(struct pkarr_cache *c, MDB_txn *txn)
+/* The least recently used entry of a list other than keep. */
+static struct entry *
+victim_of(struct lru *l, const struct entry *keep)
 {
-	while (c->neg.tail && c->neg.bytes > c->max_bytes / 4)
-		drop(c, c->neg.tail, txn);
+	struct entry *v = l->tail;
+
+	return v == keep ? v->prev : v;
+}
+
+/* Keep negatives under a quarter of the budget and everything under it,
+ * never evicting keep, the entry just stored: its caller answers from it
+ * (a cache smaller than one packet, or with less room than a negative
+ * entry, must still answer the question that filled it). keep alone may
+ * stay over the budget until the next store. */
+static void
+evict(struct pkarr_cache *c, MDB_txn *txn, const struct entry *keep)
+{
+	struct entry *v;
+
+	while (c->neg.bytes > c->max_bytes / 4 && (v = victim_of(&c->neg, keep)))
+		drop(c, v, txn);
 	while (c->pos.bytes + c->neg.bytes > c->max_bytes) {
-		struct entry *victim = c->neg.tail ? c->neg.tail : c->pos.tail;
-		if (victim == NULL)
+		v = victim_of(&c->neg, keep);
+		if (v == NULL)
+			v = victim_of(&c->pos, keep);
+		if (v == NULL)
 			break;
-		drop(c, victim, txn);
+		drop(c, v, txn);
 	}
 }
 
@@ -502,18 +652,26 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 {
 	struct entry *old, *e;
 	MDB_txn *txn;
+	bool had_record;
 	int result;
 
 	if (c == NULL || pkt == NULL)
 		return PKARR_E_INVAL;
 	if (pkt->dns_len > PKARR_MAX_DNS)
 		return PKARR_E_SIZE;
+	/* Dated further ahead than clocks drift: as the highest seq it would
+	 * keep the owner's real packets out (see PKARR_FUTURE_MAX_S). */
+	if (pkarr_packet_check_time(pkt->ts_us, now_s) < 0)
+		return PKARR_E_FUTURE;
 	old = find(c, pkt->pk);
 	/* An unchecked packet from disk must not keep a good one out. */
 	if (old != NULL && ensure_verified(c, old) < 0)
 		old = NULL;
 	if (old != NULL && !old->negative) {
-		int cmp = compare_packets(pkt, old);
+		/* one held from before the clock was set is no better */
+		int cmp = pkarr_packet_check_time(old->ts_us, now_s) < 0
+				  ? 1
+				  : compare_packets(pkt, old);
 		if (cmp < 0)
 			return PKARR_PUT_OLDER;
 		if (cmp == 0) {
@@ -522,7 +680,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 				return PKARR_E_DNS;
 			lru_touch(c, old);
 			txn = txn_begin(c);
-			disk_put(c, txn, old);
+			disk_put(c, txn, old, false);
 			txn_commit(c, txn);
 			return PKARR_PUT_SAME;
 		}
@@ -535,14 +693,15 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		return PKARR_E_DNS;
 	}
 	result = (old != NULL && !old->negative) ? PKARR_PUT_NEWER : PKARR_PUT_NEW;
+	had_record = old != NULL && old->on_disk;
 	if (old != NULL) {
 		unlink_entry(c, old);
 		free(old);
 	}
 	link_entry(c, e, false);
 	txn = txn_begin(c);
-	disk_put(c, txn, e);
-	evict(c, txn);
+	disk_put(c, txn, e, had_record);
+	evict(c, txn, e);
 	txn_commit(c, txn);
 	return result;
 }
@@ -572,8 +731,9 @@ pkarr_cache_put_negative(struct pkarr_cache *c, const uint8_t pk[32],
 		lru_touch(c, e);
 	}
 	e->stored_s = now_s;
-	e->until_s = now_s + ttl_s;
-	evict(c, NULL);
+	/* 0 would expire it before anyone could read it */
+	e->until_s = now_s + (ttl_s > 0 ? ttl_s : 1);
+	evict(c, NULL, e);
 	return 0;
 }
 
@@ -717,15 +877,19 @@ by_stored_desc(const void *a, const void *b)
 	return memcmp(x->val + DISK_HDR, y->val + DISK_HDR, 32);
 }
 
-/* The checks that cost nothing: sizes, and the key inside the value is
- * the record's key. The signature waits for ensure_verified(). */
+/* The checks that cost nothing: sizes, the key inside the value is the
+ * record's key, the timestamp is not in the future (a packet stored
+ * before this rule). The signature waits for ensure_verified(). */
 static bool
-rec_sane(const MDB_val *k, const MDB_val *v)
+rec_sane(const MDB_val *k, const MDB_val *v, uint64_t now_s)
 {
 	return k->mv_size == 32 && v->mv_size >= DISK_MIN &&
 	       v->mv_size <= DISK_MAX &&
 	       memcmp((const uint8_t *)v->mv_data + DISK_HDR, k->mv_data, 32) ==
-		       0;
+		       0 &&
+	       pkarr_packet_check_time(
+		       bytes_get_be64((const uint8_t *)v->mv_data + DISK_HDR + 96),
+		       now_s) == 0;
 }
 
 static struct entry *
@@ -743,13 +907,14 @@ entry_from_disk(const struct rec *r)
 	e->ts_us = bytes_get_be64(p + 96);
 	e->dns_len = (uint16_t)dns_len;
 	memcpy(e->dns, p + 32 + PKARR_RELAY_HDR, dns_len);
+	e->on_disk = 1;
 	return e;
 }
 
 /* Delete the records that fail rec_sane(). Keys are copied out first:
  * a write may move what a cursor points at. */
 static size_t
-delete_insane(struct pkarr_cache *c, MDB_txn *txn)
+delete_insane(struct pkarr_cache *c, MDB_txn *txn, uint64_t now_s)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
@@ -763,7 +928,7 @@ delete_insane(struct pkarr_cache *c, MDB_txn *txn)
 		size_t need = sizeof(size_t) + k.mv_size;
 
 		op = MDB_NEXT;
-		if (rec_sane(&k, &v))
+		if (rec_sane(&k, &v, now_s))
 			continue;
 		if (used + need > cap) {
 			size_t ncap = (cap ? cap * 2 : 4096) + need;
@@ -792,7 +957,7 @@ delete_insane(struct pkarr_cache *c, MDB_txn *txn)
 /* Collect every sane record; 0, or -1 when out of memory. */
 static int
 collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
-	size_t *bad)
+	size_t *bad, uint64_t now_s)
 {
 	struct rec *v = NULL;
 	size_t n = 0, cap = 0;
@@ -805,10 +970,12 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 		return -1;
 	while (mdb_cursor_get(cur, &k, &val, op) == 0) {
 		op = MDB_NEXT;
-		if (!rec_sane(&k, &val)) {
+		if (!rec_sane(&k, &val, now_s)) {
 			(*bad)++;
 			continue;
 		}
+		if (find(c, k.mv_data) != NULL)
+			continue; /* memory knows newer: written back by load() */
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 256;
 			struct rec *nv = realloc(v, ncap * sizeof(*nv));
@@ -831,21 +998,56 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 	return 0;
 }
 
+/* Make the file hold the most recently used packets up to its budget:
+ * delete the records of those beyond it, write those within it that it
+ * lacks. reopened: memory held packets before load() (their keys were
+ * skipped on disk: a record may be there). */
+static void
+disk_fit(struct pkarr_cache *c, MDB_txn *txn, bool reopened)
+{
+	struct entry *e, *last = NULL;
+	uint64_t used = 0;
+
+	for (e = c->pos.head; e != NULL; e = e->next) {
+		uint64_t cost = disk_cost(e->dns_len);
+
+		if (used + cost > c->disk_budget)
+			break;
+		used += cost;
+		last = e;
+	}
+	for (e = last != NULL ? last->next : c->pos.head; e != NULL; e = e->next) {
+		if (e->on_disk)
+			disk_forget(c, txn, e);
+		else if (reopened)
+			disk_del(c, txn, e->pk);
+	}
+	c->dtail = last;
+	for (e = c->pos.head; last != NULL && e != last->next; e = e->next)
+		if (!e->on_disk)
+			disk_put(c, txn, e, reopened);
+}
+
 /* Read the records back newest first until the budget is full, appending
  * each at the LRU tail so the newest ends up at the head. Signatures are
  * not checked here (see ensure_verified()). Records that do not fit are
- * deleted from disk, as if they had been evicted. */
+ * deleted from disk, as if they had been evicted. When the disk comes
+ * back after running memory-only, keys memory holds are skipped and
+ * memory's packets are written back. The file keeps at most its budget
+ * (disk_fit()). */
 static int
 load(struct pkarr_cache *c)
 {
 	struct rec *v = NULL;
 	uint8_t *excess = NULL;
 	size_t n = 0, used = 0, nexcess = 0, bad = 0;
+	size_t before = c->npackets;
+	uint64_t now_s = time_wall_us() / 1000000u;
 	MDB_txn *txn = txn_begin(c);
 
 	if (txn == NULL)
 		return -1;
-	if (collect(c, txn, &v, &n, &bad) < 0) {
+	if (collect(c, txn, &v, &n, &bad, now_s) < 0) {
 		mdb_txn_abort(txn);
 		return -1;
 	}
@@ -874,11 +1076,14 @@ load(struct pkarr_cache *c)
 	}
 	free(v);
 	if (bad > 0)
-		bad = delete_insane(c, txn);
+		bad = delete_insane(c, txn, now_s);
 	for (size_t i = 0; i < nexcess; i++)
 		disk_del(c, txn, excess + 32 * i);
 	free(excess);
+	disk_fit(c, txn, before > 0);
 	txn_commit(c, txn);
+	if (c->env == NULL)
+		return -1; /* the commit failed: memory only again */
 	c->vcursor = c->pos.tail;
 	if (bad > 0)
 		log_warn("packet cache: dropped %zu bad records from disk", bad);
@@ -886,31 +1091,89 @@ load(struct pkarr_cache *c)
 		log_info("packet cache: %zu older packets over the budget "
 			 "dropped from disk", nexcess);
 	log_info("packet cache: %zu packets loaded from disk (signatures "
-		 "checked on first use)", c->npackets);
+		 "checked on first use)", c->npackets - before);
 	return 0;
 }
 
+/* Move a damaged data file and its lock file aside, to
+ * "<file>.corrupt-<unix time>", so the next open starts empty and the
+ * file stays for a post-mortem. */
 static int
-open_env(struct pkarr_cache *c, const char *dir)
+move_aside(const char *path, const char *why)
 {
-	char path[PATH_MAX];
-	size_t mapsize = c->max_bytes * 4;
-	MDB_txn *txn = NULL;
-	int rc, n;
+	char to[PATH_MAX + 32], lock[PATH_MAX + 8], lock_to[PATH_MAX + 40];
+	long long t = (long long)time(NULL);
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		log_err("packet cache: cannot create %s: %s", dir,
-			strerror(errno));
+	snprintf(to, sizeof(to), "%s.corrupt-%lld", path, t);
+	if (rename(path, to) != 0) {
+		log_err("packet cache: %s is damaged (%s) and cannot be moved "
+			"aside: %s", path, why, strerror(errno));
 		return -1;
 	}
-	n = snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -1;
-	if (mapsize < (64u << 20))
-		mapsize = 64u << 20;
+	snprintf(lock, sizeof(lock), "%s-lock", path);
+	snprintf(lock_to, sizeof(lock_to), "%s.corrupt-%lld", lock, t);
+	(void)rename(lock, lock_to);
+	log_err("packet cache: %s is damaged (%s): moved to %s, starting "
+		"empty", path, why, to);
+	return 0;
+}
+
+/* LMDB's answers that mean the file (or lock file) is not a sound LMDB
+ * file of ours, as opposed to the system refusing (permissions, space). */
+static bool
+format_error(int rc)
+{
+	return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+	       rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+	       rc == MDB_INCOMPATIBLE || rc == MDB_PANIC;
+}
+
+/* LMDB sizes its lock file with ftruncate() and writes to it through a
+ * shared mapping: on a full file system (tmpfs, quotas) the first write
+ * to a page that cannot be allocated is a SIGBUS. Allocate it for real
+ * first (its default size: 126 readers), so a full disk is an error here.
+ * @return 0 or an errno value */
+static int
+prepare_lock(const char *path)
+{
+	char lock[PATH_MAX + 8];
+	struct stat st;
+	off_t want = 8192;
+	int fd, rc;
+
+	snprintf(lock, sizeof(lock), "%s-lock", path);
+	if (lstat(lock, &st) == 0 && !S_ISREG(st.st_mode)) {
+		char to[PATH_MAX + 40];
+		snprintf(to, sizeof(to), "%s.corrupt-%lld", lock, (long long)time(NULL));
+		if (rename(lock, to) != 0)
+			return errno;
+		log_err("packet cache: %s is not a regular file: moved to %s", lock, to);
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
+		close(fd);
+		return rc;
+	}
+	if (st.st_size > want)
+		want = st.st_size;
+	rc = posix_fallocate(fd, 0, want);
+	close(fd);
+	return rc;
+}
+
+static int
+try_open(struct pkarr_cache *c, const char *path)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
 	if ((rc = mdb_env_create(&c->env)) != 0)
-		goto fail;
-	if ((rc = mdb_env_set_mapsize(c->env, mapsize)) != 0)
+		return rc;
+	/* fits: pkarr_cache_new_map() caps it at SIZE_MAX */
+	if ((rc = mdb_env_set_mapsize(c->env, (size_t)c->map_bytes)) != 0)
 		goto fail;
 	/* A cache: losing the last seconds on a crash is fine; an fsync per
 	 * DHT answer is not. pkarr_cache_free() syncs. */
@@ -928,16 +1191,190 @@ open_env(struct pkarr_cache *c, const char *dir)
 		goto fail;
 	return 0;
 fail:
-	log_err("packet cache: lmdb %s: %s", path, mdb_strerror(rc));
-	if (c->env != NULL)
-		mdb_env_close(c->env);
+	mdb_env_close(c->env);
 	c->env = NULL;
+	return rc;
+}
+
+/* Open "<dir>/pkarr-packets.mdb", checked first (pkarr_lmdb_check(): a
+ * damaged file would make LMDB fault, SIGBUS). A damaged file is moved
+ * aside and a new one started. @return 0, or -1 with err set */
+static int
+open_env(struct pkarr_cache *c, const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX], why[160];
+	struct stat st;
+	int rc, n;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a directory", dir);
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/%s", dir, DB_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		switch (pkarr_lmdb_check(path, why, sizeof(why))) {
+		case PKARR_LMDB_ERROR:
+			snprintf(err, errlen, "%s: %s", path, why);
+			return -1;
+		case PKARR_LMDB_DAMAGED:
+			if (move_aside(path, why) < 0) {
+				snprintf(err, errlen, "%s: damaged", path);
+				return -1;
+			}
+			break;
+		default:
+			break;
+		}
+		rc = prepare_lock(path);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s-lock: %s", path, strerror(rc));
+			return -1;
+		}
+		rc = try_open(c, path);
+		if (rc == 0)
+			return 0;
+		if (!format_error(rc) || attempt > 0 ||
+		    move_aside(path, mdb_strerror(rc)) < 0)
+			break;
+	}
+	snprintf(err, errlen, "lmdb %s: %s", path, mdb_strerror(rc));
 	return -1;
+}
+
+/* The map is full. LMDB cannot even delete then (a delete copies pages
+ * too), and the budget was too large for how sparsely the pages are
+ * filled: halve it and start the file again from memory, newest first. A
+ * fresh file holding at most its new budget cannot fill the map. Memory,
+ * which answers, is not touched; if the file cannot be started again the
+ * cache is memory only (disk_failed()). */
+static void
+disk_rebuild(struct pkarr_cache *c)
+{
+	char path[PATH_MAX];
+	uint64_t budget = c->disk_budget < c->disk_bytes ? c->disk_budget
+							  : c->disk_bytes;
+	size_t n = 0;
+	struct entry *e;
+	MDB_txn *txn = NULL;
+	int rc, len;
+
+	budget /= 2;
+	if (budget < c->map_bytes / 64)
+		budget = c->map_bytes / 64;
+	c->disk_budget = budget;
+	disk_close(c);
+	len = snprintf(path, sizeof(path), "%s/%s", c->dir, DB_FILE);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return;
+	if (unlink(path) != 0 && errno != ENOENT) {
+		disk_failed(c, "unlink", errno);
+		return;
+	}
+	rc = prepare_lock(path);
+	if (rc == 0)
+		rc = try_open(c, path);
+	if (rc == 0)
+		rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc != 0) {
+		c->map_full = false;
+		disk_failed(c, "reopen", rc);
+		return;
+	}
+	for (e = c->pos.head; e != NULL; e = e->next) {
+		if (c->disk_bytes + disk_cost(e->dns_len) > c->disk_budget)
+			break;
+		disk_put(c, txn, e, false);
+		c->dtail = e;
+		n++;
+	}
+	if (c->map_full) {
+		mdb_txn_abort(txn);
+		c->map_full = false;
+		disk_failed(c, "put", MDB_MAP_FULL);
+		return;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc != 0) {
+		disk_failed(c, "commit", rc);
+		return;
+	}
+	log_warn("packet cache: %s full (%llu-byte map): started again with "
+		 "the %zu most recent packets, at most %llu bytes of them from "
+		 "now on", path, (unsigned long long)c->map_bytes, n,
+		 (unsigned long long)c->disk_budget);
+}
+
+uint64_t
+pkarr_cache_map_size(uint64_t max_bytes, unsigned ptr_bits)
+{
+	const uint64_t mib = 1u << 20;
+	uint64_t cap = ptr_bits < 64 ? PKARR_CACHE_MAP_MAX32
+				     : PKARR_CACHE_MAP_MAX64;
+	uint64_t m = max_bytes >= cap / 4 ? cap : max_bytes * 4;
+
+	m = (m + mib - 1) / mib * mib; /* m <= cap: cannot wrap */
+	if (m < PKARR_CACHE_MAP_MIN)
+		m = PKARR_CACHE_MAP_MIN;
+	return m < cap ? m : cap;
+}
+
+int
+pkarr_cache_open_disk(struct pkarr_cache *c)
+{
+	char err[PATH_MAX + 200] = "";
+
+	if (c == NULL || c->dir == NULL)
+		return PKARR_E_INVAL;
+	if (c->env != NULL)
+		return 0;
+	if (open_env(c, c->dir, err, sizeof(err)) == 0 && load(c) < 0)
+		snprintf(err, sizeof(err), "%s/" DB_FILE ": cannot read it back",
+			 c->dir);
+	if (c->env == NULL || err[0] != '\0') {
+		disk_close(c);
+		if (!c->disk_failed)
+			log_err("packet cache: %s; running memory only, will "
+				"retry", err);
+		else
+			log_debug("packet cache: still memory only: %s", err);
+		c->disk_failed = true;
+		return PKARR_E_IO;
+	}
+	if (c->disk_failed)
+		log_info("packet cache: %s/" DB_FILE " open again", c->dir);
+	c->disk_failed = false;
+	return 0;
+}
+
+bool
+pkarr_cache_has_disk(const struct pkarr_cache *c)
+{
+	return c != NULL && c->env != NULL;
 }
 
 struct pkarr_cache *
 pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		const struct pkarr_answer_params *p)
+{
+	return pkarr_cache_new_map(max_bytes, lmdb_dir, p, 0, 0);
+}
+
+struct pkarr_cache *
+pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
+		    const struct pkarr_answer_params *p, uint64_t map_bytes,
+		    uint64_t disk_bytes)
 {
 	struct pkarr_cache *c;
 
@@ -948,6 +1385,13 @@ pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		return NULL;
 	c->params = *p;
 	c->max_bytes = max_bytes;
+	if (map_bytes == 0)
+		map_bytes = pkarr_cache_map_size(max_bytes,
+						 (unsigned)(sizeof(size_t) * CHAR_BIT));
+	if (map_bytes > SIZE_MAX)
+		map_bytes = SIZE_MAX;
+	c->map_bytes = map_bytes;
+	c->disk_budget = disk_bytes != 0 ? disk_bytes : map_bytes / 4;
 	c->nbuckets = 64;
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
 	if (c->buckets == NULL) {
@@ -955,10 +1399,15 @@ pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		return NULL;
 	}
 	randombytes_buf(c->hkey, sizeof(c->hkey));
-	if (lmdb_dir != NULL &&
-	    (open_env(c, lmdb_dir) < 0 || load(c) < 0)) {
-		pkarr_cache_free(c);
-		return NULL;
+	if (lmdb_dir != NULL) {
+		c->dir = strdup(lmdb_dir);
+		if (c->dir == NULL) {
+			pkarr_cache_free(c);
+			return NULL;
+		}
+		/* a cache is an optimisation: memory only when the disk
+		 * cannot be used */
+		(void)pkarr_cache_open_disk(c);
 	}
 	return c;
 }
@@ -984,5 +1433,6 @@ pkarr_cache_free(struct pkarr_cache *c)
 		mdb_env_sync(c->env, 1);
 		mdb_env_close(c->env);
 	}
+	free(c->dir);
 	free(c);
 }

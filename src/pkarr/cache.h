@@ -27,6 +27,28 @@
  * pkarr_cache_verify_some()); one that fails is deleted from memory and
  * disk and looks like it was never there.
  *
+ * The file lives in an LMDB map of pkarr_cache_map_size() bytes and holds
+ * the most recently used packets up to a quarter of it: all of them
+ * unless the budget is over a quarter of the map (more than 128 MiB on a
+ * 32-bit host, where the map is capped). Should the map still fill (pages
+ * emptier than expected), the file is started again from memory with
+ * half the room; memory, which answers, is never touched.
+ *
+ * The disk never stops the cache: a directory or file that cannot be used
+ * (missing rights, read-only, full, not a directory) leaves it memory
+ * only, with one error logged, until pkarr_cache_open_disk() succeeds; a
+ * write that fails later (disk full) does the same. A damaged file (cut
+ * short, garbage in its pages: LMDB would die of SIGBUS reading it) is
+ * found before LMDB maps it (see lmdbcheck.h), renamed to
+ * "pkarr-packets.mdb.corrupt-<unix time>" (its lock file too) and a new
+ * one started. What the check cannot cover: the file shrinking while it
+ * is mapped (another process truncating it, a file system that drops
+ * blocks) still faults, as with any mapped file; the directory must
+ * belong to pkdns alone.
+ *
+ * Packets dated more than PKARR_FUTURE_MAX_S ahead of the clock are
+ * refused (PKARR_E_FUTURE) and dropped from disk when read back.
+ *
  * Times are wall-clock seconds (time_wall_us() / 1000000) because they are
  * persisted across restarts. Single-threaded; no global state. LMDB allows
  * one open environment per file per process: open one cache per directory.
@@ -34,6 +56,7 @@
 #ifndef PKDNS_PKARR_CACHE_H
 #define PKDNS_PKARR_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +65,13 @@
 
 /** How long past its freshness a packet may still be served. */
 #define PKARR_CACHE_STALE_MAX_S (3u * 86400u)
+
+/** Smallest LMDB map (address space, not disk) a cache asks for. */
+#define PKARR_CACHE_MAP_MIN (64ull << 20)
+/** Largest map with 32-bit pointers: see pkarr_cache_map_size(). */
+#define PKARR_CACHE_MAP_MAX32 (512ull << 20)
+/** Largest map with 64-bit pointers (a bound on 4 * max_bytes). */
+#define PKARR_CACHE_MAP_MAX64 (1ull << 40)
 
 /** What pkarr_cache_get() found. */
 enum pkarr_cache_state {
@@ -75,12 +105,63 @@ typedef int (*pkarr_cache_cb)(void *ctx, const struct pkarr_packet *pkt,
  * Create a cache.
  * @param max_bytes memory budget (entries are counted by their size)
  * @param lmdb_dir directory for the persistent copy (created if missing),
- *        or NULL for memory only
+ *        or NULL for memory only. When it cannot be used the cache is
+ *        memory only (pkarr_cache_has_disk() says so) and one error is
+ *        logged
  * @param p TTL clamp that decides freshness (copied)
- * @return the cache, or NULL (out of memory, LMDB cannot open the file)
+ * @return the cache, or NULL (out of memory)
  */
 struct pkarr_cache *pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 				    const struct pkarr_answer_params *p);
+
+/**
+ * As pkarr_cache_new(), with the LMDB map and the file's budget chosen by
+ * the caller (tests make them small to fill the map).
+ * @param map_bytes the LMDB map; 0: pkarr_cache_map_size() for this
+ *        host's pointer width
+ * @param disk_bytes how many bytes of packets (value, key and LMDB's
+ *        per-record overhead) the file may hold; 0: map_bytes / 4
+ * @return as pkarr_cache_new()
+ */
+struct pkarr_cache *pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
+					const struct pkarr_answer_params *p,
+					uint64_t map_bytes, uint64_t disk_bytes);
+
+/**
+ * The LMDB map a cache of max_bytes asks for: four times the budget (the
+ * file holds up to a quarter of its map in records; pages are partly
+ * filled and a write copies the pages it touches), rounded up to a MiB,
+ * at least PKARR_CACHE_MAP_MIN. Computed in 64 bits and capped at what
+ * the address space allows: PKARR_CACHE_MAP_MAX32 when pointers are
+ * narrower than 64 bits (a 32-bit process has 2 GiB of address space on
+ * MIPS, 3 GiB on i386, and the map must be one free range beside a heap
+ * that may itself hold max_bytes), else PKARR_CACHE_MAP_MAX64. A budget
+ * larger than a quarter of the map keeps only the most recently used
+ * packets on disk; all of them stay in memory.
+ * @param max_bytes the memory budget
+ * @param ptr_bits the pointer width (sizeof(size_t) * CHAR_BIT)
+ * @return the map size in bytes, representable in a size_t of that width
+ */
+uint64_t pkarr_cache_map_size(uint64_t max_bytes, unsigned ptr_bits);
+
+/**
+ * (Re)open the LMDB copy of a cache made with a directory that is memory
+ * only because the disk failed: read back what the file holds (keys in
+ * memory keep memory's packet) and write memory's packets to it. Logs
+ * when it opens again; a repeated failure is logged at debug level only.
+ * @param c the cache
+ * @return 0 when the disk is in use (also when it already was),
+ *         PKARR_E_IO when it still cannot be, PKARR_E_INVAL with no
+ *         directory
+ */
+int pkarr_cache_open_disk(struct pkarr_cache *c);
+
+/**
+ * Is the LMDB copy in use?
+ * @param c the cache
+ * @return true when writes go to disk
+ */
+bool pkarr_cache_has_disk(const struct pkarr_cache *c);
 
 /**
  * Flush to disk and free everything.
@@ -125,7 +206,11 @@ int pkarr_cache_times(struct pkarr_cache *c, const uint8_t pk[32],
  * @param pkt the packet (copied)
  * @param now_s wall-clock seconds
  * @return a pkarr_cache_put_result, or PKARR_E_SIG/PKARR_E_DNS/
- *         PKARR_E_SIZE for a bad packet, PKARR_E_NOMEM
+ *         PKARR_E_SIZE for a bad packet, PKARR_E_FUTURE for one dated
+ *         too far ahead of now_s (pkarr_packet_check_time()),
+ *         PKARR_E_NOMEM. A held packet dated too far ahead is replaced by
+ *         any current one. The packet stored stays even when it alone is
+ *         over the budget, until the next store evicts it
  */
 int pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		    uint64_t now_s);
@@ -157,10 +242,11 @@ void pkarr_cache_release_writes(struct pkarr_cache *c);
 
 /**
  * Remember that a key has no packet, unless a packet is held for it.
+ * The entry stored is never the one evicted to make room for it.
  * @param c the cache
  * @param pk the key
  * @param now_s wall-clock seconds
- * @param ttl_s how long to remember
+ * @param ttl_s how long to remember (0 counts as 1)
  * @return 0 when stored, 1 when a packet is held (nothing changed),
  *         PKARR_E_NOMEM
  */

@@ -5,7 +5,8 @@ libpkdns_a_SOURCES += \
 	src/pkarr/packet.c src/pkarr/packet.h \
 	src/pkarr/answer.c src/pkarr/answer.h \
 	src/pkarr/zone.c src/pkarr/zone.h \
-	src/pkarr/cache.c src/pkarr/cache.h
+	src/pkarr/cache.c src/pkarr/cache.h \
+	src/pkarr/lmdbcheck.c src/pkarr/lmdbcheck.h
 
 check_PROGRAMS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \

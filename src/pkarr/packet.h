@@ -37,7 +37,25 @@ enum pkarr_err {
 	PKARR_E_NOMEM = -5,  /**< out of memory */
 	PKARR_E_IO = -6,     /**< storage failure (cache) */
 	PKARR_E_SPACE = -7,  /**< output buffer too small */
+	PKARR_E_FUTURE = -8, /**< timestamp too far in the future */
 };
+
+/**
+ * How far past the local clock a packet's timestamp may be, in seconds.
+ * A packet is signed with its publisher's clock; a few minutes cover
+ * ordinary skew. One dated further ahead would, as the highest seq, keep
+ * the owner's real packets out for as long as it is ahead (days, years),
+ * so it is refused rather than merely not preferred.
+ */
+#define PKARR_FUTURE_MAX_S 300
+
+/**
+ * Below this wall-clock time (2025-01-01 UTC) the local clock is taken to
+ * be unset (a board without a battery-backed clock, before NTP): every
+ * packet would look "in the future", so no packet is refused for its
+ * time until the clock is set.
+ */
+#define PKARR_CLOCK_SET_S 1735689600u
 
 /** One verified signed packet, self-contained (no pointers). */
 struct pkarr_packet {
@@ -73,6 +91,16 @@ int pkarr_signable(uint64_t ts_us, const uint8_t *dns, size_t dns_len,
  * @return 0 when valid, PKARR_E_SIZE, PKARR_E_DNS or PKARR_E_SIG
  */
 int pkarr_packet_verify(const struct pkarr_packet *pkt);
+
+/**
+ * Is the packet's timestamp acceptable at this wall-clock time: at most
+ * PKARR_FUTURE_MAX_S ahead of it (any time when now_s is below
+ * PKARR_CLOCK_SET_S, an unset clock)?
+ * @param ts_us the packet's timestamp (microseconds)
+ * @param now_s the local wall-clock time in seconds
+ * @return 0, or PKARR_E_FUTURE
+ */
+int pkarr_packet_check_time(uint64_t ts_us, uint64_t now_s);
 
 /**
  * Parse and verify the relay layout (sig | ts | dns) for a known key.

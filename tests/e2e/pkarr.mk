@@ -9,7 +9,10 @@ TESTS += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
-	tests/e2e/test_icann_budget.sh
+	tests/e2e/test_icann_budget.sh \
+	tests/e2e/test_pkarr_cache_damage.sh \
+	tests/e2e/test_pkarr_unanswered.sh \
+	tests/e2e/test_pkarr_future.sh
 EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
@@ -20,6 +23,9 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
 	tests/e2e/test_icann_budget.sh \
+	tests/e2e/test_pkarr_cache_damage.sh \
+	tests/e2e/test_pkarr_unanswered.sh \
+	tests/e2e/test_pkarr_future.sh \
 	tests/e2e/pkarr_lib.sh \
 	tests/e2e/data/pkarr_a.zone \
 	tests/e2e/data/pkarr_b.zone \

@@ -2,7 +2,10 @@
  * test_pkarr_cache.c -- packet cache: freshness, staleness, seq ordering,
  * negative entries, LRU eviction by bytes, what an entry costs, LMDB
  * persistence, lazy re-verification of what comes back from disk and the
- * byte budget when loading.
+ * byte budget when loading; entries that are never evicted by their own
+ * store, packets dated in the future, damaged LMDB files moved aside and
+ * unusable directories run memory only; the LMDB map's size on 32 and
+ * 64-bit hosts, a file that holds part of memory and a map that fills.
  */
 #include "config.h"
 
@@ -11,11 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <fcntl.h>
 
 #include <lmdb.h>
 
 #include "pkarr/cache.h"
+#include "pkarr/lmdbcheck.h"
 #include "pkarr/packet.h"
 #include "pkarr/zone.h"
 #include "tap.h"
@@ -334,8 +342,10 @@ test_lmdb(void)
 		pkarr_cache_free(c);
 	}
 
-	ok(pkarr_cache_new(1 << 20, "/proc/nonexistent/dir", &P) == NULL,
-	   "unusable directory: NULL");
+	c = pkarr_cache_new(1 << 20, "/proc/nonexistent/dir", &P);
+	ok(c != NULL && !pkarr_cache_has_disk(c),
+	   "unusable directory: a memory-only cache");
+	pkarr_cache_free(c);
 	rm_rf(dir);
 	ok(access(dir, F_OK) != 0, "temp dir removed");
 }
@@ -887,6 +897,423 @@ test_held_writes(void)
 	rm_rf(dir);
 }
 
+/* A key that never had a packet: the seed byte's public key. */
+static void
+key_of(uint8_t pk[32], uint8_t s)
+{
+	struct pkarr_packet p;
+
+	make(&p, s, 1000, 300, "9.9.9.9");
+	memcpy(pk, p.pk, 32);
+}
+
+/* Issue 10 item 5: the entry being stored is never the one evicted. */
+static void
+test_never_evict_own(void)
+{
+	struct pkarr_cache *c;
+	struct pkarr_packet a, b;
+	const struct pkarr_packet *got = NULL;
+	uint8_t k[32];
+	size_t two;
+
+	make(&a, 90, 1000, 300, "1.1.1.1");
+	make(&b, 91, 1000, 300, "2.2.2.2");
+	key_of(k, 92);
+
+	/* a budget smaller than one packet */
+	c = pkarr_cache_new(100, NULL, &P);
+	is_int(pkarr_cache_put(c, &a, 100), PKARR_PUT_NEW, "tiny cache: put");
+	is_int(pkarr_cache_get(c, a.pk, 100, &got), PKARR_CACHE_FRESH,
+	       "tiny cache: the packet just stored is held");
+	is_int(pkarr_cache_put(c, &b, 100), PKARR_PUT_NEW, "tiny cache: another");
+	is_int(pkarr_cache_get(c, b.pk, 100, &got), PKARR_CACHE_FRESH,
+	       "tiny cache: the newest is held");
+	is_int(pkarr_cache_get(c, a.pk, 100, &got), PKARR_CACHE_MISS,
+	       "tiny cache: the older one made room");
+	is_int(pkarr_cache_put_negative(c, k, 100, 60), 0, "tiny cache: negative");
+	is_int(pkarr_cache_get(c, k, 100, &got), PKARR_CACHE_NEGATIVE,
+	       "tiny cache: the negative entry is held");
+	pkarr_cache_free(c);
+
+	/* a full cache with less room than a negative entry (176 bytes) */
+	c = pkarr_cache_new(1 << 20, NULL, &P);
+	pkarr_cache_put(c, &a, 100);
+	pkarr_cache_put(c, &b, 100);
+	two = pkarr_cache_bytes(c);
+	pkarr_cache_free(c);
+	c = pkarr_cache_new(two + 100, NULL, &P);
+	pkarr_cache_put(c, &a, 100);
+	pkarr_cache_put(c, &b, 100);
+	is_int(pkarr_cache_put_negative(c, k, 100, 60), 0, "full cache: negative");
+	is_int(pkarr_cache_get(c, k, 100, &got), PKARR_CACHE_NEGATIVE,
+	       "full cache: the negative entry is held");
+	pkarr_cache_free(c);
+
+	/* a negative TTL of 0 (--min-ttl 0) lasts a second */
+	c = pkarr_cache_new(1 << 20, NULL, &P);
+	is_int(pkarr_cache_put_negative(c, k, 100, 0), 0, "TTL 0: stored");
+	is_int(pkarr_cache_get(c, k, 100, &got), PKARR_CACHE_NEGATIVE,
+	       "TTL 0: negative within the same second");
+	is_int(pkarr_cache_get(c, k, 101, &got), PKARR_CACHE_MISS,
+	       "TTL 0: gone a second later");
+	pkarr_cache_free(c);
+}
+
+/* Issue 10 item 10: a packet dated years ahead never pins a key. */
+static void
+test_future(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	uint64_t now = (uint64_t)time(NULL);
+	uint64_t ten_years = 10ull * 365 * 86400;
+	struct pkarr_packet cur, fut, soon, older;
+	const struct pkarr_packet *got = NULL;
+	struct pkarr_cache *c;
+
+	make(&cur, 93, now * 1000000u, 300, "1.1.1.1");
+	make(&older, 93, (now - 60) * 1000000u, 300, "3.3.3.3");
+	make(&fut, 93, (now + ten_years) * 1000000u, 300, "6.6.6.6");
+	make(&soon, 94, (now + PKARR_FUTURE_MAX_S - 5) * 1000000u, 300, "2.2.2.2");
+	is_int(pkarr_packet_check_time(fut.ts_us, now), PKARR_E_FUTURE,
+	       "10 years ahead: too far");
+	is_int(pkarr_packet_check_time(soon.ts_us, now), 0, "within the margin");
+	is_int(pkarr_packet_check_time(fut.ts_us, 1000), 0,
+	       "an unset clock refuses nothing");
+
+	c = pkarr_cache_new(1 << 20, NULL, &P);
+	is_int(pkarr_cache_put(c, &fut, now), PKARR_E_FUTURE, "future refused");
+	is_int(pkarr_cache_get(c, fut.pk, now, &got), PKARR_CACHE_MISS,
+	       "and not held");
+	is_int(pkarr_cache_put(c, &cur, now), PKARR_PUT_NEW, "current accepted");
+	is_int(pkarr_cache_put(c, &fut, now), PKARR_E_FUTURE,
+	       "future refused over a current packet");
+	is_int(pkarr_cache_get(c, cur.pk, now, &got), PKARR_CACHE_FRESH, "held");
+	ok(got != NULL && got->ts_us == cur.ts_us, "the current packet is served");
+	is_int(pkarr_cache_put(c, &soon, now), PKARR_PUT_NEW,
+	       "a few minutes ahead is accepted (clock skew)");
+	pkarr_cache_free(c);
+
+	/* one taken while the clock was unset is replaced by any current one */
+	c = pkarr_cache_new(1 << 20, NULL, &P);
+	is_int(pkarr_cache_put(c, &fut, 1000), PKARR_PUT_NEW,
+	       "unset clock: future taken");
+	is_int(pkarr_cache_put(c, &older, now), PKARR_PUT_NEWER,
+	       "clock set: a current packet, even with a lower seq, replaces it");
+	is_int(pkarr_cache_get(c, cur.pk, now, &got), PKARR_CACHE_FRESH, "held");
+	ok(got != NULL && got->ts_us == older.ts_us, "the current one is served");
+	pkarr_cache_free(c);
+
+	/* and one on disk is dropped when read back */
+	if (!ok(dir != NULL, "mkdtemp"))
+		return;
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	pkarr_cache_put(c, &fut, 1000);
+	pkarr_cache_put(c, &soon, 1000);
+	pkarr_cache_free(c);
+	is_int(disk_count(dir), 2, "two on disk");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	is_int(pkarr_cache_count(c), 1, "future packet not loaded");
+	is_int(pkarr_cache_get(c, fut.pk, now, &got), PKARR_CACHE_MISS,
+	       "future packet from disk: MISS");
+	pkarr_cache_free(c);
+	is_int(disk_count(dir), 1, "and deleted from disk");
+	rm_rf(dir);
+}
+
+/* Files in dir whose name starts with prefix. */
+static int
+count_prefixed(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+enum damage { CUT_HALF, PAGE_GARBAGE, ZERO_LEN, A_DIRECTORY, NOT_LMDB, META_GARBAGE };
+
+static int
+damage_file(const char *file, enum damage how)
+{
+	struct stat st;
+	uint8_t junk[4096];
+	int fd, rc = 0;
+
+	if (stat(file, &st) != 0)
+		return -1;
+	memset(junk, 0xa5, sizeof(junk));
+	switch (how) {
+	case CUT_HALF:
+		return truncate(file, st.st_size / 2);
+	case ZERO_LEN:
+		return truncate(file, 0);
+	case A_DIRECTORY:
+		if (unlink(file) != 0)
+			return -1;
+		return mkdir(file, 0700);
+	case NOT_LMDB:
+		fd = open(file, O_WRONLY | O_TRUNC);
+		if (fd < 0)
+			return -1;
+		rc = write(fd, "not an lmdb file\n", 17) == 17 ? 0 : -1;
+		close(fd);
+		return rc;
+	case PAGE_GARBAGE:
+	case META_GARBAGE:
+		fd = open(file, O_WRONLY);
+		if (fd < 0)
+			return -1;
+		if (how == META_GARBAGE) {
+			/* the magic stays; page size, roots and last page do not */
+			rc = pwrite(fd, junk, 4096 - 64, 64) == 4096 - 64 ? 0 : -1;
+		} else {
+			/* the first 32 bytes of every page after the meta pages:
+			 * page numbers, flags, bounds and the first node */
+			for (off_t o = 2 * 4096; o + 32 <= st.st_size && rc == 0; o += 4096)
+				rc = pwrite(fd, junk, 32, o) == 32 ? 0 : -1;
+		}
+		close(fd);
+		return rc;
+	}
+	return -1;
+}
+
+/* Issue 10 item 2: a damaged file is moved aside; the cache starts empty
+ * and works. Without the check LMDB faults (SIGBUS) on these files. */
+static void
+test_damaged(void)
+{
+	static const char *names[] = {"cut to half", "garbage in page headers",
+				      "zero length", "a directory", "not LMDB",
+				      "garbage in a meta page"};
+	struct pkarr_packet p[40];
+
+	for (uint8_t i = 0; i < 40; i++)
+		make(&p[i], (uint8_t)(100 + i), 1000, 300, "1.2.3.4");
+	for (int how = CUT_HALF; how <= META_GARBAGE; how++) {
+		char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+		char *dir = mkdtemp(tmpl), file[4200], why[160];
+		const struct pkarr_packet *got = NULL;
+		struct pkarr_cache *c;
+		int want_aside = how == ZERO_LEN ? 0 : 1;
+
+		if (!ok(dir != NULL, "mkdtemp"))
+			return;
+		snprintf(file, sizeof(file), "%s/pkarr-packets.mdb", dir);
+		c = pkarr_cache_new(1 << 20, dir, &P);
+		for (int i = 0; i < 40; i++)
+			pkarr_cache_put(c, &p[i], 100);
+		pkarr_cache_free(c);
+		is_int(pkarr_lmdb_check(file, why, sizeof(why)), PKARR_LMDB_OK,
+		       "%s: the file checks out before (%s)", names[how], why);
+		is_int(damage_file(file, (enum damage)how), 0, "%s: damaged",
+		       names[how]);
+		c = pkarr_cache_new(1 << 20, dir, &P);
+		ok(c != NULL && pkarr_cache_has_disk(c), "%s: opens with a file",
+		   names[how]);
+		is_int(count_prefixed(dir, "pkarr-packets.mdb.corrupt-"), want_aside,
+		       "%s: moved aside", names[how]);
+		is_int(pkarr_cache_count(c), 0, "%s: starts empty", names[how]);
+		is_int(pkarr_cache_put(c, &p[0], 100), PKARR_PUT_NEW, "%s: put",
+		       names[how]);
+		pkarr_cache_free(c);
+		c = pkarr_cache_new(1 << 20, dir, &P);
+		is_int(pkarr_cache_get(c, p[0].pk, 100, &got), PKARR_CACHE_FRESH,
+		       "%s: the new file works", names[how]);
+		pkarr_cache_free(c);
+		rm_rf(dir);
+	}
+}
+
+/* Issue 10 item 3: a directory that cannot be used leaves the cache in
+ * memory; it opens later and gets what memory held. */
+static void
+test_unusable_dir(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl), path[4200];
+	const struct pkarr_packet *got = NULL;
+	struct pkarr_packet a;
+	struct pkarr_cache *c;
+	FILE *f;
+
+	if (!ok(dir != NULL, "mkdtemp"))
+		return;
+	make(&a, 95, 1000, 300, "1.1.1.1");
+	snprintf(path, sizeof(path), "%s/cache", dir);
+	f = fopen(path, "w"); /* a file where the directory should be */
+	if (f)
+		fclose(f);
+	c = pkarr_cache_new(1 << 20, path, &P);
+	if (!ok(c != NULL, "a file in place of the directory: a cache"))
+		return;
+	ok(!pkarr_cache_has_disk(c), "memory only");
+	is_int(pkarr_cache_put(c, &a, 100), PKARR_PUT_NEW, "put in memory");
+	is_int(pkarr_cache_get(c, a.pk, 100, &got), PKARR_CACHE_FRESH, "served");
+	is_int(pkarr_cache_open_disk(c), PKARR_E_IO, "retry: still unusable");
+	unlink(path);
+	is_int(pkarr_cache_open_disk(c), 0, "retry once the file is gone: open");
+	ok(pkarr_cache_has_disk(c), "writes go to disk");
+	is_int(pkarr_cache_get(c, a.pk, 100, &got), PKARR_CACHE_FRESH,
+	       "memory kept");
+	pkarr_cache_free(c);
+	is_int(disk_count(path), 1, "memory's packet written to the file");
+	rm_rf(dir);
+}
+
+static void
+test_map_size(void)
+{
+	const uint64_t mib = 1ull << 20, gib = 1ull << 30;
+	bool fits = true;
+
+	/* what wrapped on 32-bit: 4 * 1g was 0, raised to 64 MiB; 4 * 600m
+	 * (2.4 GB) could not be mapped */
+	ok(pkarr_cache_map_size(gib, 32) == 512 * mib,
+	   "1g on 32-bit: 512 MiB (%llu)",
+	   (unsigned long long)pkarr_cache_map_size(gib, 32));
+	ok(pkarr_cache_map_size(600 * mib, 32) == 512 * mib,
+	   "600m on 32-bit: 512 MiB");
+	ok(pkarr_cache_map_size(4 * gib, 32) == 512 * mib,
+	   "4g on 32-bit: 512 MiB");
+	ok(pkarr_cache_map_size(UINT64_MAX, 32) == 512 * mib,
+	   "the largest budget on 32-bit: 512 MiB");
+	ok(pkarr_cache_map_size(100 * mib, 32) == 400 * mib,
+	   "100m on 32-bit: four times");
+	ok(pkarr_cache_map_size(128 * mib, 32) == 512 * mib,
+	   "128m on 32-bit: four times, the cap");
+	ok(pkarr_cache_map_size(gib, 64) == 4 * gib, "1g on 64-bit: 4 GiB");
+	ok(pkarr_cache_map_size(600 * mib, 64) == 2400 * mib,
+	   "600m on 64-bit: four times");
+	ok(pkarr_cache_map_size(UINT64_MAX, 64) == PKARR_CACHE_MAP_MAX64,
+	   "the largest budget on 64-bit: the cap, no wrap");
+	ok(pkarr_cache_map_size((1ull << 62) + 1, 64) == PKARR_CACHE_MAP_MAX64,
+	   "a budget whose four times wraps: the cap");
+	for (unsigned bits = 32; bits <= 64; bits += 32) {
+		ok(pkarr_cache_map_size(0, bits) == PKARR_CACHE_MAP_MIN,
+		   "%u-bit: no budget, the 64 MiB floor", bits);
+		ok(pkarr_cache_map_size(1000, bits) == PKARR_CACHE_MAP_MIN,
+		   "%u-bit: a small budget, the floor", bits);
+		ok(pkarr_cache_map_size(17 * mib + 1, bits) == 69 * mib,
+		   "%u-bit: rounded up to a MiB", bits);
+	}
+	/* Every budget a 32-bit size_t can hold gives a map it can hold. */
+	for (uint64_t b = 1; b <= UINT32_MAX; b = b * 3 + 1) {
+		uint64_t m = pkarr_cache_map_size(b, 32);
+		if (m > UINT32_MAX || m < PKARR_CACHE_MAP_MIN ||
+		    m % mib != 0 || (b <= 16 * mib && m != 64 * mib))
+			fits = false;
+	}
+	ok(fits, "32-bit maps always fit 32 bits, in MiB, at least the floor");
+}
+
+#define NFILL 3000
+
+/* Put NFILL packets of about 350 bytes (1 MB) in a cache of 4 MiB of
+ * memory whose file has a 1 MiB map: every one stays answered. */
+static int
+fill(struct pkarr_cache *c, struct pkarr_packet *p, bool held, int *answered)
+{
+	const struct pkarr_packet *got = NULL;
+	int failed = 0;
+
+	*answered = 0;
+	for (unsigned i = 0; i < NFILL; i++) {
+		if (held && i % 100 == 0)
+			pkarr_cache_hold_writes(c);
+		if (pkarr_cache_put(c, &p[i], 1000 + i) != PKARR_PUT_NEW)
+			failed++;
+		if (held && i % 100 == 99)
+			pkarr_cache_release_writes(c);
+	}
+	for (unsigned i = 0; i < NFILL; i++)
+		if (pkarr_cache_get(c, p[i].pk, 1000 + NFILL, &got) ==
+			    PKARR_CACHE_FRESH &&
+		    got->dns_len == p[i].dns_len)
+			(*answered)++;
+	return failed;
+}
+
+static void
+test_map_fills(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct pkarr_packet *p = calloc(NFILL, sizeof(*p));
+	const struct pkarr_packet *got = NULL;
+	struct pkarr_cache *c;
+	int answered = 0, on_disk, bad = 0;
+
+	if (!ok(dir != NULL && p != NULL, "mkdtemp"))
+		goto out;
+	for (unsigned i = 0; i < NFILL; i++)
+		if (make_big(&p[i], 2000 + i, 250, 1000 + i) < 0)
+			bad++;
+	is_int(bad, 0, "%d packets made", NFILL);
+
+	/* The file's budget is a quarter of the map: a subset, newest. */
+	c = pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20, 0);
+	if (!ok(c != NULL && pkarr_cache_has_disk(c), "a cache with a 1 MiB map"))
+		goto out;
+	is_int(fill(c, p, false, &answered), 0, "all stored");
+	is_int(answered, NFILL, "all answered from memory");
+	ok(pkarr_cache_has_disk(c), "the disk still in use");
+	pkarr_cache_free(c);
+	on_disk = disk_count(dir);
+	ok(on_disk > 100 && on_disk < NFILL / 4,
+	   "the file holds the part that fits a quarter of the map (%d)",
+	   on_disk);
+	c = pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20, 0);
+	if (ok(c != NULL, "reopened")) {
+		is_int(pkarr_cache_count(c), on_disk, "all of the file loaded");
+		is_int(pkarr_cache_get(c, p[NFILL - 1].pk, 2000, &got),
+		       PKARR_CACHE_FRESH, "the newest came back");
+		is_int(pkarr_cache_get(c, p[0].pk, 2000, &got),
+		       PKARR_CACHE_MISS, "the oldest did not");
+		pkarr_cache_free(c);
+	}
+	rm_rf(dir);
+
+	/* A budget larger than the map: it fills (MDB_MAP_FULL), the file
+	 * is started again with less, and answers keep coming. Once with
+	 * single writes, once with held ones. */
+	for (int held = 0; held < 2; held++) {
+		dir = mkdtemp(strcpy(tmpl, "/tmp/test_pkarr_cache.XXXXXX"));
+		c = dir ? pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20,
+					      64 << 20)
+			: NULL;
+		if (!ok(c != NULL, "a cache whose file overfills its map"))
+			goto out;
+		is_int(fill(c, p, held, &answered), 0, "%s: all stored",
+		       held ? "held" : "single");
+		is_int(answered, NFILL, "all answered");
+		ok(pkarr_cache_has_disk(c), "the disk still in use");
+		pkarr_cache_free(c);
+		on_disk = disk_count(dir);
+		ok(on_disk > 50, "the file holds packets (%d)", on_disk);
+		c = pkarr_cache_new_map(4 << 20, dir, &P, 1 << 20, 64 << 20);
+		if (ok(c != NULL && pkarr_cache_has_disk(c), "reopened")) {
+			is_int(pkarr_cache_count(c), on_disk,
+			       "all of the file loaded");
+			is_int(pkarr_cache_get(c, p[NFILL - 1].pk, 2000, &got),
+			       PKARR_CACHE_FRESH, "the newest came back");
+			pkarr_cache_free(c);
+		}
+		rm_rf(dir);
+	}
+out:
+	free(p);
+}
+
 int
 main(void)
 {
@@ -898,5 +1325,11 @@ main(void)
 	test_lazy_verify();
 	test_load_budget();
 	test_held_writes();
+	test_never_evict_own();
+	test_future();
+	test_damaged();
+	test_unusable_dir();
+	test_map_size();
+	test_map_fills();
 	return tap_done();
 }
