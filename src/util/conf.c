@@ -64,6 +64,7 @@ static const struct conf_key conf_keys[] = {
 	{ "ratelimit-burst", 0, T_U32, F(ratelimit_burst), 0, 0, "N  burst of the query limit (default 200)" },
 	{ "dht-ratelimit", 0, T_U32, F(dht_ratelimit), 0, 0, "N  DHT look-ups per second per client IP, 0 = off (default 5)" },
 	{ "dht-ratelimit-burst", 0, T_U32, F(dht_ratelimit_burst), 0, 0, "N  burst of the look-up limit (default 25)" },
+	{ "icann-max-per-client", 0, T_U32, F(icann_max_per_client), 0, 0, "N  ICANN resolutions one client may have running, 0 = no budget; not for 127.0.0.1, ::1 (default 128)" },
 	{ "disable-any", 0, T_BOOL, F(disable_any), 0, 0, "yes|no  answer ANY queries with NOTIMP (default no)" },
 	{ "serve-stale", 0, T_BOOL, F(serve_stale), 0, 0, "yes|no  RFC 8767 stale answers when the source fails (default yes)" },
 	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  extra suffix after key TLDs, e.g. key" },
@@ -106,6 +107,7 @@ conf_defaults(struct conf *c)
 	c->ratelimit_burst = 200;
 	c->dht_ratelimit = 5;
 	c->dht_ratelimit_burst = 25;
+	c->icann_max_per_client = 128;
 	c->serve_stale = true;
 	c->republish_interval = 3600;
 	c->stats_interval = 300;
