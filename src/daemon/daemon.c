@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,7 +41,7 @@
  * asking again joins it; then its libunbound query is cancelled. */
 #define ICANN_LINGER_MS 15000
 
-/* One client's share of PKDNS_ICANN_MAX_PER_CLIENT. */
+/* One client's share of the ICANN path (icann-max-per-client). */
 struct client_budget {
 	uint8_t key[9];               /* family, then IPv4 address or IPv6 /64 */
 	unsigned n;                   /* resolutions it started, in flight */
@@ -209,6 +210,37 @@ client_release(struct pkdns *d, struct client_budget *b)
 			break;
 		}
 	free(b);
+}
+
+/* The host's own stub resolver and its apps: 127.0.0.1 or ::1 exactly
+ * (also as ::ffff:127.0.0.1). The whole machine shares that address, so
+ * it has no per-client ICANN budget; the rest of 127/8 does. */
+static bool
+host_stub(const struct sockaddr_storage *ss)
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+
+	if (ss->ss_family == AF_INET)
+		return ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) == 0x7f000001u;
+	if (ss->ss_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		return memcmp(a, v6, 16) == 0 || memcmp(a, mapped, 16) == 0;
+	}
+	return false;
+}
+
+/* Whether the client has used up its share of the ICANN path. */
+static bool
+client_over_budget(struct pkdns *d, const struct sockaddr_storage *ss)
+{
+	const struct client_budget *b;
+	uint32_t max = d->conf.icann_max_per_client;
+
+	if (max == 0 || host_stub(ss))
+		return false;
+	b = client_budget(d, ss, false);
+	return b && b->n >= max;
 }
 
 /* ---- the ICANN path: resolutions and their waiters ----------------------- */
@@ -513,8 +545,7 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 			waiter_add(d, res, q);
 			return;
 		}
-	owner = client_budget(d, &q->client, false);
-	if (icann_full(d->icann) || (owner && owner->n >= PKDNS_ICANN_MAX_PER_CLIENT)) {
+	if (icann_full(d->icann) || client_over_budget(d, &q->client)) {
 		icann_refuse(d, q);
 		return;
 	}
@@ -709,6 +740,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	d->conf.min_ttl = fresh.min_ttl;
 	d->conf.max_ttl = fresh.max_ttl;
 	d->conf.disable_any = fresh.disable_any;
+	d->conf.icann_max_per_client = fresh.icann_max_per_client;
 	d->conf.serve_stale = fresh.serve_stale;
 	d->conf.verbose = fresh.verbose;
 	ratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);

@@ -34,12 +34,12 @@ struct ratelimit;
 
 /* Budgets of the ICANN path. Queries in libunbound at once, those whose
  * clients already had their answer included (a server that never
- * answers keeps each for up to a minute, ~12 KB each); of those, how
- * many one client (an IPv4 address, an IPv6 /64) may have started; and
- * clients held waiting for an answer. Over a budget a client gets a
- * stale answer or SERVFAIL at once. */
+ * answers keeps each for up to a minute, ~12 KB each); and clients held
+ * waiting for an answer. How many of the former one client (an IPv4
+ * address, an IPv6 /64) may have started is icann-max-per-client; the
+ * host's own stub (127.0.0.1, ::1) has only the total budget. Over a
+ * budget a client gets a stale answer or SERVFAIL at once. */
 #define PKDNS_ICANN_MAX_INFLIGHT 1024
-#define PKDNS_ICANN_MAX_PER_CLIENT 128
 #define PKDNS_ICANN_MAX_WAITERS 4096
 
 struct pkdns_deadline;

@@ -75,6 +75,7 @@ static const struct conf_key conf_keys[] = {
 	{ "ratelimit-burst", 0, T_U32, F(ratelimit_burst), 0, 0, "N  burst of the query limit (default 200)", 0, 0 },
 	{ "dht-ratelimit", 0, T_U32, F(dht_ratelimit), 0, 0, "N  DHT look-ups per second per client IP, 0 = off (default 5)", 0, 0 },
 	{ "dht-ratelimit-burst", 0, T_U32, F(dht_ratelimit_burst), 0, 0, "N  burst of the look-up limit (default 25)", 0, 0 },
+	{ "icann-max-per-client", 0, T_U32, F(icann_max_per_client), 0, 0, "N  ICANN resolutions one client may have running, 0 = no budget; not for 127.0.0.1, ::1 (default 128)", 0, 0 },
 	{ "disable-any", 0, T_BOOL, F(disable_any), 0, 0, "yes|no  answer ANY queries with NOTIMP (default no)", 0, 0 },
 	{ "serve-stale", 0, T_BOOL, F(serve_stale), 0, 0, "yes|no  RFC 8767 stale answers when the source fails (default yes)", 0, 0 },
 	{ "tld", 0, T_STR, F(tld), 0, 0, "NAME  suffix after key TLDs: <key>.NAME resolves like <key>; none = off (default key)", 0, 0 },
@@ -119,6 +120,7 @@ conf_defaults(struct conf *c)
 	c->ratelimit_burst = 200;
 	c->dht_ratelimit = 5;
 	c->dht_ratelimit_burst = 25;
+	c->icann_max_per_client = 128;
 	c->serve_stale = true;
 	c->republish_interval = 3600;
 	c->stats_interval = 300;

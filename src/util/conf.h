@@ -75,6 +75,7 @@ struct conf {
 	uint32_t edns_buffer_size;
 	uint32_t ratelimit, ratelimit_burst;
 	uint32_t dht_ratelimit, dht_ratelimit_burst;
+	uint32_t icann_max_per_client; /**< 0: no per-client budget */
 	bool disable_any;
 	bool serve_stale;
 	char *tld;

@@ -8,8 +8,8 @@
 
   blackhole.py bulk --port P --count N --fmt NAME-FMT [--timeout S]
       sends N queries (type A, name NAME-FMT % i; "%.0s" for one name) to 127.0.0.1:P from
-      --clients UDP sockets (the first on 127.0.0.1, the others on
-      127.0.0.11, .12, ...: distinct clients), taking turns, at most
+      --clients UDP sockets (the first on --first, default 127.0.0.1,
+      the others on 127.0.0.11, .12, ...: distinct clients), taking turns, at most
       --window unanswered at a time, at most --rate a second (so that
       the server's socket buffer does not overflow), and waits at
       most --timeout seconds after the last one. Prints
@@ -62,7 +62,7 @@ def cmd_bulk(args):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         s.setblocking(False)
-        s.bind(("127.0.0.1" if c == 0 else "127.0.0.%d" % (10 + c), 0))
+        s.bind((args.first if c == 0 else "127.0.0.%d" % (10 + c), 0))
         socks.append(s)
     dest = ("127.0.0.1", args.port)
     base = random.randrange(65536)
@@ -138,6 +138,7 @@ def main():
     b.add_argument("--fmt", required=True)
     b.add_argument("--window", type=int, default=500)
     b.add_argument("--clients", type=int, default=1)
+    b.add_argument("--first", default="127.0.0.1")
     b.add_argument("--rate", type=int, default=3000)
     b.add_argument("--timeout", type=float, default=8)
     b.set_defaults(fn=cmd_bulk)

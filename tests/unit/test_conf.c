@@ -201,6 +201,7 @@ test_defaults(struct ctx *x)
 	is_int(c.edns_buffer_size, 1232, "edns-buffer-size 1232");
 	ok(c.ratelimit == 100 && c.ratelimit_burst == 200, "ratelimit 100/200");
 	ok(c.dht_ratelimit == 5 && c.dht_ratelimit_burst == 25, "dht-ratelimit 5/25");
+	is_int(c.icann_max_per_client, 128, "icann-max-per-client 128");
 	ok(c.republish_interval == 3600 && c.stats_interval == 300, "intervals");
 	ok(!c.cache_dir && !c.pidfile && c.n_republish == 0 && c.n_forward == 0,
 	    "no cache-dir, pidfile, republish, forward");
@@ -253,6 +254,7 @@ static const char full_file[] =
 	"ratelimit-burst: 7\n"
 	"dht-ratelimit: 11\n"
 	"dht-ratelimit-burst: 12\n"
+	"icann-max-per-client: 0\n"
 	"disable-any: true\n"
 	"serve-stale: off\n"
 	"tld: \"key\"\n"
@@ -300,6 +302,7 @@ test_full_file(struct ctx *x)
 	is_int(c.edns_buffer_size, 4096, "edns-buffer-size");
 	ok(c.ratelimit == 0 && c.ratelimit_burst == 7, "ratelimit");
 	ok(c.dht_ratelimit == 11 && c.dht_ratelimit_burst == 12, "dht-ratelimit");
+	is_int(c.icann_max_per_client, 0, "icann-max-per-client: 0");
 	ok(c.disable_any && !c.serve_stale, "disable-any: true, serve-stale: off");
 	ok(c.tld && strcmp(c.tld, "key") == 0, "tld quoted");
 	ok(c.n_republish == 1 && strlen(c.republish[0]) == 52, "republish");
