@@ -18,7 +18,7 @@ sanitize=no
 BUILD_DEPS="build-essential autoconf automake pkg-config libldns-dev libsodium-dev
   libevent-dev libunbound-dev liblmdb-dev dns-root-data"
 TEST_DEPS="dnsutils knot-dnsutils ldnsutils nsd unbound python3 python3-libtorrent
-  iproute2 procps"
+  iproute2 procps shellcheck"
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	missing=""
