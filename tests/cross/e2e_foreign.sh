@@ -28,7 +28,7 @@ TESTNET_PORT=$(pick_testnet_port)
 # Under emulation the start (libunbound, 20 DHT nodes) is slower: wait on
 # a TCP connect rather than on an answer.
 PROBE_NAME=none pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode adaptive \
-	--testnet 20 --testnet-port "$TESTNET_PORT" --dht-port 0 --ratelimit 0 -v
+	--testnet 20 --testnet-port "$TESTNET_PORT" --dht-port 0 --ratelimit 0 --tld key -v
 
 K=$(new_key a)
 is "${#K}" 52 "$arch: pkdns-cli generate gives a 52-character key"
@@ -49,6 +49,8 @@ q +time=5 +tries=1 "www.$K" AAAA
 is "$(status) $(rdata AAAA)" "NOERROR 2001:db8::11" "$arch: www AAAA"
 q +time=5 +tries=1 "$K" TXT
 is "$(status) $(rdata TXT)" 'NOERROR "big-endian and 32-bit" "second string"' "$arch: TXT strings"
+q +time=5 +tries=1 "www.$K.key" A
+is "$(status) $(rdata A)" "NOERROR 192.0.2.11" "$arch: www.KEY.key A (the name dnsmasq forwards)"
 q +time=10 +tries=1 www.e2e.example A
 is "$(status) $(rdata A | tr '\n' ' ')" "NOERROR 192.0.2.1 192.0.2.2 " "$arch: ICANN name through libunbound and nsd"
 
