@@ -55,8 +55,12 @@ if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		echo "# installing$missing"
 		# shellcheck disable=SC2086
+		# (a fresh machine may need its package lists first)
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			$missing >/dev/null 2>&1 || die "apt-get install$missing failed"
+			$missing >/dev/null 2>&1 ||
+			{ apt-get update -q >/dev/null 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+					$missing >/dev/null 2>&1; } || die "apt-get install$missing failed"
 	else
 		die "missing Debian packages:$missing"
 	fi
