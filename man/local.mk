@@ -1,5 +1,4 @@
-# man/: the manual pages of the daemon and its configuration file, and the
-# OpenWrt init script shipped in the tarball (the other contrib/ files are
-# in contrib/local.mk). pkdns-cli.1 is added by src/cli.
+# man/: the manual pages of the daemon and its configuration file;
+# pkdns-cli.1 is added by src/cli, contrib/ files by contrib/local.mk and
+# contrib/openwrt by tests/cross/cross.mk.
 dist_man_MANS += man/pkdns.8 man/pkdns.conf.5
-EXTRA_DIST += contrib/openwrt/pkdns.init
