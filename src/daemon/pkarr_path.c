@@ -57,7 +57,6 @@
 #define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
-#define CACHE_RETRY_S 300        /* retry an unusable --cache-dir */
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 
@@ -1510,7 +1509,7 @@ pkdns_pkarr_init(struct pkdns *d)
 		pp->neg_ttl = 1;
 	/* An unusable --cache-dir leaves the cache memory only (the cache
 	 * logs why, once) and never stops the resolver; it is retried every
-	 * CACHE_RETRY_S and on SIGHUP. */
+	 * cache-dir-retry seconds and on SIGHUP. */
 	pp->pcache = pkarr_cache_new((size_t)d->conf.packet_cache_size, d->conf.cache_dir,
 	    &pp->params);
 	if (!pp->pcache) {
@@ -1521,10 +1520,12 @@ pkdns_pkarr_init(struct pkdns *d)
 	if (!pp->rl_dht)
 		return -1;
 	if (d->conf.cache_dir) {
-		struct timeval tv = { CACHE_RETRY_S, 0 };
+		struct timeval tv = { (time_t)d->conf.cache_dir_retry, 0 };
 		pp->ev_verify = evtimer_new(d->base, on_verify, pp);
 		pp->ev_reopen = event_new(d->base, -1, EV_PERSIST, on_reopen, pp);
-		if (!pp->ev_verify || !pp->ev_reopen || event_add(pp->ev_reopen, &tv) < 0)
+		if (!pp->ev_verify || !pp->ev_reopen)
+			return -1;
+		if (d->conf.cache_dir_retry > 0 && event_add(pp->ev_reopen, &tv) < 0)
 			return -1;
 		if (pkarr_cache_has_disk(pp->pcache) && cache_opened(pp) < 0)
 			return -1;

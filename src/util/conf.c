@@ -56,6 +56,7 @@ static const struct conf_key conf_keys[] = {
 	{ "bootstrap", 0, T_STR_LIST, F(bootstrap), F(n_bootstrap), 0, "HOST:PORT  DHT bootstrap node, repeatable", 0, 0 },
 	{ "dht-mode", 0, T_DHT_MODE, F(dht_mode), 0, 0, "off|client|server|adaptive  (default adaptive)", 0, 0 },
 	{ "cache-dir", 0, T_STR, F(cache_dir), 0, 0, "DIR  persistent packet cache and routing table", 0, 0 },
+	{ "cache-dir-retry", 0, T_U32, F(cache_dir_retry), 0, 0, "SECONDS  retry an unusable cache-dir, 0 = on SIGHUP only (default 300)", 0, 0 },
 	{ "min-ttl", 0, T_U32, F(min_ttl), 0, 0, "SECONDS  lower clamp of pkarr TTLs (default 60)", 0, TTL_MAX },
 	{ "max-ttl", 0, T_U32, F(max_ttl), 0, 0, "SECONDS  upper clamp of pkarr TTLs (default 86400)", 0, TTL_MAX },
 	{ "testnet", 0, T_U32, F(testnet), 0, 0, "N  run N local DHT nodes on 127.0.0.1 and use only them", 0, 0 },
@@ -124,6 +125,7 @@ conf_defaults(struct conf *c)
 	c->serve_stale = true;
 	c->republish_interval = 3600;
 	c->stats_interval = 300;
+	c->cache_dir_retry = 300;
 }
 
 static const char *const default_bootstrap[] = {

@@ -58,6 +58,7 @@ struct conf {
 	uint16_t dht_port;
 	int dht_mode;               /**< enum conf_dht_mode */
 	char *cache_dir;
+	uint32_t cache_dir_retry;   /**< seconds between tries of an unusable cache_dir; 0: SIGHUP only */
 	uint32_t min_ttl, max_ttl;
 	uint32_t testnet;           /**< extra in-process DHT nodes */
 	uint16_t testnet_port;

@@ -14,7 +14,7 @@
 # that is a file, a full file system (at start and after it) and a
 # read-only one (tmpfs mounts; skipped when mount is not allowed). pkdns
 # runs memory only, answers, and opens the cache on SIGHUP once the
-# directory is usable. A FIFO
+# directory is usable, or by itself every cache-dir-retry seconds. A FIFO
 # where the saved routing table should be must not hang start-up.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -137,6 +137,23 @@ pkarr_start --cache-dir "$TMPD/p.zone/sub"
 answers_both "a parent that is a file"
 like "$(cat "$PKDNS_LOG")" 'running memory only' "a parent that is a file: memory only"
 pkdns_stop
+
+# The timer, not SIGHUP: with cache-dir-retry 1 the directory is tried
+# again every second and opened once the file in its place is gone.
+F=$TMPD/in-the-way
+printf 'x\n' >"$F"
+pkarr_start --cache-dir "$F" --cache-dir-retry 1
+answers_both "retried by the timer"
+sleep 1.5
+is "$(grep -c 'open again' "$PKDNS_LOG")" 0 "retried by the timer: still memory only while the file is there"
+rm -f "$F"
+for i in $(seq 1 50); do
+	grep -q 'open again' "$PKDNS_LOG" && break
+	sleep 0.1
+done
+like "$(cat "$PKDNS_LOG")" 'packet cache: .* open again' "retried by the timer: opened within 5 s, no SIGHUP"
+pkdns_stop
+from_disk "retried by the timer" "$F"
 
 mkdir -p "$MNT"
 if mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then

@@ -203,6 +203,7 @@ test_defaults(struct ctx *x)
 	ok(c.dht_ratelimit == 5 && c.dht_ratelimit_burst == 25, "dht-ratelimit 5/25");
 	is_int(c.icann_max_per_client, 128, "icann-max-per-client 128");
 	ok(c.republish_interval == 3600 && c.stats_interval == 300, "intervals");
+	is_int(c.cache_dir_retry, 300, "cache-dir-retry 300");
 	ok(!c.cache_dir && !c.pidfile && c.n_republish == 0 && c.n_forward == 0,
 	    "no cache-dir, pidfile, republish, forward");
 	ok(c.tld && strcmp(c.tld, "key") == 0, "tld key by default: <key>.key resolves");
@@ -234,6 +235,7 @@ static const char full_file[] =
 	"bootstrap: \"b.example:2\"\n"
 	"dht-mode: server\n"
 	"cache-dir: /var/cache/pkdns\n"
+	"cache-dir-retry: 7\n"
 	"  min-ttl  :   30  \n"
 	"max-ttl: 600\n"
 	"testnet: 5\n"
@@ -284,6 +286,7 @@ test_full_file(struct ctx *x)
 	    strcmp(c.bootstrap[1], "b.example:2") == 0, "bootstrap values, quotes removed");
 	is_int(c.dht_mode, DHT_MODE_SERVER_CONF, "dht-mode server");
 	ok(c.cache_dir && strcmp(c.cache_dir, "/var/cache/pkdns") == 0, "cache-dir");
+	is_int(c.cache_dir_retry, 7, "cache-dir-retry");
 	ok(c.min_ttl == 30 && c.max_ttl == 600, "min/max-ttl (spaces around the colon)");
 	ok(c.testnet == 5 && c.testnet_port == 50000, "testnet");
 	ok(c.foreground, "foreground: yes");
