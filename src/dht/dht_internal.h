@@ -51,6 +51,7 @@ struct lookup_cand {
 	uint8_t id[20];
 	bool id_known;         /**< false for bootstrap addresses */
 	bool slow;
+	bool bep42_ok;         /**< ID valid for the address (BEP 42) */
 	uint8_t state;         /**< enum cand_state */
 	uint8_t put_state;     /**< 0 none, 1 sent, 2 answered */
 	struct dht_addr addr;
@@ -78,6 +79,12 @@ struct dht_lookup {
 	int64_t best_seq;
 	bool have_value;
 	bool step_due;         /**< a reply came in this batch: step after it */
+	bool stalled;          /**< no transaction was free: step again from
+				    dht_periodic */
+	/* every address queried, for the whole look-up: a candidate that
+	 * fell off the sorted list is never asked twice */
+	struct dht_addr *asked;
+	size_t nasked;
 	struct dht_item *put_item; /**< LK_PUT: the item to store */
 	int64_t cas;
 	dht_get_cb get_cb;
@@ -130,6 +137,11 @@ struct dht {
 	uint64_t unsolicited_ms[DHT_ADAPTIVE_MIN_IPS];
 	uint64_t now_ms; /**< time of the latest call into the node */
 	uint64_t last_maint_ms, last_boot_ms, last_expire_ms;
+	/* health (dht_info.health): replies and timeouts of every query */
+	uint8_t health;
+	uint64_t health_changes;
+	uint64_t start_ms, last_reply_ms, up_candidate_ms;
+	unsigned fails_since_reply;
 	uint8_t version[4];
 	/* dht_input_batch: replies defer their look-up steps and the pings
 	 * of the nodes they name to the end of the batch */
@@ -178,10 +190,15 @@ void dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn 
 /** A transaction of this look-up timed out (or went slow). */
 void dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	bool slow_only, uint64_t now_ms);
+/** Past its deadline: end it (a put still puts to what it found). */
+void dht_lookup_expire(struct dht *d, struct dht_lookup *l, uint64_t now_ms);
 /** Find a live look-up by ID. */
 struct dht_lookup *dht_lookup_find(struct dht *d, uint32_t id);
-/** Add a candidate address (id may be NULL). */
-void dht_lookup_add(struct dht_lookup *l, const uint8_t *id, const struct dht_addr *a);
+/** Add a candidate address (id may be NULL); one named in a reply must
+ * also fit the per-subnet cap (the table and bootstrap nodes need not).
+ * @return true when it was added */
+bool dht_lookup_add(struct dht *d, struct dht_lookup *l, const uint8_t *id,
+	const struct dht_addr *a, bool from_reply);
 /** Run pending done callbacks, then free dead look-ups. */
 void dht_lookups_finish(struct dht *d, uint64_t now_ms);
 /** Free every look-up without callbacks. */
