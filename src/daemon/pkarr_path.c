@@ -99,8 +99,24 @@ struct boot_req {
 	struct icann_req *req;
 	uint16_t port;
 	uint16_t qtype; /* A, or AAAA on a dual-stack node */
+	int last_added; /* addresses the last answer gave; -1 before any */
 	char host[256];
 };
+
+/* Bootstrap retries: names are resolved again and the bootstrap nodes
+ * asked again with backoff while the table is thin (BOOT_RETRY_MIN_MS
+ * doubling to BOOT_RETRY_MAX_MS, or BOOT_RETRY_DOWN_MAX_MS while no node
+ * answers at all, so that keys resolve within 30 s of the network coming
+ * back), and hourly once it is not. */
+#define BOOT_TICK_MS 1000
+#define BOOT_RETRY_MIN_MS 1000u
+#define BOOT_RETRY_MAX_MS 60000u
+#define BOOT_RETRY_DOWN_MAX_MS 16000u
+#define BOOT_REFRESH_MS (3600u * 1000u)
+#define BOOT_GOOD_NODES 8
+/* a change of the wall clock against the monotonic one this large means
+ * the host slept (suspend/resume) or its clock was set */
+#define BOOT_CLOCK_JUMP_MS 10000
 
 /* A suffix that may follow a key label (tld, search domains), as a
  * lower-case wire name with its root label. */
@@ -127,6 +143,9 @@ struct pkarr_path {
 	unsigned n_lookups;
 	struct boot_req *boot[2 * CONF_MAX_LIST];
 	size_t n_boot;
+	struct event *ev_boot;        /* BOOT_TICK_MS: retries, clock jumps */
+	uint64_t boot_next_ms, boot_backoff_ms, boot_health_changes;
+	int64_t boot_skew_ms;         /* wall clock minus monotonic clock */
 	uint8_t recent[MAX_RECENT][32];
 	size_t n_recent, recent_pos;
 	struct event *ev_republish, *ev_save, *ev_verify;
@@ -1037,6 +1056,14 @@ save_nodes(struct pkarr_path *pp)
 
 	if (!pp->dht || !pp->d->conf.cache_dir)
 		return;
+	/* while no node answers, the table holds only nodes that failed:
+	 * keep the file of the last time the DHT was reachable */
+	{
+		struct dht_info info;
+		dht_get_info(pp->dht, dht_node_now(pp->node), &info);
+		if (info.health == DHT_HEALTH_DOWN)
+			return;
+	}
 	cap = dht_save_nodes_size(pp->dht);
 	buf = malloc(cap);
 	if (!buf)
@@ -1115,14 +1142,30 @@ boot_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 				added++;
 		ldns_pkt_free(pkt);
 	}
+	/* retries ask again every few seconds while offline: say only what
+	 * changed */
+	if (added == b->last_added)
+		return;
 	if (added)
 		log_info("bootstrap %s: %d %s addresses", b->host, added,
 		    b->qtype == LDNS_RR_TYPE_AAAA ? "IPv6" : "IPv4");
 	else if (b->qtype == LDNS_RR_TYPE_AAAA)
 		log_debug("bootstrap %s: no IPv6 address (rcode %d)", b->host, rcode);
 	else
-		log_warn("bootstrap %s: cannot resolve it (rcode %d); will rely on other nodes",
-		    b->host, rcode);
+		log_warn("bootstrap %s: cannot resolve it (rcode %d); will retry", b->host, rcode);
+	b->last_added = added;
+}
+
+/* Ask for a bootstrap name's addresses (again); one question in flight. */
+static void
+boot_ask(struct boot_req *b)
+{
+	if (b->req)
+		return;
+	b->req = icann_resolve(b->pp->d->icann, b->host, b->qtype, LDNS_RR_CLASS_IN,
+	    boot_resolved, b);
+	if (b->req == ICANN_DONE)
+		b->req = NULL;
 }
 
 static void
@@ -1139,11 +1182,64 @@ resolve_bootstrap(struct pkarr_path *pp, const char *host, size_t hostlen, uint1
 	b->pp = pp;
 	b->port = port;
 	b->qtype = qtype;
+	b->last_added = -1;
 	memcpy(b->host, host, hostlen);
 	pp->boot[pp->n_boot++] = b;
-	b->req = icann_resolve(pp->d->icann, b->host, qtype, LDNS_RR_CLASS_IN, boot_resolved, b);
-	if (b->req == ICANN_DONE)
-		b->req = NULL;
+	boot_ask(b);
+}
+
+/* Bootstrap again: revive the nodes that stopped answering, ask the
+ * bootstrap addresses, resolve the names again. */
+static void
+boot_retry(struct pkarr_path *pp)
+{
+	dht_rebootstrap(pp->dht, dht_node_now(pp->node));
+	for (size_t i = 0; i < pp->n_boot; i++)
+		boot_ask(pp->boot[i]);
+	dht_node_kick(pp->node);
+}
+
+/* Once a second: notice the DHT going down and the clock jumping, and
+ * run the retries that are due. Started before the network (or resumed
+ * in another one), pkdns bootstraps again by itself. */
+static void
+on_boot_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct pkarr_path *pp = arg;
+	uint64_t now = time_mono_ms(), cap;
+	int64_t skew = (int64_t)(time_wall_us() / 1000u) - (int64_t)now;
+	struct dht_info info;
+	bool soon = false;
+	(void)fd;
+	(void)what;
+
+	if (pp->boot_skew_ms && llabs(skew - pp->boot_skew_ms) >= BOOT_CLOCK_JUMP_MS) {
+		log_info("the clock jumped by %lld s (suspend/resume?): bootstrapping the DHT again",
+		    (long long)((skew - pp->boot_skew_ms) / 1000));
+		soon = true;
+	}
+	pp->boot_skew_ms = skew;
+	dht_get_info(pp->dht, dht_node_now(pp->node), &info);
+	if (info.health_changes != pp->boot_health_changes) {
+		pp->boot_health_changes = info.health_changes;
+		if (info.health == DHT_HEALTH_DOWN)
+			soon = true;
+	}
+	if (soon) {
+		pp->boot_backoff_ms = BOOT_RETRY_MIN_MS;
+		pp->boot_next_ms = now;
+	}
+	if (now < pp->boot_next_ms)
+		return;
+	boot_retry(pp);
+	if (info.good4 + info.good6 >= BOOT_GOOD_NODES) {
+		pp->boot_backoff_ms = BOOT_RETRY_MIN_MS;
+		pp->boot_next_ms = now + BOOT_REFRESH_MS;
+		return;
+	}
+	cap = info.health == DHT_HEALTH_UP ? BOOT_RETRY_MAX_MS : BOOT_RETRY_DOWN_MAX_MS;
+	pp->boot_next_ms = now + pp->boot_backoff_ms;
+	pp->boot_backoff_ms = pp->boot_backoff_ms * 2 > cap ? cap : pp->boot_backoff_ms * 2;
 }
 
 static void
@@ -1236,6 +1332,16 @@ start_dht(struct pkarr_path *pp)
 	}
 	for (size_t i = 0; i < d->conf.n_bootstrap; i++)
 		add_bootstrap(pp, d->conf.bootstrap[i]);
+	pp->boot_backoff_ms = BOOT_RETRY_MIN_MS;
+	pp->boot_next_ms = time_mono_ms() + BOOT_RETRY_MIN_MS;
+	{
+		struct timeval tv = { BOOT_TICK_MS / 1000, 0 };
+		pp->ev_boot = event_new(d->base, -1, EV_PERSIST, on_boot_tick, pp);
+		if (!pp->ev_boot || event_add(pp->ev_boot, &tv) < 0) {
+			log_err("cannot start the bootstrap timer");
+			return -1;
+		}
+	}
 	if (d->conf.cache_dir) {
 		struct timeval tv = { NODES_SAVE_S, 0 };
 		pp->ev_save = event_new(d->base, -1, EV_PERSIST, on_save, pp);
@@ -1361,6 +1467,8 @@ pkdns_pkarr_free(struct pkdns *d)
 			icann_cancel(d->icann, pp->boot[i]->req);
 		free(pp->boot[i]);
 	}
+	if (pp->ev_boot)
+		event_free(pp->ev_boot);
 	if (pp->ev_republish)
 		event_free(pp->ev_republish);
 	if (pp->ev_save)
