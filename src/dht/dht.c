@@ -294,33 +294,61 @@ external_vote(struct dht *d, const struct dht_addr *voter, const struct krpc_str
 	}
 }
 
-/* Adaptive mode: count queries from IPs we have not sent to lately. */
+/* Adaptive mode, first half: a query from an IP we have not sent to
+ * lately could not have come through a NAT mapping we opened, but its
+ * source may be forged (by anyone who can reach us: a host on our own
+ * network, say). Note the IP; dht_adaptive_token() decides. */
 static void
 adaptive_note(struct dht *d, const struct dht_addr *from, uint64_t now_ms)
 {
 	uint64_t seen = d->seen[ip_hash(from) % DHT_SEEN_SLOTS];
-	int n = 0, slot = 0;
+	int slot = 0;
 
 	if (d->server_now || d->cfg.mode != DHT_MODE_ADAPTIVE)
 		return;
 	if (seen && now_ms - seen < DHT_ADAPTIVE_WINDOW_MS)
 		return;
-	for (int i = 0; i < DHT_ADAPTIVE_MIN_IPS; i++) {
-		if (d->unsolicited[i].family && dht_addr_ip_eq(&d->unsolicited[i], from))
-			return;
-	}
-	/* Reuse the oldest slot. */
-	for (int i = 1; i < DHT_ADAPTIVE_MIN_IPS; i++)
-		if (d->unsolicited_ms[i] < d->unsolicited_ms[slot])
+	/* our own network says nothing about reachability from outside */
+	if (dht_addr_is_local(from) && !(d->cfg.loopback_testnet && dht_addr_is_loopback(from)))
+		return;
+	for (int i = 0; i < DHT_ADAPTIVE_SLOTS; i++) {
+		if (d->adapt[i].ip.family && dht_addr_ip_eq(&d->adapt[i].ip, from))
+			return; /* the first unsolicited contact counts */
+		if (d->adapt[i].ms < d->adapt[slot].ms)
 			slot = i;
-	d->unsolicited[slot] = *from;
-	d->unsolicited_ms[slot] = now_ms;
-	for (int i = 0; i < DHT_ADAPTIVE_MIN_IPS; i++)
-		if (d->unsolicited[i].family && now_ms - d->unsolicited_ms[i] < DHT_ADAPTIVE_WINDOW_MS)
+	}
+	d->adapt[slot].ip = *from;
+	d->adapt[slot].ip.port = 0;
+	d->adapt[slot].ms = now_ms ? now_ms : 1;
+	d->adapt[slot].proven = false;
+}
+
+void
+dht_adaptive_token(struct dht *d, const struct dht_addr *from, uint64_t now_ms)
+{
+	int n = 0;
+	bool hit = false;
+
+	if (d->server_now || d->cfg.mode != DHT_MODE_ADAPTIVE)
+		return;
+	/* Second half: the sender presents the token we sent to that IP in
+	 * answer to its unsolicited query, so it did receive our reply there:
+	 * the unsolicited query was real, and it reached us. */
+	for (int i = 0; i < DHT_ADAPTIVE_SLOTS; i++) {
+		struct dht_adapt *a = &d->adapt[i];
+		if (!a->ip.family || now_ms - a->ms >= DHT_ADAPTIVE_WINDOW_MS)
+			continue;
+		if (dht_addr_ip_eq(&a->ip, from) && !a->proven) {
+			a->proven = true;
+			hit = true;
+		}
+		if (a->proven)
 			n++;
-	if (n >= DHT_ADAPTIVE_MIN_IPS) {
+	}
+	if (hit && n >= DHT_ADAPTIVE_MIN_IPS) {
 		d->server_now = true;
-		log_info("reachable from outside: switching to server mode");
+		log_info("reachable from outside (%d nodes that reached us unasked returned our "
+			 "tokens): switching to server mode", n);
 	}
 }
 

@@ -19,10 +19,22 @@
  * - DHT_MODE_CLIENT: queries carry ro=1, incoming queries are not answered.
  * - DHT_MODE_SERVER: a full node; answers and stores.
  * - DHT_MODE_ADAPTIVE: starts as a client (ro=1) but answers queries that
- *   reach it. It turns server, for good, once it received queries from
- *   DHT_ADAPTIVE_MIN_IPS distinct IP addresses it had sent nothing to in
- *   the DHT_ADAPTIVE_WINDOW_MS before: such queries cannot have come through
- *   a NAT pinhole we opened, so the node is reachable from outside.
+ *   reach it. It turns server, for good, once DHT_ADAPTIVE_MIN_IPS public
+ *   IP addresses whose first query came unsolicited (we had sent nothing
+ *   to them in the DHT_ADAPTIVE_WINDOW_MS before, so it cannot have come
+ *   through a NAT mapping we opened) have since sent a put or
+ *   announce_peer with the token we gave that address. The source of a
+ *   query is easily forged (from our own network, say); returning our
+ *   token proves the sender received our reply at that address, so the
+ *   unsolicited query really came from there.
+ *
+ * Health: the node watches its replies and timeouts and logs "no DHT node
+ * answers (offline?)" and "DHT up: N nodes" once per change
+ * (dht_info.health); on going down it pings its failed nodes and the
+ * bootstrap addresses again (dht_rebootstrap).
+ *
+ * Look-ups are bounded (dht_config): a deadline, a query budget, no
+ * address asked twice, per-reply and per-subnet caps on new candidates.
  *
  * Re-entrancy: the get and done callbacks may call dht_cancel and start
  * new look-ups (dht_get_mutable, dht_get_immutable, dht_put), but must not
@@ -44,7 +56,7 @@ enum dht_mode {
 	DHT_MODE_ADAPTIVE = 2,
 };
 
-/** Adaptive mode: unsolicited queriers needed to turn server. */
+/** Adaptive mode: unsolicited queriers that must return our token. */
 #define DHT_ADAPTIVE_MIN_IPS 3
 /** Adaptive mode: the window those queries must fall in. */
 #define DHT_ADAPTIVE_WINDOW_MS (10u * 60u * 1000u)

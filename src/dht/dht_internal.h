@@ -101,6 +101,15 @@ struct dht_vote {
 	struct dht_addr ip;
 };
 
+/* Adaptive mode: an IP whose first query came unsolicited, and whether
+ * it has since presented a token we issued to it. */
+#define DHT_ADAPTIVE_SLOTS 32
+struct dht_adapt {
+	struct dht_addr ip;   /**< port 0 */
+	uint64_t ms;          /**< the unsolicited query */
+	bool proven;
+};
+
 struct dht_rate {
 	struct dht_addr ip;
 	uint64_t last_ms;
@@ -133,8 +142,7 @@ struct dht {
 	struct dht_addr external;
 	struct dht_rate rate[DHT_RATE_SLOTS];
 	uint64_t seen[DHT_SEEN_SLOTS]; /**< adaptive: last send per IP hash */
-	struct dht_addr unsolicited[DHT_ADAPTIVE_MIN_IPS];
-	uint64_t unsolicited_ms[DHT_ADAPTIVE_MIN_IPS];
+	struct dht_adapt adapt[DHT_ADAPTIVE_SLOTS];
 	uint64_t now_ms; /**< time of the latest call into the node */
 	uint64_t last_maint_ms, last_boot_ms, last_expire_ms;
 	/* health (dht_info.health): replies and timeouts of every query */
@@ -175,6 +183,9 @@ void dht_ping_later(struct dht *d, const struct dht_addr *to);
 struct routing *dht_rt(struct dht *d, int family);
 /** Whether queries are answered now. */
 bool dht_answering(const struct dht *d);
+/** Adaptive mode: a query from this address carried a valid token of
+ *  ours (put, announce_peer). */
+void dht_adaptive_token(struct dht *d, const struct dht_addr *from, uint64_t now_ms);
 
 /* dht_lookup.c */
 /** Start a look-up (not yet stepped). */

@@ -2,7 +2,8 @@
  * test_dht_lookup.c -- the bounds of one DHT look-up against hostile
  * responders (deadline, query budget, every address asked once, per-reply
  * and per-subnet caps with the BEP 42 preference), look-up slots freed at
- * the deadline when transactions run out, and the node's health verdict.
+ * the deadline when transactions run out, the node's health verdict, and
+ * the evidence adaptive mode needs before it turns server.
  *
  * Sans I/O: the node's send callback records each datagram and queues
  * the answer a scripted responder would give; a simulated clock delivers
@@ -59,6 +60,9 @@ static struct {
 	int done;
 	struct dht_lookup_stats st;
 	uint64_t max_elapsed;
+	/* the token of the last reply the node sent */
+	uint8_t token[32];
+	size_t token_len;
 } sim;
 
 static void
@@ -150,6 +154,11 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 	uint8_t nodes[8 * DHT_COMPACT_NODE4];
 
 	(void)ctx;
+	if (krpc_parse(buf, len, &m) == 0 && m.y == 'r' && m.token.p &&
+	    m.token.n <= sizeof(sim.token)) {
+		memcpy(sim.token, m.token.p, m.token.n);
+		sim.token_len = m.token.n;
+	}
 	if (krpc_parse(buf, len, &m) != 0 || m.y != 'q' || dht_addr_from_sockaddr(to, tl, &a) < 0)
 		return 0;
 	if (m.method == KRPC_M_GET || m.method == KRPC_M_FIND_NODE) {
@@ -559,6 +568,107 @@ test_health(void)
 	dht_free(sim.d);
 }
 
+/* Send the node one query from `from`. */
+static void
+query_from(const struct dht_addr *from, enum krpc_method method, const uint8_t *token,
+	size_t token_len)
+{
+	struct krpc_query q;
+	struct sockaddr_storage ss;
+	socklen_t sl = dht_addr_to_sockaddr(from, &ss);
+	uint8_t id[20], target[20], buf[512];
+	int n;
+
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(target, sizeof(target));
+	memset(&q, 0, sizeof(q));
+	q.t = (const uint8_t *)"aa";
+	q.t_len = 2;
+	q.method = method;
+	q.id = id;
+	q.target = target;
+	q.port = -1;
+	if (method == KRPC_M_PUT) {
+		q.token = token;
+		q.token_len = token_len;
+		q.value = (const uint8_t *)"5:hello";
+		q.value_len = 7;
+	}
+	n = krpc_build_query(buf, sizeof(buf), &q);
+	if (n > 0)
+		dht_input(sim.d, buf, (size_t)n, (struct sockaddr *)&ss, sl, sim.now);
+	sim.now += 10;
+}
+
+static bool
+is_server(void)
+{
+	struct dht_info info;
+
+	dht_get_info(sim.d, sim.now, &info);
+	return info.server;
+}
+
+/* Adaptive mode (issue 10, item 11): unsolicited queries alone, which
+ * anyone who reaches us can forge, do not make the node a server; three
+ * public IPs that queried unasked and then presented the token we sent
+ * them do. */
+static void
+test_adaptive(void)
+{
+	struct dht_config cfg;
+	struct dht_addr pub[3], spoof, lan;
+	uint8_t tok[3][32], lantok[32], bad[20];
+	size_t toklen[3], lantoklen;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	dht_free(sim.d);
+	cfg.mode = DHT_MODE_ADAPTIVE;
+	sim.d = dht_new(&cfg, sim.now);
+	memset(&spoof, 0, sizeof(spoof));
+	spoof.family = 4;
+	spoof.port = 6881;
+	for (int i = 0; i < 8; i++) {
+		memcpy(spoof.ip, "\xcb\x00\x71", 3); /* 203.0.113.x */
+		spoof.ip[3] = (uint8_t)(100 + i);
+		query_from(&spoof, i % 2 ? KRPC_M_PING : KRPC_M_FIND_NODE, NULL, 0);
+	}
+	ok(!is_server(), "adaptive: 8 unsolicited queries from 8 IPs do not make it a server");
+	for (int i = 0; i < 3; i++) {
+		pub[i] = spoof;
+		memcpy(pub[i].ip, "\xc6\x33\x64", 3); /* 198.51.100.x */
+		pub[i].ip[3] = (uint8_t)(10 + i);
+		sim.token_len = 0;
+		query_from(&pub[i], KRPC_M_GET, NULL, 0);
+		memcpy(tok[i], sim.token, sim.token_len);
+		toklen[i] = sim.token_len;
+	}
+	ok(toklen[0] > 0 && toklen[1] > 0 && toklen[2] > 0, "adaptive: its get replies carry tokens");
+	randombytes_buf(bad, sizeof(bad));
+	for (int i = 0; i < 3; i++)
+		query_from(&pub[i], KRPC_M_PUT, bad, sizeof(bad));
+	ok(!is_server(), "adaptive: puts with wrong tokens do not count");
+	query_from(&pub[0], KRPC_M_PUT, tok[1], toklen[1]);
+	ok(!is_server(), "adaptive: a token sent to another IP does not count");
+	/* a host of our own network proves nothing about the outside */
+	memset(&lan, 0, sizeof(lan));
+	lan.family = 4;
+	memcpy(lan.ip, "\xc0\xa8\x01\x05", 4); /* 192.168.1.5 */
+	lan.port = 6881;
+	sim.token_len = 0;
+	query_from(&lan, KRPC_M_GET, NULL, 0);
+	memcpy(lantok, sim.token, sim.token_len);
+	lantoklen = sim.token_len;
+	query_from(&lan, KRPC_M_PUT, lantok, lantoklen);
+	query_from(&pub[0], KRPC_M_PUT, tok[0], toklen[0]);
+	query_from(&pub[1], KRPC_M_PUT, tok[1], toklen[1]);
+	ok(!is_server(), "adaptive: two outside IPs and one LAN IP with their tokens: still a client");
+	query_from(&pub[2], KRPC_M_PUT, tok[2], toklen[2]);
+	ok(is_server(), "adaptive: the third outside IP with its token makes it a server");
+	dht_free(sim.d);
+}
+
 int
 main(void)
 {
@@ -571,5 +681,6 @@ main(void)
 	test_per_subnet();
 	test_many();
 	test_health();
+	test_adaptive();
 	return tap_done();
 }
