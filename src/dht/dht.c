@@ -509,18 +509,21 @@ health_check(struct dht *d, size_t count, uint64_t now_ms)
 		    (count >= (size_t)d->cfg.k || now_ms - d->up_candidate_ms >= UP_SETTLE_MS)) {
 			set_health(d, DHT_HEALTH_UP);
 			d->up_candidate_ms = 0;
-			log_info("DHT up: %zu nodes", count);
+			if (!d->cfg.quiet)
+				log_info("DHT up: %zu nodes", count);
 			return;
 		}
 	}
 	if (d->health == DHT_HEALTH_STARTING && !recent &&
 	    now_ms - d->start_ms >= START_GRACE_MS) {
 		set_health(d, DHT_HEALTH_DOWN);
-		log_info("no DHT node answers (offline?)");
+		if (!d->cfg.quiet)
+			log_info("no DHT node answers (offline?)");
 	} else if (d->health == DHT_HEALTH_UP &&
 		   (count == 0 || (!recent && d->fails_since_reply >= DOWN_FAILS))) {
 		set_health(d, DHT_HEALTH_DOWN);
-		log_info("no DHT node answers (offline?)");
+		if (!d->cfg.quiet)
+			log_info("no DHT node answers (offline?)");
 		dht_rebootstrap(d, now_ms);
 	}
 }

@@ -105,6 +105,8 @@ struct dht_config {
 					 (a BEP 42-valid ID displaces one that
 					 is not); loopback addresses are
 					 exempt; 2 */
+	bool quiet;              /**< do not log health changes (extra
+				      nodes of a testnet) */
 };
 
 /** Upper bound of dht_config.lookup_budget. */
