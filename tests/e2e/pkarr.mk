@@ -8,7 +8,8 @@ TESTS += \
 	tests/e2e/test_pkarr_republish.sh \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
-	tests/e2e/test_dht_bootstrap.sh
+	tests/e2e/test_dht_bootstrap.sh \
+	tests/e2e/test_dht_sybil.sh
 EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
@@ -18,6 +19,8 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_dht_bootstrap.sh \
+	tests/e2e/test_dht_sybil.sh \
+	tests/e2e/data/dht_sybil_node.py \
 	tests/e2e/pkarr_lib.sh \
 	tests/e2e/data/pkarr_a.zone \
 	tests/e2e/data/pkarr_b.zone \
