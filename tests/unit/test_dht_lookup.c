@@ -565,6 +565,23 @@ test_health(void)
 	dht_get_info(sim.d, sim.now, &info);
 	is_int(info.health, DHT_HEALTH_UP, "health: up once the bootstrap node answers");
 	is_int(info.health_changes, 2, "health: two changes");
+	ok(info.nodes4 == 1, "health: the bootstrap node is in the table (%zu nodes)", info.nodes4);
+	/* it stops answering while look-ups keep asking it: down again, and
+	 * the node, bad by then, gets pinged again */
+	sim.policy = P_SILENT;
+	for (int i = 0; i < 12; i++) {
+		start_get();
+		run(sim.now + 4000, 100, 0);
+	}
+	dht_get_info(sim.d, sim.now, &info);
+	is_int(info.health, DHT_HEALTH_DOWN, "health: down when every query times out for 30 s");
+	is_int(info.health_changes, 3, "health: three changes");
+	before = sim.find_nodes;
+	sim.policy = P_BOOT_ANSWERS;
+	run(sim.now + 12000, 100, 0);
+	dht_get_info(sim.d, sim.now, &info);
+	ok(sim.find_nodes > before, "health: the bootstrap node was asked again");
+	is_int(info.health, DHT_HEALTH_UP, "health: up again once it answers");
 	dht_free(sim.d);
 }
 
