@@ -12,7 +12,7 @@ libpkdns_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_bencode tests/unit/test_dht_krpc \
 	tests/unit/test_dht_routing tests/unit/test_dht_bep44 tests/unit/test_dht_net \
-	tests/unit/test_dht_lookup
+	tests/unit/test_dht_lookup tests/unit/test_dht_testnet
 tests_unit_test_bencode_SOURCES = tests/unit/test_bencode.c
 tests_unit_test_bencode_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_dht_krpc_SOURCES = tests/unit/test_dht_krpc.c
@@ -25,7 +25,9 @@ tests_unit_test_dht_net_SOURCES = tests/unit/test_dht_net.c
 tests_unit_test_dht_net_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_dht_lookup_SOURCES = tests/unit/test_dht_lookup.c
 tests_unit_test_dht_lookup_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_dht_testnet_SOURCES = tests/unit/test_dht_testnet.c
+tests_unit_test_dht_testnet_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_bencode tests/unit/test_dht_krpc \
 	tests/unit/test_dht_routing tests/unit/test_dht_bep44 tests/unit/test_dht_net \
-	tests/unit/test_dht_lookup
+	tests/unit/test_dht_lookup tests/unit/test_dht_testnet
 EXTRA_DIST += tests/data/krpc_capture.jsonl
