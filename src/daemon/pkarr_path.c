@@ -1276,7 +1276,23 @@ start_dht(struct pkarr_path *pp)
 	if (d->conf.dht_mode == DHT_MODE_OFF_CONF)
 		return 0;
 	if (d->conf.testnet) {
-		pp->testnet = dht_testnet_new(d->base, (int)d->conf.testnet, d->conf.testnet_port);
+		struct dht_testnet_emu emu = {
+			.rtt_ms = d->conf.testnet_rtt,
+			.loss_pct = d->conf.testnet_loss,
+			.dead_pct = d->conf.testnet_dead,
+			.seed = d->conf.testnet_seed,
+		};
+		bool emulated = emu.rtt_ms || emu.loss_pct || emu.dead_pct;
+
+		/* no seed given: one from the clock, logged so that the run
+		 * can be repeated */
+		if (emulated && emu.seed == 0)
+			emu.seed = (uint32_t)(time_mono_ms() ^ (uint64_t)getpid() << 16) | 1u;
+		pp->testnet = dht_testnet_new_emulated(d->base, (int)d->conf.testnet,
+		    d->conf.testnet_port, emulated ? &emu : NULL);
+		if (emulated && pp->testnet)
+			log_info("testnet: rtt %u ms (median), loss %u %%, dead %u %%, seed %u",
+			    emu.rtt_ms, emu.loss_pct, emu.dead_pct, (unsigned)emu.seed);
 		if (!pp->testnet) {
 			log_err("cannot start a testnet of %u nodes on 127.0.0.1:%u", d->conf.testnet,
 			    d->conf.testnet_port);

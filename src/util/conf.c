@@ -50,6 +50,10 @@ static const struct conf_key conf_keys[] = {
 	{ "max-ttl", 0, T_U32, F(max_ttl), 0, 0, "SECONDS  upper clamp of pkarr TTLs (default 86400)" },
 	{ "testnet", 0, T_U32, F(testnet), 0, 0, "N  run N local DHT nodes on 127.0.0.1 and use only them" },
 	{ "testnet-port", 0, T_U16, F(testnet_port), 0, 0, "PORT  first UDP port of the testnet (default 46881)" },
+	{ "testnet-rtt", 0, T_U32, F(testnet_rtt), 0, 0, "MS  testnet: median delay of its nodes' answers (log-normal), 0 = none" },
+	{ "testnet-loss", 0, T_U32, F(testnet_loss), 0, 0, "PERCENT  testnet: datagrams lost at each node, 0..100" },
+	{ "testnet-dead", 0, T_U32, F(testnet_dead), 0, 0, "PERCENT  testnet: nodes known to the others that never answer, 0..100" },
+	{ "testnet-seed", 0, T_U32, F(testnet_seed), 0, 0, "N  testnet: seed of the emulation, for a repeatable run (default: logged at start)" },
 	{ "foreground", 'd', T_FLAG, F(foreground), 0, 0, "stay in the foreground, log to stderr" },
 	{ "verbose", 'v', T_VERBOSE, F(verbose), 0, 0, "more log output (repeatable; config: verbose: N)" },
 	{ "cache-size", 0, T_SIZE, F(cache_size), 0, 0, "BYTES  answer cache size, k/m/g suffix (default 32m)" },
@@ -563,6 +567,16 @@ conf_load(struct conf *c, int argc, char **argv)
 	if (c->min_ttl > c->max_ttl) {
 		fprintf(stderr, "pkdns: %s: min-ttl: %u is above max-ttl %u\n",
 		    c->config_file ? c->config_file : "command line", c->min_ttl, c->max_ttl);
+		return CONF_ERROR;
+	}
+	if (c->testnet_loss > 100 || c->testnet_dead > 100) {
+		fprintf(stderr, "pkdns: %s: %u is not a percentage (0..100)\n",
+		    c->testnet_loss > 100 ? "testnet-loss" : "testnet-dead",
+		    c->testnet_loss > 100 ? c->testnet_loss : c->testnet_dead);
+		return CONF_ERROR;
+	}
+	if (c->testnet_rtt > 10000) {
+		fprintf(stderr, "pkdns: testnet-rtt: %u ms is above 10000\n", c->testnet_rtt);
 		return CONF_ERROR;
 	}
 	if (c->edns_buffer_size < 512 || c->edns_buffer_size > 65535) {

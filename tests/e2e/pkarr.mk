@@ -9,7 +9,8 @@ TESTS += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_dht_bootstrap.sh \
-	tests/e2e/test_dht_sybil.sh
+	tests/e2e/test_dht_sybil.sh \
+	tests/e2e/test_dht_emulated.sh
 EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
@@ -20,6 +21,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
+	tests/e2e/test_dht_emulated.sh \
 	tests/e2e/data/dht_sybil_node.py \
 	tests/e2e/pkarr_lib.sh \
 	tests/e2e/data/pkarr_a.zone \
