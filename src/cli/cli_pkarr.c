@@ -39,6 +39,8 @@
 #define BOOT_MIN_NODES 8
 /* ... this long at most. */
 #define BOOT_WAIT_MS 3000
+/* Puts of one publish when none stores anything. */
+#define PUT_TRIES 3
 
 /* Read a whole text file, NUL-terminated. NULL after printing why. */
 static char *
@@ -191,15 +193,24 @@ cli_cmd_publish(const struct cli_opts *o, int argc, char **argv)
 	s = cli_session_start(o, BOOT_MIN_NODES, BOOT_WAIT_MS);
 	if (s == NULL)
 		goto out;
-	memset(&st, 0, sizeof(st));
-	if (dht_put(cli_session_dht(s), item, -1, op_done, &st,
-		cli_session_now(s)) == 0) {
-		fprintf(stderr, "pkdns-cli: the DHT refused the item\n");
-		goto out;
-	}
-	if (cli_session_run(s, &st.done, 0) != 0) {
-		fprintf(stderr, "pkdns-cli: publish timed out\n");
-		goto out;
+	/* A put whose few first queries were all lost (a lossy network, a
+	 * table of one bootstrap node) stored nothing and heard no refusal:
+	 * try again, with what the table learnt meanwhile, while --timeout
+	 * allows. */
+	for (int attempt = 0; attempt < PUT_TRIES; attempt++) {
+		memset(&st, 0, sizeof(st));
+		if (dht_put(cli_session_dht(s), item, -1, op_done, &st,
+			cli_session_now(s)) == 0) {
+			fprintf(stderr, "pkdns-cli: the DHT refused the item\n");
+			goto out;
+		}
+		if (cli_session_run(s, &st.done, 0) != 0) {
+			fprintf(stderr, "pkdns-cli: publish timed out\n");
+			goto out;
+		}
+		if (st.st.stored > 0 || st.st.put_errors > 0)
+			break;
+		cli_print_stats("publish (nothing stored)", &st.st);
 	}
 	cli_print_stats("publish", &st.st);
 	printf("%s seq %" PRIu64 ": %zu bytes stored on %u node%s\n", z32,

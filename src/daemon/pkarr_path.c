@@ -110,8 +110,24 @@ struct boot_req {
 	struct icann_req *req;
 	uint16_t port;
 	uint16_t qtype; /* A, or AAAA on a dual-stack node */
+	int last_added; /* addresses the last answer gave; -1 before any */
 	char host[256];
 };
+
+/* Bootstrap retries: names are resolved again and the bootstrap nodes
+ * asked again with backoff while the table is thin (BOOT_RETRY_MIN_MS
+ * doubling to BOOT_RETRY_MAX_MS, or BOOT_RETRY_DOWN_MAX_MS while no node
+ * answers at all, so that keys resolve within 30 s of the network coming
+ * back), and hourly once it is not. */
+#define BOOT_TICK_MS 1000
+#define BOOT_RETRY_MIN_MS 1000u
+#define BOOT_RETRY_MAX_MS 60000u
+#define BOOT_RETRY_DOWN_MAX_MS 16000u
+#define BOOT_REFRESH_MS (3600u * 1000u)
+#define BOOT_GOOD_NODES 8
+/* a change of the wall clock against the monotonic one this large means
+ * the host slept (suspend/resume) or its clock was set */
+#define BOOT_CLOCK_JUMP_MS 10000
 
 /* A suffix that may follow a key label (tld, search domains), as a
  * lower-case wire name with its root label. */
@@ -138,6 +154,9 @@ struct pkarr_path {
 	unsigned n_lookups;
 	struct boot_req *boot[2 * CONF_MAX_LIST];
 	size_t n_boot;
+	struct event *ev_boot;        /* BOOT_TICK_MS: retries, clock jumps */
+	uint64_t boot_next_ms, boot_backoff_ms, boot_health_changes;
+	int64_t boot_skew_ms;         /* wall clock minus monotonic clock */
 	uint8_t recent[MAX_RECENT][32];
 	size_t n_recent, recent_pos;
 	struct event *ev_republish, *ev_save, *ev_verify;
@@ -1188,6 +1207,14 @@ save_nodes(struct pkarr_path *pp)
 
 	if (!pp->dht || !pp->d->conf.cache_dir)
 		return;
+	/* while no node answers, the table holds only nodes that failed:
+	 * keep the file of the last time the DHT was reachable */
+	{
+		struct dht_info info;
+		dht_get_info(pp->dht, dht_node_now(pp->node), &info);
+		if (info.health == DHT_HEALTH_DOWN)
+			return;
+	}
 	cap = dht_save_nodes_size(pp->dht);
 	buf = malloc(cap);
 	if (!buf)
@@ -1282,14 +1309,30 @@ boot_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 				added++;
 		ldns_pkt_free(pkt);
 	}
+	/* retries ask again every few seconds while offline: say only what
+	 * changed */
+	if (added == b->last_added)
+		return;
 	if (added)
 		log_info("bootstrap %s: %d %s addresses", b->host, added,
 		    b->qtype == LDNS_RR_TYPE_AAAA ? "IPv6" : "IPv4");
 	else if (b->qtype == LDNS_RR_TYPE_AAAA)
 		log_debug("bootstrap %s: no IPv6 address (rcode %d)", b->host, rcode);
 	else
-		log_warn("bootstrap %s: cannot resolve it (rcode %d); will rely on other nodes",
-		    b->host, rcode);
+		log_warn("bootstrap %s: cannot resolve it (rcode %d); will retry", b->host, rcode);
+	b->last_added = added;
+}
+
+/* Ask for a bootstrap name's addresses (again); one question in flight. */
+static void
+boot_ask(struct boot_req *b)
+{
+	if (b->req)
+		return;
+	b->req = icann_resolve(b->pp->d->icann, b->host, b->qtype, LDNS_RR_CLASS_IN,
+	    boot_resolved, b);
+	if (b->req == ICANN_DONE)
+		b->req = NULL;
 }
 
 static void
@@ -1306,11 +1349,64 @@ resolve_bootstrap(struct pkarr_path *pp, const char *host, size_t hostlen, uint1
 	b->pp = pp;
 	b->port = port;
 	b->qtype = qtype;
+	b->last_added = -1;
 	memcpy(b->host, host, hostlen);
 	pp->boot[pp->n_boot++] = b;
-	b->req = icann_resolve(pp->d->icann, b->host, qtype, LDNS_RR_CLASS_IN, boot_resolved, b);
-	if (b->req == ICANN_DONE)
-		b->req = NULL;
+	boot_ask(b);
+}
+
+/* Bootstrap again: revive the nodes that stopped answering, ask the
+ * bootstrap addresses, resolve the names again. */
+static void
+boot_retry(struct pkarr_path *pp)
+{
+	dht_rebootstrap(pp->dht, dht_node_now(pp->node));
+	for (size_t i = 0; i < pp->n_boot; i++)
+		boot_ask(pp->boot[i]);
+	dht_node_kick(pp->node);
+}
+
+/* Once a second: notice the DHT going down and the clock jumping, and
+ * run the retries that are due. Started before the network (or resumed
+ * in another one), pkdns bootstraps again by itself. */
+static void
+on_boot_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct pkarr_path *pp = arg;
+	uint64_t now = time_mono_ms(), cap;
+	int64_t skew = (int64_t)(time_wall_us() / 1000u) - (int64_t)now;
+	struct dht_info info;
+	bool soon = false;
+	(void)fd;
+	(void)what;
+
+	if (pp->boot_skew_ms && llabs(skew - pp->boot_skew_ms) >= BOOT_CLOCK_JUMP_MS) {
+		log_info("the clock jumped by %lld s (suspend/resume?): bootstrapping the DHT again",
+		    (long long)((skew - pp->boot_skew_ms) / 1000));
+		soon = true;
+	}
+	pp->boot_skew_ms = skew;
+	dht_get_info(pp->dht, dht_node_now(pp->node), &info);
+	if (info.health_changes != pp->boot_health_changes) {
+		pp->boot_health_changes = info.health_changes;
+		if (info.health == DHT_HEALTH_DOWN)
+			soon = true;
+	}
+	if (soon) {
+		pp->boot_backoff_ms = BOOT_RETRY_MIN_MS;
+		pp->boot_next_ms = now;
+	}
+	if (now < pp->boot_next_ms)
+		return;
+	boot_retry(pp);
+	if (info.good4 + info.good6 >= BOOT_GOOD_NODES) {
+		pp->boot_backoff_ms = BOOT_RETRY_MIN_MS;
+		pp->boot_next_ms = now + BOOT_REFRESH_MS;
+		return;
+	}
+	cap = info.health == DHT_HEALTH_UP ? BOOT_RETRY_MAX_MS : BOOT_RETRY_DOWN_MAX_MS;
+	pp->boot_next_ms = now + pp->boot_backoff_ms;
+	pp->boot_backoff_ms = pp->boot_backoff_ms * 2 > cap ? cap : pp->boot_backoff_ms * 2;
 }
 
 static void
@@ -1347,7 +1443,23 @@ start_dht(struct pkarr_path *pp)
 	if (d->conf.dht_mode == DHT_MODE_OFF_CONF)
 		return 0;
 	if (d->conf.testnet) {
-		pp->testnet = dht_testnet_new(d->base, (int)d->conf.testnet, d->conf.testnet_port);
+		struct dht_testnet_emu emu = {
+			.rtt_ms = d->conf.testnet_rtt,
+			.loss_pct = d->conf.testnet_loss,
+			.dead_pct = d->conf.testnet_dead,
+			.seed = d->conf.testnet_seed,
+		};
+		bool emulated = emu.rtt_ms || emu.loss_pct || emu.dead_pct;
+
+		/* no seed given: one from the clock, logged so that the run
+		 * can be repeated */
+		if (emulated && emu.seed == 0)
+			emu.seed = (uint32_t)(time_mono_ms() ^ (uint64_t)getpid() << 16) | 1u;
+		pp->testnet = dht_testnet_new_emulated(d->base, (int)d->conf.testnet,
+		    d->conf.testnet_port, emulated ? &emu : NULL);
+		if (emulated && pp->testnet)
+			log_info("testnet: rtt %u ms (median), loss %u %%, dead %u %%, seed %u",
+			    emu.rtt_ms, emu.loss_pct, emu.dead_pct, (unsigned)emu.seed);
 		if (!pp->testnet) {
 			log_err("cannot start a testnet of %u nodes on 127.0.0.1:%u", d->conf.testnet,
 			    d->conf.testnet_port);
@@ -1403,6 +1515,16 @@ start_dht(struct pkarr_path *pp)
 	}
 	for (size_t i = 0; i < d->conf.n_bootstrap; i++)
 		add_bootstrap(pp, d->conf.bootstrap[i]);
+	pp->boot_backoff_ms = BOOT_RETRY_MIN_MS;
+	pp->boot_next_ms = time_mono_ms() + BOOT_RETRY_MIN_MS;
+	{
+		struct timeval tv = { BOOT_TICK_MS / 1000, 0 };
+		pp->ev_boot = event_new(d->base, -1, EV_PERSIST, on_boot_tick, pp);
+		if (!pp->ev_boot || event_add(pp->ev_boot, &tv) < 0) {
+			log_err("cannot start the bootstrap timer");
+			return -1;
+		}
+	}
 	if (d->conf.cache_dir) {
 		struct timeval tv = { NODES_SAVE_S, 0 };
 		pp->ev_save = event_new(d->base, -1, EV_PERSIST, on_save, pp);
@@ -1561,6 +1683,8 @@ pkdns_pkarr_free(struct pkdns *d)
 			icann_cancel(d->icann, pp->boot[i]->req);
 		free(pp->boot[i]);
 	}
+	if (pp->ev_boot)
+		event_free(pp->ev_boot);
 	if (pp->ev_republish)
 		event_free(pp->ev_republish);
 	if (pp->ev_save)

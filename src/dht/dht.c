@@ -25,6 +25,15 @@
 /* Per source IP: sustained queries per second and burst. */
 #define RATE_PER_S 50u
 #define RATE_BURST 200u
+/* Health: no reply for this long while queries time out = down. */
+#define DOWN_QUIET_MS 30000u
+#define DOWN_FAILS 8u
+/* at start, no verdict for this long, then down if nobody answered */
+#define START_GRACE_MS 15000u
+/* replies for this long (or k nodes) before "up" is said */
+#define UP_SETTLE_MS 5000u
+/* a stalled look-up (no free transaction) is retried this soon */
+#define STALL_RETRY_MS 100u
 
 static const uint8_t client_version[4] = { 'P', 'K', 0, 1 };
 
@@ -169,6 +178,16 @@ dht_new(const struct dht_config *cfg, uint64_t now_ms)
 		d->cfg.max_items = 1000;
 	if (d->cfg.max_item_bytes == 0)
 		d->cfg.max_item_bytes = 2u << 20;
+	if (d->cfg.lookup_deadline_ms == 0)
+		d->cfg.lookup_deadline_ms = 12000;
+	if (d->cfg.lookup_budget == 0)
+		d->cfg.lookup_budget = 96;
+	if (d->cfg.lookup_budget > DHT_MAX_LOOKUP_BUDGET)
+		d->cfg.lookup_budget = DHT_MAX_LOOKUP_BUDGET;
+	if (d->cfg.lookup_per_reply == 0)
+		d->cfg.lookup_per_reply = 8;
+	if (d->cfg.lookup_per_subnet == 0)
+		d->cfg.lookup_per_subnet = 2;
 	if (cfg->node_id) {
 		memcpy(d->id, cfg->node_id, 20);
 		d->id_fixed = true;
@@ -192,6 +211,7 @@ dht_new(const struct dht_config *cfg, uint64_t now_ms)
 	d->next_lookup_id = randombytes_uniform(1u << 30) + 1;
 	d->last_maint_ms = now_ms;
 	d->now_ms = now_ms;
+	d->start_ms = now_ms;
 	return d;
 }
 
@@ -274,33 +294,61 @@ external_vote(struct dht *d, const struct dht_addr *voter, const struct krpc_str
 	}
 }
 
-/* Adaptive mode: count queries from IPs we have not sent to lately. */
+/* Adaptive mode, first half: a query from an IP we have not sent to
+ * lately could not have come through a NAT mapping we opened, but its
+ * source may be forged (by anyone who can reach us: a host on our own
+ * network, say). Note the IP; dht_adaptive_token() decides. */
 static void
 adaptive_note(struct dht *d, const struct dht_addr *from, uint64_t now_ms)
 {
 	uint64_t seen = d->seen[ip_hash(from) % DHT_SEEN_SLOTS];
-	int n = 0, slot = 0;
+	int slot = 0;
 
 	if (d->server_now || d->cfg.mode != DHT_MODE_ADAPTIVE)
 		return;
 	if (seen && now_ms - seen < DHT_ADAPTIVE_WINDOW_MS)
 		return;
-	for (int i = 0; i < DHT_ADAPTIVE_MIN_IPS; i++) {
-		if (d->unsolicited[i].family && dht_addr_ip_eq(&d->unsolicited[i], from))
-			return;
-	}
-	/* Reuse the oldest slot. */
-	for (int i = 1; i < DHT_ADAPTIVE_MIN_IPS; i++)
-		if (d->unsolicited_ms[i] < d->unsolicited_ms[slot])
+	/* our own network says nothing about reachability from outside */
+	if (dht_addr_is_local(from) && !(d->cfg.loopback_testnet && dht_addr_is_loopback(from)))
+		return;
+	for (int i = 0; i < DHT_ADAPTIVE_SLOTS; i++) {
+		if (d->adapt[i].ip.family && dht_addr_ip_eq(&d->adapt[i].ip, from))
+			return; /* the first unsolicited contact counts */
+		if (d->adapt[i].ms < d->adapt[slot].ms)
 			slot = i;
-	d->unsolicited[slot] = *from;
-	d->unsolicited_ms[slot] = now_ms;
-	for (int i = 0; i < DHT_ADAPTIVE_MIN_IPS; i++)
-		if (d->unsolicited[i].family && now_ms - d->unsolicited_ms[i] < DHT_ADAPTIVE_WINDOW_MS)
+	}
+	d->adapt[slot].ip = *from;
+	d->adapt[slot].ip.port = 0;
+	d->adapt[slot].ms = now_ms ? now_ms : 1;
+	d->adapt[slot].proven = false;
+}
+
+void
+dht_adaptive_token(struct dht *d, const struct dht_addr *from, uint64_t now_ms)
+{
+	int n = 0;
+	bool hit = false;
+
+	if (d->server_now || d->cfg.mode != DHT_MODE_ADAPTIVE)
+		return;
+	/* Second half: the sender presents the token we sent to that IP in
+	 * answer to its unsolicited query, so it did receive our reply there:
+	 * the unsolicited query was real, and it reached us. */
+	for (int i = 0; i < DHT_ADAPTIVE_SLOTS; i++) {
+		struct dht_adapt *a = &d->adapt[i];
+		if (!a->ip.family || now_ms - a->ms >= DHT_ADAPTIVE_WINDOW_MS)
+			continue;
+		if (dht_addr_ip_eq(&a->ip, from) && !a->proven) {
+			a->proven = true;
+			hit = true;
+		}
+		if (a->proven)
 			n++;
-	if (n >= DHT_ADAPTIVE_MIN_IPS) {
+	}
+	if (hit && n >= DHT_ADAPTIVE_MIN_IPS) {
 		d->server_now = true;
-		log_info("reachable from outside: switching to server mode");
+		log_info("reachable from outside (%d nodes that reached us unasked returned our "
+			 "tokens): switching to server mode", n);
 	}
 }
 
@@ -354,6 +402,8 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 		return;
 	t = d->txn[idx];
 	d->txn[idx].used = false;
+	d->last_reply_ms = now_ms ? now_ms : 1;
+	d->fails_since_reply = 0;
 	if (m->y == 'r') {
 		routing_heard(dht_rt(d, from->family), m->id, from, ROUTING_REPLY, now_ms);
 		if (m->ip.p)
@@ -436,6 +486,65 @@ dht_input(struct dht *d, const uint8_t *buf, size_t len, const struct sockaddr *
 }
 
 static void
+set_health(struct dht *d, uint8_t h)
+{
+	d->health = h;
+	d->health_changes++;
+}
+
+/* Say when the DHT stops or starts answering, once per change: a line per
+ * failed query would flood the log of a machine that is offline. */
+static void
+health_check(struct dht *d, size_t count, uint64_t now_ms)
+{
+	bool recent = d->last_reply_ms && now_ms - d->last_reply_ms < DOWN_QUIET_MS;
+
+	if (d->health != DHT_HEALTH_UP) {
+		if (!recent || count == 0) {
+			d->up_candidate_ms = 0;
+		} else if (d->up_candidate_ms == 0) {
+			d->up_candidate_ms = now_ms;
+		}
+		if (d->up_candidate_ms &&
+		    (count >= (size_t)d->cfg.k || now_ms - d->up_candidate_ms >= UP_SETTLE_MS)) {
+			set_health(d, DHT_HEALTH_UP);
+			d->up_candidate_ms = 0;
+			if (!d->cfg.quiet)
+				log_info("DHT up: %zu nodes", count);
+			return;
+		}
+	}
+	if (d->health == DHT_HEALTH_STARTING && !recent &&
+	    now_ms - d->start_ms >= START_GRACE_MS) {
+		set_health(d, DHT_HEALTH_DOWN);
+		if (!d->cfg.quiet)
+			log_info("no DHT node answers (offline?)");
+	} else if (d->health == DHT_HEALTH_UP &&
+		   (count == 0 || (!recent && d->fails_since_reply >= DOWN_FAILS))) {
+		set_health(d, DHT_HEALTH_DOWN);
+		if (!d->cfg.quiet)
+			log_info("no DHT node answers (offline?)");
+		dht_rebootstrap(d, now_ms);
+	}
+}
+
+void
+dht_rebootstrap(struct dht *d, uint64_t now_ms)
+{
+	if (d == NULL)
+		return;
+	d->now_ms = now_ms;
+	routing_revive(&d->rt4);
+	routing_revive(&d->rt6);
+	for (int i = 0; i < d->nboot; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = dht_addr_to_sockaddr(&d->boot[i], &ss);
+		dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
+	}
+	d->last_boot_ms = 0;
+}
+
+static void
 maintenance(struct dht *d, uint64_t now_ms)
 {
 	struct routing_node n;
@@ -444,6 +553,7 @@ maintenance(struct dht *d, uint64_t now_ms)
 	struct krpc_query q;
 
 	dht_tokens_tick(&d->tokens, now_ms);
+	health_check(d, count, now_ms);
 	if (now_ms - d->last_expire_ms >= EXPIRE_INTERVAL_MS) {
 		d->last_expire_ms = now_ms;
 		dht_store_expire(&d->store, now_ms);
@@ -494,6 +604,7 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 		if (age >= d->cfg.query_timeout_ms) {
 			struct dht_txn copy = *t;
 			t->used = false;
+			d->fails_since_reply++;
 			routing_failed(dht_rt(d, copy.to.family), &copy.to);
 			if (copy.lookup_id && (l = dht_lookup_find(d, copy.lookup_id)) != NULL)
 				dht_lookup_timeout(d, l, &copy, false, now_ms);
@@ -513,6 +624,20 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 	if (now_ms - d->last_maint_ms >= MAINT_INTERVAL_MS) {
 		d->last_maint_ms = now_ms;
 		maintenance(d, now_ms);
+	}
+	/* Deadlines, and look-ups that found every transaction busy. */
+	for (struct dht_lookup *l = d->lookups; l; l = l->next) {
+		uint64_t end = l->start_ms + d->cfg.lookup_deadline_ms;
+		if (l->dead || l->finished)
+			continue;
+		if (now_ms >= end && !l->st.deadline)
+			dht_lookup_expire(d, l, now_ms);
+		else if (l->stalled)
+			dht_lookup_step(d, l, now_ms);
+		if (l->stalled && next > STALL_RETRY_MS)
+			next = STALL_RETRY_MS;
+		if (!l->st.deadline && end - now_ms < next)
+			next = end - now_ms;
 	}
 	dht_lookups_finish(d, now_ms);
 	for (struct dht_lookup *l = d->lookups; l; l = l->next)
@@ -671,6 +796,8 @@ dht_get_info(const struct dht *d, uint64_t now_ms, struct dht_info *out)
 	out->nodes4 = routing_count(&d->rt4, now_ms, &out->good4);
 	out->nodes6 = routing_count(&d->rt6, now_ms, &out->good6);
 	out->items = d->store.n_items;
+	out->health = d->health;
+	out->health_changes = d->health_changes;
 	for (const struct dht_lookup *l = d->lookups; l; l = l->next)
 		if (!l->dead)
 			out->lookups++;

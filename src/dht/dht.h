@@ -19,10 +19,22 @@
  * - DHT_MODE_CLIENT: queries carry ro=1, incoming queries are not answered.
  * - DHT_MODE_SERVER: a full node; answers and stores.
  * - DHT_MODE_ADAPTIVE: starts as a client (ro=1) but answers queries that
- *   reach it. It turns server, for good, once it received queries from
- *   DHT_ADAPTIVE_MIN_IPS distinct IP addresses it had sent nothing to in
- *   the DHT_ADAPTIVE_WINDOW_MS before: such queries cannot have come through
- *   a NAT pinhole we opened, so the node is reachable from outside.
+ *   reach it. It turns server, for good, once DHT_ADAPTIVE_MIN_IPS public
+ *   IP addresses whose first query came unsolicited (we had sent nothing
+ *   to them in the DHT_ADAPTIVE_WINDOW_MS before, so it cannot have come
+ *   through a NAT mapping we opened) have since sent a put or
+ *   announce_peer with the token we gave that address. The source of a
+ *   query is easily forged (from our own network, say); returning our
+ *   token proves the sender received our reply at that address, so the
+ *   unsolicited query really came from there.
+ *
+ * Health: the node watches its replies and timeouts and logs "no DHT node
+ * answers (offline?)" and "DHT up: N nodes" once per change
+ * (dht_info.health); on going down it pings its failed nodes and the
+ * bootstrap addresses again (dht_rebootstrap).
+ *
+ * Look-ups are bounded (dht_config): a deadline, a query budget, no
+ * address asked twice, per-reply and per-subnet caps on new candidates.
  *
  * Re-entrancy: the get and done callbacks may call dht_cancel and start
  * new look-ups (dht_get_mutable, dht_get_immutable, dht_put), but must not
@@ -44,7 +56,7 @@ enum dht_mode {
 	DHT_MODE_ADAPTIVE = 2,
 };
 
-/** Adaptive mode: unsolicited queriers needed to turn server. */
+/** Adaptive mode: unsolicited queriers that must return our token. */
 #define DHT_ADAPTIVE_MIN_IPS 3
 /** Adaptive mode: the window those queries must fall in. */
 #define DHT_ADAPTIVE_WINDOW_MS (10u * 60u * 1000u)
@@ -79,6 +91,33 @@ struct dht_config {
 				      while either table is thin, find_node
 				      asks for both (BEP 32 "want"), unless
 				      sending to IPv6 nodes has failed */
+	/* Bounds of one look-up, whatever its responders say (a Sybil node
+	 * can answer every query with closer, fresh nodes forever). */
+	unsigned lookup_deadline_ms; /**< a look-up ends this long after it
+					  started, found or not; 12000 */
+	unsigned lookup_budget;  /**< most get/find_node queries one look-up
+				      sends (puts not counted); 96, at most
+				      DHT_MAX_LOOKUP_BUDGET */
+	unsigned lookup_per_reply; /**< most new candidates one reply may
+					add to a look-up; 8 */
+	unsigned lookup_per_subnet; /**< most candidates of one look-up from
+					 one IPv4 /24 or IPv6 /48 at a time
+					 (a BEP 42-valid ID displaces one that
+					 is not); loopback addresses are
+					 exempt; 2 */
+	bool quiet;              /**< do not log health changes (extra
+				      nodes of a testnet) */
+};
+
+/** Upper bound of dht_config.lookup_budget. */
+#define DHT_MAX_LOOKUP_BUDGET 1024
+
+/** Reachability of the DHT as the node sees it (dht_info.health). */
+enum dht_health {
+	DHT_HEALTH_STARTING = 0, /**< no verdict yet */
+	DHT_HEALTH_UP,           /**< nodes answer */
+	DHT_HEALTH_DOWN,         /**< no node answers: offline, or every
+				      known node is gone */
 };
 
 /** A BEP 44 item. v holds the value as a byte string (BEP 44 allows any
@@ -107,6 +146,10 @@ struct dht_lookup_stats {
 	int last_error;       /**< put: last KRPC error code received, or 0 */
 	int64_t first_value_ms; /**< ms from start to the first value, -1 none */
 	uint64_t elapsed_ms;  /**< ms from start to done */
+	bool deadline;        /**< ended by lookup_deadline_ms */
+	bool budget_spent;    /**< sent lookup_budget queries */
+	unsigned refused;     /**< candidates refused: per-reply or subnet
+				   cap, or an address already asked */
 };
 
 /** Node state for logs and the CLI. */
@@ -118,6 +161,9 @@ struct dht_info {
 	size_t lookups;       /**< look-ups running */
 	bool have_external;
 	char external[64];    /**< voted external IP, when known */
+	int health;           /**< enum dht_health */
+	uint64_t health_changes; /**< transitions so far (the caller can
+				      tell that a DOWN happened in between) */
 };
 
 struct dht;
@@ -205,6 +251,17 @@ uint64_t dht_periodic(struct dht *d, uint64_t now_ms);
  * @return 0 or -1 (bad address, list full)
  */
 int dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen);
+
+/**
+ * The network may have changed (it came back, the host resumed from
+ * suspend): nodes that stopped answering get another chance (they are
+ * pinged again) and every bootstrap address is sent a find_node. The node
+ * does this by itself when it turns DHT_HEALTH_DOWN; the caller adds its
+ * own reasons (a clock jump) and its retries with backoff.
+ * @param d node
+ * @param now_ms current time
+ */
+void dht_rebootstrap(struct dht *d, uint64_t now_ms);
 
 /**
  * Look a mutable item up (BEP 44 get); target = SHA-1(k || salt).

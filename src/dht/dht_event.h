@@ -10,6 +10,19 @@
  *
  * The testnet helper runs n server nodes on 127.0.0.1 (ports first_port
  * up, each bootstrapped from the first) so pkdns works with no internet.
+ * It can emulate a wide-area network (dht_testnet_new_emulated), at the
+ * testnet's own sockets so that any client bootstrapping from it sees the
+ * same: each node sends every datagram after its own fixed delay (drawn
+ * log-normal around a median, +-10 % jitter per datagram; a timer on the
+ * loop, never a sleep), each datagram to or from a node is lost with a
+ * given probability, and a share of the nodes are dead: the others know
+ * them (routing tables, "nodes" replies) but they never answer. With
+ * emulation on, every live node starts knowing every other node in a
+ * random order (a warm table, as a real node's saved one); the dead ones
+ * fade out of the tables only as the nodes' own maintenance finds them
+ * silent. The draws come from a PRNG owned by the testnet: one seed, one
+ * network (which node is dead, each node's delay); which datagram is lost
+ * still depends on the order the loop runs things in.
  */
 #ifndef PKDNS_DHT_EVENT_H
 #define PKDNS_DHT_EVENT_H
@@ -22,6 +35,18 @@
 struct event_base;
 struct dht_node;
 struct dht_testnet;
+
+/** Largest dht_testnet_emu.rtt_ms. */
+#define DHT_TESTNET_MAX_RTT 10000
+
+/** Network conditions of an emulated testnet. */
+struct dht_testnet_emu {
+	unsigned rtt_ms;   /**< median of the nodes' delays; 0 = none */
+	unsigned loss_pct; /**< share of datagrams lost at each end, 0..100 */
+	unsigned dead_pct; /**< share of nodes that never answer, 0..100
+			        (node 0, the bootstrap node, always lives) */
+	uint64_t seed;     /**< the emulation's PRNG seed */
+};
 
 /**
  * Bind a UDP socket and start a node on it.
@@ -83,6 +108,39 @@ void dht_node_free(struct dht_node *n);
  * @return the testnet or NULL (a port could not be bound; logged)
  */
 struct dht_testnet *dht_testnet_new(struct event_base *base, int n, uint16_t first_port);
+
+/**
+ * Start a testnet that emulates a wide-area network (see the file
+ * comment).
+ * @param base the event loop
+ * @param n number of nodes (1..1000)
+ * @param first_port first UDP port
+ * @param emu the conditions, or NULL for none (as dht_testnet_new)
+ * @return the testnet or NULL (a port could not be bound, or emu is out
+ *         of range: loss or dead above 100, rtt above DHT_TESTNET_MAX_RTT)
+ */
+struct dht_testnet *dht_testnet_new_emulated(struct event_base *base, int n,
+	uint16_t first_port, const struct dht_testnet_emu *emu);
+
+/**
+ * @param tn testnet
+ * @return its number of nodes (0 for NULL)
+ */
+int dht_testnet_size(const struct dht_testnet *tn);
+
+/**
+ * @param tn testnet
+ * @param i index
+ * @return node i's base delay in ms (0: not emulated or out of range)
+ */
+unsigned dht_testnet_node_delay(const struct dht_testnet *tn, int i);
+
+/**
+ * @param tn testnet
+ * @param i index
+ * @return whether node i is one of the dead (never answers)
+ */
+bool dht_testnet_node_dead(const struct dht_testnet *tn, int i);
 
 /**
  * @param tn testnet

@@ -51,6 +51,7 @@ struct lookup_cand {
 	uint8_t id[20];
 	bool id_known;         /**< false for bootstrap addresses */
 	bool slow;
+	bool bep42_ok;         /**< ID valid for the address (BEP 42) */
 	uint8_t state;         /**< enum cand_state */
 	uint8_t put_state;     /**< 0 none, 1 sent, 2 answered */
 	struct dht_addr addr;
@@ -79,6 +80,12 @@ struct dht_lookup {
 	int64_t best_seq;
 	bool have_value;
 	bool step_due;         /**< a reply came in this batch: step after it */
+	bool stalled;          /**< no transaction was free: step again from
+				    dht_periodic */
+	/* every address queried, for the whole look-up: a candidate that
+	 * fell off the sorted list is never asked twice */
+	struct dht_addr *asked;
+	size_t nasked;
 	struct dht_item *put_item; /**< LK_PUT: the item to store */
 	int64_t cas;
 	dht_get_cb get_cb;
@@ -93,6 +100,15 @@ struct dht_lookup {
 struct dht_vote {
 	struct dht_addr voter;
 	struct dht_addr ip;
+};
+
+/* Adaptive mode: an IP whose first query came unsolicited, and whether
+ * it has since presented a token we issued to it. */
+#define DHT_ADAPTIVE_SLOTS 32
+struct dht_adapt {
+	struct dht_addr ip;   /**< port 0 */
+	uint64_t ms;          /**< the unsolicited query */
+	bool proven;
 };
 
 struct dht_rate {
@@ -127,10 +143,14 @@ struct dht {
 	struct dht_addr external;
 	struct dht_rate rate[DHT_RATE_SLOTS];
 	uint64_t seen[DHT_SEEN_SLOTS]; /**< adaptive: last send per IP hash */
-	struct dht_addr unsolicited[DHT_ADAPTIVE_MIN_IPS];
-	uint64_t unsolicited_ms[DHT_ADAPTIVE_MIN_IPS];
+	struct dht_adapt adapt[DHT_ADAPTIVE_SLOTS];
 	uint64_t now_ms; /**< time of the latest call into the node */
 	uint64_t last_maint_ms, last_boot_ms, last_expire_ms;
+	/* health (dht_info.health): replies and timeouts of every query */
+	uint8_t health;
+	uint64_t health_changes;
+	uint64_t start_ms, last_reply_ms, up_candidate_ms;
+	unsigned fails_since_reply;
 	uint8_t version[4];
 	/* dht_input_batch: replies defer their look-up steps and the pings
 	 * of the nodes they name to the end of the batch */
@@ -164,6 +184,9 @@ void dht_ping_later(struct dht *d, const struct dht_addr *to);
 struct routing *dht_rt(struct dht *d, int family);
 /** Whether queries are answered now. */
 bool dht_answering(const struct dht *d);
+/** Adaptive mode: a query from this address carried a valid token of
+ *  ours (put, announce_peer). */
+void dht_adaptive_token(struct dht *d, const struct dht_addr *from, uint64_t now_ms);
 
 /* dht_lookup.c */
 /** Start a look-up (not yet stepped). */
@@ -179,10 +202,15 @@ void dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn 
 /** A transaction of this look-up timed out (or went slow). */
 void dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	bool slow_only, uint64_t now_ms);
+/** Past its deadline: end it (a put still puts to what it found). */
+void dht_lookup_expire(struct dht *d, struct dht_lookup *l, uint64_t now_ms);
 /** Find a live look-up by ID. */
 struct dht_lookup *dht_lookup_find(struct dht *d, uint32_t id);
-/** Add a candidate address (id may be NULL). */
-void dht_lookup_add(struct dht_lookup *l, const uint8_t *id, const struct dht_addr *a);
+/** Add a candidate address (id may be NULL); one named in a reply must
+ * also fit the per-subnet cap (the table and bootstrap nodes need not).
+ * @return true when it was added */
+bool dht_lookup_add(struct dht *d, struct dht_lookup *l, const uint8_t *id,
+	const struct dht_addr *a, bool from_reply);
 /** Run pending done callbacks, then free dead look-ups. */
 void dht_lookups_finish(struct dht *d, uint64_t now_ms);
 /** Free every look-up without callbacks. */

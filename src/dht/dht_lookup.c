@@ -58,35 +58,102 @@ cand_by_addr(struct dht_lookup *l, const struct dht_addr *a)
 	return NULL;
 }
 
-void
-dht_lookup_add(struct dht_lookup *l, const uint8_t *id, const struct dht_addr *a)
+/* One IPv4 /24 or IPv6 /48: what one party can cheaply fill with Sybil
+ * nodes. */
+static bool
+same_subnet(const struct dht_addr *a, const struct dht_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return memcmp(a->ip, b->ip, a->family == 4 ? 3 : 6) == 0;
+}
+
+static bool
+was_asked(const struct dht_lookup *l, const struct dht_addr *a)
+{
+	for (size_t i = 0; i < l->nasked; i++)
+		if (dht_addr_eq(&l->asked[i], a))
+			return true;
+	return false;
+}
+
+static void
+cand_remove(struct dht_lookup *l, size_t i)
+{
+	memmove(&l->c[i], &l->c[i + 1], (l->nc - i - 1) * sizeof(l->c[0]));
+	l->nc--;
+}
+
+/* The per-subnet cap: true when c may join. A full subnet makes room for
+ * a BEP 42-valid newcomer by dropping one of its unasked candidates whose
+ * ID is not valid; anything else of that subnet waits outside. Loopback
+ * is this host: testnets run many nodes there and nobody else can. */
+static bool
+subnet_room(struct dht *d, struct dht_lookup *l, const struct lookup_cand *c)
+{
+	size_t n = 0, weak = SIZE_MAX;
+
+	if (dht_addr_is_loopback(&c->addr))
+		return true;
+	for (size_t i = 0; i < l->nc; i++) {
+		if (!same_subnet(&l->c[i].addr, &c->addr))
+			continue;
+		n++;
+		if (l->c[i].state == CAND_NEW && !l->c[i].bep42_ok)
+			weak = i;
+	}
+	if (n < d->cfg.lookup_per_subnet)
+		return true;
+	if (!c->bep42_ok || weak == SIZE_MAX)
+		return false;
+	cand_remove(l, weak);
+	return true;
+}
+
+bool
+dht_lookup_add(struct dht *d, struct dht_lookup *l, const uint8_t *id,
+	const struct dht_addr *a, bool from_reply)
 {
 	struct lookup_cand c;
 	size_t pos;
 
 	if (a->port == 0 || cand_by_addr(l, a))
-		return;
+		return false;
 	if (id) {
 		for (size_t i = 0; i < l->nc; i++)
 			if (l->c[i].id_known && memcmp(l->c[i].id, id, 20) == 0)
-				return;
+				return false;
+	}
+	if (was_asked(l, a)) {
+		l->st.refused++;
+		return false;
 	}
 	memset(&c, 0, sizeof(c));
 	c.addr = *a;
 	if (id) {
 		memcpy(c.id, id, 20);
 		c.id_known = true;
+		c.bep42_ok = dht_addr_is_local(a) || dht_bep42_valid(a, id);
 	}
 	pos = l->nc;
 	while (pos > 0 && cand_cmp(l, &c, &l->c[pos - 1]) < 0)
 		pos--;
 	if (pos >= l->cap)
-		return;
+		return false;
+	if (from_reply && !subnet_room(d, l, &c)) {
+		l->st.refused++;
+		return false;
+	}
+	/* subnet_room may have removed a candidate before pos */
+	pos = l->nc;
+	while (pos > 0 && cand_cmp(l, &c, &l->c[pos - 1]) < 0)
+		pos--;
 	if (l->nc == l->cap)
-		l->nc--; /* drop the farthest */
+		l->nc--; /* drop the farthest; `asked` remembers it if asked */
 	memmove(&l->c[pos + 1], &l->c[pos], (l->nc - pos) * sizeof(c));
 	l->c[pos] = c;
 	l->nc++;
+	return true;
 }
 
 struct dht_lookup *
@@ -100,9 +167,11 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 		return NULL;
 	l->cap = (size_t)d->cfg.k * 4 + 16;
 	l->c = calloc(l->cap, sizeof(*l->c));
+	l->asked = malloc(d->cfg.lookup_budget * sizeof(*l->asked));
 	near = malloc(l->cap * sizeof(*near)); /* routing_closest fills it */
-	if (l->c == NULL || near == NULL) {
+	if (l->c == NULL || l->asked == NULL || near == NULL) {
 		free(l->c);
+		free(l->asked);
 		free(near);
 		free(l);
 		return NULL;
@@ -127,17 +196,18 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 				struct lookup_cand *c = &l->c[l->nc++];
 				memcpy(c->id, near[i].id, 20);
 				c->id_known = true;
+				c->bep42_ok = near[i].bep42_ok;
 				c->addr = near[i].addr;
 				continue;
 			}
-			dht_lookup_add(l, near[i].id, &near[i].addr);
+			dht_lookup_add(d, l, near[i].id, &near[i].addr, false);
 		}
 		total += n;
 	}
 	free(near);
 	if (total < (size_t)d->cfg.k)
 		for (int i = 0; i < d->nboot; i++)
-			dht_lookup_add(l, NULL, &d->boot[i]);
+			dht_lookup_add(d, l, NULL, &d->boot[i], false);
 	for (tail = &d->lookups; *tail; tail = &(*tail)->next)
 		;
 	*tail = l;
@@ -181,6 +251,8 @@ send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t no
 	rc = dht_send_query(d, &q, &c->addr, TXN_LOOKUP, l->id, now_ms);
 	if (rc < 0)
 		return rc;
+	if (l->nasked < d->cfg.lookup_budget)
+		l->asked[l->nasked++] = c->addr;
 	l->st.queried++;
 	l->st.sent++;
 	return 0;
@@ -257,11 +329,12 @@ void
 dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 {
 	size_t inflight = 0, replied = 0;
-	bool done = true;
+	bool done = true, spent;
 	int rc;
 
 	if (l->dead || l->finished)
 		return;
+	l->stalled = false;
 	if (l->put_phase) {
 		for (size_t i = 0; i < l->nc; i++)
 			if (l->c[i].put_state == 1)
@@ -278,19 +351,30 @@ dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 			break;
 		if (c->state != CAND_NEW)
 			continue;
+		if (l->st.queried >= d->cfg.lookup_budget)
+			break;
 		rc = send_get(d, l, c, now_ms);
 		if (rc == DHT_SEND_UNREACHABLE) {
 			c->state = CAND_FAILED; /* no route: do not wait for it */
 			continue;
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			l->stalled = true; /* every transaction busy: retry soon */
 			break;
+		}
 		c->state = CAND_INFLIGHT;
 		inflight++;
 	}
+	/* Out of budget: what is in flight still counts, the rest is never
+	 * asked. */
+	spent = l->st.queried >= d->cfg.lookup_budget;
+	if (spent)
+		l->st.budget_spent = true;
 	replied = 0;
 	for (size_t i = 0; i < l->nc; i++) {
 		if (l->c[i].state == CAND_FAILED)
+			continue;
+		if (spent && l->c[i].state == CAND_NEW)
 			continue;
 		if (l->c[i].state == CAND_REPLIED) {
 			if (++replied >= (size_t)d->cfg.k)
@@ -372,7 +456,7 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 
 static void
 add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
-	unsigned *pings)
+	unsigned *pings, unsigned *added)
 {
 	for (size_t i = 0; s->p && i + sz <= s->n; i += sz) {
 		struct dht_addr a;
@@ -380,7 +464,13 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 			continue;
 		if (dht_addr_uncompact(s->p + i + 20, sz - 20, &a) < 0)
 			continue;
-		dht_lookup_add(l, s->p + i, &a);
+		/* one responder introduces a bounded share of the look-up */
+		if (*added >= d->cfg.lookup_per_reply) {
+			l->st.refused++;
+			continue;
+		}
+		if (dht_lookup_add(d, l, s->p + i, &a, true))
+			(*added)++;
 		/* A node that would fit a bucket with room gets a ping: its
 		 * reply adds it. Without this, tables hold only the nodes
 		 * our own look-ups happened to query. */
@@ -396,7 +486,7 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	const struct krpc_msg *m, uint64_t now_ms)
 {
 	struct lookup_cand *c = cand_by_addr(l, &t->to);
-	unsigned pings = 0;
+	unsigned pings = 0, added = 0;
 
 	l->st.responses++;
 	if (t->purpose == TXN_PUT) {
@@ -434,8 +524,8 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 			check_value(l, m, now_ms);
 		if (l->dead)
 			return; /* cancelled from the get callback */
-		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings);
-		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &pings);
+		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings, &added);
+		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &pings, &added);
 	}
 	/* the next queries go out when the batch this reply came in ends */
 	l->step_due = true;
@@ -463,9 +553,24 @@ dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	dht_lookup_step(d, l, now_ms);
 }
 
+void
+dht_lookup_expire(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
+{
+	if (l->dead || l->finished || l->st.deadline)
+		return;
+	l->st.deadline = true;
+	/* a put stores at the nodes that gave a token so far; its puts are
+	 * bounded by the query timeout */
+	if (l->kind == LK_PUT && !l->put_phase)
+		start_put(d, l, now_ms);
+	else
+		finish(l, now_ms);
+}
+
 static void
 lookup_free(struct dht_lookup *l)
 {
+	free(l->asked);
 	free(l->put_item);
 	free(l->c);
 	free(l);

@@ -140,6 +140,7 @@ do_put(struct dht *d, const struct krpc_msg *m, const struct dht_addr *from,
 
 	if (m->token.p == NULL || !dht_token_check(&d->tokens, from, m->token.p, m->token.n))
 		return KRPC_E_PROTOCOL;
+	dht_adaptive_token(d, from, now_ms);
 	if (m->value.p == NULL)
 		return KRPC_E_PROTOCOL;
 	/* BEP 44 bounds v to 1000 bytes; for strings we count the bytes
@@ -241,6 +242,7 @@ dht_server_query(struct dht *d, const struct krpc_msg *m, const struct dht_addr 
 			dht_server_error(d, m, from, KRPC_E_PROTOCOL, "bad token");
 			return;
 		}
+		dht_adaptive_token(d, from, now_ms);
 		if (!m->implied_port) {
 			if (m->port <= 0 || m->port > 65535)
 				goto protocol;

@@ -122,7 +122,7 @@ parse_body(const struct bencode_value *d, struct krpc_msg *m)
 	struct bencode_iter it;
 	struct bencode_value k, v;
 	int rc = 0, r = 0;
-	int64_t tmp;
+	int64_t tmp = 0;
 
 	if (d->type != BENCODE_DICT)
 		return KRPC_ERR_FORMAT;

@@ -11,7 +11,8 @@ libpkdns_a_SOURCES += \
 	src/dht/dht_event.c src/dht/dht_event.h
 
 check_PROGRAMS += tests/unit/test_bencode tests/unit/test_dht_krpc \
-	tests/unit/test_dht_routing tests/unit/test_dht_bep44 tests/unit/test_dht_net
+	tests/unit/test_dht_routing tests/unit/test_dht_bep44 tests/unit/test_dht_net \
+	tests/unit/test_dht_lookup tests/unit/test_dht_testnet
 tests_unit_test_bencode_SOURCES = tests/unit/test_bencode.c
 tests_unit_test_bencode_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_dht_krpc_SOURCES = tests/unit/test_dht_krpc.c
@@ -22,6 +23,11 @@ tests_unit_test_dht_bep44_SOURCES = tests/unit/test_dht_bep44.c
 tests_unit_test_dht_bep44_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_dht_net_SOURCES = tests/unit/test_dht_net.c
 tests_unit_test_dht_net_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_dht_lookup_SOURCES = tests/unit/test_dht_lookup.c
+tests_unit_test_dht_lookup_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_dht_testnet_SOURCES = tests/unit/test_dht_testnet.c
+tests_unit_test_dht_testnet_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_bencode tests/unit/test_dht_krpc \
-	tests/unit/test_dht_routing tests/unit/test_dht_bep44 tests/unit/test_dht_net
+	tests/unit/test_dht_routing tests/unit/test_dht_bep44 tests/unit/test_dht_net \
+	tests/unit/test_dht_lookup tests/unit/test_dht_testnet
 EXTRA_DIST += tests/data/krpc_capture.jsonl

@@ -266,6 +266,20 @@ routing_failed(struct routing *rt, const struct dht_addr *addr)
 	}
 }
 
+void
+routing_revive(struct routing *rt)
+{
+	for (int j = 0; j < 160; j++) {
+		struct routing_bucket *b = &rt->b[j];
+		for (int i = 0; i < b->n; i++) {
+			if (!node_bad(&b->nodes[i]))
+				continue;
+			b->nodes[i].fails = ROUTING_MAX_FAILS - 1;
+			b->nodes[i].last_ping_ms = 0;
+		}
+	}
+}
+
 struct routing_node *
 routing_find_addr(struct routing *rt, const struct dht_addr *addr)
 {

@@ -137,6 +137,14 @@ int routing_heard(struct routing *rt, const uint8_t id[20],
  */
 void routing_failed(struct routing *rt, const struct dht_addr *addr);
 
+/**
+ * Give every bad node another chance: it turns questionable (one failure
+ * short of bad) and is due for a ping at once. For when the network comes
+ * back after every node stopped answering.
+ * @param rt table
+ */
+void routing_revive(struct routing *rt);
+
 /** The most nodes routing_closest() returns. */
 #define ROUTING_CLOSEST_MAX 256
 

@@ -62,6 +62,10 @@ struct conf {
 	uint32_t min_ttl, max_ttl;
 	uint32_t testnet;           /**< extra in-process DHT nodes */
 	uint16_t testnet_port;
+	uint32_t testnet_rtt;       /**< ms, median; 0 = no emulation */
+	uint32_t testnet_loss;      /**< percent */
+	uint32_t testnet_dead;      /**< percent */
+	uint32_t testnet_seed;      /**< 0 = pick one and log it */
 	bool foreground;
 	int verbose;
 	/* Sizes are parsed in 64 bits but never exceed SIZE_MAX (the parser

@@ -15,7 +15,7 @@
 #             ttl_of, ttl_aged, msg_size); probe ARGS... runs
 #             dnsprobe.py; now gives the time for ttl_aged.
 #   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
-#             (the first of 20 consecutive free UDP ports)
+#             [COUNT] (the first of COUNT (20) consecutive free UDP ports)
 # Loopback only, every wait bounded, everything killed by the EXIT trap.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -222,14 +222,15 @@ EOF
 
 # The first of twenty consecutive free UDP ports on 127.0.0.1, for the
 # nodes of a pkdns --testnet 20 (--testnet-port).
-pick_testnet_port() {
-	"$PYTHON" - <<'EOF'
-import random, socket
+pick_testnet_port() { # [COUNT] (default 20)
+	"$PYTHON" - "${1:-20}" <<'EOF'
+import random, socket, sys
+count = int(sys.argv[1])
 for _ in range(100):
-    base = random.randrange(10000, 31980)  # below the ephemeral range
+    base = random.randrange(10000, 32000 - count)  # below the ephemeral range
     socks = []
     try:
-        for p in range(base, base + 20):
+        for p in range(base, base + count):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             socks.append(s)
             s.bind(("127.0.0.1", p))

@@ -12,7 +12,10 @@ TESTS += \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
-	tests/e2e/test_pkarr_future.sh
+	tests/e2e/test_pkarr_future.sh \
+	tests/e2e/test_dht_bootstrap.sh \
+	tests/e2e/test_dht_sybil.sh \
+	tests/e2e/test_dht_emulated.sh
 EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
@@ -26,6 +29,10 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
+	tests/e2e/test_dht_bootstrap.sh \
+	tests/e2e/test_dht_sybil.sh \
+	tests/e2e/test_dht_emulated.sh \
+	tests/e2e/data/dht_sybil_node.py \
 	tests/e2e/pkarr_lib.sh \
 	tests/e2e/data/pkarr_a.zone \
 	tests/e2e/data/pkarr_b.zone \

@@ -9,7 +9,7 @@
 #   publish NAME ZONEFILE      pkdns-cli publish to the testnet (status in $RC)
 #   stat_counter FIELD         one number of a fresh stats line (SIGUSR1)
 #   burst N NAME-FMT IP [spread]  N queries at once; prints a summary line
-#   slow_node_start DELAY      a one-node DHT on $SLOW_PORT that answers
+#   slow_node_start DELAY [ARGS]  a one-node DHT on $SLOW_PORT that answers
 #                              get with a value after DELAY seconds
 #   mixcase KEY                the key with every other letter upper case
 # Sourced after lib.sh (which has pick_testnet_port for $TESTNET_PORT).
@@ -150,7 +150,7 @@ mixcase() {
 
 upcase() { printf '%s\n' "$1" | tr '[:lower:]' '[:upper:]'; }
 
-# slow_node_start DELAY: tests/e2e/data/pkarr_slow_node.py on a free
+# slow_node_start DELAY [ARGS]: tests/e2e/data/pkarr_slow_node.py on a free
 # port ($SLOW_PORT), its log in $TMPD/slow.log; killed by the EXIT trap.
 SLOW_PID=
 slow_node_start() {
@@ -158,7 +158,7 @@ slow_node_start() {
 	SLOW_PORT=$(pick_port)
 	[ -n "$SLOW_PORT" ] || bail_out "no free port for the slow DHT node"
 	"$PYTHON" "$E2E_DATA/pkarr_slow_node.py" --port "$SLOW_PORT" --delay "$1" \
-		--lifetime 90 >"$TMPD/slow.log" 2>&1 &
+		--lifetime 90 "${@:2}" >"$TMPD/slow.log" 2>&1 &
 	SLOW_PID=$!
 	for i in $(seq 1 50); do
 		grep -q '^ready' "$TMPD/slow.log" && return 0

@@ -603,6 +603,40 @@ test_help_version(struct ctx *x)
 	conf_free(&c);
 }
 
+/* The testnet's network emulation (issue 15): file keys, command line
+ * over file, and the ranges. */
+static void
+test_testnet_emu(struct ctx *x)
+{
+	static const char *const file = "testnet: 9\ntestnet-rtt: 80\ntestnet-loss: 5\n"
+					"testnet-dead: 30\ntestnet-seed: 77\n";
+	static const char *const a[] = { "--testnet-loss", "7", NULL };
+	static const struct {
+		const char *text, *key;
+	} bad[] = {
+		{ "testnet-loss: 101\n", "testnet-loss" },
+		{ "testnet-dead: 200\n", "testnet-dead" },
+		{ "testnet-rtt: 10001\n", "testnet-rtt" },
+	};
+	struct conf c;
+
+	is_int(run_file(x, &c, file, NULL), CONF_OK, "testnet emulation keys (%s)", x->out);
+	ok(c.testnet == 9 && c.testnet_rtt == 80 && c.testnet_loss == 5 && c.testnet_dead == 30 &&
+	    c.testnet_seed == 77, "testnet-rtt, -loss, -dead, -seed from the file");
+	conf_free(&c);
+	is_int(run_file(x, &c, file, a), CONF_OK, "--testnet-loss over the file");
+	ok(c.testnet_loss == 7 && c.testnet_rtt == 80, "the command line wins, the rest stays");
+	conf_free(&c);
+	is_int(run_file(x, &c, "testnet-rtt: 10000\ntestnet-loss: 100\ntestnet-dead: 100\n", NULL),
+	    CONF_OK, "testnet-rtt 10000, loss and dead 100: OK");
+	conf_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		is_int(run_file(x, &c, bad[i].text, NULL), CONF_ERROR, "%s out of range", bad[i].key);
+		ok(strstr(x->out, bad[i].key) != NULL, "message names %s (%s)", bad[i].key, x->out);
+		conf_free(&c);
+	}
+}
+
 static void
 test_cross_checks(struct ctx *x)
 {
@@ -936,6 +970,7 @@ main(void)
 	test_cmdline_errors(&x);
 	test_help_version(&x);
 	test_cross_checks(&x);
+	test_testnet_emu(&x);
 	test_reload(&x);
 	test_parse_size();
 	test_sizes_32bit(&x);

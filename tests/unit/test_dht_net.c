@@ -479,20 +479,46 @@ test_sim(void)
 		ok(client->sent_ro > 0 && client->sent_q == 0, "client queries all carry ro=1");
 	}
 
-	/* Adaptive: starts read-only, turns server after unsolicited queries
-	 * from 3 IPs (3 new nodes that bootstrap from it). */
+	/* Adaptive: starts read-only. 3 new nodes bootstrap from it: their
+	 * queries come unasked, but that alone (forgeable) is not enough;
+	 * it turns server once those 3 IPs also store something on it with
+	 * the token it gave them (a put near its ID). */
 	adaptive = net_add(&net, DHT_MODE_ADAPTIVE);
 	dht_add_bootstrap(adaptive->d, (struct sockaddr *)&net.n[0].addr, sizeof(net.n[0].addr));
 	net_run(&net, 5000);
 	dht_get_info(adaptive->d, net.now, &info);
 	ok(!info.server && adaptive->sent_ro > 0, "adaptive node starts read-only");
-	for (int i = 0; i < 3; i++) {
-		struct node *nd = net_add(&net, DHT_MODE_SERVER);
-		dht_add_bootstrap(nd->d, (struct sockaddr *)&adaptive->addr, sizeof(adaptive->addr));
+	{
+		struct node *joiners[3];
+		uint8_t aid[20];
+		dht_get_info(adaptive->d, net.now, &info);
+		memcpy(aid, info.id, 20);
+		for (int i = 0; i < 3; i++) {
+			joiners[i] = net_add(&net, DHT_MODE_SERVER);
+			dht_add_bootstrap(joiners[i]->d, (struct sockaddr *)&adaptive->addr,
+				sizeof(adaptive->addr));
+		}
+		net_run(&net, 5000);
+		dht_get_info(adaptive->d, net.now, &info);
+		ok(!info.server, "adaptive node: unsolicited queries from 3 IPs alone do not switch it");
+		for (int i = 0; i < 3; i++) {
+			struct dht_item near;
+			uint8_t near_t[20];
+			memset(&near, 0, sizeof(near));
+			/* an immutable value whose target shares 16 bits with
+			 * the adaptive node's ID: it is among the k closest */
+			for (uint32_t c = 0;; c++) {
+				near.v_len = (size_t)snprintf((char *)near.v, sizeof(near.v), "near %d %u", i, c);
+				dht_immutable_target(near.v, near.v_len, near_t);
+				if (near_t[0] == aid[0] && near_t[1] == aid[1])
+					break;
+			}
+			dht_put(joiners[i]->d, &near, -1, NULL, NULL, net.now);
+		}
+		net_run(&net, 5000);
 	}
-	net_run(&net, 5000);
 	dht_get_info(adaptive->d, net.now, &info);
-	ok(info.server, "adaptive node turned server after unsolicited queries");
+	ok(info.server, "adaptive node turned server once those IPs returned its tokens");
 	adaptive->sent_q = adaptive->sent_ro = 0;
 	memset(&r2, 0, sizeof(r2));
 	dht_get_mutable(adaptive->d, pk, NULL, 0, 0, on_value, on_done, &r2, net.now);

@@ -7,7 +7,11 @@ put, and holds back every `get` reply that carries a stored value for
 "many clients, one look-up" can only be seen against a node this slow.
 Signatures are not checked: pkdns and pkdns-cli check them.
 
+With --drop-first-get it ignores the first `get` it receives, as a
+lossy network would (a client must ask again).
+
 Usage: pkarr_slow_node.py --port PORT [--delay SECONDS] [--lifetime SECONDS]
+                          [--drop-first-get]
 Prints "ready" once bound, then logs one line per query on stdout.
 Loopback only; exits by itself after --lifetime seconds.
 """
@@ -69,6 +73,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--delay", type=float, default=0.5)
     ap.add_argument("--lifetime", type=float, default=60)
+    ap.add_argument("--drop-first-get", action="store_true")
     args = ap.parse_args()
 
     node_id = os.urandom(20)
@@ -99,6 +104,10 @@ def main():
             continue
         r = {b"id": node_id}
         delay = 0.0
+        if q == b"get" and args.drop_first_get:
+            args.drop_first_get = False
+            print("get %s:%d (dropped)" % addr, flush=True)
+            continue
         if q == b"get":
             target = a.get(b"target", b"")
             r[b"token"] = token

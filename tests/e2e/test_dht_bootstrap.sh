@@ -1,0 +1,100 @@
+#!/bin/sh
+# pkdns e2e: started before the network, pkdns bootstraps by itself once
+# the network is there (issue 10, item 1). At start its bootstrap name
+# (dht.later.example) is not served by the upstream (nsd answers REFUSED)
+# and no DHT node listens where its IP bootstrap points. pkdns says once
+# that no node answers. Then "the network comes up": nsd serves the name
+# and a DHT (a second pkdns hosting a 20-node testnet) runs there; a key
+# published on it must resolve within 30 s, without a restart, and the
+# log must say each state change once.
+[ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/pkarr_lib.sh"
+require_pkarr
+
+HOST_PID=
+host_start() { # the DHT network: a pkdns hosting a testnet on $TESTNET_PORT
+	"$PKDNS" -d -l 127.0.0.1:"$(pick_port)" --dht-mode client --dht-port 0 --dnssec no \
+		--testnet 20 --testnet-port "$TESTNET_PORT" >>"$TMPD/host.log" 2>&1 &
+	HOST_PID=$!
+	sleep 1
+	_alive "$HOST_PID" || bail_out "DHT host did not start: $(tail -n 3 "$TMPD/host.log")"
+}
+host_stop() {
+	[ -n "$HOST_PID" ] || return 0
+	kill -TERM "$HOST_PID" 2>/dev/null
+	wait_exit "$HOST_PID" 10 || _kill_bounded "$HOST_PID" 1
+	HOST_PID=
+}
+_boot_cleanup() {
+	local rc=$?
+	host_stop
+	(exit $rc)
+	_pkarr_cleanup
+}
+trap _boot_cleanup EXIT
+
+# the zone that is not served yet
+printf '%s\n' '$ORIGIN later.example.' '$TTL 60' \
+	'@ IN SOA ns1 hostmaster 1 3600 900 604800 5' '@ IN NS ns1' \
+	'ns1 IN A 127.0.0.1' 'dht IN A 127.0.0.1' >"$TMPD/later.zone"
+
+nsd_start
+TESTNET_PORT=$(pick_testnet_port)
+[ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports"
+DEAD=$(pick_port)
+[ -n "$DEAD" ] || bail_out "no free port"
+
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client --dht-port 0 \
+	--bootstrap dht.later.example:"$TESTNET_PORT" --bootstrap 127.0.0.1:"$DEAD" -v
+
+# offline: told once, within the start-up grace (15 s) and a little
+for i in $(seq 1 50); do
+	grep -q 'no DHT node answers (offline?)' "$PKDNS_LOG" && break
+	sleep 0.5
+done
+like "$(cat "$PKDNS_LOG")" 'no DHT node answers \(offline\?\)' "offline at start: said so"
+like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.later\.example: cannot resolve it' \
+	"offline at start: the bootstrap name did not resolve"
+# the retries go on (1, 2, 4, 8 s ...); none of them adds a line
+sleep 6
+
+# the network comes up: a DHT on the bootstrap port, the name served
+host_start
+K=$(new_key later)
+printf '%s\n' '$TTL 300' '@ IN A 192.0.2.77' >"$TMPD/k.zone"
+CLI_NET="--bootstrap 127.0.0.1:$TESTNET_PORT"
+publish later "$TMPD/k.zone"
+is "$RC" 0 "publish the key to the DHT that just came up"
+nsd_stop
+nsd_start e2e.example="$E2E_DATA/e2e.example.zone" later.example="$TMPD/later.zone"
+t0=$(date +%s%N)
+
+got=
+for i in $(seq 1 40); do
+	q +time=2 +tries=1 "$K" A
+	if [ "$(status) $(rdata A)" = "NOERROR 192.0.2.77" ]; then
+		got=yes
+		break
+	fi
+	[ $((($(date +%s%N) - t0) / 1000000)) -gt 35000 ] && break
+	sleep 1
+done
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+is "$got" yes "the key resolves once the network is up, without a restart"
+cmp_ok "$ms" -le 30000 "  ... within 30 s of the network coming up (${ms} ms)"
+diag "network usable to first answer: ${ms} ms"
+like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.later\.example: 1 IPv4 addresses' \
+	"the bootstrap name was resolved again"
+for i in $(seq 1 20); do
+	grep -q 'DHT up: ' "$PKDNS_LOG" && break
+	sleep 0.5
+done
+is "$(grep -c 'no DHT node answers (offline?)' "$PKDNS_LOG")" 1 "'no DHT node answers' logged once"
+is "$(grep -c 'DHT up: [0-9]* nodes' "$PKDNS_LOG")" 1 "'DHT up: N nodes' logged once"
+is "$(grep -c 'cannot resolve it' "$PKDNS_LOG")" 1 "the failed name logged once, not once per retry"
+
+pkdns_stop
+host_stop
+done_testing

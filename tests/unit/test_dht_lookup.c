@@ -1,0 +1,703 @@
+/*
+ * test_dht_lookup.c -- the bounds of one DHT look-up against hostile
+ * responders (deadline, query budget, every address asked once, per-reply
+ * and per-subnet caps with the BEP 42 preference), look-up slots freed at
+ * the deadline when transactions run out, the node's health verdict, and
+ * the evidence adaptive mode needs before it turns server.
+ *
+ * Sans I/O: the node's send callback records each datagram and queues
+ * the answer a scripted responder would give; a simulated clock delivers
+ * it. The Sybil responder answers every get with 8 fresh nodes whose IDs
+ * are closer to the target than any before (issue 10, item 4).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dht/dht.h"
+#include "dht/dht_util.h"
+#include "dht/krpc.h"
+#include "tap.h"
+
+enum policy {
+	P_SYBIL = 1,   /* every 198.18.0.0/15 address answers with 8 closer nodes */
+	P_ONE_REPLY,   /* only the first bootstrap node answers, with sim.script */
+	P_SILENT,      /* nobody answers */
+	P_BOOT_ANSWERS, /* the bootstrap node answers, naming nobody */
+};
+
+#define MAX_REC 8192
+#define MAX_PEND 4096
+
+struct pend {
+	uint64_t at;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	uint8_t buf[1500];
+	size_t len;
+};
+
+static struct {
+	struct dht *d;
+	uint64_t now;
+	enum policy policy;
+	uint64_t rtt;
+	/* every get / find_node sent: destination and how often */
+	struct dht_addr dst[MAX_REC];
+	int count[MAX_REC];
+	size_t ndst;
+	unsigned gets, find_nodes;
+	unsigned depth, fresh;
+	struct pend pend[MAX_PEND];
+	size_t npend;
+	/* P_ONE_REPLY: the nodes the bootstrap node names */
+	uint8_t script[64 * DHT_COMPACT_NODE4];
+	size_t script_len;
+	struct dht_addr boot;
+	int done;
+	struct dht_lookup_stats st;
+	uint64_t max_elapsed;
+	/* the token of the last reply the node sent */
+	uint8_t token[32];
+	size_t token_len;
+} sim;
+
+static void
+fresh_addr(struct dht_addr *a)
+{
+	unsigned c = sim.fresh++;
+
+	/* a different /24 each time (198.18.0.0/15 has 512 of them) */
+	memset(a, 0, sizeof(*a));
+	a->family = 4;
+	a->ip[0] = 198;
+	a->ip[1] = (uint8_t)(18 + (c / 256) % 2);
+	a->ip[2] = (uint8_t)(c % 256);
+	a->ip[3] = (uint8_t)(1 + (c / 512) % 250);
+	a->port = 6881;
+}
+
+static bool
+is_sybil(const struct dht_addr *a)
+{
+	return a->family == 4 && a->ip[0] == 198 && (a->ip[1] == 18 || a->ip[1] == 19);
+}
+
+/* An ID closer to target than any given before: the target with bit
+ * `depth` flipped and random bits after it. */
+static void
+closer_id(const uint8_t target[20], uint8_t id[20])
+{
+	unsigned bit = sim.depth < 150 ? sim.depth : 150;
+
+	randombytes_buf(id, 20);
+	for (unsigned i = 0; i < bit / 8; i++)
+		id[i] = target[i];
+	id[bit / 8] = (uint8_t)((target[bit / 8] & (0xff00 >> (bit % 8))) |
+	    (~target[bit / 8] & (0x80 >> (bit % 8))) | (id[bit / 8] & (0xff >> (bit % 8 + 1))));
+	if (sim.depth < 150)
+		sim.depth++;
+}
+
+static void
+record(const struct dht_addr *to)
+{
+	for (size_t i = 0; i < sim.ndst; i++)
+		if (dht_addr_eq(&sim.dst[i], to)) {
+			sim.count[i]++;
+			return;
+		}
+	if (sim.ndst < MAX_REC) {
+		sim.dst[sim.ndst] = *to;
+		sim.count[sim.ndst++] = 1;
+	}
+}
+
+static void
+queue_reply(const struct krpc_msg *q, const struct dht_addr *from, const uint8_t *nodes,
+	size_t nodes_len)
+{
+	struct krpc_response r;
+	uint8_t id[20];
+	struct pend *p;
+	int n;
+
+	if (sim.npend >= MAX_PEND)
+		return;
+	p = &sim.pend[sim.npend];
+	randombytes_buf(id, sizeof(id));
+	memset(&r, 0, sizeof(r));
+	r.t = q->t.p;
+	r.t_len = q->t.n;
+	r.id = id;
+	r.nodes = nodes;
+	r.nodes_len = nodes_len;
+	r.token = (const uint8_t *)"tok1";
+	r.token_len = 4;
+	n = krpc_build_response(p->buf, sizeof(p->buf), &r);
+	if (n < 0)
+		return;
+	p->len = (size_t)n;
+	p->fromlen = dht_addr_to_sockaddr(from, &p->from);
+	p->at = sim.now + sim.rtt;
+	sim.npend++;
+}
+
+static int
+sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, socklen_t tl)
+{
+	struct krpc_msg m;
+	struct dht_addr a;
+	uint8_t nodes[8 * DHT_COMPACT_NODE4];
+
+	(void)ctx;
+	if (krpc_parse(buf, len, &m) == 0 && m.y == 'r' && m.token.p &&
+	    m.token.n <= sizeof(sim.token)) {
+		memcpy(sim.token, m.token.p, m.token.n);
+		sim.token_len = m.token.n;
+	}
+	if (krpc_parse(buf, len, &m) != 0 || m.y != 'q' || dht_addr_from_sockaddr(to, tl, &a) < 0)
+		return 0;
+	if (m.method == KRPC_M_GET || m.method == KRPC_M_FIND_NODE) {
+		record(&a);
+		if (m.method == KRPC_M_GET)
+			sim.gets++;
+		else
+			sim.find_nodes++;
+	}
+	switch (sim.policy) {
+	case P_SYBIL:
+		if (!is_sybil(&a) || m.target == NULL)
+			return 0;
+		for (int i = 0; i < 8; i++) {
+			struct dht_addr na;
+			closer_id(m.target, nodes + i * DHT_COMPACT_NODE4);
+			fresh_addr(&na);
+			dht_addr_compact(&na, nodes + i * DHT_COMPACT_NODE4 + 20);
+		}
+		queue_reply(&m, &a, nodes, sizeof(nodes));
+		break;
+	case P_ONE_REPLY:
+		if (dht_addr_eq(&a, &sim.boot) && m.method == KRPC_M_GET)
+			queue_reply(&m, &a, sim.script, sim.script_len);
+		break;
+	case P_BOOT_ANSWERS:
+		if (dht_addr_eq(&a, &sim.boot))
+			queue_reply(&m, &a, NULL, 0);
+		break;
+	case P_SILENT:
+		break;
+	}
+	return 0;
+}
+
+static void
+on_done(void *ctx, const struct dht_lookup_stats *st)
+{
+	(void)ctx;
+	sim.done++;
+	sim.st = *st;
+	if (st->elapsed_ms > sim.max_elapsed)
+		sim.max_elapsed = st->elapsed_ms;
+}
+
+static void
+on_value(void *ctx, const struct dht_item *it)
+{
+	(void)ctx, (void)it;
+}
+
+/* Advance the clock to `until` in `tick` steps, delivering due replies;
+ * stops early once `want_done` look-ups ended (0: never). */
+static void
+run(uint64_t until, uint64_t tick, int want_done)
+{
+	while (sim.now < until && (want_done == 0 || sim.done < want_done)) {
+		size_t keep = 0, n = sim.npend;
+		for (size_t i = 0; i < n; i++) {
+			struct pend p;
+			if (sim.pend[i].at > sim.now) {
+				sim.pend[keep++] = sim.pend[i];
+				continue;
+			}
+			p = sim.pend[i];
+			/* replies queued while delivering land after `n` */
+			dht_input(sim.d, p.buf, p.len, (struct sockaddr *)&p.from, p.fromlen, sim.now);
+		}
+		/* keep what arrived during delivery, too */
+		memmove(&sim.pend[keep], &sim.pend[n], (sim.npend - n) * sizeof(sim.pend[0]));
+		sim.npend = keep + (sim.npend - n);
+		dht_periodic(sim.d, sim.now);
+		sim.now += tick;
+	}
+}
+
+static void
+sim_new(struct dht_config *cfg, enum policy pol, uint64_t rtt)
+{
+	memset(&sim, 0, sizeof(sim));
+	sim.now = 1000;
+	sim.policy = pol;
+	sim.rtt = rtt;
+	cfg->send = sim_send;
+	cfg->mode = DHT_MODE_CLIENT;
+	sim.d = dht_new(cfg, sim.now);
+}
+
+static void
+add_boot(const struct dht_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = dht_addr_to_sockaddr(a, &ss);
+
+	dht_add_bootstrap(sim.d, (struct sockaddr *)&ss, sl);
+}
+
+static int
+max_count(void)
+{
+	int m = 0;
+
+	for (size_t i = 0; i < sim.ndst; i++)
+		if (sim.count[i] > m)
+			m = sim.count[i];
+	return m;
+}
+
+static uint32_t
+start_get(void)
+{
+	uint8_t k[32];
+
+	randombytes_buf(k, sizeof(k));
+	return dht_get_mutable(sim.d, k, NULL, 0, 0, on_value, on_done, NULL, sim.now);
+}
+
+/* A Sybil chain that answers at once: the query budget ends it. */
+static void
+test_budget(void)
+{
+	struct dht_config cfg;
+	struct dht_addr b;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lookup_budget = 40;
+	cfg.lookup_deadline_ms = 600000;
+	sim_new(&cfg, P_SYBIL, 5);
+	fresh_addr(&b);
+	add_boot(&b);
+	run(sim.now + 200, 10, 0); /* the bootstrap find_node and its fallout */
+	sim.ndst = 0;
+	sim.gets = 0;
+	ok(start_get() != 0, "budget: get started against a Sybil chain");
+	run(sim.now + 120000, 10, 1);
+	is_int(sim.done, 1, "budget: the look-up ended");
+	ok(sim.st.budget_spent && !sim.st.deadline, "budget: ... because its budget was spent");
+	ok(sim.gets <= 40 && sim.st.queried <= 40,
+		"budget: %u gets sent, %u counted, budget 40", sim.gets, sim.st.queried);
+	ok(sim.st.elapsed_ms < 5000, "budget: ... in %llu ms of simulated time",
+		(unsigned long long)sim.st.elapsed_ms);
+	is_int(max_count(), 1, "budget: no address asked twice");
+	dht_free(sim.d);
+}
+
+/* A slow Sybil chain (a reply every 200 ms) with a large budget: the
+ * deadline ends it. */
+static void
+test_deadline(void)
+{
+	struct dht_config cfg;
+	struct dht_addr b;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lookup_budget = 1024;
+	cfg.lookup_deadline_ms = 5000;
+	sim_new(&cfg, P_SYBIL, 200);
+	fresh_addr(&b);
+	add_boot(&b);
+	ok(start_get() != 0, "deadline: get started against a slow Sybil chain");
+	run(sim.now + 60000, 10, 1);
+	is_int(sim.done, 1, "deadline: the look-up ended");
+	ok(sim.st.deadline, "deadline: ... by its deadline");
+	ok(sim.st.elapsed_ms >= 5000 && sim.st.elapsed_ms <= 5020,
+		"deadline: ended after %llu ms (deadline 5000)", (unsigned long long)sim.st.elapsed_ms);
+	ok(sim.st.queried < 1024 && sim.st.responses > 20,
+		"deadline: %u queries, %u replies before it", sim.st.queried, sim.st.responses);
+	dht_free(sim.d);
+}
+
+/* The Sybil names nodes it already made us ask, with ever closer IDs:
+ * each address is still asked only once, even after it fell off the
+ * sorted candidate list. */
+static int
+sim_send_recycle(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
+	socklen_t tl)
+{
+	struct krpc_msg m;
+	struct dht_addr a;
+	uint8_t nodes[8 * DHT_COMPACT_NODE4];
+
+	(void)ctx;
+	if (krpc_parse(buf, len, &m) != 0 || m.y != 'q' || dht_addr_from_sockaddr(to, tl, &a) < 0)
+		return 0;
+	if (m.method != KRPC_M_GET || m.target == NULL)
+		return 0;
+	record(&a);
+	sim.gets++;
+	for (int i = 0; i < 8; i++) {
+		struct dht_addr na;
+		closer_id(m.target, nodes + i * DHT_COMPACT_NODE4);
+		/* half fresh, half the first addresses asked */
+		if (i < 4 || sim.ndst <= (size_t)i)
+			fresh_addr(&na);
+		else
+			na = sim.dst[i - 4];
+		dht_addr_compact(&na, nodes + i * DHT_COMPACT_NODE4 + 20);
+	}
+	queue_reply(&m, &a, nodes, sizeof(nodes));
+	return 0;
+}
+
+static void
+test_recycle(void)
+{
+	struct dht_config cfg;
+	struct dht_addr b;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lookup_budget = 200;
+	cfg.lookup_deadline_ms = 600000;
+	sim_new(&cfg, P_SILENT, 5);
+	dht_free(sim.d);
+	cfg.send = sim_send_recycle;
+	sim.d = dht_new(&cfg, sim.now);
+	fresh_addr(&b);
+	add_boot(&b);
+	ok(start_get() != 0, "dedup: get started against a Sybil that names old addresses");
+	run(sim.now + 120000, 10, 1);
+	is_int(sim.done, 1, "dedup: the look-up ended");
+	is_int(max_count(), 1, "dedup: every address asked once (%zu addresses, %u gets)",
+		sim.ndst, sim.gets);
+	ok(sim.st.refused > 0, "dedup: %u named nodes refused", sim.st.refused);
+	dht_free(sim.d);
+}
+
+static void
+script_node(size_t i, const struct dht_addr *a, const uint8_t id[20])
+{
+	memcpy(sim.script + i * DHT_COMPACT_NODE4, id, 20);
+	dht_addr_compact(a, sim.script + i * DHT_COMPACT_NODE4 + 20);
+	if ((i + 1) * DHT_COMPACT_NODE4 > sim.script_len)
+		sim.script_len = (i + 1) * DHT_COMPACT_NODE4;
+}
+
+static size_t
+asked_matching(bool (*match)(const struct dht_addr *))
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sim.ndst; i++)
+		if (match(&sim.dst[i]))
+			n++;
+	return n;
+}
+
+static bool
+in_test_net(const struct dht_addr *a)
+{
+	return a->family == 4 && a->ip[0] == 198 && a->ip[1] == 51 && a->ip[2] == 100;
+}
+
+static bool
+in_loopback(const struct dht_addr *a)
+{
+	return a->family == 4 && a->ip[0] == 127;
+}
+
+static bool
+in_fresh(const struct dht_addr *a)
+{
+	return is_sybil(a) && a->ip[2] != 255;
+}
+
+/* One reply naming 20 nodes (silent ones): 8 join the look-up. */
+static void
+test_per_reply(void)
+{
+	struct dht_config cfg;
+	uint8_t id[20];
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_ONE_REPLY, 5);
+	memset(&sim.boot, 0, sizeof(sim.boot));
+	sim.boot.family = 4;
+	memcpy(sim.boot.ip, "\xc6\x12\xff\x01", 4); /* 198.18.255.1 */
+	sim.boot.port = 6881;
+	for (size_t i = 0; i < 20; i++) {
+		struct dht_addr a;
+		fresh_addr(&a);
+		randombytes_buf(id, sizeof(id));
+		script_node(i, &a, id);
+	}
+	add_boot(&sim.boot);
+	ok(start_get() != 0, "per reply: get started");
+	run(sim.now + 60000, 10, 1);
+	is_int(sim.done, 1, "per reply: the look-up ended");
+	is_int(asked_matching(in_fresh), 8, "per reply: 8 of the 20 nodes one reply named were asked");
+	ok(sim.st.refused >= 12, "per reply: %u refused", sim.st.refused);
+	dht_free(sim.d);
+}
+
+/* One reply naming 6 nodes of 198.51.100.0/24 with IDs that BEP 42 does
+ * not allow there, then one with a valid ID, then 8 loopback nodes. */
+static void
+test_per_subnet(void)
+{
+	struct dht_config cfg;
+	struct dht_addr a;
+	uint8_t id[20], rnd[20];
+	size_t i = 0;
+	bool valid_asked = false;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lookup_per_reply = 32;
+	sim_new(&cfg, P_ONE_REPLY, 5);
+	memset(&sim.boot, 0, sizeof(sim.boot));
+	sim.boot.family = 4;
+	memcpy(sim.boot.ip, "\xc6\x12\xff\x01", 4);
+	sim.boot.port = 6881;
+	memset(&a, 0, sizeof(a));
+	a.family = 4;
+	a.port = 6881;
+	for (; i < 6; i++) {
+		memcpy(a.ip, "\xc6\x33\x64", 3); /* 198.51.100.x */
+		a.ip[3] = (uint8_t)(10 + i);
+		do
+			randombytes_buf(id, sizeof(id));
+		while (dht_bep42_valid(&a, id));
+		script_node(i, &a, id);
+	}
+	a.ip[3] = 99;
+	randombytes_buf(rnd, sizeof(rnd));
+	dht_bep42_make_id(&a, 5, rnd, id);
+	ok(dht_bep42_valid(&a, id), "per subnet: a BEP 42-valid ID for 198.51.100.99");
+	script_node(i++, &a, id);
+	for (int j = 0; j < 8; j++, i++) {
+		memcpy(a.ip, "\x7f\x00\x00", 3);
+		a.ip[3] = (uint8_t)(2 + j);
+		randombytes_buf(id, sizeof(id));
+		script_node(i, &a, id);
+	}
+	add_boot(&sim.boot);
+	ok(start_get() != 0, "per subnet: get started");
+	run(sim.now + 60000, 10, 1);
+	is_int(sim.done, 1, "per subnet: the look-up ended");
+	is_int(asked_matching(in_test_net), 2, "per subnet: 2 of the 7 nodes of one /24 asked");
+	for (size_t j = 0; j < sim.ndst; j++)
+		if (in_test_net(&sim.dst[j]) && sim.dst[j].ip[3] == 99)
+			valid_asked = true;
+	ok(valid_asked, "per subnet: the BEP 42-valid one among them");
+	is_int(asked_matching(in_loopback), 8, "per subnet: loopback is exempt (8 of 8 asked)");
+	dht_free(sim.d);
+}
+
+/* 600 look-ups at once against bootstrap nodes that never answer: 1800
+ * queries do not fit 1024 transactions, yet every look-up ends by its
+ * deadline (a look-up that found no free transaction is retried, not
+ * forgotten). */
+static void
+test_many(void)
+{
+	struct dht_config cfg;
+	struct dht_addr b;
+	int started = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lookup_deadline_ms = 12000;
+	sim_new(&cfg, P_SILENT, 5);
+	for (int i = 0; i < 3; i++) {
+		fresh_addr(&b);
+		add_boot(&b);
+	}
+	for (int i = 0; i < 600; i++)
+		started += start_get() != 0;
+	is_int(started, 600, "600 look-ups started");
+	run(sim.now + 30000, 50, 600);
+	is_int(sim.done, 600, "600 look-ups: every one ended");
+	ok(sim.max_elapsed < 12000, "600 look-ups: the last after %llu ms, before the 12000 ms deadline",
+		(unsigned long long)sim.max_elapsed);
+	dht_free(sim.d);
+}
+
+/* Health: down when nobody answers, up when the bootstrap node does, a
+ * find_node to it again on dht_rebootstrap(). */
+static void
+test_health(void)
+{
+	struct dht_config cfg;
+	struct dht_info info;
+	unsigned before;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	memset(&sim.boot, 0, sizeof(sim.boot));
+	sim.boot.family = 4;
+	memcpy(sim.boot.ip, "\xc6\x12\xff\x01", 4);
+	sim.boot.port = 6881;
+	add_boot(&sim.boot);
+	dht_get_info(sim.d, sim.now, &info);
+	is_int(info.health, DHT_HEALTH_STARTING, "health: starting");
+	run(sim.now + 20000, 100, 0);
+	dht_get_info(sim.d, sim.now, &info);
+	is_int(info.health, DHT_HEALTH_DOWN, "health: down after 15 s without a reply");
+	is_int(info.health_changes, 1, "health: one change so far");
+	run(sim.now + 20000, 100, 0);
+	dht_get_info(sim.d, sim.now, &info);
+	is_int(info.health_changes, 1, "health: still one change 20 s later (said once)");
+	sim.policy = P_BOOT_ANSWERS;
+	before = sim.find_nodes;
+	dht_rebootstrap(sim.d, sim.now);
+	ok(sim.find_nodes > before, "health: dht_rebootstrap sends the bootstrap node a find_node");
+	run(sim.now + 10000, 100, 0);
+	dht_get_info(sim.d, sim.now, &info);
+	is_int(info.health, DHT_HEALTH_UP, "health: up once the bootstrap node answers");
+	is_int(info.health_changes, 2, "health: two changes");
+	ok(info.nodes4 == 1, "health: the bootstrap node is in the table (%zu nodes)", info.nodes4);
+	/* it stops answering while look-ups keep asking it: down again, and
+	 * the node, bad by then, gets pinged again */
+	sim.policy = P_SILENT;
+	for (int i = 0; i < 12; i++) {
+		start_get();
+		run(sim.now + 4000, 100, 0);
+	}
+	dht_get_info(sim.d, sim.now, &info);
+	is_int(info.health, DHT_HEALTH_DOWN, "health: down when every query times out for 30 s");
+	is_int(info.health_changes, 3, "health: three changes");
+	before = sim.find_nodes;
+	sim.policy = P_BOOT_ANSWERS;
+	run(sim.now + 12000, 100, 0);
+	dht_get_info(sim.d, sim.now, &info);
+	ok(sim.find_nodes > before, "health: the bootstrap node was asked again");
+	is_int(info.health, DHT_HEALTH_UP, "health: up again once it answers");
+	dht_free(sim.d);
+}
+
+/* Send the node one query from `from`. */
+static void
+query_from(const struct dht_addr *from, enum krpc_method method, const uint8_t *token,
+	size_t token_len)
+{
+	struct krpc_query q;
+	struct sockaddr_storage ss;
+	socklen_t sl = dht_addr_to_sockaddr(from, &ss);
+	uint8_t id[20], target[20], buf[512];
+	int n;
+
+	randombytes_buf(id, sizeof(id));
+	randombytes_buf(target, sizeof(target));
+	memset(&q, 0, sizeof(q));
+	q.t = (const uint8_t *)"aa";
+	q.t_len = 2;
+	q.method = method;
+	q.id = id;
+	q.target = target;
+	q.port = -1;
+	if (method == KRPC_M_PUT) {
+		q.token = token;
+		q.token_len = token_len;
+		q.value = (const uint8_t *)"5:hello";
+		q.value_len = 7;
+	}
+	n = krpc_build_query(buf, sizeof(buf), &q);
+	if (n > 0)
+		dht_input(sim.d, buf, (size_t)n, (struct sockaddr *)&ss, sl, sim.now);
+	sim.now += 10;
+}
+
+static bool
+is_server(void)
+{
+	struct dht_info info;
+
+	dht_get_info(sim.d, sim.now, &info);
+	return info.server;
+}
+
+/* Adaptive mode (issue 10, item 11): unsolicited queries alone, which
+ * anyone who reaches us can forge, do not make the node a server; three
+ * public IPs that queried unasked and then presented the token we sent
+ * them do. */
+static void
+test_adaptive(void)
+{
+	struct dht_config cfg;
+	struct dht_addr pub[3], spoof, lan;
+	uint8_t tok[3][32], lantok[32], bad[20];
+	size_t toklen[3], lantoklen;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	dht_free(sim.d);
+	cfg.mode = DHT_MODE_ADAPTIVE;
+	sim.d = dht_new(&cfg, sim.now);
+	memset(&spoof, 0, sizeof(spoof));
+	spoof.family = 4;
+	spoof.port = 6881;
+	for (int i = 0; i < 8; i++) {
+		memcpy(spoof.ip, "\xcb\x00\x71", 3); /* 203.0.113.x */
+		spoof.ip[3] = (uint8_t)(100 + i);
+		query_from(&spoof, i % 2 ? KRPC_M_PING : KRPC_M_FIND_NODE, NULL, 0);
+	}
+	ok(!is_server(), "adaptive: 8 unsolicited queries from 8 IPs do not make it a server");
+	for (int i = 0; i < 3; i++) {
+		pub[i] = spoof;
+		memcpy(pub[i].ip, "\xc6\x33\x64", 3); /* 198.51.100.x */
+		pub[i].ip[3] = (uint8_t)(10 + i);
+		sim.token_len = 0;
+		query_from(&pub[i], KRPC_M_GET, NULL, 0);
+		memcpy(tok[i], sim.token, sim.token_len);
+		toklen[i] = sim.token_len;
+	}
+	ok(toklen[0] > 0 && toklen[1] > 0 && toklen[2] > 0, "adaptive: its get replies carry tokens");
+	randombytes_buf(bad, sizeof(bad));
+	for (int i = 0; i < 3; i++)
+		query_from(&pub[i], KRPC_M_PUT, bad, sizeof(bad));
+	ok(!is_server(), "adaptive: puts with wrong tokens do not count");
+	query_from(&pub[0], KRPC_M_PUT, tok[1], toklen[1]);
+	ok(!is_server(), "adaptive: a token sent to another IP does not count");
+	/* a host of our own network proves nothing about the outside */
+	memset(&lan, 0, sizeof(lan));
+	lan.family = 4;
+	memcpy(lan.ip, "\xc0\xa8\x01\x05", 4); /* 192.168.1.5 */
+	lan.port = 6881;
+	sim.token_len = 0;
+	query_from(&lan, KRPC_M_GET, NULL, 0);
+	memcpy(lantok, sim.token, sim.token_len);
+	lantoklen = sim.token_len;
+	query_from(&lan, KRPC_M_PUT, lantok, lantoklen);
+	query_from(&pub[0], KRPC_M_PUT, tok[0], toklen[0]);
+	query_from(&pub[1], KRPC_M_PUT, tok[1], toklen[1]);
+	ok(!is_server(), "adaptive: two outside IPs and one LAN IP with their tokens: still a client");
+	query_from(&pub[2], KRPC_M_PUT, tok[2], toklen[2]);
+	ok(is_server(), "adaptive: the third outside IP with its token makes it a server");
+	dht_free(sim.d);
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	test_budget();
+	test_deadline();
+	test_recycle();
+	test_per_reply();
+	test_per_subnet();
+	test_many();
+	test_health();
+	test_adaptive();
+	return tap_done();
+}
