@@ -121,6 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r2 = conf_load(&c2, argc, argv);
 	dup2(saved, 2);
 	close(saved);
+	if (!(data[0] & 1))
+		unlink(path); /* leave nothing in /tmp when the run ends */
 
 	tu_check(r1 == CONF_OK || r1 == CONF_ERROR || r1 == CONF_EXIT_OK);
 	tu_check(r1 == r2);
