@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # cached_icann.sh -- pkdns forwarding ordinary (ICANN) names to an upstream
 # on loopback, with every name already in its cache, against unbound
 # (num-threads: 1) forwarding to the same upstream with the same names

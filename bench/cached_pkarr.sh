@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # cached_pkarr.sh -- pkdns answering names under public-key TLDs from its
 # cache, against unbound (1 thread) answering the same names from
 # local-data. dnsperf on both with the same client settings, alternating

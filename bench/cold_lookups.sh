@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # cold_lookups.sh -- time to first answer and messages per look-up for
 # keys pkdns has not cached, against libtorrent's dht_get_mutable_item on
 # the same loopback network, key by key (A B, then B A: lib/cold.py).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fill_cache.c -- fill a pkarr packet cache with N signed packets and
  * report what it costs: resident memory before and after, bytes the cache

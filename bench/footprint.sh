@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # footprint.sh -- what pkdns costs on a router: stripped binary sizes, the
 # libraries it loads, and resident memory at idle and with N cached
 # packets, natively and for mipsel, arm64 and s390x (under qemu-user).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Shared helpers of the pkdns benchmarks; sourced (by bash) from every
 # bench/*.sh. Benchmarks print figures and ratios; they assert no times.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/: the benchmarks the README names, shipped in the tarball (run by
 # hand, not by make check; see bench/README.md).
 EXTRA_DIST += \

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # memory.sh -- resident memory of pkdns holding 100,000 cached pkarr
 # packets, per packet, against the packets' own bytes (public key,
 # signature, timestamp and DNS message: the SignedPacket layout).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # resource_bounds.sh -- does pkdns's memory level off under load it
 # cannot answer from cache? Three dnsperf runs at full speed, each
 # against a fresh pkdns with the default caches (--ratelimit 0 and

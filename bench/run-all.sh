@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run-all.sh -- every pkdns benchmark, one after the other, output to
 # stdout and to bench-results-<date>.txt in the current directory (or the
 # file given as $1). Each script is bounded (a few minutes) and stops

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # startup.sh -- time from exec to the first answered query, for pkdns
 # started with a saved routing table and a warm --cache-dir, against a
 # cold pkdns and against unbound starting with local-data.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # contrib/: the systemd unit, the resolver recipes and the annotated config.
 EXTRA_DIST += contrib/pkdns.service.in contrib/unbound-forward.conf \
 	contrib/dnsmasq-pkdns.conf contrib/resolved-pkdns.conf

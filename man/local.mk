@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # man/: the manual pages of the daemon and its configuration file;
 # pkdns-cli.1 is added by src/cli, contrib/ files by contrib/local.mk and
 # contrib/openwrt by tests/cross/cross.mk.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/: end-to-end and interop test scripts
 
 # End-to-end: the real pkdns on loopback, nsd as its ICANN upstream, asked

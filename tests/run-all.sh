@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Run the whole pkdns test suite from a fresh checkout: install the build
 # and test dependencies (Debian, as root), build in a separate folder and
 # run `make check` (unit, end-to-end and libtorrent interop tests).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Cold look-ups on one DHT network: pkdns (through DNS) against
 libtorrent's dht_get_mutable_item, key by key, alternating.
 

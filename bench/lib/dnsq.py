@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Tiny DNS-over-UDP client for the benchmarks (stdlib only).
 
   dnsq.py [--server 127.0.0.1] --port P [--wait S] NAME TYPE

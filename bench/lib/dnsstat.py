@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Summarise dnsperf output (stdin) as one 'key=value' line.
 
 Reads dnsperf's closing statistics (sent, completed, lost, QPS, average

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Ask a DNS server for every name of a file, many in flight (stdlib only).
 
   fillq.py --port P [--inflight 32] [--timeout 5] [--tries 2] FILE IP

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Medians per label and ratios A/B over 'key=value' result lines.
 
 Usage: summarise.py FILE A B [KEY ...]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Where the time of a cold look-up goes, from a packet capture.
 
   timeline.py --pcap FILE --dns-port P --dht-port Q --keys FILE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cache.c -- the answer cache: a keyed hash table of wire-format responses
  * with an intrusive LRU list, bounded by bytes.

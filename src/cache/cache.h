@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cache.h -- the answer cache in front of both resolution paths (ICANN
  * through libunbound, and pkarr).

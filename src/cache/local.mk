@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # src/cache: the answer cache (wire-format responses, TTL countdown, LRU by
 # bytes, serve-stale) in front of the ICANN and pkarr paths.
 libpkdns_a_SOURCES += src/cache/cache.c src/cache/cache.h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cli.h -- shared pieces of pkdns-cli, the command-line tool of pkdns:
  * global options, seed files, key and hex parsing, and a short-lived

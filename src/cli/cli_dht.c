@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cli_dht.c -- `pkdns-cli dht ...`: drive a Mainline DHT node by hand:
  * ping (BEP 5), get/put of BEP 44 mutable and immutable items, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cli_pkarr.c -- `pkdns-cli publish` and `pkdns-cli resolve`: pkarr
  * signed packets on the Mainline DHT.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cli_session.c -- the short-lived DHT node of pkdns-cli: bootstrap
  * addresses (names through getaddrinfo: the CLI is no system resolver),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # src/cli: pkdns-cli, the command-line tool (keys, publish, resolve, dht).
 bin_PROGRAMS += src/pkdns-cli
 src_pkdns_cli_SOURCES = src/cli/pkdns-cli.c src/cli/cli_pkarr.c \

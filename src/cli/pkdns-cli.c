@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pkdns-cli.c -- the command-line tool of pkdns: global options, help,
  * keys (generate, publickey) and the helpers every command shares.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daemon.c -- the context, query routing and the ICANN answer path.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daemon.h -- the daemon's single context: it owns the event loop, the
  * configuration and every module, and routes each DNS query to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * internal.h -- what the daemon's files share: the context struct and the
  * hooks between query routing and the pkarr path. Not a module API.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # src/daemon: the pkdns program and its context.
 sbin_PROGRAMS += src/pkdns
 src_pkdns_SOURCES = src/daemon/main.c src/daemon/daemon.c src/daemon/daemon.h \

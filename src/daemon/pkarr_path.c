@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pkarr_path.c -- names under public-key TLDs: packet cache, one DHT
  * look-up per key however many clients ask, answers built from the

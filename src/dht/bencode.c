@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bencode.c -- bounded, allocation-free bencode reader and writer.
  *

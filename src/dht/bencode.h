@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bencode.h -- bounded bencode reader and writer for KRPC (BEP 3 "bencoding").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht.c -- the node core: datagram dispatch, transactions and timeouts,
  * maintenance (BEP 5 pings and bucket refresh, bootstrap), external IP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht.h -- a Mainline DHT node (BEP 5) with BEP 44 storage, sans I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_event.c -- one UDP socket and one timer per DHT node on libevent,
  * and the in-process testnet with its network emulation (round-trip

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_event.h -- libevent glue for the sans-I/O DHT node (dht.h).
  *

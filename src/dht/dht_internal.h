@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_internal.h -- state shared by dht.c (core, transactions, maintenance),
  * dht_lookup.c (iterative look-ups, BEP 5 / BEP 44 client side) and

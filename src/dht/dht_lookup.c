@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_lookup.c -- iterative look-ups (BEP 5 "find_node", BEP 44 get/put).
  *

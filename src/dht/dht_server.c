@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_server.c -- answering queries: BEP 5 ping, find_node, get_peers,
  * announce_peer; BEP 44 get and put; BEP 32 nodes6/want; BEP 42 "ip" in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_store.c -- bounded BEP 44 item store and BEP 5 peer store.
  *

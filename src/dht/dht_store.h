@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_store.h -- what a DHT server node stores for others: BEP 44 items
  * and BEP 5 peers (announce_peer).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_util.c -- addresses, XOR distance, BEP 42 IDs, tokens, BEP 44 signable.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dht_util.h -- addresses, node IDs and tokens for the Mainline DHT.
  *

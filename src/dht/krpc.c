@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * krpc.c -- KRPC parse and build (BEP 5, 32, 42, 43, 44).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * krpc.h -- the KRPC message codec of the Mainline DHT.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # src/dht: the Mainline DHT node (BEP 5, 32, 42, 43, 44). Public headers:
 # dht.h (sans-I/O node) and dht_event.h (libevent glue, testnet).
 libpkdns_a_SOURCES += \

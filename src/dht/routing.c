@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * routing.c -- k-buckets (the far four wide), node states and replacement
  * (BEP 5, BEP 42), and the closest known nodes to a target.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * routing.h -- the Kademlia routing table of one address family (BEP 5
  * "Routing Table", BEP 32 for IPv6).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * acl.c -- longest-prefix match over the configured rules.
  */

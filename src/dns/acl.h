@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * acl.h -- access control by client address prefix, like unbound's
  * access-control: the longest matching prefix decides; no match refuses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * msg.c -- query parsing and answer patching (RFC 1035 section 4.1,
  * RFC 6891 section 6 for OPT).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * msg.h -- the bounded parse of an incoming DNS query and the small
  * wire-format edits the front end makes to answers.

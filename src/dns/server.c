@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * server.c -- UDP (batched) and TCP (RFC 7766) DNS listeners.
  */

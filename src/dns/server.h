@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * server.h -- the DNS front end: UDP and TCP listeners on an event_base.
  *

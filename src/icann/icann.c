@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * icann.c -- libunbound on the daemon's event_base.
  */

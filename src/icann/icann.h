@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * icann.h -- the ICANN path: ordinary names through libunbound, on the
  * daemon's own event_base (ub_ctx_create_event), no extra threads.

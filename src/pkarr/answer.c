@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * answer.c -- answering a question from a packet's records (see answer.h).
  *

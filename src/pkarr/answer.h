@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * answer.h -- answering one DNS question from a verified pkarr packet.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cache.c -- the pkarr packet cache (see cache.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cache.h -- the pkarr packet cache: at most one verified packet per key.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lmdbcheck.c -- check an LMDB data file before LMDB maps it (see
  * lmdbcheck.h). The layout is LMDB 0.9's (libraries/liblmdb/mdb.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lmdbcheck.h -- check an LMDB data file before LMDB maps it.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # src/pkarr: z-base32 keys, SignedPacket parse/verify/sign, answering from
 # a packet, zone text, the packet cache. Bytes in, bytes out: no sockets.
 libpkdns_a_SOURCES += \

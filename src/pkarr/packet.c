@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * packet.c -- pkarr SignedPacket parse/verify/sign (see packet.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * packet.h -- the pkarr SignedPacket: parse, verify, sign and serialise.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * zbase32.c -- z-base32 for 32-byte keys (see zbase32.h).
  */

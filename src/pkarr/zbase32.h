@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * zbase32.h -- z-base32 encoding of Ed25519 public keys, the form a pkarr
  * key takes as a DNS label (a 52-character top-level domain).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * zone.c -- zone text <-> pkarr DNS message (see zone.h).
  */

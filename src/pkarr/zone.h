@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * zone.h -- BIND-style zone text to and from a pkarr packet's DNS message.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * conf.h -- pkdns configuration: one struct, one parser for the config
  * file and the command line.

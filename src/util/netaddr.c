@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * netaddr.c -- address and prefix parsing for config and access control.
  */

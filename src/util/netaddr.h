@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * netaddr.h -- parsing and printing socket addresses and prefixes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ratelimit.c -- token buckets, see ratelimit.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ratelimit.h -- per-source token buckets in a fixed amount of memory.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * time.h -- clocks for timers (monotonic) and for timestamps (wall clock).
  */

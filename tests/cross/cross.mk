@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/cross/: cross-builds checked under qemu-user (run-arch.sh ARCH,
 # run-all-arch.sh; .ci/run runs them, `make check` does not: they need
 # the cross compilers and download a sysroot), and the OpenWrt package's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # e2e_foreign.sh: one end-to-end case for a cross-built pkdns run under
 # qemu-user (tests/cross/run-arch.sh runs it; TAP on stdout).
 #

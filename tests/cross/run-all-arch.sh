@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run-all-arch.sh [ARCH...]: tests/cross/run-arch.sh for each architecture
 # (default: mipsel arm64 s390x, i.e. 32-bit little-endian, 64-bit ARM and
 # big-endian), one after the other. Ends with the sum, "N passed, M failed".

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run-arch.sh ARCH: cross-build pkdns for ARCH (mipsel, arm64, s390x) and
 # run every unit test program under qemu-user, then one end-to-end case
 # (tests/cross/e2e_foreign.sh: the foreign daemon with --testnet, a native

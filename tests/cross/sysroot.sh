@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # sysroot.sh ARCH: a sysroot of Debian's ARCH packages that pkdns builds
 # against and runs on under qemu-user (ARCH: mipsel, arm64, s390x).
 #

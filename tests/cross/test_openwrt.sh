@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_openwrt.sh: the OpenWrt package's shell scripts (contrib/openwrt/
 # files), checked off the router. TAP on stdout.
 #

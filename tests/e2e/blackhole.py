@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A DNS server that never answers, and a bounded bulk client (stdlib only).
 
   blackhole.py serve --addr 127.0.0.1 --port P [--lifetime S]

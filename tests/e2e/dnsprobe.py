@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Raw DNS probes for the pkdns end-to-end tests (stdlib only).
 
 dig cannot send malformed queries, pipeline queries on one TCP connection

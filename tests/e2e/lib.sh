@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Shared helpers of the pkdns end-to-end tests; sourced (by bash) from
 # every tests/e2e/test_*.sh.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/e2e: end-to-end tests of the pkarr path (keys as TLDs), run
 # against the daemon's DHT testnet or a one-node loopback DHT.
 TESTS += \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Helpers of the pkarr end-to-end tests (tests/e2e/test_pkarr*.sh), on
 # top of lib.sh: a pkdns with its in-process DHT testnet, keys and zones
 # published with pkdns-cli, the SIGUSR1 stats counters, and a burst of

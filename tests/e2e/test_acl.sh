@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: access control (--access-control "PREFIX allow|refuse|deny",
 # longest matching prefix wins, unmatched = refuse; default: loopback
 # allowed) and the per-client rate limit. Several loopback source

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: the answer cache. TTLs count down, cached answers (positive
 # and negative, RFC 2308) outlive the upstream, the key ignores qname case,
 # serve-stale (RFC 8767) answers expired records when the upstream fails,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns-cli e2e: keys and seed files (generate, publickey against the JS
 # pkarr vectors), argument and input errors (exit 2), and -- against the
 # daemon's DHT testnet on loopback -- publish/resolve, the dht get/put

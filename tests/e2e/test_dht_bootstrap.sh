@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: started before the network, pkdns bootstraps by itself once
 # the network is there (issue 10, item 1). At start its bootstrap name
 # (dht.later.example) is not served by the upstream (nsd answers REFUSED)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: pkdns on an emulated wide-area DHT (issue 15). Its in-process
 # testnet of 50 nodes runs with --testnet-rtt 50 --testnet-loss 5
 # --testnet-dead 30 and a fixed seed. From outside, a plain UDP client

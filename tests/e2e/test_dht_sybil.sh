@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: DHT look-ups against a Sybil chain end by their budget or
 # their deadline (issue 10, item 4). tests/e2e/data/dht_sybil_node.py
 # answers every get with 8 nodes closer to the target, at 128 loopback

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: DNSSEC validation on the ICANN path. The test zone is signed
 # here with a fresh key (ldns-keygen/ldns-signzone), two RRSIGs are spoiled
 # on purpose, nsd serves it, and pkdns gets the key's DS (or DNSKEY) as its

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: the ICANN path under a flood of names whose upstream never
 # answers (a loopback "black hole" that reads and drops every query).
 # Every client gets a reply by the deadline; the resolutions kept in

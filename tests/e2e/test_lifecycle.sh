@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: process life. Signals (TERM/INT exit 0 promptly, HUP keeps
 # serving), the config file (keys, comments, repeatable keys, command line
 # over config), and start-up errors: a bad option or config line is one

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: the pkarr path. Zones published with pkdns-cli to the
 # daemon's own DHT testnet on loopback and asked for with dig (UDP and
 # TCP), kdig and drill: every record type of the zone, TTL clamping,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: a damaged or unusable --cache-dir never stops, crashes or
 # silences the resolver (issue 10, items 2 and 3).
 #

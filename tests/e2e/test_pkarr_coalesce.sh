@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: many clients asking under one key at once share one DHT
 # look-up. pkdns's own testnet answers within a millisecond, so the DHT
 # here is one node (tests/e2e/data/pkarr_slow_node.py) that holds back

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: a client of the pkarr path gets its answer by the same
 # deadline as an ICANN client (SERVFAIL at 4 s when nothing answers),
 # whatever the task waits on: a CNAME into an ICANN name whose upstream

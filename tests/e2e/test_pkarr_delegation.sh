@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: NS records in a packet delegate a name. The packet says
 # "sub NS ns.sub" with glue "ns.sub A <addr>"; an nsd on <addr> port 53
 # serves the zone sub.<key>. pkdns must ask that name server and answer

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: a validly signed packet dated 10 years ahead does not pin a
 # key (issue 10, item 10). Two one-node DHTs on loopback: a malicious
 # one that answers at once with the owner's key signed with seq = now +

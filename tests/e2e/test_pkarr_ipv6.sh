@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: the DHT over IPv6 (BEP 32). A pkdns DHT node on [::] (one
 # dual-stack socket) stores a packet that pkdns-cli publishes over ::1;
 # a second pkdns that knows only that node's IPv6 address resolves the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: the pkarr packet cache on disk (--cache-dir). A packet
 # fetched from the DHT testnet survives a restart and is served with no
 # DHT at all (--dht-mode off, then a dead bootstrap node); a packet

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: republishing. A DHT network (a second pkdns that only hosts
 # a 20-node testnet) holds a key's packet; our pkdns fetches it once. The
 # network is then replaced by an empty one on the same ports: only our

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: every query for a key that has no packet gets an answer
 # (issue 10, item 5). With --min-ttl 0 the negative entry expired at
 # once, and with a packet cache too small for it the entry evicted

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: a packet published again (new records, higher seq) replaces
 # the cached one once its TTL has passed. Zone TTL 2 s, --min-ttl 1: the
 # old data until then, possibly the old data once more while pkdns

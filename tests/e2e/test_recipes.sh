@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: the forwarder recipes in contrib/, each with the real
 # program in front of pkdns. pkdns runs on its default configuration
 # (tld: key) with its DHT testnet; a key whose packet points to a private

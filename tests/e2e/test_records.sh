@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: ordinary record types through the ICANN path (forwarding to a
 # loopback nsd), asked with dig, kdig and drill.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"

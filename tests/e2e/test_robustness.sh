@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: hostile input. Malformed queries get FORMERR where a reply is
 # possible (RFC 1035 4.1.1, RFC 6891 6.1.1), garbage without a parseable
 # header gets nothing, and after thousands of garbage datagrams and hostile

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pkdns e2e: transport rules. UDP size limits and truncation (RFC 1035
 # 4.2.1, RFC 6891 6.2.5), TCP per RFC 7766 (several and pipelined queries
 # per connection, answers matched by ID, idle timeout), several listen

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # libFuzzer targets (built by hand, never by make: they need clang's
 # -fsanitize=fuzzer, and each runs until stopped). How to build and run
 # them, and how to seed their corpora: tests/fuzz/README.md. In short,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_bencode.c -- libFuzzer target for the bencode reader and writer
  * (src/dht/bencode.c), the first thing every DHT datagram goes through.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_cache_store.c -- libFuzzer target for the answer cache's message
  * walk (cache_store) and question parser (cache_key_from_question).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_conf.c -- libFuzzer target for the configuration parser
  * (src/util/conf.c): the config file and the command line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_dns_query.c -- libFuzzer target for the front end's query parser
  * (dns_msg_parse_query) and error replies (dns_msg_error), with the name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_krpc.c -- libFuzzer target for the whole DHT message path: KRPC
  * datagrams fed to a sans-I/O node (dht_input), which parses them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_lmdb_check.c -- pkarr_lmdb_check() (src/pkarr/lmdbcheck.c) on
  * hostile file contents.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_pkarr_packet.c -- libFuzzer target for pkarr SignedPackets
  * (src/pkarr/packet.c) and answering from them (src/pkarr/answer.c).

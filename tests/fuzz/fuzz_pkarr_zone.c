@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_pkarr_zone.c -- libFuzzer target for zone text to a pkarr DNS
  * message (pkarr_zone_to_dns, src/pkarr/zone.c) and back

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * fuzz_tcp_framing.c -- libFuzzer target for the TCP input path of the
  * DNS front end (src/dns/server.c: length-prefixed stream reassembly,

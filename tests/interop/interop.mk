@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/interop: pkdns's DHT node against libtorrent-rasterbar (Debian's
 # python3-libtorrent). The .py tests run as `$(PYTHON3) script` under the
 # TAP driver and re-execute themselves with /usr/bin/python3, the

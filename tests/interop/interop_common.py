@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 """Shared helpers of the pkdns <-> libtorrent interop tests.
 
 TAP output with a hard time limit, the pkdns binaries (found through

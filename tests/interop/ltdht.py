@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """libtorrent-rasterbar DHT harness for pkdns interop tests and benchmarks.
 
 Runs Mainline DHT test networks made of libtorrent sessions on loopback, and

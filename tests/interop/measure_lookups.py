@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """Measure BEP 44 look-ups: pkdns's client against libtorrent's, on a pkdns
 DHT network and on a libtorrent one, in the same run.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """TAP interop test: pkdns's Mainline DHT node against libtorrent-rasterbar.
 
 A 30-node libtorrent DHT network on loopback (ltdht.Net), and:

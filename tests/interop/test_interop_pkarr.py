@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """TAP interop test: pkarr packets between libtorrent and pkdns.
 
 On a 30-node libtorrent DHT network on loopback with a pkdns daemon

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """TAP self-test of the libtorrent DHT harness (ltdht.py).
 
 Starts a 30-node libtorrent DHT network on loopback, puts a BEP 44 mutable

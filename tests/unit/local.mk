@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # unit tests of the foundation modules (src/dns, src/util); the libFuzzer
 # target is built by hand (see its header comment), so it is only shipped.
 check_PROGRAMS += tests/unit/test_dns_msg

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tap.h -- a tiny Test Anything Protocol harness for the unit tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_acl.c -- unit tests for src/dns/acl.h: the longest matching prefix
  * decides, whatever the rule order; IPv4-mapped IPv6 clients are judged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_bencode.c -- bencode reader/writer: round trips, malformed input,
  * and every KRPC message of a real libtorrent/bittorrent-dht capture.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_cache.c -- unit tests for src/cache/cache.h: keys, hits and misses,
  * ID/RD/TTL patching, lifetimes (positive, negative, capped), malformed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_conf.c -- unit tests for src/util/conf.h: defaults, every key type
  * from the config file and the command line, the command line overriding

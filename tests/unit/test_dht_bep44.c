@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dht_bep44.c -- BEP 44 signable bytes and targets against the BEP's
  * test vectors and pkarr's signed packets; the item store's rules

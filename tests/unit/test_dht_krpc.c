@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dht_krpc.c -- KRPC codec: the libtorrent / bittorrent-dht capture,
  * our builders round-tripping through the parser, hostile input, top-level

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dht_lookup.c -- the bounds of one DHT look-up against hostile
  * responders (deadline, query budget, every address asked once, per-reply

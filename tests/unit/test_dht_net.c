@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dht_net.c -- many sans-I/O DHT nodes in one process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dht_routing.c -- routing table rules (BEP 5), BEP 42 node IDs with
  * the BEP's published vectors, write tokens and their rotation; the wide

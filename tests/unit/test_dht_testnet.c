@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dht_testnet.c -- the testnet's network emulation, seen from outside.
  *

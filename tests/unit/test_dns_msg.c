@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dns_msg.c -- unit tests for src/dns/msg.h: the bounded query parser
  * (header, question, OPT of RFC 1035 section 4.1 and RFC 6891 section 6),

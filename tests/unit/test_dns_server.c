@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_dns_server.c -- unit tests for src/dns/server.h: a dns_server on
  * 127.0.0.1 (ephemeral port) with this test's own handler, and real UDP

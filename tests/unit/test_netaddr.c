@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_netaddr.c -- unit tests for src/util/netaddr.h: address and prefix
  * parsing, prefix matching (IPv4-mapped IPv6 included), printing and the

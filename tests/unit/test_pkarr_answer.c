@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_pkarr_answer.c -- every answering rule of pkarr_answer(): exact
  * matches, case, TTL clamps, NODATA/NXDOMAIN with SOA, empty

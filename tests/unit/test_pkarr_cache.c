@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_pkarr_cache.c -- packet cache: freshness, staleness, seq ordering,
  * negative entries, LRU eviction by bytes, what an entry costs, LMDB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_pkarr_packet.c -- SignedPacket parse/verify/sign against the JS
  * pkarr vectors (byte for byte), tampering and size limits.

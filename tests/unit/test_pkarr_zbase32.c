@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_pkarr_zbase32.c -- z-base32 keys against the JS pkarr vectors and
  * hand-made bad inputs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_pkarr_zone.c -- zone text to pkarr DNS bytes and back.
  */

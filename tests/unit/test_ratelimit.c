@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_ratelimit.c -- unit tests for src/util/ratelimit.h: token bucket
  * arithmetic with fake times, IPv4 / IPv6 /64 / IPv4-mapped keys, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * testutil.h -- helpers shared by the unit tests (tests/unit/test_*.c) and
  * the libFuzzer targets (tests/fuzz/fuzz_*.c): hex decoding, the test

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # /usr/lib/pkdns/dnsmasq.sh add|remove: make dnsmasq (dhcp.@dnsmasq[0])
 # forward the key TLD to pkdns, or stop it doing so.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A malicious Mainline DHT peer for the end-to-end tests (stdlib only).
 
 A Sybil chain: it listens on --count loopback addresses (127.77.0.1 up,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """A one-node Mainline DHT for the pkarr end-to-end tests (stdlib only).
 
 It answers BEP 5 ping and find_node (no other nodes) and BEP 44 get and
