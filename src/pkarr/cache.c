@@ -755,6 +755,11 @@ pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
 		drop_now(c, e);
 		return PKARR_CACHE_MISS;
 	}
+	/* Dated ahead of the clock (read back from disk after the clock
+	 * was set back, or taken while it was unset): not served until the
+	 * clock catches up, but kept. Any current packet replaces it. */
+	if (!e->negative && pkarr_packet_check_time(e->ts_us, now_s) < 0)
+		return PKARR_CACHE_MISS;
 	lru_touch(c, e);
 	if (e->negative)
 		return PKARR_CACHE_NEGATIVE;
@@ -879,18 +884,17 @@ by_stored_desc(const void *a, const void *b)
 }
 
 /* The checks that cost nothing: sizes, the key inside the value is the
- * record's key, the timestamp is not in the future (a packet stored
- * before this rule). The signature waits for ensure_verified(). */
+ * record's key. The signature waits for ensure_verified(). A timestamp
+ * ahead of the clock is no reason to delete: the clock may be the one
+ * that is wrong (set back at boot), and the packet becomes valid when it
+ * catches up; pkarr_cache_get() does not serve it before. */
 static bool
-rec_sane(const MDB_val *k, const MDB_val *v, uint64_t now_s)
+rec_sane(const MDB_val *k, const MDB_val *v)
 {
 	return k->mv_size == 32 && v->mv_size >= DISK_MIN &&
 	       v->mv_size <= DISK_MAX &&
 	       memcmp((const uint8_t *)v->mv_data + DISK_HDR, k->mv_data, 32) ==
-		       0 &&
-	       pkarr_packet_check_time(
-		       bytes_get_be64((const uint8_t *)v->mv_data + DISK_HDR + 96),
-		       now_s) == 0;
+		       0;
 }
 
 static struct entry *
@@ -915,7 +919,7 @@ entry_from_disk(const struct rec *r)
 /* Delete the records that fail rec_sane(). Keys are copied out first:
  * a write may move what a cursor points at. */
 static size_t
-delete_insane(struct pkarr_cache *c, MDB_txn *txn, uint64_t now_s)
+delete_insane(struct pkarr_cache *c, MDB_txn *txn)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
@@ -929,7 +933,7 @@ delete_insane(struct pkarr_cache *c, MDB_txn *txn, uint64_t now_s)
 		size_t need = sizeof(size_t) + k.mv_size;
 
 		op = MDB_NEXT;
-		if (rec_sane(&k, &v, now_s))
+		if (rec_sane(&k, &v))
 			continue;
 		if (used + need > cap) {
 			size_t ncap = (cap ? cap * 2 : 4096) + need;
@@ -958,7 +962,7 @@ delete_insane(struct pkarr_cache *c, MDB_txn *txn, uint64_t now_s)
 /* Collect every sane record; 0, or -1 when out of memory. */
 static int
 collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
-	size_t *bad, uint64_t now_s)
+	size_t *bad)
 {
 	struct rec *v = NULL;
 	size_t n = 0, cap = 0;
@@ -971,7 +975,7 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 		return -1;
 	while (mdb_cursor_get(cur, &k, &val, op) == 0) {
 		op = MDB_NEXT;
-		if (!rec_sane(&k, &val, now_s)) {
+		if (!rec_sane(&k, &val)) {
 			(*bad)++;
 			continue;
 		}
@@ -1043,12 +1047,11 @@ load(struct pkarr_cache *c)
 	uint8_t *excess = NULL;
 	size_t n = 0, used = 0, nexcess = 0, bad = 0;
 	size_t before = c->npackets;
-	uint64_t now_s = time_wall_us() / 1000000u;
 	MDB_txn *txn = txn_begin(c);
 
 	if (txn == NULL)
 		return -1;
-	if (collect(c, txn, &v, &n, &bad, now_s) < 0) {
+	if (collect(c, txn, &v, &n, &bad) < 0) {
 		mdb_txn_abort(txn);
 		return -1;
 	}
@@ -1077,7 +1080,7 @@ load(struct pkarr_cache *c)
 	}
 	free(v);
 	if (bad > 0)
-		bad = delete_insane(c, txn, now_s);
+		bad = delete_insane(c, txn);
 	for (size_t i = 0; i < nexcess; i++)
 		disk_del(c, txn, excess + 32 * i);
 	free(excess);

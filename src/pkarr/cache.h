@@ -48,7 +48,10 @@
  * belong to pkdns alone.
  *
  * Packets dated more than PKARR_FUTURE_MAX_S ahead of the clock are
- * refused (PKARR_E_FUTURE) and dropped from disk when read back.
+ * refused (PKARR_E_FUTURE). One read back from disk so dated (the clock
+ * was set back, e.g. restored by fake-hwclock after days off) is kept,
+ * in memory and on disk, but pkarr_cache_get() answers MISS for it until
+ * the clock catches up; any current packet for its key replaces it.
  *
  * Times are wall-clock seconds (time_wall_us() / 1000000) because they are
  * persisted across restarts. Single-threaded; no global state. LMDB allows

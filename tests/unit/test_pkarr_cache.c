@@ -1006,20 +1006,50 @@ test_future(void)
 	ok(got != NULL && got->ts_us == older.ts_us, "the current one is served");
 	pkarr_cache_free(c);
 
-	/* and one on disk is dropped when read back */
+	/* One on disk dated ahead of the clock (the clock was set back: a
+	 * Raspberry Pi's fake-hwclock after days off) is not served, but
+	 * kept on disk: it is valid once the clock catches up. */
 	if (!ok(dir != NULL, "mkdtemp"))
 		return;
+	/* stored while the clock said ten years on; read back while it
+	 * says now */
 	c = pkarr_cache_new(1 << 20, dir, &P);
-	pkarr_cache_put(c, &fut, 1000);
-	pkarr_cache_put(c, &soon, 1000);
+	is_int(pkarr_cache_put(c, &fut, now + ten_years), PKARR_PUT_NEW,
+	       "stored when the clock reached its date");
+	pkarr_cache_put(c, &soon, now + ten_years);
 	pkarr_cache_free(c);
 	is_int(disk_count(dir), 2, "two on disk");
 	c = pkarr_cache_new(1 << 20, dir, &P);
-	is_int(pkarr_cache_count(c), 1, "future packet not loaded");
 	is_int(pkarr_cache_get(c, fut.pk, now, &got), PKARR_CACHE_MISS,
-	       "future packet from disk: MISS");
+	       "future packet from disk: MISS now");
+	ok(got == NULL, "  ... and not handed out");
+	is_int(pkarr_cache_get(c, soon.pk, now, &got), PKARR_CACHE_FRESH,
+	       "the packet within the margin is served");
+	is_int(pkarr_cache_put_negative(c, fut.pk, now, 60), 1,
+	       "a negative entry does not replace it");
 	pkarr_cache_free(c);
-	is_int(disk_count(dir), 1, "and deleted from disk");
+	is_int(disk_count(dir), 2, "the future packet stays on disk");
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	is_int(pkarr_cache_get(c, fut.pk, now, &got), PKARR_CACHE_MISS,
+	       "after another reopen: still MISS now");
+	is_int(pkarr_cache_get(c, fut.pk, now + ten_years, &got),
+	       PKARR_CACHE_FRESH, "served once the clock reaches its date");
+	ok(got != NULL && got->ts_us == fut.ts_us, "  ... the packet itself");
+	/* the protection stays: a current packet replaces one from disk
+	 * dated ahead of the clock, and that one can never come back */
+	is_int(pkarr_cache_put(c, &older, now), PKARR_PUT_NEWER,
+	       "a current packet replaces the future one from disk");
+	is_int(pkarr_cache_get(c, fut.pk, now, &got), PKARR_CACHE_FRESH,
+	       "the current one is served");
+	ok(got != NULL && got->ts_us == older.ts_us, "  ... not the future one");
+	is_int(pkarr_cache_put(c, &fut, now), PKARR_E_FUTURE,
+	       "the future one is still refused from the DHT");
+	pkarr_cache_free(c);
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	is_int(pkarr_cache_get(c, fut.pk, now, &got), PKARR_CACHE_FRESH,
+	       "after a reopen the current one is served");
+	ok(got != NULL && got->ts_us == older.ts_us, "  ... still not the future one");
+	pkarr_cache_free(c);
 	rm_rf(dir);
 }
 
