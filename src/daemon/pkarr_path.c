@@ -903,13 +903,19 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 	struct pkarr_path *pp = l->pp;
 	struct pk_task *w = l->waiters;
 	struct pkarr_packet *best = l->best;
-	bool got = l->got_value, refused = l->refused;
+	/* values the look-up dropped as dated too far ahead count as refused:
+	 * this host's clock may be behind, so SERVFAIL, no negative entry */
+	bool got = l->got_value, refused = l->refused || st->too_new > 0;
 	char key[PKARR_Z32_KEY_LEN + 1];
 	uint8_t pk[32];
 
 	pkarr_z32_encode(l->pk, key);
 	log_debug("%s: look-up done: %u queried, %u responses, %u values, %llu ms", key,
 	    st->queried, st->responses, st->values, (unsigned long long)st->elapsed_ms);
+	if (!got && st->too_new > 0)
+		log_info("%s: only packets dated more than %u s ahead of the clock were "
+		    "found: answering SERVFAIL (is the clock behind?)", key,
+		    (unsigned)PKARR_FUTURE_MAX_S);
 	if (!got && !refused && st->responses > 0)
 		pkarr_cache_put_negative(pp->pcache, l->pk, now_s(), pp->neg_ttl);
 	if (w && !got && st->responses == 0)

@@ -151,6 +151,8 @@ struct dht_lookup_stats {
 	bool budget_spent;    /**< sent lookup_budget queries */
 	unsigned refused;     /**< candidates refused: per-reply or subnet
 				   cap, or an address already asked */
+	unsigned too_new;     /**< verified values ignored for a seq
+				   above dht_lookup_max_seq() */
 };
 
 /** Node state for logs and the CLI. */
@@ -283,7 +285,8 @@ uint32_t dht_get_mutable(struct dht *d, const uint8_t k[32], const uint8_t *salt
 
 /**
  * Ignore values of a mutable look-up whose seq is above max_seq: not
- * reported, and not the "best seq" that hides lower ones. For pkarr,
+ * reported (counted in dht_lookup_stats.too_new once their signature
+ * checks), and not the "best seq" that hides lower ones. For pkarr,
  * where seq is a timestamp, a value dated years ahead must not hide the
  * owner's current one. Call right after dht_get_mutable().
  * @param d node

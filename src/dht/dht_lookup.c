@@ -417,7 +417,7 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 		int n;
 		if (m->k == NULL || m->sig == NULL || !m->has_seq || memcmp(m->k, l->k, 32) != 0)
 			return;
-		if (m->seq < l->min_seq || m->seq > l->max_seq ||
+		if (m->seq < l->min_seq ||
 		    (l->have_value && m->seq <= l->best_seq))
 			return;
 		n = dht_signable_raw(signable, sizeof(signable), l->salt, l->salt_len,
@@ -425,6 +425,13 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 		if (n < 0 || crypto_sign_verify_detached(m->sig, signable,
 				     (unsigned long long)n, l->k) != 0)
 			return;
+		/* signed by the key but dated too far ahead: not a value, but
+		 * the caller must know that one exists (its clock may be the
+		 * one that is behind) */
+		if (m->seq > l->max_seq) {
+			l->st.too_new++;
+			return;
+		}
 		l->best_seq = m->seq;
 	} else {
 		if (l->have_value)

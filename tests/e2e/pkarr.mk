@@ -14,6 +14,7 @@ TESTS += \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
+	tests/e2e/test_pkarr_future_only.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
 	tests/e2e/test_dht_emulated.sh
@@ -30,6 +31,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
+	tests/e2e/test_pkarr_future_only.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
 	tests/e2e/test_dht_emulated.sh \
