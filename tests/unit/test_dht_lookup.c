@@ -9,7 +9,8 @@
  * Sans I/O: the node's send callback records each datagram and queues
  * the answer a scripted responder would give; a simulated clock delivers
  * it. The Sybil responder answers every get with 8 fresh nodes whose IDs
- * are closer to the target than any before (issue 10, item 4).
+ * are closer to the target than any before (issue 10, item 4). A value
+ * above the look-up's max_seq is not reported but counted (too_new).
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@ enum policy {
 	P_ONE_REPLY,   /* only the first bootstrap node answers, with sim.script */
 	P_SILENT,      /* nobody answers */
 	P_BOOT_ANSWERS, /* the bootstrap node answers, naming nobody */
+	P_VALUE,       /* the bootstrap node answers get with sim.vseq's value */
 };
 
 #define MAX_REC 8192
@@ -64,6 +66,11 @@ static struct {
 	/* the token of the last reply the node sent */
 	uint8_t token[32];
 	size_t token_len;
+	/* P_VALUE: the key, the value's seq, a signature that fails */
+	uint8_t vpk[32], vsk[64];
+	int64_t vseq;
+	bool vbadsig;
+	unsigned nvalues; /* values reported to on_value */
 } sim;
 
 static void
@@ -121,8 +128,9 @@ static void
 queue_reply(const struct krpc_msg *q, const struct dht_addr *from, const uint8_t *nodes,
 	size_t nodes_len)
 {
+	static const uint8_t v[] = "5:hello";
 	struct krpc_response r;
-	uint8_t id[20];
+	uint8_t id[20], sig[64], signable[128];
 	struct pend *p;
 	int n;
 
@@ -138,6 +146,21 @@ queue_reply(const struct krpc_msg *q, const struct dht_addr *from, const uint8_t
 	r.nodes_len = nodes_len;
 	r.token = (const uint8_t *)"tok1";
 	r.token_len = 4;
+	if (sim.policy == P_VALUE && q->method == KRPC_M_GET) {
+		n = dht_signable_raw(signable, sizeof(signable), NULL, 0, sim.vseq, v,
+			sizeof(v) - 1);
+		if (n < 0)
+			return;
+		crypto_sign_detached(sig, NULL, signable, (unsigned long long)n, sim.vsk);
+		if (sim.vbadsig)
+			sig[0] ^= 1;
+		r.k = sim.vpk;
+		r.sig = sig;
+		r.has_seq = true;
+		r.seq = sim.vseq;
+		r.value = v;
+		r.value_len = sizeof(v) - 1;
+	}
 	n = krpc_build_response(p->buf, sizeof(p->buf), &r);
 	if (n < 0)
 		return;
@@ -186,6 +209,7 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 			queue_reply(&m, &a, sim.script, sim.script_len);
 		break;
 	case P_BOOT_ANSWERS:
+	case P_VALUE:
 		if (dht_addr_eq(&a, &sim.boot))
 			queue_reply(&m, &a, NULL, 0);
 		break;
@@ -209,6 +233,7 @@ static void
 on_value(void *ctx, const struct dht_item *it)
 {
 	(void)ctx, (void)it;
+	sim.nvalues++;
 }
 
 /* Advance the clock to `until` in `tick` steps, delivering due replies;
@@ -384,6 +409,56 @@ test_recycle(void)
 		sim.ndst, sim.gets);
 	ok(sim.st.refused > 0, "dedup: %u named nodes refused", sim.st.refused);
 	dht_free(sim.d);
+}
+
+/* One node holding a value at seq vseq, a look-up that accepts seqs up
+ * to max_seq (-1: no limit set): what reached on_value and the stats. */
+static void
+value_case(int64_t vseq, int64_t max_seq, bool badsig)
+{
+	struct dht_config cfg;
+	uint32_t id;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.lookup_budget = 50;
+	cfg.lookup_deadline_ms = 5000;
+	sim_new(&cfg, P_VALUE, 5);
+	crypto_sign_keypair(sim.vpk, sim.vsk);
+	sim.vseq = vseq;
+	sim.vbadsig = badsig;
+	fresh_addr(&sim.boot);
+	add_boot(&sim.boot);
+	id = dht_get_mutable(sim.d, sim.vpk, NULL, 0, 0, on_value, on_done, NULL, sim.now);
+	if (max_seq >= 0)
+		(void)dht_lookup_max_seq(sim.d, id, max_seq);
+	run(sim.now + 10000, 5, 1);
+	dht_free(sim.d);
+}
+
+/* Values dated past max_seq (pkarr: more than 5 min ahead of the clock)
+ * are not reported, but counted, so the caller can tell "nothing there"
+ * from "only values it refused" (the clock may be the one behind). */
+static void
+test_too_new(void)
+{
+	value_case(500, 1000, false);
+	is_int(sim.done, 1, "max_seq: look-up ended");
+	is_int(sim.nvalues, 1, "max_seq: a value below it is reported");
+	is_int(sim.st.too_new, 0, "max_seq: and not counted as too new");
+
+	value_case(5000, 1000, false);
+	is_int(sim.done, 1, "too new: look-up ended");
+	is_int(sim.nvalues, 0, "too new: a value above max_seq is not reported");
+	is_int(sim.st.values, 0, "too new: nor counted as a value");
+	ok(sim.st.too_new > 0, "too new: counted in too_new (%u)", sim.st.too_new);
+
+	value_case(5000, 1000, true);
+	is_int(sim.nvalues, 0, "too new, bad signature: not reported");
+	is_int(sim.st.too_new, 0, "too new, bad signature: not counted either");
+
+	value_case(5000, -1, false);
+	is_int(sim.nvalues, 1, "no max_seq: the value is reported");
+	is_int(sim.st.too_new, 0, "no max_seq: nothing too new");
 }
 
 static void
@@ -700,5 +775,6 @@ main(void)
 	test_many();
 	test_health();
 	test_adaptive();
+	test_too_new();
 	return tap_done();
 }
