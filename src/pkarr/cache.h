@@ -177,7 +177,8 @@ void pkarr_cache_free(struct pkarr_cache *c);
  * Look a key up. Marks the entry as recently used; drops entries whose
  * negative time or stale limit has passed. A packet loaded from disk is
  * verified here the first time (about 75 us); if it fails it is deleted
- * and the answer is MISS.
+ * and the answer is MISS. A packet dated more than PKARR_FUTURE_MAX_S
+ * ahead of now_s (read back from disk) is MISS too, but kept.
  * @param c the cache
  * @param pk the 32-byte key
  * @param now_s wall-clock seconds
