@@ -28,4 +28,5 @@ EXTRA_DIST += \
 	tests/e2e/test_dnssec.sh \
 	tests/e2e/test_lifecycle.sh \
 	tests/e2e/test_recipes.sh \
-	tests/run-all.sh
+	tests/run-all.sh \
+	tests/lib-install.sh

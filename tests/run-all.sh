@@ -31,12 +31,8 @@ TEST_DEPS="dnsutils knot-dnsutils ldnsutils nsd unbound dnsmasq-base python3
 # the tools the tests drive live in sbin, which a plain `su` leaves out
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-policy=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
-policy_ours=no
-drop_policy() {
-	[ "$policy_ours" = yes ] && rm -f "$policy"
-	policy_ours=no
-}
+# shellcheck source=tests/lib-install.sh
+. "$top/tests/lib-install.sh"
 trap drop_policy EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -49,28 +45,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	if [ -n "$missing" ]; then
 		echo "installing:$missing"
 		export DEBIAN_FRONTEND=noninteractive
-		# nsd and unbound would start system services on port 53: keep
-		# invoke-rc.d from starting anything while we install
-		# (policy-rc.d, exit 101 = action forbidden), and remember what
-		# was there before to disable only the new packages' units.
-		if [ ! -e "$policy" ]; then
-			printf '#!/bin/sh\n# pkdns tests/run-all.sh: no service starts during its install\nexit 101\n' \
-				>"$policy" && chmod 755 "$policy" && policy_ours=yes
-		fi
-		before=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" {print $2}')
+		# nsd and unbound would start system services on port 53:
+		# tests/lib-install.sh keeps them from starting or being enabled
 		apt-get update -q >/dev/null
 		# shellcheck disable=SC2086
-		apt-get install -y -q --no-install-recommends $missing >/dev/null || {
+		install_quietly $missing || {
 			echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
-		drop_policy
-		after=$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" {print $2}')
-		for p in $(comm -13 <(echo "$before" | sort) <(echo "$after" | sort)); do
-			for u in $(dpkg -L "$p" 2>/dev/null |
-				sed -E -n 's#^/(usr/)?lib/systemd/system/([^/]+\.(service|socket|timer))$#\2#p'); do
-				echo "not enabling $u (installed for the tests)"
-				systemctl disable --quiet "$u" >/dev/null 2>&1
-			done
-		done
 	fi
 fi
 

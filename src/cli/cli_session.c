@@ -340,7 +340,7 @@ cli_session_start(const struct cli_opts *o, size_t min_nodes, uint64_t wait_ms)
 			continue;
 		}
 		if (dht_add_bootstrap(cli_session_dht(s),
-			(struct sockaddr *)&b->a[i], b->len[i]) != 0) {
+			(struct sockaddr *)&b->a[i], b->len[i]) < 0) {
 			log_warn("bootstrap %s refused", abuf);
 			continue;
 		}

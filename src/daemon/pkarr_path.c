@@ -1301,28 +1301,42 @@ boot_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 {
 	struct boot_req *b = arg;
 	ldns_pkt *pkt = NULL;
-	int added = 0;
+	size_t n = 0;
+	int added = 0, fresh = 0, replaced = 0;
+	const char *fam = b->qtype == LDNS_RR_TYPE_AAAA ? "IPv6" : "IPv4";
 	(void)sec;
 	(void)why_bogus;
 
 	b->req = NULL;
 	if (rcode == 0 && msg && ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
 		struct sockaddr_storage addrs[16];
-		size_t n = rr_addrs(ldns_pkt_answer(pkt), b->port, addrs, 16);
-		for (size_t i = 0; i < n; i++)
-			if (dht_add_bootstrap(b->pp->dht, (struct sockaddr *)&addrs[i],
-				addrs[i].ss_family == AF_INET ? sizeof(struct sockaddr_in)
-							      : sizeof(struct sockaddr_in6)) == 0)
-				added++;
+		n = rr_addrs(ldns_pkt_answer(pkt), b->port, addrs, 16);
+		for (size_t i = 0; i < n; i++) {
+			int r = dht_add_bootstrap(b->pp->dht, (struct sockaddr *)&addrs[i],
+			    addrs[i].ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							  : sizeof(struct sockaddr_in6));
+			if (r < 0)
+				continue;
+			added++;
+			fresh += r != DHT_BOOT_KNOWN;
+			replaced += r == DHT_BOOT_REPLACED;
+		}
 		ldns_pkt_free(pkt);
 	}
+	if (replaced)
+		log_info("bootstrap %s: the list of bootstrap addresses is full: %d new %s "
+			 "addresses took the places of those unused longest", b->host, replaced, fam);
 	/* retries ask again every few seconds while offline: say only what
 	 * changed */
-	if (added == b->last_added)
+	if (added == b->last_added && !fresh)
 		return;
 	if (added)
-		log_info("bootstrap %s: %d %s addresses", b->host, added,
-		    b->qtype == LDNS_RR_TYPE_AAAA ? "IPv6" : "IPv4");
+		log_info("bootstrap %s: %d %s addresses", b->host, added, fam);
+	else if (n > 0 && b->qtype == LDNS_RR_TYPE_AAAA)
+		log_debug("bootstrap %s: %zu IPv6 addresses, none can be sent to", b->host, n);
+	else if (n > 0)
+		log_info("bootstrap %s: %zu %s addresses, none can be sent to now; will retry",
+		    b->host, n, fam);
 	else if (b->qtype == LDNS_RR_TYPE_AAAA)
 		log_debug("bootstrap %s: no IPv6 address (rcode %d)", b->host, rcode);
 	else

@@ -406,6 +406,9 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 	d->last_reply_ms = now_ms ? now_ms : 1;
 	d->fails_since_reply = 0;
 	if (m->y == 'r') {
+		for (int i = 0; i < d->nboot; i++)
+			if (dht_addr_eq(&d->boot[i], from))
+				d->boot_used_ms[i] = now_ms;
 		routing_heard(dht_rt(d, from->family), m->id, from, ROUTING_REPLY, now_ms);
 		if (m->ip.p)
 			external_vote(d, from, &m->ip, now_ms);
@@ -529,6 +532,24 @@ health_check(struct dht *d, size_t count, uint64_t now_ms)
 	}
 }
 
+/* A lone find_node(self) to a bootstrap address: the reply puts the node
+ * in the table and the next maintenance round starts the self look-up
+ * from it. */
+static int
+boot_send(struct dht *d, const struct dht_addr *a, uint64_t now_ms)
+{
+	struct krpc_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.method = KRPC_M_FIND_NODE;
+	q.target = d->id;
+	q.port = -1;
+	/* BEP 32: a dual-stack node bootstraps both tables at once */
+	q.want_n4 = q.want_n6 = dht_want_both(d);
+	d->last_boot_ms = 0;
+	return dht_send_query(d, &q, a, TXN_PING, 0, now_ms);
+}
+
 void
 dht_rebootstrap(struct dht *d, uint64_t now_ms)
 {
@@ -537,11 +558,9 @@ dht_rebootstrap(struct dht *d, uint64_t now_ms)
 	d->now_ms = now_ms;
 	routing_revive(&d->rt4);
 	routing_revive(&d->rt6);
-	for (int i = 0; i < d->nboot; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = dht_addr_to_sockaddr(&d->boot[i], &ss);
-		dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
-	}
+	/* (sending is no use of an address: only a reply marks it) */
+	for (int i = 0; i < d->nboot; i++)
+		(void)boot_send(d, &d->boot[i], now_ms);
 	d->last_boot_ms = 0;
 }
 
@@ -651,28 +670,31 @@ int
 dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen)
 {
 	struct dht_addr a;
-	struct krpc_query q;
 	uint64_t now_ms = d->now_ms;
+	int res = DHT_BOOT_ADDED, slot = -1;
 
 	if (dht_addr_from_sockaddr(sa, salen, &a) < 0 || a.port == 0)
-		return -1;
-	for (int i = 0; i < d->nboot; i++)
-		if (dht_addr_eq(&d->boot[i], &a))
-			goto send;
-	if (d->nboot >= DHT_MAX_BOOT)
-		return -1;
-	d->boot[d->nboot++] = a;
-send:
-	/* A lone find_node(self): the reply puts the node in the table and
-	 * the next maintenance round starts the self look-up from it. */
-	memset(&q, 0, sizeof(q));
-	q.method = KRPC_M_FIND_NODE;
-	q.target = d->id;
-	q.port = -1;
-	/* BEP 32: a dual-stack node bootstraps both tables at once */
-	q.want_n4 = q.want_n6 = dht_want_both(d);
-	d->last_boot_ms = 0;
-	return dht_send_query(d, &q, &a, TXN_PING, 0, now_ms);
+		return DHT_BOOT_ERROR;
+	for (int i = 0; i < d->nboot && slot < 0; i++)
+		if (dht_addr_eq(&d->boot[i], &a)) {
+			slot = i;
+			res = DHT_BOOT_KNOWN;
+		}
+	if (slot < 0 && d->nboot < DHT_MAX_BOOT) {
+		slot = d->nboot++;
+	} else if (slot < 0) {
+		/* full: the address unused longest (the first of equals) */
+		slot = 0;
+		for (int i = 1; i < d->nboot; i++)
+			if (d->boot_used_ms[i] < d->boot_used_ms[slot])
+				slot = i;
+		res = DHT_BOOT_REPLACED;
+	}
+	d->boot[slot] = a;
+	d->boot_used_ms[slot] = now_ms;
+	if (boot_send(d, &a, now_ms) < 0)
+		return DHT_BOOT_ERROR;
+	return res;
 }
 
 int

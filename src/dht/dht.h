@@ -245,13 +245,26 @@ void dht_input_batch(struct dht *d, const struct dht_datagram *dg, size_t n,
  */
 uint64_t dht_periodic(struct dht *d, uint64_t now_ms);
 
+/** What dht_add_bootstrap did with an address (negative: nothing). */
+enum dht_boot_result {
+	DHT_BOOT_ERROR = -1,   /**< bad address, or the find_node could not be sent */
+	DHT_BOOT_ADDED = 0,    /**< new, stored in a free slot */
+	DHT_BOOT_KNOWN = 1,    /**< already in the list (marked as still in use) */
+	DHT_BOOT_REPLACED = 2, /**< new; the list was full and it took the slot of
+				    the address unused longest */
+};
+
 /**
  * Add a bootstrap node and send it a find_node for our own ID; it is used
- * again whenever the routing table runs low.
+ * again whenever the routing table runs low. The list holds DHT_MAX_BOOT
+ * addresses; each is marked in use when it is added again or answers, and
+ * a new address in a full list replaces the one unused longest (so the
+ * addresses a name no longer resolves to make room for its new ones).
  * @param d node
  * @param sa address
  * @param salen its length
- * @return 0 or -1 (bad address, list full)
+ * @return an enum dht_boot_result: DHT_BOOT_ERROR (< 0) or what was done
+ *         (>= 0, the find_node was sent)
  */
 int dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen);
 

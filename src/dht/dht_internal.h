@@ -138,6 +138,10 @@ struct dht {
 	struct dht_lookup *lookups;
 	uint32_t next_lookup_id;
 	struct dht_addr boot[DHT_MAX_BOOT];
+	/* when each bootstrap address was last of use: added again (its
+	 * name still resolves to it) or answered; a full list replaces the
+	 * one unused longest */
+	uint64_t boot_used_ms[DHT_MAX_BOOT];
 	int nboot;
 	struct dht_vote votes[DHT_VOTES];
 	int nvotes, vote_next;

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "dht/dht.h"
+#include "dht/dht_internal.h" /* DHT_MAX_BOOT */
 #include "dht/dht_util.h"
 #include "dht/krpc.h"
 #include "tap.h"
@@ -1186,6 +1187,88 @@ out:
 	dht_free(bt.d);
 }
 
+/* The bootstrap list (DHT_MAX_BOOT addresses): an address added again is
+ * "known", and a new one in a full list takes the slot of the address
+ * unused longest; re-added and answering addresses stay. Sending to an
+ * address (re-bootstrap) is no use of it. */
+static bool
+boot_sent_to(const struct dht_addr *a)
+{
+	for (int i = 0; i < n_out; i++) {
+		struct dht_addr to;
+		if (dht_addr_from_sockaddr((struct sockaddr *)&outq[i].to, outq[i].tolen,
+			&to) == 0 && dht_addr_eq(&to, a))
+			return true;
+	}
+	return false;
+}
+
+static int
+boot_add(struct dht *d, const struct dht_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = dht_addr_to_sockaddr(a, &ss);
+
+	return dht_add_bootstrap(d, (struct sockaddr *)&ss, sl);
+}
+
+static void
+test_boot_list(void)
+{
+	struct dht_config cfg;
+	struct dht_addr a[DHT_MAX_BOOT + 1], claim;
+	uint64_t now = 1000;
+	struct dht *d;
+	int added = 0, r;
+
+	for (int i = 0; i <= DHT_MAX_BOOT; i++)
+		voter(&a[i], 4, i);
+	voter(&claim, 4, 100);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.send = queue_send;
+	d = dht_new(&cfg, now);
+	if (!ok(d != NULL, "boot list: node"))
+		return;
+	for (int i = 0; i < DHT_MAX_BOOT; i++) {
+		now += 1000;
+		dht_periodic(d, now);
+		n_out = 0;
+		if (boot_add(d, &a[i]) == DHT_BOOT_ADDED)
+			added++;
+	}
+	is_int(added, DHT_MAX_BOOT, "the first %d bootstrap addresses are added", DHT_MAX_BOOT);
+	/* a[0] answers the find_node of a re-bootstrap; a[1] is added again
+	 * (its name still resolves to it) */
+	now += 1000;
+	n_out = 0;
+	dht_rebootstrap(d, now);
+	is_int(n_out, DHT_MAX_BOOT, "a re-bootstrap asks every bootstrap address");
+	answer_voters(d, &a[0], &claim, 1, now);
+	now += 1000;
+	dht_periodic(d, now);
+	n_out = 0;
+	r = boot_add(d, &a[1]);
+	is_int(r, DHT_BOOT_KNOWN, "an address added again is reported as known");
+	ok(n_out == 1 && boot_sent_to(&a[1]), "and is asked again");
+	now += 1000;
+	dht_periodic(d, now);
+	n_out = 0;
+	r = boot_add(d, &a[DHT_MAX_BOOT]);
+	is_int(r, DHT_BOOT_REPLACED, "a new address in a full list replaces an old one");
+	ok(n_out == 1 && boot_sent_to(&a[DHT_MAX_BOOT]), "and is asked");
+	n_out = 0;
+	dht_rebootstrap(d, now);
+	ok(n_out == DHT_MAX_BOOT && boot_sent_to(&a[DHT_MAX_BOOT]) && boot_sent_to(&a[0]) &&
+			boot_sent_to(&a[1]) && !boot_sent_to(&a[2]),
+		"it took the slot of the address unused longest (not the one that answered, "
+		"not the one added again)");
+	n_out = 0;
+	r = boot_add(d, &a[2]);
+	is_int(r, DHT_BOOT_REPLACED, "the replaced address is new again");
+	dht_free(d);
+}
+
 int
 main(void)
 {
@@ -1200,5 +1283,6 @@ main(void)
 	test_parse_walk();
 	test_bucket_config();
 	test_batch();
+	test_boot_list();
 	return tap_done();
 }
