@@ -70,6 +70,7 @@ ns.ok.$K. IN A $NSADDR
 www.ok.$K. IN A 198.51.100.70
 w2.ok.$K. IN A 198.51.100.71
 st.ok.$K. 1 IN A 198.51.100.73
+w3.ok.$K. IN A 198.51.100.74
 Z
 cat >"$DNSD/ok2.zone" <<Z
 \$TTL 300
@@ -99,13 +100,16 @@ zone:
   name: ok2.$K
   zonefile: ok2.zone
 C
-"$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
-DNSD_PID=$!
-for i in $(seq 1 50); do
-	timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.ok.$K" A 2>/dev/null |
-		grep -q 'status: NOERROR' && break
-	sleep 0.1
-done
+start_nsd() {
+	"$NSD" -d -c "$DNSD/nsd.conf" >>"$DNSD/nsd.log" 2>&1 &
+	DNSD_PID=$!
+	for i in $(seq 1 50); do
+		timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.ok.$K" A 2>/dev/null |
+			grep -q 'status: NOERROR' && break
+		sleep 0.1
+	done
+}
+start_nsd
 
 # the ICANN upstream is the black hole on 127.0.0.1
 NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
@@ -173,6 +177,20 @@ elapsed_q "st.ok.$K" A
 is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "its server hangs now: the expired answer is served (RFC 8767)"
 cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
 cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
+
+# 300 names at once while its server hangs: the zone's resolver (256 at
+# most) is left full of queries nobody waits on once they had SERVFAIL.
+# The server back, the next client is answered (a fresh resolver), not
+# SERVFAIL at once until libunbound gives those up.
+FOUT=$(timeout -k 1 30 "$PYTHON" "$E2E_DIR/blackhole.py" bulk --port "$PKDNS_PORT" \
+	--count 300 --fmt "f%d.ok.$K" --window 1000 --timeout 8)
+diag "$FOUT"
+like "$FOUT" "replies=300 " "300 names under the hanging delegation: each answered"
+_kill_bounded "$DNSD_PID" 3
+start_nsd
+elapsed_q "w3.ok.$K" A
+is "$(status) $(rdata A)" "NOERROR 198.51.100.74" \
+	"  ... its server back: the zone answers, its resolver full of abandoned queries replaced"
 
 pkdns_stop
 
