@@ -70,13 +70,18 @@ ns.ok.$K. IN A $NSADDR
 www.ok.$K. IN A 198.51.100.70
 w2.ok.$K. IN A 198.51.100.71
 st.ok.$K. 1 IN A 198.51.100.73
-w3.ok.$K. IN A 198.51.100.74
 Z
 cat >"$DNSD/ok2.zone" <<Z
 \$TTL 300
 ok2.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
 ok2.$K. IN NS ns.ok.$K.
 www.ok2.$K. IN A 198.51.100.72
+Z
+cat >"$DNSD/ok3.zone" <<Z
+\$TTL 300
+ok3.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
+ok3.$K. IN NS ns.ok.$K.
+w3.ok3.$K. IN A 198.51.100.74
 Z
 cat >"$DNSD/nsd.conf" <<C
 server:
@@ -99,6 +104,9 @@ zone:
 zone:
   name: ok2.$K
   zonefile: ok2.zone
+zone:
+  name: ok3.$K
+  zonefile: ok3.zone
 C
 start_nsd() {
 	"$NSD" -d -c "$DNSD/nsd.conf" >>"$DNSD/nsd.log" 2>&1 &
@@ -120,6 +128,7 @@ NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
 	echo 'ok IN NS ns.ok'
 	echo "ns.ok IN A $NSADDR"
 	echo 'ok2 IN NS ns.ok'
+	echo 'ok3 IN NS ns.ok'
 	for i in $(seq 0 19); do echo "h$i IN NS bh"; done
 	echo "bh IN A $BHADDR"
 } >"$TMPD/k.zone"
@@ -178,17 +187,19 @@ is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "its server hangs now: the exp
 cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
 cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
 
-# 300 names at once while its server hangs: the zone's resolver (256 at
-# most) is left full of queries nobody waits on once they had SERVFAIL.
-# The server back, the next client is answered (a fresh resolver), not
-# SERVFAIL at once until libunbound gives those up.
+# 300 names at once under a zone not asked before, while its server
+# hangs: the zone's resolver (256 at most) is left full of queries nobody
+# waits on once they had SERVFAIL. The server back, the next client is
+# answered (a fresh resolver), not SERVFAIL at once until libunbound
+# gives those up.
 FOUT=$(timeout -k 1 30 "$PYTHON" "$E2E_DIR/blackhole.py" bulk --port "$PKDNS_PORT" \
-	--count 300 --fmt "f%d.ok.$K" --window 1000 --timeout 8)
+	--count 300 --fmt "f%d.ok3.$K" --window 1000 --timeout 8)
 diag "$FOUT"
-like "$FOUT" "replies=300 " "300 names under the hanging delegation: each answered"
+like "$FOUT" "replies=300 " "300 names under a hanging delegation: each answered"
 _kill_bounded "$DNSD_PID" 3
 start_nsd
-elapsed_q "w3.ok.$K" A
+elapsed_q "w3.ok3.$K" A
+diag "w3.ok3: $(status) in $MS ms"
 is "$(status) $(rdata A)" "NOERROR 198.51.100.74" \
 	"  ... its server back: the zone answers, its resolver full of abandoned queries replaced"
 
