@@ -37,10 +37,6 @@
 
 #define ICANN_HASH_BUCKETS 4096
 #define CLIENT_HASH_BUCKETS 1024
-/* A resolution whose clients are all answered is kept this long after it
- * started, so that a late answer still fills the cache and a client
- * asking again joins it; then its libunbound query is cancelled. */
-#define ICANN_LINGER_MS 15000
 
 /* One client's share of the ICANN path (icann-max-per-client). */
 struct client_budget {
@@ -57,15 +53,17 @@ struct icann_waiter {
 };
 
 /* One libunbound query for one question (qname, qtype, qclass, DO, CD),
- * shared by every client asking it meanwhile. Freed when libunbound
- * answers, or ICANN_LINGER_MS after it started once no client waits
- * (then cancelled: see icann_cancel). */
+ * shared by every client asking it meanwhile. Kept, and charged to the
+ * client that started it, until libunbound calls back, even after every
+ * client had its answer from the deadline: cancelling would free nothing
+ * in libunbound (see icann_cancel), so the client's share of
+ * PKDNS_ICANN_MAX_INFLIGHT comes back only when libunbound's does. A late
+ * answer still fills the cache, and a client asking again joins it. */
 struct icann_res {
 	struct pkdns *d;
 	struct icann_req *req;        /* NULL once answered */
 	struct icann_waiter *waiters;
 	struct client_budget *owner;  /* the client that started it */
-	struct event *linger;
 	uint32_t hash;
 	uint16_t qtype, qclass;
 	bool do_bit, cd;
@@ -244,6 +242,23 @@ client_over_budget(struct pkdns *d, const struct sockaddr_storage *ss)
 	return b && b->n >= max;
 }
 
+struct client_budget *
+pkdns_icann_charge(struct pkdns *d, const struct sockaddr_storage *client)
+{
+	struct client_budget *b;
+
+	if (client_over_budget(d, client) || !(b = client_budget(d, client, true)))
+		return NULL;
+	b->n++;
+	return b;
+}
+
+void
+pkdns_icann_release(struct pkdns *d, struct client_budget *b)
+{
+	client_release(d, b);
+}
+
 /* ---- the ICANN path: resolutions and their waiters ----------------------- */
 
 static uint32_t
@@ -288,12 +303,10 @@ res_free(struct icann_res *res)
 		d->icann_res = res->next;
 	if (res->next)
 		res->next->prev = res->prev;
-	/* a late answer now finds nothing: libunbound keeps the query,
-	 * counted against PKDNS_ICANN_MAX_INFLIGHT, until it ends it */
+	/* only at shutdown is req still set here: pkdns_free frees the
+	 * context right after, dropping the query */
 	icann_cancel(d->icann, res->req);
 	client_release(d, res->owner);
-	if (res->linger)
-		event_free(res->linger);
 	free(res);
 }
 
@@ -306,21 +319,6 @@ waiter_expired(void *ctx)
 	if (w->dl.timed_out)
 		w->res->d->stats.icann_failures++;
 	waiter_free(w);
-}
-
-static void
-res_linger(evutil_socket_t fd, short what, void *arg)
-{
-	struct icann_res *res = arg;
-	struct timeval tv = ms_tv(PKDNS_DEADLINE_MS);
-	(void)fd;
-	(void)what;
-
-	/* a client that joined late has its own deadline: wait for it */
-	if (res->waiters)
-		evtimer_add(res->linger, &tv);
-	else
-		res_free(res);
 }
 
 /* Answer every waiter of res: with msg, or with stale/SERVFAIL when msg
@@ -529,7 +527,6 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	    mi->cd);
 	struct icann_res *res;
 	struct client_budget *owner;
-	struct timeval tv = ms_tv(ICANN_LINGER_MS);
 
 	d->stats.icann_queries++;
 	if (d->icann_waiters >= PKDNS_ICANN_MAX_WAITERS) {
@@ -552,11 +549,7 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	}
 	owner = client_budget(d, &q->client, true);
 	res = owner ? calloc(1, sizeof(*res)) : NULL;
-	if (res)
-		res->linger = evtimer_new(d->base, res_linger, res);
-	if (!res || !res->linger) {
-		if (res)
-			free(res);
+	if (!res) {
 		if (owner) {
 			owner->n++;
 			client_release(d, owner);
@@ -580,7 +573,6 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	if (d->icann_res)
 		d->icann_res->prev = res;
 	d->icann_res = res;
-	evtimer_add(res->linger, &tv);
 	if (waiter_add(d, res, q) < 0) {
 		res_free(res);
 		return;

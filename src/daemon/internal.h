@@ -23,6 +23,7 @@ struct icann;
 struct icann_pending;
 struct pkarr_path;
 struct ratelimit;
+struct sockaddr_storage;
 
 /* How long past expiry an answer may still be served (RFC 8767 suggests
  * 1 to 3 days). */
@@ -110,6 +111,20 @@ void pkdns_deadline_stop(struct pkdns_deadline *dl);
 /** Send q (name in text form) through libunbound; answers it later. */
 void pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name,
     uint16_t qtype);
+
+/**
+ * Charge one libunbound query on the ICANN path (d->icann) to client's
+ * icann-max-per-client budget, as pkdns_resolve_icann does for its own;
+ * release it when libunbound calls back, not before (a cancelled query
+ * stays in libunbound all the same).
+ * @return the budget to release, or NULL when the client is over it (or
+ *         out of memory): nothing charged
+ */
+struct client_budget *pkdns_icann_charge(struct pkdns *d,
+    const struct sockaddr_storage *client);
+
+/** Give back what pkdns_icann_charge charged. */
+void pkdns_icann_release(struct pkdns *d, struct client_budget *b);
 
 /** Write the stats line. */
 void pkdns_log_stats(struct pkdns *d);

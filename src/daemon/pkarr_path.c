@@ -72,6 +72,19 @@ struct deleg {
 	struct icann *ic;
 	unsigned busy;                /* tasks waiting on it */
 	uint64_t last_used;
+	struct deleg *rnext;          /* retired, to be freed */
+};
+
+/* A task's query on the ICANN path (d->icann), charged to the asking
+ * client's icann-max-per-client until libunbound calls back, like the
+ * daemon's own resolutions: a task that lets go only detaches, since
+ * cancelling frees nothing inside libunbound. */
+struct pk_icann {
+	struct pkarr_path *pp;
+	struct pk_task *t;            /* NULL once the task let go */
+	icann_cb cb;
+	struct client_budget *owner;
+	struct pk_icann *prev, *next;
 };
 
 struct pk_task {
@@ -86,7 +99,8 @@ struct pk_task {
 	int hops;
 	bool ns_key_asked;            /* looked up a name server's key once */
 	struct pk_lookup *lookup;     /* waiting on this look-up */
-	struct icann_req *icann;      /* or on libunbound */
+	struct icann_req *icann;      /* or on a delegation's libunbound */
+	struct pk_icann *charged;     /* or on the ICANN path's */
 	struct icann *icann_ctx;      /* ...of this context (ICANN or delegation) */
 	struct deleg *deleg;          /* the delegation asked, if any */
 	char *zone;                   /* its zone, text */
@@ -163,6 +177,9 @@ struct pkarr_path {
 	struct event *ev_republish, *ev_save, *ev_verify;
 	struct event *ev_reopen;      /* retries an unusable --cache-dir */
 	struct deleg *delegs[MAX_DELEG];
+	struct deleg *retired;        /* replaced, freed from ev_retire */
+	struct event *ev_retire;
+	struct pk_icann *charged;     /* every pk_icann */
 	uint32_t neg_ttl;
 };
 
@@ -199,6 +216,10 @@ task_detach(struct pk_task *t)
 	if (t->icann && t->icann != ICANN_DONE)
 		icann_cancel(t->icann_ctx, t->icann);
 	t->icann = NULL;
+	if (t->charged) {
+		t->charged->t = NULL;
+		t->charged = NULL;
+	}
 	if (t->deleg) {
 		t->deleg->busy--;
 		t->deleg = NULL;
@@ -451,12 +472,108 @@ task_ask(struct pk_task *t, struct icann *ic)
 }
 
 static void
+pk_icann_free(struct pk_icann *c)
+{
+	struct pkarr_path *pp = c->pp;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		pp->charged = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pkdns_icann_release(pp->d, c->owner);
+	free(c);
+}
+
+static void
+pk_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
+    const char *why_bogus)
+{
+	struct pk_icann *c = arg;
+	struct pk_task *t = c->t;
+	icann_cb cb = c->cb;
+
+	pk_icann_free(c);
+	if (t) {
+		t->charged = NULL;
+		cb(t, rcode, msg, len, sec, why_bogus);
+	}
+}
+
+/* Ask name on the ICANN path for t, charged to t's client; the answer
+ * goes to cb(t, ...), which may run (and free t) before this returns.
+ * @return 0, or -1 when nothing was started (t untouched): the total or
+ *         the client's budget is used up, or out of memory */
+static int
+task_ask_icann(struct pk_task *t, const char *name, uint16_t qtype, uint16_t qclass,
+    icann_cb cb)
+{
+	struct pkarr_path *pp = t->pp;
+	struct pk_icann *c = NULL;
+	struct icann_req *r;
+
+	if (icann_full(pp->d->icann) || !(c = calloc(1, sizeof(*c))) ||
+	    !(c->owner = pkdns_icann_charge(pp->d, &t->q->client))) {
+		pp->d->icann_capped++;
+		free(c);
+		return -1;
+	}
+	c->pp = pp;
+	c->t = t;
+	c->cb = cb;
+	c->next = pp->charged;
+	if (pp->charged)
+		pp->charged->prev = c;
+	pp->charged = c;
+	t->charged = c;
+	r = icann_resolve(pp->d->icann, name, qtype, qclass, pk_icann_done, c);
+	if (!r) {
+		t->charged = NULL;
+		pk_icann_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
 deleg_free(struct deleg *g)
 {
 	if (!g)
 		return;
 	icann_free(g->ic);
 	free(g);
+}
+
+static void
+on_retire(evutil_socket_t fd, short what, void *arg)
+{
+	struct pkarr_path *pp = arg;
+	(void)fd;
+	(void)what;
+
+	while (pp->retired) {
+		struct deleg *g = pp->retired;
+		pp->retired = g->rnext;
+		deleg_free(g);
+	}
+}
+
+/* Free g (no task waits on it) once the event loop is back: we may be
+ * inside one of its callbacks now. */
+static void
+deleg_retire(struct pkarr_path *pp, struct deleg *g)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (!g)
+		return;
+	g->rnext = pp->retired;
+	pp->retired = g;
+	if (!pp->ev_retire)
+		pp->ev_retire = evtimer_new(pp->d->base, on_retire, pp);
+	if (pp->ev_retire)
+		evtimer_add(pp->ev_retire, &tv);
 }
 
 /* Take the resolver g over from the clients waiting on it. */
@@ -494,6 +611,15 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 		}
 		if (strcmp(g->zone, zone) == 0 && g->n_addrs == n &&
 		    memcmp(g->addrs, addrs, n * sizeof(*addrs)) == 0) {
+			/* full of queries that clients no longer wait on (they
+			 * had their answer from the deadline): a fresh one,
+			 * rather than SERVFAIL until libunbound ends them */
+			if (g->busy == 0 && icann_full(g->ic)) {
+				log_debug("%s: its resolver is full of abandoned queries; replaced",
+				    g->zone);
+				slot = &pp->delegs[i];
+				break;
+			}
 			g->last_used = now;
 			return g;
 		}
@@ -508,7 +634,7 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	}
 	if (!slot)
 		return NULL; /* every resolver is busy, and was just used */
-	deleg_free(*slot);
+	deleg_retire(pp, *slot);
 	*slot = NULL;
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -694,18 +820,12 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 	}
 	if (icann_ns) {
 		char *text = ldns_rdf2str(icann_ns);
-		struct icann_req *r;
+		int rc;
 		if (!text)
 			return -1;
-		t->icann_ctx = t->pp->d->icann;
-		r = icann_resolve(t->pp->d->icann, text, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
-		    task_ns_resolved, t);
+		rc = task_ask_icann(t, text, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, task_ns_resolved);
 		free(text);
-		if (!r)
-			return -1;
-		if (r != ICANN_DONE) /* ICANN_DONE: t went on (or is gone) already */
-			t->icann = r;
-		return 0;
+		return rc;
 	}
 	/* Wait for that key's packet; its arrival steps this task again
 	 * (once: a key with no packet is remembered as negative). */
@@ -761,8 +881,12 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		if (name_key(t->name, t->pk) == 0) {
 			task_step(t);
 		} else {
-			if (task_ask(t, t->pp->d->icann) < 0)
-				task_fail(t, DNS_RCODE_SERVFAIL);
+			char *text = ldns_rdf2str(t->name);
+			int rc = text ? task_ask_icann(t, text, t->q->info.qtype,
+					    t->q->info.qclass, task_icann_done) : -1;
+			free(text);
+			if (rc < 0) /* over budget: the stale answer, else SERVFAIL */
+				task_give_up(t);
 		}
 		break;
 	default:
@@ -1699,6 +1823,12 @@ pkdns_pkarr_free(struct pkdns *d)
 	}
 	for (size_t i = 0; i < MAX_DELEG; i++)
 		deleg_free(pp->delegs[i]);
+	on_retire(-1, 0, pp);
+	if (pp->ev_retire)
+		event_free(pp->ev_retire);
+	/* their contexts go with d->icann, freed next without callbacks */
+	while (pp->charged)
+		pk_icann_free(pp->charged);
 	for (size_t i = 0; i < pp->n_boot; i++) {
 		if (pp->boot[i]->req)
 			icann_cancel(d->icann, pp->boot[i]->req);

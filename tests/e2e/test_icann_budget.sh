@@ -103,4 +103,42 @@ is "$EXIT_STATUS" 0 "SIGTERM with 1024 resolutions in flight: clean exit"
 cmp_ok "$ms" -lt 2000 "  ... within 2 s ($ms ms)"
 PKDNS_PID=
 check_sanitizer_log "$PKDNS_LOG"
+
+# A fresh pkdns (libunbound marks the black hole down once its first
+# queries end, ~20 s in, and then fails at once): a resolution keeps its
+# client's slot until libunbound ends it, not only until the client had
+# its answer; and the pkarr path's ICANN queries (a CNAME into an ICANN
+# name, a name server's address) count in the asking client's budget.
+TESTNET_PORT=
+NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0 --stats-interval 0 \
+	--icann-max-per-client 64
+K=$(new_key c)
+printf '%s\n' '$TTL 300' '@ IN A 192.0.2.92' '*.cn IN CNAME slow.bh.example.' \
+	'd IN NS ns.bh.example.' >"$TMPD/c.zone"
+publish c "$TMPD/c.zone"
+is "$RC" 0 "a fresh pkdns: publish a CNAME into ICANN and a delegation to an ICANN name server"
+s0=$(date +%s)
+OUTA=$(bulk 100 "a%d.again.bh.example" 1 127.0.0.2)
+overA=$(stat_counter "over budget")
+is "$(field "$OUTA" replies) $overA" "100 36" "127.0.0.2, 100 hanging names: 64 tried, 36 over budget"
+
+in0=$(stat_counter "in flight")
+OUTC=$(bulk 200 "n%d.cn.$K" 1 127.0.0.3)
+overC=$(stat_counter "over budget")
+in1=$(stat_counter "in flight")
+is "$(field "$OUTC" replies)" 200 "127.0.0.3, 200 names CNAME'd into a hanging ICANN name: all answered"
+is "$((overC - overA))" 136 "  ... 64 tried, 136 over budget"
+cmp_ok "$((in1 - in0))" -le 64 "  ... at most 64 more in libunbound ($in0 -> $in1)"
+OUTD=$(bulk 200 "w%d.d.$K" 1 127.0.0.4)
+overD=$(stat_counter "over budget")
+is "$(field "$OUTD" replies) $((overD - overC))" "200 136" \
+	"127.0.0.4, 200 names delegated to a name server with a hanging address: 136 over budget"
+cmp_ok "$(field "$OUTD" maxwait_ms)" -lt 6000 "  ... each within the deadline"
+
+sleep $((s0 + 16 - $(date +%s)))
+OUTB=$(bulk 100 "b%d.again.bh.example" 1 127.0.0.2)
+overB=$(stat_counter "over budget")
+is "$(field "$OUTB" replies) $((overB - overD))" "100 100" \
+	"127.0.0.2 16 s later, 100 more names: all over budget, its 64 are still in libunbound"
+pkdns_stop
 done_testing

@@ -77,6 +77,12 @@ ok2.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
 ok2.$K. IN NS ns.ok.$K.
 www.ok2.$K. IN A 198.51.100.72
 Z
+cat >"$DNSD/ok3.zone" <<Z
+\$TTL 300
+ok3.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
+ok3.$K. IN NS ns.ok.$K.
+w3.ok3.$K. IN A 198.51.100.74
+Z
 cat >"$DNSD/nsd.conf" <<C
 server:
   ip-address: $NSADDR@53
@@ -98,14 +104,20 @@ zone:
 zone:
   name: ok2.$K
   zonefile: ok2.zone
+zone:
+  name: ok3.$K
+  zonefile: ok3.zone
 C
-"$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
-DNSD_PID=$!
-for i in $(seq 1 50); do
-	timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.ok.$K" A 2>/dev/null |
-		grep -q 'status: NOERROR' && break
-	sleep 0.1
-done
+start_nsd() {
+	"$NSD" -d -c "$DNSD/nsd.conf" >>"$DNSD/nsd.log" 2>&1 &
+	DNSD_PID=$!
+	for i in $(seq 1 50); do
+		timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.ok.$K" A 2>/dev/null |
+			grep -q 'status: NOERROR' && break
+		sleep 0.1
+	done
+}
+start_nsd
 
 # the ICANN upstream is the black hole on 127.0.0.1
 NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
@@ -116,6 +128,7 @@ NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
 	echo 'ok IN NS ns.ok'
 	echo "ns.ok IN A $NSADDR"
 	echo 'ok2 IN NS ns.ok'
+	echo 'ok3 IN NS ns.ok'
 	for i in $(seq 0 19); do echo "h$i IN NS bh"; done
 	echo "bh IN A $BHADDR"
 } >"$TMPD/k.zone"
@@ -173,6 +186,22 @@ elapsed_q "st.ok.$K" A
 is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "its server hangs now: the expired answer is served (RFC 8767)"
 cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
 cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
+
+# 300 names at once under a zone not asked before, while its server
+# hangs: the zone's resolver (256 at most) is left full of queries nobody
+# waits on once they had SERVFAIL. The server back, the next client is
+# answered (a fresh resolver), not SERVFAIL at once until libunbound
+# gives those up.
+FOUT=$(timeout -k 1 30 "$PYTHON" "$E2E_DIR/blackhole.py" bulk --port "$PKDNS_PORT" \
+	--count 300 --fmt "f%d.ok3.$K" --window 1000 --timeout 8)
+diag "$FOUT"
+like "$FOUT" "replies=300 " "300 names under a hanging delegation: each answered"
+_kill_bounded "$DNSD_PID" 3
+start_nsd
+elapsed_q "w3.ok3.$K" A
+diag "w3.ok3: $(status) in $MS ms"
+is "$(status) $(rdata A)" "NOERROR 198.51.100.74" \
+	"  ... its server back: the zone answers, its resolver full of abandoned queries replaced"
 
 pkdns_stop
 
