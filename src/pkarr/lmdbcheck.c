@@ -218,7 +218,14 @@ static int
 check_node(struct chk *k, const uint8_t *pg, uint16_t off, bool branch, unsigned depth)
 {
 	const uint8_t *node = pg + off;
-	uint16_t lo = get16(node), hi = get16(node + 2), flags = get16(node + 4);
+	/* LMDB swaps mn_lo and mn_hi on big-endian hosts, so that the two
+	 * read as one native 32-bit size there too */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	uint16_t hi = get16(node), lo = get16(node + 2);
+#else
+	uint16_t lo = get16(node), hi = get16(node + 2);
+#endif
+	uint16_t flags = get16(node + 4);
 	uint16_t ksize = get16(node + 6);
 	size_t end = (size_t)off + NODESZ + ksize;
 
