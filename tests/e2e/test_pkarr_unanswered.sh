@@ -58,6 +58,11 @@ EOF
 }
 
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$PKDNS_PID/status"; }
+# AddressSanitizer keeps freed memory in quarantine (256 MB by default), so
+# a sanitizer build grows with every free; its leak check at exit is the
+# real test there, and the bound is only a ceiling
+rss_bound=4096
+if grep -q __asan_init "$PKDNS" 2>/dev/null; then rss_bound=65536; fi
 
 nsd_start
 # 64k is the smallest packet cache the config takes; 600 negative entries
@@ -74,7 +79,7 @@ for setting in "--min-ttl 0" "--packet-cache-size 64k" "--min-ttl 0 --packet-cac
 	is "$(unpublished 300)" "replies=300 answered=300" "$setting: 300 more, all answered"
 	r2=$(rss_kb)
 	diag "$setting: RSS ${r1} kB after 300 queries, ${r2} kB after 600"
-	cmp_ok "$((r2 - r1))" -lt 4096 "$setting: the second 300 do not grow the process by 4 MB"
+	cmp_ok "$((r2 - r1))" -lt "$rss_bound" "$setting: the second 300 do not grow the process by $((rss_bound / 1024)) MB"
 	pkdns_stop
 done
 

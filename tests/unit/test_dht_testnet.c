@@ -249,7 +249,10 @@ test_delays(void)
 	ok(off == 0, "each node answered after its own delay (%d off)", off);
 	{
 		unsigned mc = median_u(conf, n), mm = answered ? median_u(meas, answered) : 0;
-		ok(mm * 10 >= mc * 9 && mm <= mc * 11 / 10 + 10,
+		/* +25 ms: a loaded machine (or a sanitizer build) adds about the
+		 * same scheduling delay to every round trip; a median twice the
+		 * configured one (68 for 34) still fails */
+		ok(mm * 10 >= mc * 9 && mm <= mc * 11 / 10 + 25,
 		    "median of the measured round trips %u ms, of the nodes' delays %u ms", mm, mc);
 		ok(conf[0] <= mc / 2 && conf[n - 1] >= mc * 3 && far >= 1,
 		    "long tail: delays from %u to %u ms, %d nodes at 150 ms or more", conf[0],
