@@ -77,6 +77,7 @@ struct chk {
 	uint64_t last_pg;
 	uint8_t *seen; /* one bit per page 0..last_pg */
 	bool free_db;  /* walking FREE_DBI: values are page lists */
+	uint64_t txnid; /* of the meta page in use: free-list keys are below it */
 	unsigned depth_want;
 	uint64_t entries, branch, leaf, overflow;
 	char *why;
@@ -248,8 +249,15 @@ check_node(struct chk *k, const uint8_t *pg, uint16_t off, bool branch, unsigned
 	}
 	if (end + dsize > k->psize)
 		return damaged(k, "a value runs past its page");
-	if (k->free_db)
+	if (k->free_db) {
+		/* the key is the id of the transaction that freed the pages:
+		 * LMDB asserts on a record of transaction 0 when it reuses it */
+		uint64_t txn = ksize == WORD ? get_word(node + NODESZ) : 0;
+		if (txn == 0 || txn > k->txnid)
+			return damaged(k, "a free-list record of transaction %llu (key of %u bytes)",
+			    (unsigned long long)txn, (unsigned)ksize);
 		return check_idl(k, pg + end, dsize);
+	}
 	return 0;
 }
 
@@ -382,6 +390,7 @@ check_fd(struct chk *k, uint64_t size)
 		return damaged(k, "the meta pages disagree on the page size");
 	/* LMDB uses the meta page with the higher transaction id */
 	m = get_word(m1 + M_TXNID) > get_word(m0 + M_TXNID) ? m1 : m0;
+	k->txnid = get_word(m + M_TXNID);
 	k->last_pg = get_word(m + M_LAST_PG);
 	if (get_word(m0 + M_LAST_PG) > k->last_pg)
 		k->last_pg = get_word(m0 + M_LAST_PG);

@@ -25,4 +25,4 @@ tests_unit_test_pkarr_cache_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
 	tests/unit/test_pkarr_cache
-EXTRA_DIST += tests/data/pkarr_signed_packets.jsonl
+EXTRA_DIST += tests/data/pkarr_signed_packets.jsonl tests/data/lmdb_freelist_txn0.mdb

@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,9 +119,10 @@ read_records(FILE *fp, const ldns_rdf *apex, uint32_t default_ttl,
 		/* ldns reads an unknown mnemonic, even "!" or ",", as type 0;
 		 * 0 is reserved, OPT and 128-255 (RFC 6895 section 3.1: meta
 		 * and query types) are not data a zone can hold */
-		if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
+		if (ldns_rr_get_type(rr) == 0 || (unsigned)ldns_rr_get_type(rr) > 65535 ||
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
 		    (ldns_rr_get_type(rr) >= 128 && ldns_rr_get_type(rr) <= 255)) {
-			if (ldns_rr_get_type(rr) == 0)
+			if (ldns_rr_get_type(rr) == 0 || (unsigned)ldns_rr_get_type(rr) > 65535)
 				set_err(err, errlen, "line %d: unknown record type", at);
 			else
 				set_err(err, errlen, "line %d: type %u is not data a zone "
@@ -214,16 +216,28 @@ out:
 	return rc;
 }
 
-/* ldns prints a label "@" as "@", which a zone file reads as the origin:
- * escape an '@' that starts a label so that the text reads back. */
+/* ldns prints a label "@" as "@", which a zone file reads as the origin,
+ * and leaves '"', '(', ')' and ';' bare, which a zone file reads as
+ * quoting, grouping and a comment: escape them so that the text reads
+ * back. ldns's own escapes (\\X, \\DDD) are copied as they are. */
 static void
 print_relative(FILE *f, const char *s, size_t n)
 {
+	bool label_start = true;
+
 	for (size_t i = 0; i < n; i++) {
-		bool label_start = i == 0 || (s[i - 1] == '.' && (i < 2 || s[i - 2] != '\\'));
-		if (s[i] == '@' && label_start)
+		if (s[i] == '\\') {
+			size_t len = i + 3 < n && isdigit((unsigned char)s[i + 1]) ? 4 : 2;
+			for (size_t j = 0; j < len && i < n; j++)
+				fputc(s[i++], f);
+			i--;
+			label_start = false;
+			continue;
+		}
+		if ((s[i] == '@' && label_start) || strchr("\"();", s[i]) != NULL)
 			fputc('\\', f);
 		fputc(s[i], f);
+		label_start = s[i] == '.';
 	}
 }
 

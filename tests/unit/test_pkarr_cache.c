@@ -28,6 +28,7 @@
 #include "pkarr/packet.h"
 #include "pkarr/zone.h"
 #include "tap.h"
+#include "testutil.h"
 
 static const struct pkarr_answer_params P = {60, 86400};
 
@@ -1165,6 +1166,22 @@ test_damaged(void)
 	}
 }
 
+/* Found by fuzz_lmdb_check: a file whose free list holds a record of
+ * transaction 0 passed the check, and LMDB then aborted on an assertion
+ * (mdb_page_dirty) at the first commit. The check must refuse it. */
+static void
+test_freelist_txn0(void)
+{
+	char path[4096], why[160];
+	FILE *f = tu_open_data("lmdb_freelist_txn0.mdb", path, sizeof(path));
+
+	if (!ok(f != NULL, "open %s", path))
+		return;
+	fclose(f);
+	is_int(pkarr_lmdb_check(path, why, sizeof(why)), PKARR_LMDB_DAMAGED,
+	       "a free-list record of transaction 0 is damage (%s)", why);
+}
+
 /* Issue 10 item 3: a directory that cannot be used leaves the cache in
  * memory; it opens later and gets what memory held. */
 static void
@@ -1359,6 +1376,7 @@ main(void)
 	test_never_evict_own();
 	test_future();
 	test_damaged();
+	test_freelist_txn0();
 	test_unusable_dir();
 	test_map_size();
 	test_map_fills();

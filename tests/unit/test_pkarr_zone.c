@@ -185,6 +185,40 @@ test_features(void)
 	}
 }
 
+/* Found by fuzz_pkarr_zone: ldns reads "TYPE65536" as type 65536, which
+ * the wire form stores as 0; and an owner with '"', '(', ')' or ';' was
+ * printed bare, so the printed zone read back as something else. */
+static void
+test_fuzz_finds(void)
+{
+	uint8_t seed[32] = {2}, dns[1000], dns2[1000];
+	size_t len = 0, len2 = 0, tlen = 0;
+	char err[200], *txt = NULL;
+	struct pkarr_packet pkt;
+	FILE *m;
+
+	is_int(pkarr_zone_to_dns("@ TYPE65536 \\# 0\n", seed, 300, dns, sizeof(dns),
+				 &len, err, sizeof(err)),
+	       PKARR_E_INVAL, "TYPE65536 refused (%s)", err);
+	/* the signer's key first: names must end in it */
+	is_int(pkarr_zone_to_dns("@ A 1.2.3.4\n", seed, 300, dns, sizeof(dns), &len, err,
+				 sizeof(err)), 0, "a zone to learn the signer's key");
+	is_int(pkarr_packet_sign(&pkt, seed, 5, dns, len), 0, "sign it");
+	/* fuzz_pkarr_zone's input, less its control byte: the owner is '"' */
+	is_int(pkarr_zone_to_dns("\" TXT ,\n TXT \";", pkt.pk, 300, dns,
+				 sizeof(dns), &len, err, sizeof(err)),
+	       0, "an owner that is a quote (%s)", err);
+	is_int(pkarr_packet_sign(&pkt, seed, 5, dns, len), 0, "sign");
+	m = open_memstream(&txt, &tlen);
+	is_int(pkarr_packet_print_zone(m, &pkt), 0, "print");
+	fclose(m);
+	is_int(pkarr_zone_to_dns(txt, pkt.pk, 300, dns2, sizeof(dns2), &len2, err,
+				 sizeof(err)),
+	       0, "printed zone parses again (%s)", err);
+	ok(len2 == len && memcmp(dns, dns2, len) == 0, "and gives the same bytes");
+	free(txt);
+}
+
 static void
 test_errors(void)
 {
@@ -227,5 +261,6 @@ main(void)
 	test_vector_zone();
 	test_features();
 	test_errors();
+	test_fuzz_finds();
 	return tap_done();
 }
