@@ -135,10 +135,21 @@ is "$(field "$OUTD" replies) $((overD - overC))" "200 136" \
 	"127.0.0.4, 200 names delegated to a name server with a hanging address: 136 over budget"
 cmp_ok "$(field "$OUTD" maxwait_ms)" -lt 6000 "  ... each within the deadline"
 
+inD=$(stat_counter "in flight")
 sleep $((s0 + 16 - $(date +%s)))
+# Past the old 15 s linger, which gave the client's slots back while its
+# queries stayed in libunbound. Whether libunbound still holds them at
+# 16 s depends on its own timers (on a loaded machine it may have marked
+# the dead upstream down and ended them): the check needs them held.
+inB=$(stat_counter "in flight")
 OUTB=$(bulk 100 "b%d.again.bh.example" 1 127.0.0.2)
 overB=$(stat_counter "over budget")
-is "$(field "$OUTB" replies) $((overB - overD))" "100 100" \
-	"127.0.0.2 16 s later, 100 more names: all over budget, its 64 are still in libunbound"
+if [ "$inB" -ge "$inD" ]; then
+	is "$(field "$OUTB" replies) $((overB - overD))" "100 100" \
+		"127.0.0.2 16 s later, 100 more names: all over budget, its 64 are still in libunbound"
+else
+	skip "127.0.0.2 16 s later: all over budget while its 64 are in libunbound" \
+		"libunbound ended them first (in flight $inD -> $inB)"
+fi
 pkdns_stop
 done_testing
