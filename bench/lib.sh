@@ -61,14 +61,14 @@ if [ -n "$_missing" ]; then
 		echo "installing:$_missing" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -q >/dev/null
-		apt-get install -y -q --no-install-recommends $_missing >/dev/null ||
-			{ echo "apt-get install failed" >&2; exit 2; }
-		# the packages may start system services; the benchmarks run
-		# their own instances on loopback ports
-		for _s in nsd unbound; do
-			command -v systemctl >/dev/null 2>&1 && systemctl stop "$_s" >/dev/null 2>&1
-			pkill -x "$_s" >/dev/null 2>&1
-		done
+		# the benchmarks run their own nsd and unbound on loopback ports:
+		# the packages' services are kept from starting and from being
+		# enabled (tests/lib-install.sh), and nothing already running is
+		# touched
+		# shellcheck source=tests/lib-install.sh
+		. "$_top/tests/lib-install.sh"
+		# shellcheck disable=SC2086
+		install_quietly $_missing || { drop_policy; echo "apt-get install failed" >&2; exit 2; }
 	else
 		echo "missing Debian packages:$_missing (run as root to install them)" >&2
 		exit 2
