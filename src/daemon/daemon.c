@@ -540,6 +540,69 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* Settings read once at start: name the ones a reload would change.
+ * @return how many differ (each logged) */
+static int
+restart_only_changes(const struct conf *old, const struct conf *fresh)
+{
+	char changed[256] = "";
+	int n = 0;
+
+#define NOTE(key, differs)                                                        \
+	do {                                                                       \
+		if (differs) {                                                     \
+			n++;                                                       \
+			if (strlen(changed) + sizeof(key) + 2 < sizeof(changed))   \
+				strcat(strcat(changed, *changed ? ", " : ""), key); \
+		}                                                                  \
+	} while (0)
+#define STR_DIFF(a, b) (((a) == NULL) != ((b) == NULL) || ((a) != NULL && strcmp((a), (b)) != 0))
+	NOTE("listen", old->n_listen != fresh->n_listen ||
+	    memcmp(old->listen, fresh->listen, old->n_listen * sizeof(old->listen[0])) != 0);
+	NOTE("forward", old->n_forward != fresh->n_forward ||
+	    memcmp(old->forward, fresh->forward, old->n_forward * sizeof(old->forward[0])) != 0);
+	NOTE("dnssec", old->dnssec != fresh->dnssec);
+	NOTE("trust-anchor-file", STR_DIFF(old->trust_anchor_file, fresh->trust_anchor_file));
+	NOTE("cache-size", old->cache_size != fresh->cache_size);
+	NOTE("packet-cache-size", old->packet_cache_size != fresh->packet_cache_size);
+	NOTE("cache-dir", STR_DIFF(old->cache_dir, fresh->cache_dir));
+	NOTE("dht-mode", old->dht_mode != fresh->dht_mode);
+	NOTE("dht-port", old->dht_port != fresh->dht_port);
+	NOTE("tld", STR_DIFF(old->tld, fresh->tld));
+	NOTE("edns-buffer-size", old->edns_buffer_size != fresh->edns_buffer_size);
+#undef STR_DIFF
+#undef NOTE
+	if (n > 0)
+		log_warn("reload: %s changed: kept until a restart", changed);
+	return n;
+}
+
+void
+pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
+{
+	struct conf *c = &d->conf;
+
+	if (fresh != c) {
+		log_setup("pkdns", fresh->verbose, c->foreground);
+		restart_only_changes(c, fresh);
+		memcpy(c->acl, fresh->acl, sizeof(fresh->acl));
+		c->n_acl = fresh->n_acl;
+		c->ratelimit = fresh->ratelimit;
+		c->ratelimit_burst = fresh->ratelimit_burst;
+		c->dht_ratelimit = fresh->dht_ratelimit;
+		c->dht_ratelimit_burst = fresh->dht_ratelimit_burst;
+		c->min_ttl = fresh->min_ttl;
+		c->max_ttl = fresh->max_ttl;
+		c->disable_any = fresh->disable_any;
+		c->icann_max_per_client = fresh->icann_max_per_client;
+		c->serve_stale = fresh->serve_stale;
+		c->verbose = fresh->verbose;
+	}
+	ratelimit_set(d->rl_query, c->ratelimit, c->ratelimit_burst);
+	cache_set_stale(d->cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_pkarr_reconfigure(d, c);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -550,26 +613,13 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	log_reopen();
 	pkdns_pkarr_reopen_cache(d);
-	/* Reload what can change without new sockets: verbosity, access
-	 * control, limits, TTL clamps. Addresses need a restart. */
+	/* a configuration with errors changes nothing: the old one serves on */
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {
 		log_err("SIGHUP: configuration has errors, keeping the old one");
 		conf_free(&fresh);
 		return;
 	}
-	log_setup("pkdns", fresh.verbose, d->conf.foreground);
-	memcpy(d->conf.acl, fresh.acl, sizeof(fresh.acl));
-	d->conf.n_acl = fresh.n_acl;
-	d->conf.ratelimit = fresh.ratelimit;
-	d->conf.ratelimit_burst = fresh.ratelimit_burst;
-	d->conf.min_ttl = fresh.min_ttl;
-	d->conf.max_ttl = fresh.max_ttl;
-	d->conf.disable_any = fresh.disable_any;
-	d->conf.icann_max_per_client = fresh.icann_max_per_client;
-	d->conf.serve_stale = fresh.serve_stale;
-	d->conf.verbose = fresh.verbose;
-	ratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);
-	cache_set_stale(d->cache, fresh.serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_apply_conf(d, &fresh);
 	conf_free(&fresh);
 	log_info("SIGHUP: configuration reloaded");
 }
@@ -669,10 +719,10 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		    (unsigned long long)d->conf.cache_size, strerror(errno ? errno : ENOMEM));
 		goto fail;
 	}
-	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst, 65536);
+	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst,
+	    PKDNS_RATELIMIT_SLOTS);
 	if (!d->rl_query)
 		goto fail;
-	cache_set_stale(d->cache, d->conf.serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
 
 	for (size_t i = 0; i < d->conf.n_forward; i++)
 		fwd[i] = d->conf.forward[i].ss;
@@ -693,7 +743,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
 	scfg.tcp_max_connections = d->conf.tcp_max_connections;
 	scfg.tcp_max_per_client = d->conf.tcp_max_per_client;
-	scfg.tcp_max_pipelined = 64;
+	scfg.tcp_max_pipelined = PKDNS_TCP_MAX_PIPELINED;
 	scfg.admit = admit_client;
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
 	if (!d->dns)
@@ -717,6 +767,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
+	pkdns_apply_conf(d, &d->conf);
 
 	if (add_signal(d, SIGTERM, on_stop, &d->ev_term) < 0 ||
 	    add_signal(d, SIGINT, on_stop, &d->ev_int) < 0 ||

@@ -37,6 +37,10 @@ struct sockaddr_storage;
  * host's own stub (127.0.0.1, ::1) has only the total budget. Over a
  * budget a client gets a stale answer or SERVFAIL at once. */
 #define PKDNS_ICANN_MAX_INFLIGHT 1024
+/* slots of a rate-limit table (clients tracked at once) */
+#define PKDNS_RATELIMIT_SLOTS 65536
+/* queries one TCP connection may have in flight */
+#define PKDNS_TCP_MAX_PIPELINED 64
 #define PKDNS_ICANN_MAX_WAITERS 4096
 
 struct client_budget;
@@ -85,6 +89,27 @@ void pkdns_icann_release(struct pkdns *d, struct client_budget *b);
 
 /** Write the stats line. */
 void pkdns_log_stats(struct pkdns *d);
+
+/**
+ * Apply the settings that can change while running, from fresh to
+ * d->conf and to each module's *_reconfigure(): used at start (fresh is
+ * &d->conf) and on SIGHUP. What changes live: verbosity, access-control,
+ * ratelimit(-burst), dht-ratelimit(-burst), min-ttl, max-ttl (answers
+ * of both paths, pkarr packet freshness, the negative TTL), disable-any,
+ * icann-max-per-client, serve-stale. Everything else (addresses, sizes,
+ * the DHT, DNSSEC, cache-dir, tld, search-domain...) needs a restart: a
+ * change is logged and the running value kept.
+ */
+void pkdns_apply_conf(struct pkdns *d, const struct conf *fresh);
+
+/**
+ * Reload: the pkarr path's copies of the configuration, live: min-ttl and
+ * max-ttl (the TTL clamp of answers and of packet freshness, for packets
+ * stored from now on), the negative TTL, dht-ratelimit(-burst). The rest
+ * (tld, search-domain, bootstrap, dht-*, cache-dir, packet-cache-size,
+ * testnet-*) is read once by pkdns_pkarr_init.
+ */
+void pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c);
 
 /** Set up the pkarr path and the DHT node. @return 0 or -1 */
 int pkdns_pkarr_init(struct pkdns *d);

@@ -58,6 +58,8 @@
 #define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
+/* the longest a negative answer for a key with no packet is cached */
+#define NEG_TTL_MAX 300
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 
@@ -1724,6 +1726,31 @@ pkdns_pkarr_reopen_cache(struct pkdns *d)
 		(void)cache_opened(pp);
 }
 
+/* The settings the pkarr path copies: the TTL clamp of answers and of
+ * packet freshness, and the TTL of negative answers (the SOA's). */
+static void
+params_from_conf(struct pkarr_path *pp, const struct conf *c)
+{
+	pp->params.min_ttl = c->min_ttl;
+	pp->params.max_ttl = c->max_ttl;
+	/* at least 1 s: a negative entry of 0 s is gone before it is read */
+	pp->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
+	if (pp->neg_ttl < 1)
+		pp->neg_ttl = 1;
+}
+
+void
+pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c)
+{
+	struct pkarr_path *pp = d->pkarr;
+
+	if (pp == NULL)
+		return;
+	params_from_conf(pp, c);
+	pkarr_cache_reconfigure(pp->pcache, &pp->params);
+	ratelimit_set(pp->rl_dht, c->dht_ratelimit, c->dht_ratelimit_burst);
+}
+
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
@@ -1738,12 +1765,7 @@ pkdns_pkarr_init(struct pkdns *d)
 	for (size_t i = 0; i < d->conf.n_search_domain; i++)
 		if (add_suffix_name(pp, d->conf.search_domain[i]) < 0)
 			return -1;
-	pp->params.min_ttl = d->conf.min_ttl;
-	pp->params.max_ttl = d->conf.max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	pp->neg_ttl = d->conf.min_ttl < 300 ? d->conf.min_ttl : 300;
-	if (pp->neg_ttl < 1)
-		pp->neg_ttl = 1;
+	params_from_conf(pp, &d->conf);
 	/* An unusable --cache-dir leaves the cache memory only (the cache
 	 * logs why, once) and never stops the resolver; it is retried every
 	 * cache-dir-retry seconds and on SIGHUP. */
@@ -1753,7 +1775,8 @@ pkdns_pkarr_init(struct pkdns *d)
 		log_err("cannot create the packet cache: out of memory");
 		return -1;
 	}
-	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst, 65536);
+	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst,
+	    PKDNS_RATELIMIT_SLOTS);
 	if (!pp->rl_dht)
 		return -1;
 	if (d->conf.cache_dir) {
