@@ -379,13 +379,11 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 		res_free(res);
 		return;
 	}
-	/* icann_done may run (and free res) inside icann_resolve */
-	struct icann_req *r = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
-	if (!r) {
+	/* icann_done runs from the loop, never inside icann_resolve */
+	res->req = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
+	if (res->req == NULL) {
 		res_answer(res, DNS_RCODE_SERVFAIL, NULL, 0, ICANN_INSECURE, NULL);
 		res_free(res);
-	} else if (r != ICANN_DONE) {
-		res->req = r;
 	}
 }
 

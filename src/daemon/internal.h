@@ -6,13 +6,12 @@
  * Loop and re-entrancy: everything here runs on the daemon's one event
  * loop, and every callback of the daemon's own runs from that loop, never
  * inside the call that armed it (timers, the client deadline, DHT
- * look-ups). Two exceptions come from the modules below and are handled
- * where they occur: icann_resolve() may call back before it returns
- * (ICANN_DONE, libunbound's local data), so a caller sets up everything
- * the callback needs first; and answering a held query (dns_query_reply,
+ * look-ups, icann_resolve(), which defers libunbound's immediate answers
+ * to the loop). One exception comes from the front end below and is
+ * handled where it occurs: answering a held query (dns_query_reply,
  * pkdns_req_finish) may run the DNS handler again for a paused TCP
- * connection, so code answering while it walks a list takes the entry
- * off the list first.
+ * connection (dns/server.c query_finish), so code answering while it
+ * walks a list takes the entry off the list first.
  *
  * Errors: functions returning int return 0, or -1 (logged where the
  * caller cannot say more); functions returning a pointer return NULL on

@@ -228,7 +228,7 @@ task_detach(struct pk_task *t)
 		t->lookup = NULL;
 		t->wnext = NULL;
 	}
-	if (t->icann && t->icann != ICANN_DONE)
+	if (t->icann != NULL)
 		icann_cancel(t->icann_ctx, t->icann);
 	t->icann = NULL;
 	if (t->charged) {
@@ -430,7 +430,7 @@ name_key(const ldns_rdf *name, uint8_t pk[32])
 }
 
 /* Ask t->name through a libunbound context; the answer continues in
- * task_icann_done (which may run, and free t, before this returns).
+ * task_icann_done, from the loop.
  * @return 0, or -1 when nothing was started (t untouched) */
 static int
 task_ask(struct pk_task *t, struct icann *ic)
@@ -443,10 +443,9 @@ task_ask(struct pk_task *t, struct icann *ic)
 	t->icann_ctx = ic;
 	r = icann_resolve(ic, text, t->req.q->info.qtype, t->req.q->info.qclass, task_icann_done, t);
 	free(text);
-	if (!r)
+	if (r == NULL)
 		return -1;
-	if (r != ICANN_DONE) /* ICANN_DONE: t is gone already */
-		t->icann = r;
+	t->icann = r;
 	return 0;
 }
 
@@ -476,7 +475,7 @@ pk_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 }
 
 /* Ask name on the ICANN path for t, charged to t's client; the answer
- * goes to cb(t, ...), which may run (and free t) before this returns.
+ * goes to cb(t, ...), from the loop.
  * @return 0, or -1 when nothing was started (t untouched): the total or
  *         the client's budget is used up, or out of memory */
 static int
@@ -1436,8 +1435,6 @@ boot_ask(struct boot_req *b)
 		return;
 	b->req = icann_resolve(b->pp->d->icann, b->host, b->qtype, LDNS_RR_CLASS_IN,
 	    boot_resolved, b);
-	if (b->req == ICANN_DONE)
-		b->req = NULL;
 }
 
 static void
