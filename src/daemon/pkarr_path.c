@@ -1155,7 +1155,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 		return false;
 	if (pkarr_z32_decode_key((const char *)label, len, pk) < 0) {
 		/* <key>.<tld> or <key>.<search domain>: the OS or the user
-		 * added a suffix (DESIGN.md, pkdns #28, pkarr #114) */
+		 * added a suffix (pkdns #28, pkarr #114) */
 		size_t i;
 		for (i = 0; i < pp->n_suffix; i++)
 			if (key_before_suffix(q->info.qname, q->info.qname_len, &pp->suffix[i], pk))
