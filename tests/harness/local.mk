@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# tests/harness: the deterministic daemon test harness (README.md there).
+# pkdns-harness links the daemon's own files with a scripted ICANN
+# resolver in place of src/icann/icann.c (fake_icann.c defines every
+# icann.h function, so the archive's icann.o is never pulled in) and a
+# virtual clock (vclock.c interposes clock_gettime, gettimeofday, time and
+# epoll_wait; -rdynamic exports them to libevent). Each scenario file is a
+# test of its own: the harness is its log compiler.
+HARNESS_DAEMON_SOURCES = src/daemon/daemon.c src/daemon/pkarr_path.c \
+	src/daemon/daemon.h src/daemon/internal.h
+check_PROGRAMS += tests/harness/pkdns-harness
+tests_harness_pkdns_harness_SOURCES = tests/harness/harness.c tests/harness/harness.h \
+	tests/harness/vclock.c tests/harness/fake_icann.c tests/harness/scenario.c \
+	tests/harness/scenario.h $(HARNESS_DAEMON_SOURCES)
+tests_harness_pkdns_harness_LDADD = libpkdns.a $(DEPS_LIBS) -ldl
+tests_harness_pkdns_harness_LDFLAGS = -rdynamic
+
+# the scenario parser on its own: malformed lines are file:line errors
+check_PROGRAMS += tests/harness/test_scenario
+tests_harness_test_scenario_SOURCES = tests/harness/test_scenario.c \
+	tests/harness/scenario.c tests/harness/scenario.h tests/harness/harness.h
+tests_harness_test_scenario_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/harness/test_scenario
+
+HARNESS_SCENARIOS = \
+	tests/harness/scenarios/icann_ttl_countdown.scn
+TESTS += $(HARNESS_SCENARIOS)
+TEST_EXTENSIONS += .scn
+SCN_LOG_DRIVER = $(LOG_DRIVER)
+SCN_LOG_COMPILER = $(top_builddir)/tests/harness/pkdns-harness
+EXTRA_DIST += tests/harness/README.md $(HARNESS_SCENARIOS)
