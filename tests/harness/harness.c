@@ -75,6 +75,7 @@ struct harness {
 	struct query *queries;
 	struct dht_node *client;      /* our own DHT node: puts and gets */
 	unsigned tests, failed;
+	const char *todo;             /* TAP TODO reason of the checks now */
 };
 
 /* The test driver's context; the interposed loop entry point has no
@@ -90,12 +91,14 @@ ok(bool good, int line, const char *fmt, ...)
 	va_list ap;
 
 	H->tests++;
-	if (!good)
+	if (!good && !H->todo)
 		H->failed++;
 	printf("%sok %u - %s:%d: ", good ? "" : "not ", H->tests, H->sc.file, line);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+	if (H->todo)
+		printf(" # TODO %s", H->todo);
 	printf("\n");
 	fflush(stdout);
 }
@@ -570,6 +573,9 @@ run_step(const struct step *st)
 		if (vclock_run(H->base, st->ms) < 0)
 			ok(false, st->line, "the event loop failed");
 		break;
+	case STEP_TODO:
+		H->todo = *st->value ? st->value : NULL;
+		break;
 	case STEP_SIGHUP:
 		if (conf_write() < 0 || raise(SIGHUP) != 0)
 			ok(false, st->line, "SIGHUP: cannot rewrite %s", H->conf_path);
@@ -585,18 +591,23 @@ harness_main_loop(struct event_base *base)
 	const struct step *st = H->sc.steps;
 	char last[300];
 	unsigned n;
+	uint64_t t0;
 
 	H->base = base;
+	t0 = vclock_now_ms();
 	settle();
 	while (st && st->kind == STEP_CONFIG)
 		st = st->next;
 	for (; st; st = st->next)
 		run_step(st);
+	H->todo = NULL;
 	n = fake_icann_unscripted(last, sizeof(last));
 	ok(n == 0, 0, "no ICANN question without an ICANN line (%u, last: %s)", n,
 	    n ? last : "none");
 	if (vclock_lost())
 		printf("# %lu datagram(s) sent on loopback never arrived\n", vclock_lost());
+	printf("# %.3f s of virtual time in %lu turns of the event loop\n",
+	    (double)(vclock_now_ms() - t0) / 1000.0, vclock_polls());
 	return 0;
 }
 
@@ -685,7 +696,7 @@ main(int argc, char **argv)
 	}
 	snprintf(h.dir, sizeof(h.dir), "%s/pkdns-harness.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	h.dns_port = pick_ports(1, true);
-	h.testnet_port = pick_ports(TESTNET_NODES, false);
+	h.testnet_port = h.sc.uses_dht ? pick_ports(TESTNET_NODES, false) : 1;
 	if (!mkdtemp(h.dir) || !h.dns_port || !h.testnet_port) {
 		printf("Bail out! no temporary directory or no free ports\n");
 		return 99;
@@ -694,11 +705,17 @@ main(int argc, char **argv)
 	/* the daemon as the tests run it, then the scenario's leading CONFIG */
 	snprintf(err, sizeof(err), "127.0.0.1:%u", h.dns_port);
 	conf_set("listen", err, false);
-	snprintf(num, sizeof(num), "%u", h.testnet_port);
-	conf_set("testnet-port", num, false);
-	snprintf(num, sizeof(num), "%u", TESTNET_NODES);
-	conf_set("testnet", num, false);
-	conf_set("dht-port", "0", false);
+	if (h.sc.uses_dht) {
+		/* the testnet, on ports of its own */
+		snprintf(num, sizeof(num), "%u", h.testnet_port);
+		conf_set("testnet-port", num, false);
+		snprintf(num, sizeof(num), "%u", TESTNET_NODES);
+		conf_set("testnet", num, false);
+		conf_set("dht-port", "0", false);
+	} else {
+		/* no DHT traffic to step through for hours of virtual time */
+		conf_set("dht-mode", "off", false);
+	}
 	conf_set("foreground", "yes", false);
 	conf_set("dnssec", "no", false);
 	conf_set("stats-interval", "0", false);

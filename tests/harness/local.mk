@@ -23,7 +23,20 @@ tests_harness_test_scenario_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/harness/test_scenario
 
 HARNESS_SCENARIOS = \
-	tests/harness/scenarios/icann_ttl_countdown.scn
+	tests/harness/scenarios/icann_coalesce.scn \
+	tests/harness/scenarios/icann_deadline.scn \
+	tests/harness/scenarios/icann_negative.scn \
+	tests/harness/scenarios/icann_serve_stale.scn \
+	tests/harness/scenarios/icann_sighup.scn \
+	tests/harness/scenarios/icann_ttl_countdown.scn \
+	tests/harness/scenarios/pkarr_cname_dnssec.scn \
+	tests/harness/scenarios/pkarr_coalesce.scn \
+	tests/harness/scenarios/pkarr_deadline.scn \
+	tests/harness/scenarios/pkarr_dht_silent.scn \
+	tests/harness/scenarios/pkarr_negative.scn \
+	tests/harness/scenarios/pkarr_republish.scn \
+	tests/harness/scenarios/pkarr_sighup_max_ttl.scn \
+	tests/harness/scenarios/pkarr_ttl_clamp.scn
 TESTS += $(HARNESS_SCENARIOS)
 TEST_EXTENSIONS += .scn
 SCN_LOG_DRIVER = $(LOG_DRIVER)

@@ -83,6 +83,7 @@ substitute(struct parser *p, const char *in, char *out, size_t cap)
 					return fail(p, "key name '{%s}': letters, digits, _ and - only", name);
 			scenario_key(name, seed, pk);
 			pkarr_z32_encode(pk, z);
+			p->sc->uses_dht = true;
 			if (n + PKARR_Z32_KEY_LEN >= cap)
 				return fail(p, "line too long");
 			memcpy(out + n, z, PKARR_Z32_KEY_LEN);
@@ -473,6 +474,7 @@ parse_expect(struct parser *p, struct step *st, char *s)
 		s += 3;
 		char *key = word(&s), *what = word(&s);
 		st->kind = STEP_DHT;
+		p->sc->uses_dht = true;
 		if (!key || !what || word(&s) ||
 		    (strcmp(what, "FOUND") != 0 && strcmp(what, "ABSENT") != 0))
 			return fail(p, "EXPECT DHT keyname FOUND|ABSENT");
@@ -549,6 +551,7 @@ parse_line(struct parser *p, char *line)
 	}
 	if (strcmp(kw, "PUBLISH") == 0) {
 		st->kind = STEP_PUBLISH;
+		p->sc->uses_dht = true;
 		return parse_publish(p, st, s);
 	}
 	if (strcmp(kw, "QUERY") == 0) {
@@ -565,12 +568,18 @@ parse_line(struct parser *p, char *line)
 			return rc;
 		return word(&s) ? fail(p, "TIME_PASSES takes one number of seconds") : 0;
 	}
+	if (strcmp(kw, "TODO") == 0) {
+		st->kind = STEP_TODO;
+		if (!(st->value = strdup(rest(s))))
+			return fail(p, "out of memory");
+		return 0;
+	}
 	if (strcmp(kw, "SIGHUP") == 0) {
 		st->kind = STEP_SIGHUP;
 		return word(&s) ? fail(p, "SIGHUP takes nothing more") : 0;
 	}
 	return fail(p, "unknown step '%s' (CONFIG, ICANN, PUBLISH, QUERY, EXPECT, ANSWER, "
-	    "AUTHORITY, TIME_PASSES, SIGHUP)", kw);
+	    "AUTHORITY, TIME_PASSES, SIGHUP, TODO)", kw);
 }
 
 int

@@ -25,6 +25,7 @@ enum step_kind {
 	STEP_DHT,        /* EXPECT DHT key FOUND|ABSENT */
 	STEP_TIME,       /* TIME_PASSES seconds */
 	STEP_SIGHUP,     /* SIGHUP */
+	STEP_TODO,       /* TODO [reason]: later checks are TAP TODO (known bugs) */
 };
 
 /* DNS header flags an EXPECT may require set or clear. */
@@ -42,7 +43,7 @@ struct step {
 	enum step_kind kind;
 	int line;
 	char label[32];            /* QUERY, EXPECT, NOTHING */
-	char *key, *value;         /* CONFIG */
+	char *key, *value;         /* CONFIG; value: TODO's reason ("" ends) */
 	bool append;               /* CONFIG+ */
 	struct fake_rule rule;     /* ICANN (answer/authority owned here) */
 	uint8_t seed[32];          /* PUBLISH: the key's secret seed */
@@ -64,6 +65,8 @@ struct step {
 struct scenario {
 	const char *file;
 	struct step *steps;
+	/** a {key}, PUBLISH or EXPECT DHT: the scenario needs the DHT */
+	bool uses_dht;
 };
 
 /**

@@ -59,7 +59,8 @@ main(void)
 	       "EXPECT UPSTREAM a.example. A 1\n"
 	       "EXPECT DHT alice FOUND\n"
 	       "TIME_PASSES 1.8\n"
-	       "SIGHUP\n") == 0, "a scenario with every kind of step parses (%s)", err);
+	       "SIGHUP\n"
+	       "TODO issue 12\n") == 0, "a scenario with every kind of step parses (%s)", err);
 	st = sc.steps;
 	ok(st && st->kind == STEP_CONFIG && strcmp(st->key, "max-ttl") == 0 &&
 	    strcmp(st->value, "60") == 0, "CONFIG key and value");
@@ -87,7 +88,10 @@ main(void)
 	st = st ? st->next : NULL;
 	ok(st && st->kind == STEP_TIME && st->ms == 1800, "TIME_PASSES 1.8 is 1800 ms");
 	st = st ? st->next : NULL;
-	ok(st && st->kind == STEP_SIGHUP && !st->next, "SIGHUP, and nothing after it");
+	ok(st && st->kind == STEP_SIGHUP, "SIGHUP");
+	st = st ? st->next : NULL;
+	ok(st && st->kind == STEP_TODO && strcmp(st->value, "issue 12") == 0 && !st->next,
+	    "TODO with its reason, and nothing after it");
 	scenario_free(&sc);
 
 	bad("QUERY a.example. A\nFROB x\n", 2, "unknown step");
