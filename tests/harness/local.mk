@@ -41,4 +41,4 @@ TESTS += $(HARNESS_SCENARIOS)
 TEST_EXTENSIONS += .scn
 SCN_LOG_DRIVER = $(LOG_DRIVER)
 SCN_LOG_COMPILER = $(top_builddir)/tests/harness/pkdns-harness
-EXTRA_DIST += tests/harness/README.md $(HARNESS_SCENARIOS)
+EXTRA_DIST += tests/harness/README.md tests/harness/mutations.py $(HARNESS_SCENARIOS)
