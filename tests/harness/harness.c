@@ -93,7 +93,10 @@ ok(bool good, int line, const char *fmt, ...)
 	H->tests++;
 	if (!good && !H->todo)
 		H->failed++;
-	printf("%sok %u - %s:%d: ", good ? "" : "not ", H->tests, H->sc.file, line);
+	printf("%sok %u - %s", good ? "" : "not ", H->tests, H->sc.file);
+	if (line > 0)
+		printf(":%d", line);
+	printf(": ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
