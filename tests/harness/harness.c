@@ -609,8 +609,9 @@ harness_main_loop(struct event_base *base)
 	    n ? last : "none");
 	if (vclock_lost())
 		printf("# %lu datagram(s) sent on loopback never arrived\n", vclock_lost());
-	printf("# %.3f s of virtual time in %lu turns of the event loop\n",
-	    (double)(vclock_now_ms() - t0) / 1000.0, vclock_polls());
+	printf("# %.3f s of virtual time in %lu turns of the event loop, %lu real waits "
+	    "for datagrams in flight\n", (double)(vclock_now_ms() - t0) / 1000.0, vclock_polls(),
+	    vclock_waits());
 	return 0;
 }
 

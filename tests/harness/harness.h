@@ -31,6 +31,9 @@ int vclock_run(struct event_base *base, uint64_t ms);
 /** @return datagrams that never arrived (sent to a closed port). */
 unsigned long vclock_lost(void);
 
+/** @return real waits (1 ms each) for datagrams still in flight. */
+unsigned long vclock_waits(void);
+
 /** @return epoll_wait calls seen (the interposition works when > 0). */
 unsigned long vclock_polls(void);
 

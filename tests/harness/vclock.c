@@ -43,6 +43,7 @@ static struct {
 	long inflight;           /* loopback datagrams sent, not yet read */
 	unsigned long lost;      /* datagrams given up on */
 	unsigned long polls;     /* epoll_wait calls (for the self-check) */
+	unsigned long waits;     /* real 1 ms waits for datagrams in flight */
 } vc = { .mono_ns = VCLOCK_MONO_START_S * 1000000000ull };
 
 uint64_t
@@ -55,6 +56,12 @@ unsigned long
 vclock_lost(void)
 {
 	return vc.lost;
+}
+
+unsigned long
+vclock_waits(void)
+{
+	return vc.waits;
 }
 
 unsigned long
@@ -225,6 +232,7 @@ epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout_ms)
 			vc.inflight = 0;
 			break;
 		}
+		vc.waits++;
 		n = epoll_pwait(epfd, ev, max, 1, NULL);
 		if (n != 0)
 			break;
