@@ -40,6 +40,9 @@
 #include "util/log.h"
 #include "util/time.h"
 
+/* daemon_main.h renamed main() for the daemon's main.c; this one is ours */
+#undef main
+
 #define TESTNET_NODES 8
 #define MAX_REPLIES 8
 /* How long (virtual) a PUBLISH or an EXPECT DHT may take in the testnet. */

@@ -1,18 +1,20 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # tests/harness: the deterministic daemon test harness (README.md there).
-# pkdns-harness links the daemon's own files with a scripted ICANN
-# resolver in place of src/icann/icann.c (fake_icann.c defines every
-# icann.h function, so the archive's icann.o is never pulled in) and a
-# virtual clock (vclock.c interposes clock_gettime, gettimeofday, time and
-# epoll_wait; -rdynamic exports them to libevent). Each scenario file is a
-# test of its own: the harness is its log compiler.
-HARNESS_DAEMON_SOURCES = src/daemon/daemon.c src/daemon/pkarr_path.c \
-	src/daemon/daemon.h src/daemon/internal.h
+# pkdns-harness compiles the daemon's own files (src_pkdns_SOURCES, so
+# files other branches add there come along; daemon_main.h renames
+# main.c's main) with a scripted ICANN resolver in place of
+# src/icann/icann.c (fake_icann.c defines every icann.h function, so the
+# archive's icann.o is never pulled in) and a virtual clock (vclock.c
+# interposes clock_gettime, gettimeofday, time and epoll_wait; -rdynamic
+# exports them to libevent). Each scenario file is a test of its own:
+# the harness is its log compiler.
 check_PROGRAMS += tests/harness/pkdns-harness
 tests_harness_pkdns_harness_SOURCES = tests/harness/harness.c tests/harness/harness.h \
 	tests/harness/vclock.c tests/harness/fake_icann.c tests/harness/scenario.c \
-	tests/harness/scenario.h $(HARNESS_DAEMON_SOURCES)
-tests_harness_pkdns_harness_LDADD = libpkdns.a $(DEPS_LIBS) -ldl
+	tests/harness/scenario.h tests/harness/daemon_main.h $(src_pkdns_SOURCES)
+tests_harness_pkdns_harness_CPPFLAGS = $(AM_CPPFLAGS) \
+	-include $(top_srcdir)/tests/harness/daemon_main.h
+tests_harness_pkdns_harness_LDADD = $(src_pkdns_LDADD) -ldl
 tests_harness_pkdns_harness_LDFLAGS = -rdynamic
 
 # the scenario parser on its own: malformed lines are file:line errors
