@@ -610,6 +610,16 @@ harness_main_loop(struct event_base *base)
 	for (; st; st = st->next)
 		run_step(st);
 	H->todo = NULL;
+	/* a reply no EXPECT took: a second reply to one question, or a
+	 * question whose answer the scenario forgot to check */
+	harness_drain();
+	n = 0;
+	for (const struct query *q = H->queries; q; q = q->next)
+		if (q->n_replies) {
+			n += (unsigned)q->n_replies;
+			snprintf(last, sizeof(last), "@%s", q->label);
+		}
+	ok(n == 0, 0, "every reply checked by an EXPECT (%u left, last %s)", n, n ? last : "none");
 	n = fake_icann_unscripted(last, sizeof(last));
 	ok(n == 0, 0, "no ICANN question without an ICANN line (%u, last: %s)", n,
 	    n ? last : "none");
