@@ -27,6 +27,7 @@ TESTS += tests/harness/test_scenario
 HARNESS_SCENARIOS = \
 	tests/harness/scenarios/icann_coalesce.scn \
 	tests/harness/scenarios/icann_deadline.scn \
+	tests/harness/scenarios/icann_dnssec.scn \
 	tests/harness/scenarios/icann_negative.scn \
 	tests/harness/scenarios/icann_serve_stale.scn \
 	tests/harness/scenarios/icann_sighup.scn \

@@ -20,6 +20,8 @@ muts = [
  ("src/daemon/daemon.c", "\td->conf.serve_stale = fresh.serve_stale;\n\td->conf.verbose = fresh.verbose;\n\tratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);\n\tcache_set_stale(d->cache, fresh.serve_stale ? PKDNS_STALE_MAX_S : 0, 30);", "\td->conf.verbose = fresh.verbose;", ["icann_sighup"]),
  ("src/daemon/daemon.c", "\tif (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {", "\tif (conf_load(&fresh, d->argc, d->argv) != CONF_OK && 0) {", ["icann_sighup"]),
  ("src/daemon/pkarr_path.c", "\tif (!got && !refused && st->responses > 0)\n\t\tpkarr_cache_put_negative", "\tif (!got && !refused)\n\t\tpkarr_cache_put_negative", ["pkarr_dht_silent"]),
+ ("src/daemon/daemon.c", "\tif (!do_bit) {\n\t\tuint16_t qtype", "\tif (!do_bit && 0) {\n\t\tuint16_t qtype", ["icann_dnssec"]),
+ ("src/daemon/daemon.c", "\tif (sec != ICANN_BOGUS)\n\t\tcache_store(", "\tif (1)\n\t\tcache_store(", ["icann_dnssec"]),
 ]
 only = sys.argv[1:]
 failed_to_fail = []
