@@ -28,6 +28,7 @@
 #include "daemon/daemon.h"
 #include "daemon/internal.h"
 #include "dns/acl.h"
+#include "dns/ede.h"
 #include "dns/server.h"
 #include "icann/icann.h"
 #include "util/log.h"
@@ -101,8 +102,12 @@ deadline_fire(evutil_socket_t fd, short what, void *arg)
 		}
 		d->deadline_stale++;
 	} else {
+		const struct dns_query_note *n = dns_query_note(dl->q);
 		d->deadline_servfail++;
 		dl->timed_out = true;
+		dns_query_set_ede(dl->q, DNS_EDE_NO_REACHABLE_AUTHORITY,
+		    n->path && !strcmp(n->path, "pkarr") ? "no answer from the DHT in time"
+							 : "no answer from upstream in time");
 		dns_query_error(dl->q, DNS_RCODE_SERVFAIL);
 	}
 	dl->q = NULL;
@@ -322,11 +327,13 @@ waiter_expired(void *ctx)
 }
 
 /* Answer every waiter of res: with msg, or with stale/SERVFAIL when msg
- * is NULL (failure) and stale is set, or with rcode.
+ * is NULL (failure) and stale is set, or with rcode and the EDE code
+ * (ede, text; ede < 0: none).
  * @return how many waiters were answered without msg and without a
  *         stale answer (failures) */
 static unsigned
-res_answer(struct icann_res *res, const uint8_t *msg, size_t len, bool stale, int rcode)
+res_answer(struct icann_res *res, const uint8_t *msg, size_t len, bool stale, int rcode,
+    int ede, const char *text)
 {
 	unsigned failed = 0;
 
@@ -337,6 +344,8 @@ res_answer(struct icann_res *res, const uint8_t *msg, size_t len, bool stale, in
 		if (msg) {
 			dns_query_reply(q, msg, len);
 		} else if (!stale || !pkdns_answer_stale(res->d, q)) {
+			if (ede >= 0)
+				dns_query_set_ede(q, (uint16_t)ede, text);
 			dns_query_error(q, rcode);
 			failed++;
 		}
@@ -372,6 +381,7 @@ pkdns_answer_stale(struct pkdns *d, struct dns_query *q)
 	if (n <= 0)
 		return false;
 	d->stats.stale_answers++;
+	dns_query_set_ede(q, DNS_EDE_STALE_ANSWER, NULL);
 	dns_query_answer(q, (size_t)n);
 	return true;
 }
@@ -450,7 +460,12 @@ icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec 
 	/* a SERVFAIL packet (e.g. every upstream marked down) is a failure
 	 * too: the stale answer is better */
 	if (rcode != 0 || !msg || dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL) {
-		d->stats.icann_failures += res_answer(res, NULL, 0, true, DNS_RCODE_SERVFAIL);
+		/* libunbound's SERVFAIL: every upstream failed or is down */
+		d->stats.icann_failures += res_answer(res, NULL, 0, true, DNS_RCODE_SERVFAIL,
+		    rcode == 0 || rcode == DNS_RCODE_SERVFAIL ? DNS_EDE_NO_REACHABLE_AUTHORITY
+							       : DNS_EDE_NETWORK_ERROR,
+		    rcode == 0 || rcode == DNS_RCODE_SERVFAIL ? "upstream unreachable"
+							       : "resolver error");
 		goto out;
 	}
 	if (sec == ICANN_BOGUS) {
@@ -461,18 +476,20 @@ icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec 
 		log_info("bogus answer for %s type %u: %s", name, key.qtype,
 		    why_bogus ? why_bogus : "no reason given");
 		if (!res->cd) {
-			res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+			res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL, DNS_EDE_DNSSEC_BOGUS,
+			    "DNSSEC validation failed");
 			goto out;
 		}
 	}
 	if (icann_rewrite(msg, len, key.do_bit, res->cd, sec, &wire, &wlen) < 0) {
 		log_warn("unparseable answer from libunbound");
-		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL,
+		    DNS_EDE_OTHER, "unparseable upstream answer");
 		goto out;
 	}
 	if (sec != ICANN_BOGUS)
 		cache_store(d->cache, &key, wire, wlen, 0, time_mono_ms());
-	res_answer(res, wire, wlen, false, 0);
+	res_answer(res, wire, wlen, false, 0, -1, NULL);
 	free(wire);
 out:
 	res_free(res);
@@ -485,6 +502,7 @@ icann_refuse(struct pkdns *d, struct dns_query *q)
 	d->icann_capped++;
 	if (!pkdns_answer_stale(d, q)) {
 		d->stats.icann_failures++;
+		dns_query_set_ede(q, DNS_EDE_OTHER, "too many queries in flight");
 		dns_query_error(q, DNS_RCODE_SERVFAIL);
 	}
 }
@@ -580,7 +598,8 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	/* icann_done may run (and free res) inside icann_resolve */
 	struct icann_req *r = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
 	if (!r) {
-		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL,
+		    DNS_EDE_OTHER, "resolver unavailable");
 		res_free(res);
 	} else if (r != ICANN_DONE) {
 		res->req = r;
@@ -618,14 +637,17 @@ handle_query(void *ctx, struct dns_query *q)
 	d->stats.queries++;
 	if (!ratelimit_allow(d->rl_query, client, now)) {
 		d->stats.ratelimited++;
+		dns_query_set_ede(q, DNS_EDE_OTHER, "rate limited");
 		dns_query_error(q, DNS_RCODE_REFUSED);
 		return;
 	}
 	if (q->info.qclass != LDNS_RR_CLASS_IN) {
+		dns_query_set_ede(q, DNS_EDE_NOT_SUPPORTED, "only class IN");
 		dns_query_error(q, DNS_RCODE_REFUSED);
 		return;
 	}
 	if (q->info.qtype == DNS_TYPE_ANY && d->conf.disable_any) {
+		dns_query_set_ede(q, DNS_EDE_NOT_SUPPORTED, "ANY is disabled");
 		dns_query_error(q, DNS_RCODE_NOTIMP);
 		return;
 	}
@@ -635,6 +657,7 @@ handle_query(void *ctx, struct dns_query *q)
 	case LDNS_RR_TYPE_MAILA:
 	case LDNS_RR_TYPE_MAILB:
 	case DNS_TYPE_OPT:
+		dns_query_set_ede(q, DNS_EDE_NOT_SUPPORTED, NULL);
 		dns_query_error(q, DNS_RCODE_NOTIMP);
 		return;
 	default:
@@ -645,12 +668,16 @@ handle_query(void *ctx, struct dns_query *q)
 	buf = dns_query_buf(q, &cap);
 	n = cache_lookup(d->cache, &key, q->info.id, q->info.rd, now, buf, cap, false, 0, NULL);
 	if (n > 0) {
+		struct dns_query_note *note = dns_query_note(q);
+		note->path = "cache";
+		note->cache_hit = true;
 		d->stats.cache_hits++;
 		dns_query_answer(q, (size_t)n);
 		return;
 	}
 	if (pkdns_route_pkarr(d, q))
 		return;
+	dns_query_note(q)->path = "icann";
 
 	char name[LDNS_MAX_DOMAINLEN + 2];
 	if (dns_name_to_str(q->info.qname, q->info.qname_len, name, sizeof(name)) < 0) {
@@ -736,6 +763,11 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	d->conf.icann_max_per_client = fresh.icann_max_per_client;
 	d->conf.serve_stale = fresh.serve_stale;
 	d->conf.verbose = fresh.verbose;
+	d->conf.log_queries = fresh.log_queries;
+	d->conf.log_servfail = fresh.log_servfail;
+	d->conf.private_address_loopback_exempt = fresh.private_address_loopback_exempt;
+	if (pkdns_reply_configure(d, &fresh) < 0)
+		log_err("SIGHUP: rebinding policy has errors, keeping the old one");
 	ratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);
 	cache_set_stale(d->cache, fresh.serve_stale ? PKDNS_STALE_MAX_S : 0, 30);
 	conf_free(&fresh);
@@ -863,6 +895,11 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.tcp_max_per_client = d->conf.tcp_max_per_client;
 	scfg.tcp_max_pipelined = 64;
 	scfg.admit = admit_client;
+	/* every reply passes these: rebinding policy, query log (reply.c) */
+	if (pkdns_reply_configure(d, &d->conf) < 0)
+		goto fail;
+	scfg.filter = pkdns_reply_filter;
+	scfg.on_reply = pkdns_reply_log;
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
 	if (!d->dns)
 		goto fail;
@@ -977,5 +1014,6 @@ pkdns_free(struct pkdns *d)
 	if (d->conf.pidfile)
 		unlink(d->conf.pidfile);
 	conf_free(&d->conf);
+	free(d->rebind);
 	free(d);
 }

@@ -23,6 +23,7 @@ struct icann;
 struct icann_pending;
 struct pkarr_path;
 struct ratelimit;
+struct rebind_policy;
 struct sockaddr_storage;
 
 /* How long past expiry an answer may still be served (RFC 8767 suggests
@@ -87,9 +88,30 @@ struct pkdns {
 	uint32_t hash_seed;
 	uint64_t deadline_stale, deadline_servfail, icann_joined, icann_capped;
 	struct pkarr_path *pkarr;
+	struct rebind_policy *rebind;         /* private-address; reply.c */
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_stats stats;
 };
+
+/**
+ * The rebinding policy of a configuration (private-address,
+ * private-domain, private-key expanded to <key>, <key>.<tld> and
+ * <key>.<search domain>).
+ * @return 0, or -1 after printing each error with conf_error()
+ */
+int pkdns_rebind_build(const struct conf *c, struct rebind_policy *p);
+
+/** (Re)build d->rebind from c. @return 0, or -1 (d->rebind unchanged) */
+int pkdns_reply_configure(struct pkdns *d, const struct conf *c);
+
+/** The front end's answer filter (dns_filter_fn): the rebinding policy. */
+size_t pkdns_reply_filter(void *ctx, struct dns_query *q, uint8_t *msg, size_t len,
+    size_t cap);
+
+struct dns_query_note;
+/** The front end's reply callback (dns_reply_fn): the query log. */
+void pkdns_reply_log(void *ctx, const struct dns_query *q, const struct dns_query_note *note,
+    const uint8_t *msg, size_t len, uint64_t ms);
 
 /** The answer-cache key of a query. */
 void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);

@@ -31,6 +31,7 @@
 #include "daemon/internal.h"
 #include "dht/dht.h"
 #include "dht/dht_event.h"
+#include "dns/ede.h"
 #include "dns/server.h"
 #include "icann/icann.h"
 #include "pkarr/answer.h"
@@ -259,8 +260,10 @@ task_expired(void *ctx)
 static void
 task_give_up(struct pk_task *t)
 {
-	if (!pkdns_answer_stale(t->pp->d, t->q))
+	if (!pkdns_answer_stale(t->pp->d, t->q)) {
+		dns_query_set_ede(t->q, DNS_EDE_OTHER, "too many queries in flight");
 		dns_query_error(t->q, DNS_RCODE_SERVFAIL);
+	}
 	task_free(t);
 }
 
@@ -381,6 +384,14 @@ task_fail(struct pk_task *t, int rcode)
 	task_free(t);
 }
 
+/* task_fail with an Extended DNS Error (RFC 8914) saying why. */
+static void
+task_fail_ede(struct pk_task *t, int rcode, uint16_t ede, const char *text)
+{
+	dns_query_set_ede(t->q, ede, text);
+	task_fail(t, rcode);
+}
+
 /* NXDOMAIN for a key that has no packet: a SOA for the key so that
  * resolvers cache the negative for neg_ttl (RFC 2308). */
 static void
@@ -396,6 +407,7 @@ task_no_packet(struct pk_task *t)
 	    t->pp->neg_ttl);
 	if (auth && ldns_rr_new_frm_str(&soa, text, 0, NULL, NULL) == LDNS_STATUS_OK)
 		ldns_rr_list_push_rr(auth, soa);
+	dns_query_set_ede(t->q, DNS_EDE_OTHER, "no packet for this key on the DHT");
 	task_reply(t, LDNS_RCODE_NXDOMAIN, auth, NULL);
 	ldns_rr_list_deep_free(auth);
 }
@@ -413,9 +425,13 @@ task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann
 		t->deleg->busy--;
 		t->deleg = NULL;
 	}
-	if (rcode != 0 || !msg || (sec == ICANN_BOGUS && !t->q->info.cd) ||
-	    ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	if (sec == ICANN_BOGUS && !t->q->info.cd && rcode == 0 && msg) {
+		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_DNSSEC_BOGUS, "DNSSEC validation failed");
+		return;
+	}
+	if (rcode != 0 || !msg || ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
+		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
+		    "upstream unreachable");
 		return;
 	}
 	ldns_rr_list *an = ldns_rr_list_clone(ldns_pkt_answer(pkt));
@@ -868,11 +884,12 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		break;
 	case PKARR_ANS_DELEGATION:
 		if (++t->hops > MAX_CHASE || task_delegate(t, ns, ar) < 0)
-			task_fail(t, DNS_RCODE_SERVFAIL);
+			task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+			    "delegation without a usable name server");
 		break;
 	case PKARR_ANS_CNAME_OUT:
 		if (++t->hops > MAX_CHASE) {
-			task_fail(t, DNS_RCODE_SERVFAIL);
+			task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "CNAME chain too long");
 			break;
 		}
 		ldns_rdf_deep_free(t->name);
@@ -890,7 +907,8 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		}
 		break;
 	default:
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		    "the key's packet cannot answer (CNAME loop or broken packet)");
 		break;
 	}
 	ldns_rdf_deep_free(target);
@@ -947,8 +965,10 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 		return;
 	}
 	switch (pkarr_cache_get(t->pp->pcache, t->pk, now_s(), &pkt)) {
-	case PKARR_CACHE_FRESH:
 	case PKARR_CACHE_STALE:
+		dns_query_set_ede(t->q, DNS_EDE_STALE_ANSWER, NULL);
+		/* fall through */
+	case PKARR_CACHE_FRESH:
 		copy = *pkt; /* the cache's scratch copy lasts one call */
 		task_answer(t, &copy);
 		return;
@@ -961,7 +981,8 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	if (best)
 		task_answer(t, best);
 	else if (refused)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
+		    "packet dated in the future (is the clock behind?)");
 	else
 		task_no_packet(t);
 }
@@ -1058,7 +1079,8 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 		if (got || st->responses > 0)
 			lookup_answer_waiter(pk, w, best, refused);
 		else
-			task_fail(w, DNS_RCODE_SERVFAIL);
+			task_fail_ede(w, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
+			    "DHT unreachable");
 		w = next;
 	}
 	free(best);
@@ -1129,8 +1151,10 @@ task_step(struct pk_task *t)
 		/* the packet lives in the cache's scratch space until the next
 		 * call into the cache: work on a copy */
 		struct pkarr_packet copy = *pkt;
-		if (st == PKARR_CACHE_STALE)
+		if (st == PKARR_CACHE_STALE) {
 			lookup_join(pp, t->pk, NULL); /* refresh in the background */
+			dns_query_set_ede(t->q, DNS_EDE_STALE_ANSWER, NULL);
+		}
 		task_answer(t, &copy);
 		return;
 	}
@@ -1142,7 +1166,8 @@ task_step(struct pk_task *t)
 		break;
 	}
 	if (!pp->dht) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
+		    "DHT off (dht-mode off)");
 		return;
 	}
 	remember_recent(pp, t->pk);
@@ -1151,10 +1176,10 @@ task_step(struct pk_task *t)
 		break;
 	case LOOKUP_LIMITED:
 		pp->d->stats.ratelimited++;
-		task_fail(t, DNS_RCODE_REFUSED);
+		task_fail_ede(t, DNS_RCODE_REFUSED, DNS_EDE_OTHER, "DHT look-ups rate limited");
 		break;
 	default:
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "too many DHT look-ups");
 		break;
 	}
 }
@@ -1199,6 +1224,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 		suffix_len = pp->suffix[i].len;
 	}
 	d->stats.pkarr_queries++;
+	dns_query_note(q)->path = "pkarr";
 
 	struct pk_task *t = calloc(1, sizeof(*t));
 	if (!t) {
