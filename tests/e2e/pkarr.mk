@@ -15,6 +15,7 @@ TESTS += \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
 	tests/e2e/test_pkarr_future_only.sh \
+	tests/e2e/test_pkarr_policy.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
 	tests/e2e/test_dht_emulated.sh
@@ -32,6 +33,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
 	tests/e2e/test_pkarr_future_only.sh \
+	tests/e2e/test_pkarr_policy.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
 	tests/e2e/test_dht_emulated.sh \
