@@ -141,8 +141,9 @@ owner_exempt(const struct rebind_policy *p, const uint8_t *msg, size_t len, size
 	}
 }
 
-/* Does an SVCB/HTTPS rdata hint at a private address? */
-static bool
+/* Does an SVCB/HTTPS rdata hint at a private address?
+ * @return 1 yes, 0 no, -1 malformed */
+static int
 svcb_private(const struct rebind_policy *p, const uint8_t *rd, size_t rdlen)
 {
 	size_t o = 2;
@@ -150,23 +151,30 @@ svcb_private(const struct rebind_policy *p, const uint8_t *rd, size_t rdlen)
 	/* SvcPriority, then TargetName, never compressed (RFC 9460 2.2) */
 	while (o < rdlen && rd[o] != 0) {
 		if (rd[o] & 0xc0)
-			return false;
+			return -1;
 		o += 1 + (size_t)rd[o];
 	}
+	if (o >= rdlen)
+		return -1;
 	o++;
-	while (o + 4 <= rdlen) {
+	while (o < rdlen) {
+		if (o + 4 > rdlen)
+			return -1;
 		uint16_t key = dns_get16(rd + o), vlen = dns_get16(rd + o + 2);
 		size_t step = key == SVC_IPV4HINT ? 4 : 16;
 		o += 4;
 		if (o + vlen > rdlen)
-			return false;
-		if (key == SVC_IPV4HINT || key == SVC_IPV6HINT)
-			for (size_t i = 0; i + step <= vlen; i += step)
+			return -1;
+		if (key == SVC_IPV4HINT || key == SVC_IPV6HINT) {
+			if (vlen == 0 || vlen % step != 0)
+				return -1;
+			for (size_t i = 0; i < vlen; i += step)
 				if (addr_private(p, rd + o + i, step))
-					return true;
+					return 1;
+		}
 		o += vlen;
 	}
-	return false;
+	return 0;
 }
 
 /* Walk the message; note the places (0 = first answer record) of the
@@ -199,11 +207,17 @@ scan(const struct rebind_policy *p, const uint8_t *msg, size_t len, uint32_t *id
 		if (off + 10 + rdlen > len)
 			return -1;
 		off += 10 + rdlen;
-		bool bad = false;
-		if ((type == TYPE_A && rdlen == 4) || (type == TYPE_AAAA && rdlen == 16))
+		int bad = 0;
+		/* what ldns would read differently from us is refused: an
+		 * address of the wrong size, SVCB parameters that do not add up */
+		if ((type == TYPE_A && rdlen != 4) || (type == TYPE_AAAA && rdlen != 16))
+			return -1;
+		if (type == TYPE_A || type == TYPE_AAAA)
 			bad = addr_private(p, rd, rdlen);
 		else if (type == TYPE_SVCB || type == TYPE_HTTPS)
 			bad = svcb_private(p, rd, rdlen);
+		if (bad < 0)
+			return -1;
 		if (bad && !owner_exempt(p, msg, len, owner)) {
 			if (n >= max)
 				return -1;
@@ -242,22 +256,15 @@ drop_rrs(ldns_pkt *pkt, const uint32_t *idx, size_t n)
 	ldns_pkt_set_arcount(pkt, (uint16_t)(lists[2] ? ldns_rr_list_rr_count(lists[2]) : 0));
 }
 
-long
-rebind_filter(const struct rebind_policy *p, uint8_t *msg, size_t len, size_t cap,
-    unsigned *removed)
+/* One rewrite: msg without the n records at the places idx[].
+ * @return the new length, or -1 */
+static long
+rewrite(uint8_t *msg, size_t len, size_t cap, const uint32_t *idx, size_t n)
 {
-	uint32_t idx[MAX_REMOVED];
 	ldns_pkt *pkt = NULL;
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
-	long n;
 
-	*removed = 0;
-	if (!rebind_active(p))
-		return (long)len;
-	n = scan(p, msg, len, idx, MAX_REMOVED);
-	if (n <= 0)
-		return n < 0 ? -1 : (long)len;
 	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
 		return -1;
 	/* the places must be the same in ldns's lists: no OPT or TSIG that
@@ -269,7 +276,7 @@ rebind_filter(const struct rebind_policy *p, uint8_t *msg, size_t len, size_t ca
 		ldns_pkt_free(pkt);
 		return -1;
 	}
-	drop_rrs(pkt, idx, (size_t)n);
+	drop_rrs(pkt, idx, n);
 	ldns_pkt_set_ad(pkt, false);
 	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK || wlen > cap) {
 		ldns_pkt_free(pkt);
@@ -279,6 +286,30 @@ rebind_filter(const struct rebind_policy *p, uint8_t *msg, size_t len, size_t ca
 	ldns_pkt_free(pkt);
 	memcpy(msg, wire, wlen);
 	free(wire);
-	*removed = (unsigned)n;
 	return (long)wlen;
+}
+
+long
+rebind_filter(const struct rebind_policy *p, uint8_t *msg, size_t len, size_t cap,
+    unsigned *removed)
+{
+	uint32_t idx[MAX_REMOVED];
+	long n, l = (long)len;
+
+	*removed = 0;
+	if (!rebind_active(p))
+		return l;
+	/* ldns may read a record otherwise than the scan did (a malformed
+	 * one it repairs): the rewritten message is scanned again, until it
+	 * holds nothing to remove */
+	for (int pass = 0; pass < 4; pass++) {
+		n = scan(p, msg, (size_t)l, idx, MAX_REMOVED);
+		if (n <= 0)
+			return n < 0 ? -1 : l;
+		l = rewrite(msg, (size_t)l, cap, idx, (size_t)n);
+		if (l < 0)
+			return -1;
+		*removed += (unsigned)n;
+	}
+	return scan(p, msg, (size_t)l, idx, MAX_REMOVED) == 0 ? l : -1;
 }
