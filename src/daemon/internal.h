@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "daemon/request.h"
 #include "util/conf.h"
 
 struct cache;
@@ -29,12 +30,6 @@ struct sockaddr_storage;
 /* How long past expiry an answer may still be served (RFC 8767 suggests
  * 1 to 3 days). */
 #define PKDNS_STALE_MAX_S (24 * 3600)
-/* How long a client waits before a stale answer is tried (RFC 8767
- * section 5 suggests 1.8 s), and before it gets SERVFAIL. */
-#define PKDNS_STALE_WAIT_MS 1800
-#define PKDNS_DEADLINE_MS 4000
-#define PKDNS_ICANN_DEADLINE_MS PKDNS_DEADLINE_MS
-
 /* Budgets of the ICANN path. Queries in libunbound at once, those whose
  * clients already had their answer included (a server that never
  * answers keeps each for up to a minute, ~12 KB each); and clients held
@@ -44,30 +39,6 @@ struct sockaddr_storage;
  * budget a client gets a stale answer or SERVFAIL at once. */
 #define PKDNS_ICANN_MAX_INFLIGHT 1024
 #define PKDNS_ICANN_MAX_WAITERS 4096
-
-struct pkdns_deadline;
-/** Called when a deadline answered its client (stale or SERVFAIL): the
- *  owner detaches from whatever it waits on and frees itself. The held
- *  query is finished; do not touch it. */
-typedef void (*pkdns_deadline_fn)(void *ctx);
-
-/**
- * The client deadline of one held query, the same on every path: at
- * PKDNS_STALE_WAIT_MS a stale answer from the answer cache if there is
- * one (RFC 8767 section 5, the client response timer), at
- * PKDNS_DEADLINE_MS SERVFAIL. Embedded in whatever holds the query (an
- * ICANN waiter, a pkarr task; the request object of the one reply path
- * later). Whoever answers the query first stops the deadline.
- */
-struct pkdns_deadline {
-	struct pkdns *d;
-	struct dns_query *q;          /* held; NULL once answered here */
-	struct event *timer;
-	bool stale_tried;
-	bool timed_out;               /* answered SERVFAIL (not stale) */
-	pkdns_deadline_fn expired;
-	void *ctx;
-};
 
 struct client_budget;
 struct icann_res;
@@ -113,22 +84,22 @@ struct dns_query_note;
 void pkdns_reply_log(void *ctx, const struct dns_query *q, const struct dns_query_note *note,
     const uint8_t *msg, size_t len, uint64_t ms);
 
+struct pkdns_req;
+struct pkdns_result;
+/**
+ * Tell the front end about r's reply before it is sent (called by
+ * pkdns_req_finish): path, cache hit, and the Extended DNS Error (RFC
+ * 8914) of its failure reason (res's for errors, r's otherwise, e.g. a
+ * key with no packet), which log-servfail shows too.
+ */
+void pkdns_reply_note(const struct pkdns_req *r, struct dns_query *q,
+    const struct pkdns_result *res);
+
+/** q is being answered from a stale entry: EDE 3 (Stale Answer). */
+void pkdns_reply_stale(struct dns_query *q);
+
 /** The answer-cache key of a query. */
 void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);
-
-/** Answer q from a stale cache entry. @return true when answered */
-bool pkdns_answer_stale(struct pkdns *d, struct dns_query *q);
-
-/**
- * Arm the deadline of a held query.
- * @param expired called (with ctx) after the deadline answered q
- * @return 0, or -1 (out of memory; q untouched)
- */
-int pkdns_deadline_start(struct pkdns_deadline *dl, struct pkdns *d, struct dns_query *q,
-    pkdns_deadline_fn expired, void *ctx);
-
-/** Disarm (q is being answered otherwise, or dropped). Idempotent. */
-void pkdns_deadline_stop(struct pkdns_deadline *dl);
 
 /** Send q (name in text form) through libunbound; answers it later. */
 void pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name,

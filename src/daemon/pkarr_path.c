@@ -31,7 +31,6 @@
 #include "daemon/internal.h"
 #include "dht/dht.h"
 #include "dht/dht_event.h"
-#include "dns/ede.h"
 #include "dns/server.h"
 #include "icann/icann.h"
 #include "pkarr/answer.h"
@@ -90,13 +89,11 @@ struct pk_icann {
 
 struct pk_task {
 	struct pkarr_path *pp;
-	struct dns_query *q;          /* held */
-	struct pkdns_deadline dl;     /* stale at 1.8 s, SERVFAIL at 4 s */
+	struct pkdns_req req;         /* the held query, its deadline and chain */
 	ldns_rdf *qname;              /* the question's name, lower case */
 	ldns_rdf *suffix;             /* labels after the key (tld), or NULL */
 	ldns_rdf *name;               /* the name being resolved now */
 	uint8_t pk[32];               /* its key */
-	ldns_rr_list *chain;          /* answer records so far */
 	int hops;
 	bool ns_key_asked;            /* looked up a name server's key once */
 	struct pk_lookup *lookup;     /* waiting on this look-up */
@@ -185,6 +182,7 @@ struct pkarr_path {
 };
 
 static void task_step(struct pk_task *t);
+static void task_fail(struct pk_task *t, int rcode, enum pkdns_fail why);
 static int lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t);
 
 static uint64_t
@@ -234,7 +232,7 @@ task_free(struct pk_task *t)
 	struct pkarr_path *pp = t->pp;
 
 	task_detach(t);
-	pkdns_deadline_stop(&t->dl);
+	pkdns_req_clear(&t->req);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -244,7 +242,6 @@ task_free(struct pk_task *t)
 	ldns_rdf_deep_free(t->qname);
 	ldns_rdf_deep_free(t->suffix);
 	ldns_rdf_deep_free(t->name);
-	ldns_rr_list_deep_free(t->chain);
 	free(t->zone);
 	free(t);
 }
@@ -258,12 +255,9 @@ task_expired(void *ctx)
 
 /* Answer t now with the stale answer if any, else SERVFAIL. */
 static void
-task_give_up(struct pk_task *t)
+task_give_up(struct pk_task *t, enum pkdns_fail why)
 {
-	if (!pkdns_answer_stale(t->pp->d, t->q)) {
-		dns_query_set_ede(t->q, DNS_EDE_OTHER, "too many queries in flight");
-		dns_query_error(t->q, DNS_RCODE_SERVFAIL);
-	}
+	pkdns_req_fail(&t->req, DNS_RCODE_SERVFAIL, why, true);
 	task_free(t);
 }
 
@@ -319,22 +313,20 @@ move_rrs(ldns_rr_list *to, ldns_rr_list *from)
 	ldns_rr_list_set_rr_count(from, 0);
 }
 
-/* Send the answer: the chain so far plus authority/additional. */
+/* Send the answer: the chain so far plus authority/additional, through
+ * the one exit (pkdns_req_finish). */
 static void
 task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *additional)
 {
-	struct pkdns *d = t->pp->d;
-	struct dns_query *q = t->q;
+	struct dns_query *q = t->req.q;
+	struct pkdns_result res = { .kind = PKDNS_RES_PKT, .sec = ICANN_INSECURE };
 	ldns_pkt *pkt = ldns_pkt_new();
 	ldns_rr *question = ldns_rr_new();
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
 
-	if (!pkt || !question) {
+	if (pkt == NULL || question == NULL) {
 		ldns_pkt_free(pkt);
 		ldns_rr_free(question);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		task_free(t);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
 	ldns_rr_set_owner(question, ldns_rdf_clone(t->qname));
@@ -342,54 +334,34 @@ task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *
 	ldns_rr_set_class(question, (ldns_rr_class)q->info.qclass);
 	ldns_rr_set_question(question, true);
 	ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, question);
-	add_suffix(t, t->chain);
+	add_suffix(t, t->req.chain);
 	add_suffix(t, authority);
 	add_suffix(t, additional);
-	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->chain);
+	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->req.chain);
 	if (authority)
 		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_AUTHORITY, authority);
 	if (additional)
 		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ADDITIONAL, additional);
 	/* the packet now holds the records */
-	ldns_rr_list_set_rr_count(t->chain, 0);
+	ldns_rr_list_set_rr_count(t->req.chain, 0);
 	if (authority)
 		ldns_rr_list_set_rr_count(authority, 0);
 	if (additional)
 		ldns_rr_list_set_rr_count(additional, 0);
-	ldns_pkt_set_qr(pkt, true);
-	ldns_pkt_set_ra(pkt, true);
-	ldns_pkt_set_rd(pkt, q->info.rd);
 	ldns_pkt_set_rcode(pkt, (uint8_t)rcode);
-	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
-		ldns_pkt_free(pkt);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		task_free(t);
-		return;
-	}
+	/* only NOERROR and NXDOMAIN answers go into the answer cache */
+	res.no_cache = rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN;
+	res.pkt = pkt;
+	pkdns_req_finish(&t->req, &res);
 	ldns_pkt_free(pkt);
-	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
-		struct cache_key key;
-		pkdns_cache_key(q, &key);
-		cache_store(d->cache, &key, wire, wlen, d->conf.max_ttl, time_mono_ms());
-	}
-	dns_query_reply(q, wire, wlen);
-	free(wire);
 	task_free(t);
 }
 
 static void
-task_fail(struct pk_task *t, int rcode)
+task_fail(struct pk_task *t, int rcode, enum pkdns_fail why)
 {
-	dns_query_error(t->q, rcode);
+	pkdns_req_fail(&t->req, rcode, why, false);
 	task_free(t);
-}
-
-/* task_fail with an Extended DNS Error (RFC 8914) saying why. */
-static void
-task_fail_ede(struct pk_task *t, int rcode, uint16_t ede, const char *text)
-{
-	dns_query_set_ede(t->q, ede, text);
-	task_fail(t, rcode);
 }
 
 /* NXDOMAIN for a key that has no packet: a SOA for the key so that
@@ -407,45 +379,28 @@ task_no_packet(struct pk_task *t)
 	    t->pp->neg_ttl);
 	if (auth && ldns_rr_new_frm_str(&soa, text, 0, NULL, NULL) == LDNS_STATUS_OK)
 		ldns_rr_list_push_rr(auth, soa);
-	dns_query_set_ede(t->q, DNS_EDE_OTHER, "no packet for this key on the DHT");
+	t->req.reason = PKDNS_FAIL_NO_PACKET; /* its EDE text (reply.c) */
 	task_reply(t, LDNS_RCODE_NXDOMAIN, auth, NULL);
 	ldns_rr_list_deep_free(auth);
 }
 
+/* The answer of an ICANN step (the ICANN path, or a delegation's name
+ * servers): the chain gets the client's suffix, then the one ICANN
+ * consumer finishes the request. */
 static void
 task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
     const char *why_bogus)
 {
 	struct pk_task *t = arg;
-	ldns_pkt *pkt = NULL;
-	(void)why_bogus;
 
 	t->icann = NULL;
 	if (t->deleg) {
 		t->deleg->busy--;
 		t->deleg = NULL;
 	}
-	if (sec == ICANN_BOGUS && !t->q->info.cd && rcode == 0 && msg) {
-		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_DNSSEC_BOGUS, "DNSSEC validation failed");
-		return;
-	}
-	if (rcode != 0 || !msg || ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
-		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
-		    "upstream unreachable");
-		return;
-	}
-	ldns_rr_list *an = ldns_rr_list_clone(ldns_pkt_answer(pkt));
-	ldns_rr_list *ns = ldns_rr_list_clone(ldns_pkt_authority(pkt));
-	int rc = ldns_pkt_get_rcode(pkt);
-	size_t n_an = an ? ldns_rr_list_rr_count(an) : 0;
-	ldns_pkt_free(pkt);
-	if (an)
-		move_rrs(t->chain, an);
-	ldns_rr_list_deep_free(an);
-	/* the ICANN part's SOA goes along with NXDOMAIN and NODATA so that
-	 * the negative answer can be cached (RFC 2308 section 2.2) */
-	task_reply(t, rc, (rc == LDNS_RCODE_NOERROR && n_an) ? NULL : ns, NULL);
-	ldns_rr_list_deep_free(ns);
+	add_suffix(t, t->req.chain);
+	pkdns_req_icann_answer(&t->req, rcode, msg, len, sec, why_bogus, true);
+	task_free(t);
 }
 
 /* The key a name ends in (its last label), or -1. */
@@ -478,7 +433,7 @@ task_ask(struct pk_task *t, struct icann *ic)
 	if (!text)
 		return -1;
 	t->icann_ctx = ic;
-	r = icann_resolve(ic, text, t->q->info.qtype, t->q->info.qclass, task_icann_done, t);
+	r = icann_resolve(ic, text, t->req.q->info.qtype, t->req.q->info.qclass, task_icann_done, t);
 	free(text);
 	if (!r)
 		return -1;
@@ -530,11 +485,13 @@ task_ask_icann(struct pk_task *t, const char *name, uint16_t qtype, uint16_t qcl
 	struct icann_req *r;
 
 	if (icann_full(pp->d->icann) || !(c = calloc(1, sizeof(*c))) ||
-	    !(c->owner = pkdns_icann_charge(pp->d, &t->q->client))) {
+	    !(c->owner = pkdns_icann_charge(pp->d, &t->req.q->client))) {
 		pp->d->icann_capped++;
 		free(c);
 		return -1;
 	}
+	pp->d->stats.icann_queries++;
+	t->req.used_icann = true;
 	c->pp = pp;
 	c->t = t;
 	c->cb = cb;
@@ -603,7 +560,7 @@ deleg_jostle(struct pkarr_path *pp, struct deleg *g)
 	for (; t; t = next) {
 		next = t->next;
 		if (t->deleg == g)
-			task_give_up(t);
+			task_give_up(t, PKDNS_FAIL_BUDGET);
 	}
 }
 
@@ -745,11 +702,11 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
 	}
 	if (n == 0) {
 		log_info("%s: no address for its name server", t->zone);
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 		return;
 	}
 	if (task_ask_servers(t, addrs, n) < 0)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 }
 
 /* NS records in a packet delegate the name: ask the name servers for the
@@ -865,12 +822,12 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		ldns_rr_list_free(an);
 		ldns_rr_list_free(ns);
 		ldns_rr_list_free(ar);
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
-	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->q->info.qtype, &t->pp->params, an, ns, ar,
+	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an, ns, ar,
 	    &target);
-	move_rrs(t->chain, an);
+	move_rrs(t->req.chain, an);
 	ldns_rr_list_deep_free(an);
 	switch (st) {
 	case PKARR_ANS_OK:
@@ -883,13 +840,14 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		task_reply(t, LDNS_RCODE_NXDOMAIN, ns, NULL);
 		break;
 	case PKARR_ANS_DELEGATION:
-		if (++t->hops > MAX_CHASE || task_delegate(t, ns, ar) < 0)
-			task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
-			    "delegation without a usable name server");
+		if (++t->hops > MAX_CHASE)
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_CHASE);
+		else if (task_delegate(t, ns, ar) < 0)
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 		break;
 	case PKARR_ANS_CNAME_OUT:
 		if (++t->hops > MAX_CHASE) {
-			task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "CNAME chain too long");
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_CHASE);
 			break;
 		}
 		ldns_rdf_deep_free(t->name);
@@ -899,16 +857,15 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 			task_step(t);
 		} else {
 			char *text = ldns_rdf2str(t->name);
-			int rc = text ? task_ask_icann(t, text, t->q->info.qtype,
-					    t->q->info.qclass, task_icann_done) : -1;
+			int rc = text ? task_ask_icann(t, text, t->req.q->info.qtype,
+					    t->req.q->info.qclass, task_icann_done) : -1;
 			free(text);
 			if (rc < 0) /* over budget: the stale answer, else SERVFAIL */
-				task_give_up(t);
+				task_give_up(t, PKDNS_FAIL_BUDGET);
 		}
 		break;
-	default:
-		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
-		    "the key's packet cannot answer (CNAME loop or broken packet)");
+	default: /* the packet's records could not be used */
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		break;
 	}
 	ldns_rdf_deep_free(target);
@@ -966,7 +923,7 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	}
 	switch (pkarr_cache_get(t->pp->pcache, t->pk, now_s(), &pkt)) {
 	case PKARR_CACHE_STALE:
-		dns_query_set_ede(t->q, DNS_EDE_STALE_ANSWER, NULL);
+		pkdns_reply_stale(t->req.q);
 		/* fall through */
 	case PKARR_CACHE_FRESH:
 		copy = *pkt; /* the cache's scratch copy lasts one call */
@@ -981,8 +938,7 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	if (best)
 		task_answer(t, best);
 	else if (refused)
-		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER,
-		    "packet dated in the future (is the clock behind?)");
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_FUTURE_PACKET);
 	else
 		task_no_packet(t);
 }
@@ -1079,8 +1035,7 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 		if (got || st->responses > 0)
 			lookup_answer_waiter(pk, w, best, refused);
 		else
-			task_fail_ede(w, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
-			    "DHT unreachable");
+			task_fail(w, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		w = next;
 	}
 	free(best);
@@ -1100,7 +1055,7 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 	if (!l) {
 		if (!pp->dht || pp->n_lookups >= MAX_LOOKUPS)
 			return -1;
-		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->q->client,
+		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->req.q->client,
 			     time_mono_ms()))
 			return LOOKUP_LIMITED;
 		l = calloc(1, sizeof(*l));
@@ -1153,7 +1108,7 @@ task_step(struct pk_task *t)
 		struct pkarr_packet copy = *pkt;
 		if (st == PKARR_CACHE_STALE) {
 			lookup_join(pp, t->pk, NULL); /* refresh in the background */
-			dns_query_set_ede(t->q, DNS_EDE_STALE_ANSWER, NULL);
+			pkdns_reply_stale(t->req.q);
 		}
 		task_answer(t, &copy);
 		return;
@@ -1166,8 +1121,7 @@ task_step(struct pk_task *t)
 		break;
 	}
 	if (!pp->dht) {
-		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY,
-		    "DHT off (dht-mode off)");
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		return;
 	}
 	remember_recent(pp, t->pk);
@@ -1176,10 +1130,10 @@ task_step(struct pk_task *t)
 		break;
 	case LOOKUP_LIMITED:
 		pp->d->stats.ratelimited++;
-		task_fail_ede(t, DNS_RCODE_REFUSED, DNS_EDE_OTHER, "DHT look-ups rate limited");
+		task_fail(t, DNS_RCODE_REFUSED, PKDNS_FAIL_RATELIMIT);
 		break;
 	default:
-		task_fail_ede(t, DNS_RCODE_SERVFAIL, DNS_EDE_OTHER, "too many DHT look-ups");
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_BUDGET);
 		break;
 	}
 }
@@ -1224,17 +1178,19 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 		suffix_len = pp->suffix[i].len;
 	}
 	d->stats.pkarr_queries++;
-	dns_query_note(q)->path = "pkarr";
 
 	struct pk_task *t = calloc(1, sizeof(*t));
 	if (!t) {
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		struct pkdns_req r;
+		pkdns_req_init(&r, d, q, PKDNS_PATH_PKARR);
+		pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL, false);
 		return true;
 	}
 	t->pp = pp;
 	memcpy(t->pk, pk, 32);
+	pkdns_req_init(&t->req, d, q, PKDNS_PATH_PKARR);
 	t->qname = ldns_dname_new_frm_data((uint16_t)q->info.qname_len, q->info.qname);
-	t->chain = ldns_rr_list_new();
+	t->req.chain = ldns_rr_list_new();
 	if (t->qname && suffix_len) {
 		/* the name under the key: the question's name cut before the
 		 * suffix, then the root label */
@@ -1247,23 +1203,16 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	} else if (t->qname) {
 		t->name = ldns_rdf_clone(t->qname);
 	}
-	q = dns_query_hold(q);
-	if (!q) {
-		ldns_rdf_deep_free(t->qname);
-		ldns_rdf_deep_free(t->suffix);
-		ldns_rdf_deep_free(t->name);
-		ldns_rr_list_deep_free(t->chain);
-		free(t);
-		return true;
-	}
-	t->q = q;
 	t->next = pp->tasks;
 	if (pp->tasks)
 		pp->tasks->prev = t;
 	pp->tasks = t;
-	if (!t->qname || !t->name || !t->chain || (suffix_len && !t->suffix) ||
-	    pkdns_deadline_start(&t->dl, d, q, task_expired, t) < 0) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	if (pkdns_req_hold(&t->req, task_expired, t) < 0) {
+		task_free(t);
+		return true;
+	}
+	if (!t->qname || !t->name || !t->req.chain || (suffix_len && !t->suffix)) {
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return true;
 	}
 	task_step(t);
@@ -1844,7 +1793,7 @@ pkdns_pkarr_free(struct pkdns *d)
 	while (pp->tasks) {
 		struct pk_task *t = pp->tasks;
 		t->lookup = NULL; /* freed above */
-		dns_query_drop(t->q);
+		pkdns_req_drop(&t->req);
 		task_free(t); /* cancels its libunbound query */
 	}
 	for (size_t i = 0; i < MAX_DELEG; i++)

@@ -20,6 +20,7 @@
 
 #define LOG_MODULE "daemon"
 #include "daemon/internal.h"
+#include "daemon/request.h"
 #include "dns/ede.h"
 #include "dns/querylog.h"
 #include "dns/rebind.h"
@@ -152,4 +153,96 @@ pkdns_reply_log(void *ctx, const struct dns_query *q, const struct dns_query_not
 		log_msg(level, "query", "%s", line);
 	if (servfail && querylog_format_servfail(line, sizeof(line), &e))
 		log_msg(level, "servfail", "%s", line);
+}
+
+/* The Extended DNS Error (RFC 8914) of a reason; false: none fits. */
+static bool
+fail_ede(const struct pkdns_req *r, enum pkdns_fail why, uint16_t *code, const char **text)
+{
+	bool dht = r->path == PKDNS_PATH_PKARR && !r->used_icann;
+
+	switch (why) {
+	case PKDNS_FAIL_NO_AUTHORITY:
+		*code = DNS_EDE_NO_REACHABLE_AUTHORITY;
+		*text = "no reachable name server";
+		return true;
+	case PKDNS_FAIL_DHT_UNREACHABLE:
+		*code = DNS_EDE_NO_REACHABLE_AUTHORITY;
+		*text = "DHT unreachable";
+		return true;
+	case PKDNS_FAIL_NETWORK:
+		/* libunbound's SERVFAIL: every upstream failed or is down */
+		*code = DNS_EDE_NO_REACHABLE_AUTHORITY;
+		*text = "upstream unreachable";
+		return true;
+	case PKDNS_FAIL_DEADLINE:
+		*code = DNS_EDE_NO_REACHABLE_AUTHORITY;
+		*text = dht ? "no answer from the DHT in time" : "no answer from upstream in time";
+		return true;
+	case PKDNS_FAIL_NO_PACKET:
+		*code = DNS_EDE_OTHER;
+		*text = "no packet for this key on the DHT";
+		return true;
+	case PKDNS_FAIL_FUTURE_PACKET:
+		*code = DNS_EDE_OTHER;
+		*text = "packet dated in the future (is the clock behind?)";
+		return true;
+	case PKDNS_FAIL_BOGUS:
+		*code = DNS_EDE_DNSSEC_BOGUS;
+		*text = "DNSSEC validation failed";
+		return true;
+	case PKDNS_FAIL_BUDGET:
+		*code = DNS_EDE_OTHER;
+		*text = "too many queries in flight";
+		return true;
+	case PKDNS_FAIL_RATELIMIT:
+		*code = DNS_EDE_OTHER;
+		*text = "rate limited";
+		return true;
+	case PKDNS_FAIL_CHASE:
+		*code = DNS_EDE_OTHER;
+		*text = "too many CNAME or delegation hops";
+		return true;
+	case PKDNS_FAIL_POLICY:
+		*code = DNS_EDE_NOT_SUPPORTED;
+		*text = NULL;
+		return true;
+	default:
+		return false;
+	}
+}
+
+void
+pkdns_reply_note(const struct pkdns_req *r, struct dns_query *q, const struct pkdns_result *res)
+{
+	static const char *const paths[] = {
+		[PKDNS_PATH_NONE] = NULL,
+		[PKDNS_PATH_CACHE] = "cache",
+		[PKDNS_PATH_ICANN] = "icann",
+		[PKDNS_PATH_PKARR] = "pkarr",
+	};
+	struct dns_query_note *n = dns_query_note(q);
+	enum pkdns_fail why = res->kind == PKDNS_RES_ERROR ? res->reason : r->reason;
+	uint16_t code;
+	const char *text;
+
+	n->path = (size_t)r->path < sizeof(paths) / sizeof(paths[0]) ? paths[r->path] : NULL;
+	n->cache_hit = r->path == PKDNS_PATH_CACHE;
+	/* a FORMERR is the client's doing: nothing to explain */
+	if (res->kind == PKDNS_RES_ERROR && res->rcode == DNS_RCODE_FORMERR)
+		return;
+	if (res->kind == PKDNS_RES_ERROR || res->kind == PKDNS_RES_PKT) {
+		if (fail_ede(r, why, &code, &text)) {
+			dns_query_set_ede(q, code, text);
+			n->reason = text ? text : pkdns_fail_str(why);
+		} else if (why != PKDNS_FAIL_NONE) {
+			n->reason = pkdns_fail_str(why);
+		}
+	}
+}
+
+void
+pkdns_reply_stale(struct dns_query *q)
+{
+	dns_query_set_ede(q, DNS_EDE_STALE_ANSWER, NULL);
 }

@@ -10,6 +10,7 @@ TESTS += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
+	tests/e2e/test_pkarr_request.sh \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
@@ -28,6 +29,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
+	tests/e2e/test_pkarr_request.sh \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
