@@ -5,9 +5,10 @@
 # answers, and the pkarr path's Extended DNS Errors (RFC 8914): "no
 # packet for this key on the DHT" and "DHT unreachable".
 #
-# Clients here are all on loopback (127.0.0.1), so the policy is applied
-# to them by turning private-address-loopback-exempt off; then the same
-# answers with the knob at its default (exempt) keep every address.
+# Loopback clients (127.0.0.1) get the policy by turning
+# private-address-loopback-exempt off; with the knob at its default
+# (exempt) they keep every address. A client in a network namespace that
+# the test makes (root only) shows the default on a non-loopback client.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 . "$E2E_DIR/pkarr_lib.sh"
@@ -89,6 +90,56 @@ is "$(ede)" none "  ... and no EDE"
 q www.rebind.example A
 is "$(status) $(list A)" "NOERROR 10.1.1.1 192.0.2.80" "  ... ICANN answers too"
 pkdns_stop
+
+# --- a real non-loopback client, in a network namespace ----------------------
+# (root only; skipped where namespaces cannot be made). A veth pair joins
+# the test's namespace to this one on a /30 of 10.253.0.0/16; pkdns
+# listens there too, with the policy at its defaults (loopback exempt).
+NS=pkdns-rb$$
+VA=pkrb$$a
+VB=pkrb$$b
+SUB=10.253.$(($$ % 250)).
+_ns_cleanup() {
+	local rc=$?
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$VA" 2>/dev/null
+	(exit $rc)
+	_pkarr_cleanup
+}
+if [ "$(id -u)" = 0 ] && ip netns add "$NS" 2>/dev/null; then
+	trap _ns_cleanup EXIT
+	if ip link add "$VA" type veth peer name "$VB" &&
+		ip link set "$VB" netns "$NS" &&
+		ip addr add "${SUB}1/30" dev "$VA" && ip link set "$VA" up &&
+		ip netns exec "$NS" ip addr add "${SUB}2/30" dev "$VB" &&
+		ip netns exec "$NS" ip link set "$VB" up &&
+		ip netns exec "$NS" ip link set lo up; then
+		NSPORT=$(pick_port)
+		# shellcheck disable=SC2086
+		pkarr_start $POLICY -l "${SUB}1:$NSPORT" --access-control "127.0.0.0/8 allow" \
+			--access-control "${SUB}0/30 allow"
+		publish a "$Z/a.zone"
+		for i in $(seq 1 25); do # the veth's address may still be tentative
+			OUT=$(ip netns exec "$NS" timeout -k 1 10 dig @"${SUB}1" -p "$NSPORT" +time=2 \
+				+tries=1 "$KA" A 2>&1)
+			[ "$(status)" = NOERROR ] && break
+			sleep 0.2
+		done
+		is "$(status) $(list A)" "NOERROR 192.0.2.7" \
+			"a client in another network namespace (${SUB}2): the private address is removed"
+		like "$(ede)" '^; EDE: 17 \(Filtered\)' "  ... with EDE 17"
+		q "$KA" A
+		is "$(status) $(list A)" "NOERROR 192.0.2.7 192.168.1.1" \
+			"  ... while a loopback client, exempt by default, gets both"
+		pkdns_stop
+	else
+		skip "a client in a network namespace" "veth pair not possible here"
+	fi
+	ip netns del "$NS" 2>/dev/null
+	ip link del "$VA" 2>/dev/null
+else
+	skip "a client in a network namespace" "not root, or ip netns does not work"
+fi
 
 # --- DHT unreachable ---------------------------------------------------------
 DEAD=$(pick_port)
