@@ -89,6 +89,23 @@ is "$(status) $(list A)" "NOERROR 192.0.2.7 192.168.1.1" "an exempt (loopback) c
 is "$(ede)" none "  ... and no EDE"
 q www.rebind.example A
 is "$(status) $(list A)" "NOERROR 10.1.1.1 192.0.2.80" "  ... ICANN answers too"
+
+# SIGHUP reloads the policy from the config file
+printf 'private-address: 192.168.0.0/16\nprivate-address-loopback-exempt: no\n' >"$TMPD/hup.conf"
+: >"$TMPD/empty.conf"
+pkdns_stop
+pkarr_start -c "$TMPD/empty.conf" --tld key
+publish a "$Z/a.zone"
+q "$KA" A
+is "$(status) $(list A)" "NOERROR 192.0.2.7 192.168.1.1" "no private-address: the policy is off"
+cp "$TMPD/hup.conf" "$TMPD/empty.conf"
+kill -HUP "$PKDNS_PID"
+for i in $(seq 1 50); do
+	grep -q 'configuration reloaded' "$PKDNS_LOG" && break
+	sleep 0.1
+done
+q "$KA" A
+is "$(status) $(list A)" "NOERROR 192.0.2.7" "private-address added and SIGHUP: the policy applies"
 pkdns_stop
 
 # --- a real non-loopback client, in a network namespace ----------------------
