@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -49,7 +50,7 @@ struct client_budget {
 struct icann_waiter {
 	struct pkdns_req req;         /* holds the query */
 	struct icann_res *res;
-	struct icann_waiter *prev, *next;
+	LIST_ENTRY(icann_waiter) link;
 };
 
 /* One libunbound query for one question (qname, qtype, qclass, DO, CD),
@@ -62,7 +63,7 @@ struct icann_waiter {
 struct icann_res {
 	struct pkdns *d;
 	struct icann_req *req;        /* NULL once answered */
-	struct icann_waiter *waiters;
+	LIST_HEAD(, icann_waiter) waiters;
 	struct client_budget *owner;  /* the client that started it */
 	uint32_t hash;
 	uint16_t qtype, qclass;
@@ -70,7 +71,7 @@ struct icann_res {
 	uint8_t qname[DNS_MAX_NAME];
 	size_t qname_len;
 	struct icann_res *hnext;      /* hash chain */
-	struct icann_res *prev, *next;
+	LIST_ENTRY(icann_res) link;   /* every resolution */
 };
 
 /* ---- budgets ------------------------------------------------------------ */
@@ -207,16 +208,8 @@ question_hash(const struct pkdns *d, const uint8_t *qname, size_t len, uint16_t 
 static void
 waiter_unlink(struct icann_waiter *w)
 {
-	struct icann_res *res = w->res;
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		res->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
-	res->d->icann_waiters--;
+	LIST_REMOVE(w, link);
+	w->res->d->icann_waiters--;
 }
 
 static void
@@ -238,12 +231,7 @@ res_free(struct icann_res *res)
 			*pp = res->hnext;
 			break;
 		}
-	if (res->prev)
-		res->prev->next = res->next;
-	else
-		d->icann_res = res->next;
-	if (res->next)
-		res->next->prev = res->prev;
+	LIST_REMOVE(res, link);
 	/* only at shutdown is req still set here: pkdns_free frees the
 	 * context right after, dropping the query */
 	icann_cancel(d->icann, res->req);
@@ -266,8 +254,8 @@ res_answer(struct icann_res *res, int rcode, const uint8_t *msg, size_t len,
 {
 	bool first = true;
 
-	while (res->waiters != NULL) {
-		struct icann_waiter *w = res->waiters;
+	while (!LIST_EMPTY(&res->waiters)) {
+		struct icann_waiter *w = LIST_FIRST(&res->waiters);
 		/* unlinked first: a reply may run the handler again */
 		waiter_unlink(w);
 		pkdns_req_icann_answer(&w->req, rcode, msg, len, sec, why_bogus, first);
@@ -327,15 +315,13 @@ waiter_add(struct pkdns *d, struct icann_res *res, struct dns_query *q)
 		return -1;
 	}
 	w->res = res;
-	w->next = res->waiters;
-	if (res->waiters)
-		res->waiters->prev = w;
-	res->waiters = w;
+	LIST_INSERT_HEAD(&res->waiters, w, link);
 	d->icann_waiters++;
 	return 0;
 }
 
-void
+/* Send q (name in text form) through libunbound; answers it later. */
+static void
 pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint16_t qtype)
 {
 	const struct dns_msginfo *mi = &q->info;
@@ -387,10 +373,8 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	res->qname_len = mi->qname_len;
 	res->hnext = d->icann_hash[h % ICANN_HASH_BUCKETS];
 	d->icann_hash[h % ICANN_HASH_BUCKETS] = res;
-	res->next = d->icann_res;
-	if (d->icann_res)
-		d->icann_res->prev = res;
-	d->icann_res = res;
+	LIST_INIT(&res->waiters);
+	LIST_INSERT_HEAD(&d->icann_res, res, link);
 	if (waiter_add(d, res, q) < 0) {
 		res_free(res);
 		return;
@@ -540,6 +524,76 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* Settings read once at start: name the ones a reload would change.
+ * @return how many differ (each logged) */
+static int
+restart_only_changes(const struct conf *old, const struct conf *fresh)
+{
+	char changed[256] = "";
+	int n = 0;
+
+#define NOTE(key, differs)                                                        \
+	do {                                                                       \
+		if (differs) {                                                     \
+			n++;                                                       \
+			if (strlen(changed) + sizeof(key) + 2 < sizeof(changed))   \
+				strcat(strcat(changed, *changed ? ", " : ""), key); \
+		}                                                                  \
+	} while (0)
+#define STR_DIFF(a, b) (((a) == NULL) != ((b) == NULL) || ((a) != NULL && strcmp((a), (b)) != 0))
+	NOTE("listen", old->n_listen != fresh->n_listen ||
+	    memcmp(old->listen, fresh->listen, old->n_listen * sizeof(old->listen[0])) != 0);
+	NOTE("forward", old->n_forward != fresh->n_forward ||
+	    memcmp(old->forward, fresh->forward, old->n_forward * sizeof(old->forward[0])) != 0);
+	NOTE("dnssec", old->dnssec != fresh->dnssec);
+	NOTE("trust-anchor-file", STR_DIFF(old->trust_anchor_file, fresh->trust_anchor_file));
+	NOTE("cache-size", old->cache_size != fresh->cache_size);
+	NOTE("packet-cache-size", old->packet_cache_size != fresh->packet_cache_size);
+	NOTE("cache-dir", STR_DIFF(old->cache_dir, fresh->cache_dir));
+	NOTE("dht-mode", old->dht_mode != fresh->dht_mode);
+	NOTE("dht-port", old->dht_port != fresh->dht_port);
+	NOTE("tld", STR_DIFF(old->tld, fresh->tld));
+	NOTE("edns-buffer-size", old->edns_buffer_size != fresh->edns_buffer_size);
+#undef STR_DIFF
+#undef NOTE
+	if (n > 0)
+		log_warn("reload: %s changed: kept until a restart", changed);
+	return n;
+}
+
+void
+pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
+{
+	struct conf *c = &d->conf;
+
+	if (fresh != c) {
+		log_setup("pkdns", fresh->verbose, c->foreground);
+		restart_only_changes(c, fresh);
+		memcpy(c->acl, fresh->acl, sizeof(fresh->acl));
+		c->n_acl = fresh->n_acl;
+		c->ratelimit = fresh->ratelimit;
+		c->ratelimit_burst = fresh->ratelimit_burst;
+		c->dht_ratelimit = fresh->dht_ratelimit;
+		c->dht_ratelimit_burst = fresh->dht_ratelimit_burst;
+		c->min_ttl = fresh->min_ttl;
+		c->max_ttl = fresh->max_ttl;
+		c->disable_any = fresh->disable_any;
+		c->icann_max_per_client = fresh->icann_max_per_client;
+		c->serve_stale = fresh->serve_stale;
+		c->verbose = fresh->verbose;
+		c->log_queries = fresh->log_queries;
+		c->log_servfail = fresh->log_servfail;
+		c->private_address_loopback_exempt = fresh->private_address_loopback_exempt;
+		/* the policy's lists are copied into d->rebind (pkdns_new built
+		 * the first one, where an error stops the start) */
+		if (pkdns_reply_configure(d, fresh) < 0)
+			log_err("reload: rebinding policy has errors, keeping the old one");
+	}
+	ratelimit_set(d->rl_query, c->ratelimit, c->ratelimit_burst);
+	cache_set_stale(d->cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_pkarr_reconfigure(d, c);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -550,31 +604,13 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	log_reopen();
 	pkdns_pkarr_reopen_cache(d);
-	/* Reload what can change without new sockets: verbosity, access
-	 * control, limits, TTL clamps. Addresses need a restart. */
+	/* a configuration with errors changes nothing: the old one serves on */
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {
 		log_err("SIGHUP: configuration has errors, keeping the old one");
 		conf_free(&fresh);
 		return;
 	}
-	log_setup("pkdns", fresh.verbose, d->conf.foreground);
-	memcpy(d->conf.acl, fresh.acl, sizeof(fresh.acl));
-	d->conf.n_acl = fresh.n_acl;
-	d->conf.ratelimit = fresh.ratelimit;
-	d->conf.ratelimit_burst = fresh.ratelimit_burst;
-	d->conf.min_ttl = fresh.min_ttl;
-	d->conf.max_ttl = fresh.max_ttl;
-	d->conf.disable_any = fresh.disable_any;
-	d->conf.icann_max_per_client = fresh.icann_max_per_client;
-	d->conf.serve_stale = fresh.serve_stale;
-	d->conf.verbose = fresh.verbose;
-	d->conf.log_queries = fresh.log_queries;
-	d->conf.log_servfail = fresh.log_servfail;
-	d->conf.private_address_loopback_exempt = fresh.private_address_loopback_exempt;
-	if (pkdns_reply_configure(d, &fresh) < 0)
-		log_err("SIGHUP: rebinding policy has errors, keeping the old one");
-	ratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);
-	cache_set_stale(d->cache, fresh.serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_apply_conf(d, &fresh);
 	conf_free(&fresh);
 	log_info("SIGHUP: configuration reloaded");
 }
@@ -674,10 +710,10 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		    (unsigned long long)d->conf.cache_size, strerror(errno ? errno : ENOMEM));
 		goto fail;
 	}
-	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst, 65536);
+	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst,
+	    PKDNS_RATELIMIT_SLOTS);
 	if (!d->rl_query)
 		goto fail;
-	cache_set_stale(d->cache, d->conf.serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
 
 	for (size_t i = 0; i < d->conf.n_forward; i++)
 		fwd[i] = d->conf.forward[i].ss;
@@ -698,7 +734,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
 	scfg.tcp_max_connections = d->conf.tcp_max_connections;
 	scfg.tcp_max_per_client = d->conf.tcp_max_per_client;
-	scfg.tcp_max_pipelined = 64;
+	scfg.tcp_max_pipelined = PKDNS_TCP_MAX_PIPELINED;
 	scfg.admit = admit_client;
 	/* every reply passes these: rebinding policy, query log (reply.c) */
 	if (pkdns_reply_configure(d, &d->conf) < 0)
@@ -727,6 +763,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
+	pkdns_apply_conf(d, &d->conf);
 
 	if (add_signal(d, SIGTERM, on_stop, &d->ev_term) < 0 ||
 	    add_signal(d, SIGINT, on_stop, &d->ev_int) < 0 ||
@@ -788,10 +825,10 @@ pkdns_free(struct pkdns *d)
 		return;
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
-	while (d->icann_res) {
-		struct icann_res *res = d->icann_res;
-		while (res->waiters) {
-			struct icann_waiter *w = res->waiters;
+	while (!LIST_EMPTY(&d->icann_res)) {
+		struct icann_res *res = LIST_FIRST(&d->icann_res);
+		while (!LIST_EMPTY(&res->waiters)) {
+			struct icann_waiter *w = LIST_FIRST(&res->waiters);
 			waiter_unlink(w);
 			pkdns_req_drop(&w->req);
 			free(w);

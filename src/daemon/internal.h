@@ -2,6 +2,21 @@
 /*
  * internal.h -- what the daemon's files share: the context struct and the
  * hooks between query routing and the pkarr path. Not a module API.
+ *
+ * Loop and re-entrancy: everything here runs on the daemon's one event
+ * loop, and every callback of the daemon's own runs from that loop, never
+ * inside the call that armed it (timers, the client deadline, DHT
+ * look-ups). Two exceptions come from the modules below and are handled
+ * where they occur: icann_resolve() may call back before it returns
+ * (ICANN_DONE, libunbound's local data), so a caller sets up everything
+ * the callback needs first; and answering a held query (dns_query_reply,
+ * pkdns_req_finish) may run the DNS handler again for a paused TCP
+ * connection, so code answering while it walks a list takes the entry
+ * off the list first.
+ *
+ * Errors: functions returning int return 0, or -1 (logged where the
+ * caller cannot say more); functions returning a pointer return NULL on
+ * failure; bool functions say whether they took or did the thing.
  */
 #ifndef PKDNS_DAEMON_INTERNAL_H
 #define PKDNS_DAEMON_INTERNAL_H
@@ -9,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "daemon/daemon.h"
 #include "daemon/request.h"
@@ -38,6 +54,10 @@ struct sockaddr_storage;
  * host's own stub (127.0.0.1, ::1) has only the total budget. Over a
  * budget a client gets a stale answer or SERVFAIL at once. */
 #define PKDNS_ICANN_MAX_INFLIGHT 1024
+/* slots of a rate-limit table (clients tracked at once) */
+#define PKDNS_RATELIMIT_SLOTS 65536
+/* queries one TCP connection may have in flight */
+#define PKDNS_TCP_MAX_PIPELINED 64
 #define PKDNS_ICANN_MAX_WAITERS 4096
 
 struct client_budget;
@@ -52,7 +72,7 @@ struct pkdns {
 	struct cache *cache;
 	struct icann *icann;
 	struct ratelimit *rl_query;
-	struct icann_res *icann_res;          /* every resolution in flight */
+	LIST_HEAD(, icann_res) icann_res;     /* every resolution in flight */
 	struct icann_res **icann_hash;        /* ...by question, for joining */
 	struct client_budget **client_hash;   /* resolutions per client */
 	size_t icann_waiters;                 /* clients held on the ICANN path */
@@ -101,10 +121,6 @@ void pkdns_reply_stale(struct dns_query *q);
 /** The answer-cache key of a query. */
 void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);
 
-/** Send q (name in text form) through libunbound; answers it later. */
-void pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name,
-    uint16_t qtype);
-
 /**
  * Charge one libunbound query on the ICANN path (d->icann) to client's
  * icann-max-per-client budget, as pkdns_resolve_icann does for its own;
@@ -121,6 +137,28 @@ void pkdns_icann_release(struct pkdns *d, struct client_budget *b);
 
 /** Write the stats line. */
 void pkdns_log_stats(struct pkdns *d);
+
+/**
+ * Apply the settings that can change while running, from fresh to
+ * d->conf and to each module's *_reconfigure(): used at start (fresh is
+ * &d->conf) and on SIGHUP. What changes live: verbosity, access-control,
+ * ratelimit(-burst), dht-ratelimit(-burst), min-ttl, max-ttl (answers
+ * of both paths, pkarr packet freshness, the negative TTL), disable-any,
+ * icann-max-per-client, serve-stale, log-queries, log-servfail, the
+ * rebinding policy (private-*; reply.c). Everything else (addresses, sizes,
+ * the DHT, DNSSEC, cache-dir, tld, search-domain...) needs a restart: a
+ * change is logged and the running value kept.
+ */
+void pkdns_apply_conf(struct pkdns *d, const struct conf *fresh);
+
+/**
+ * Reload: the pkarr path's copies of the configuration, live: min-ttl and
+ * max-ttl (the TTL clamp of answers and of packet freshness, for packets
+ * stored from now on), the negative TTL, dht-ratelimit(-burst). The rest
+ * (tld, search-domain, bootstrap, dht-*, cache-dir, packet-cache-size,
+ * testnet-*) is read once by pkdns_pkarr_init.
+ */
+void pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c);
 
 /** Set up the pkarr path and the DHT node. @return 0 or -1 */
 int pkdns_pkarr_init(struct pkdns *d);

@@ -11,6 +11,7 @@ TESTS += \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
 	tests/e2e/test_pkarr_request.sh \
+	tests/e2e/test_reload.sh \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
@@ -30,6 +31,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
 	tests/e2e/test_pkarr_request.sh \
+	tests/e2e/test_reload.sh \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
