@@ -11,8 +11,14 @@
  * closing the least recently active idle connection (RFC 7766 section
  * 6.2.3) rather than refusing the newcomer. When accept() runs out of
  * descriptors, accepting pauses for 100 ms instead of spinning. EDNS0 (RFC 6891): the OPT record of
- * an answer is added here, and a UDP answer larger than the client's
- * buffer is truncated here with TC=1.
+ * an answer is added here, with the Extended DNS Error (RFC 8914) the
+ * handler attached (dns_query_set_ede), and a UDP answer larger than the
+ * client's buffer is truncated here with TC=1 (keeping OPT and EDE).
+ *
+ * Every reply leaves through one function here, which runs two hooks of
+ * the config: a filter that may edit an answer before it is sent (the
+ * daemon's rebinding policy) and a callback with the reply as sent (the
+ * query log), with the handler's note (struct dns_query_note).
  *
  * For every well-formed query the server calls the handler with a
  * struct dns_query. The handler answers at once (dns_query_answer with
