@@ -5,8 +5,9 @@
  * every section, the rest of the RRset stays, an answer left empty stays
  * NOERROR (NODATA), names at or under a private domain keep theirs, a
  * CNAME target outside the private domain does not, IPv4-mapped IPv6
- * counts as IPv4, SVCB/HTTPS address hints count, AD is cleared, and a
- * message with nothing to remove is not touched.
+ * counts as IPv4, SVCB/HTTPS address hints count, AD is cleared, a
+ * message with nothing to remove is not touched, and an address record
+ * of the wrong size fails the message.
  */
 #include "config.h"
 
@@ -204,5 +205,17 @@ main(void)
 	len = build(msg, "www.example.com.", "A",
 	    "an www.example.com. IN A 10.1.2.3;an www.example.com. IN A 1.1.1.1", false);
 	is_int(rebind_filter(&pol, msg, len, 20, &removed), -1, "does not fit: -1");
+
+	/* found by fuzz_rebind: an AAAA of 17 bytes, which ldns would have
+	 * repaired into a private 16-byte address after the scan skipped it */
+	static const uint8_t odd[] = {
+		0x00, 0x01, 0x81, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+		0x01, 'x', 0x00, 0x00, 0x1c, 0x00, 0x01,
+		0xc0, 0x0c, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x01, 0x2c, 0x00, 0x11,
+		0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xaa,
+	};
+	memcpy(msg, odd, sizeof(odd));
+	is_int(rebind_filter(&pol, msg, sizeof(odd), CAP, &removed), -1,
+	    "an AAAA record of the wrong size: -1, not passed on");
 	return tap_done();
 }
