@@ -12,6 +12,7 @@ TESTS += \
 	tests/e2e/test_acl.sh \
 	tests/e2e/test_cache.sh \
 	tests/e2e/test_dnssec.sh \
+	tests/e2e/test_ede.sh \
 	tests/e2e/test_lifecycle.sh \
 	tests/e2e/test_recipes.sh
 EXTRA_DIST += \
@@ -26,6 +27,7 @@ EXTRA_DIST += \
 	tests/e2e/test_acl.sh \
 	tests/e2e/test_cache.sh \
 	tests/e2e/test_dnssec.sh \
+	tests/e2e/test_ede.sh \
 	tests/e2e/test_lifecycle.sh \
 	tests/e2e/test_recipes.sh \
 	tests/run-all.sh \

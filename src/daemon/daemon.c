@@ -579,6 +579,13 @@ pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
 		c->icann_max_per_client = fresh->icann_max_per_client;
 		c->serve_stale = fresh->serve_stale;
 		c->verbose = fresh->verbose;
+		c->log_queries = fresh->log_queries;
+		c->log_servfail = fresh->log_servfail;
+		c->private_address_loopback_exempt = fresh->private_address_loopback_exempt;
+		/* the policy's lists are copied into d->rebind (pkdns_new built
+		 * the first one, where an error stops the start) */
+		if (pkdns_reply_configure(d, fresh) < 0)
+			log_err("reload: rebinding policy has errors, keeping the old one");
 	}
 	ratelimit_set(d->rl_query, c->ratelimit, c->ratelimit_burst);
 	cache_set_stale(d->cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
@@ -727,6 +734,11 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.tcp_max_per_client = d->conf.tcp_max_per_client;
 	scfg.tcp_max_pipelined = PKDNS_TCP_MAX_PIPELINED;
 	scfg.admit = admit_client;
+	/* every reply passes these: rebinding policy, query log (reply.c) */
+	if (pkdns_reply_configure(d, &d->conf) < 0)
+		goto fail;
+	scfg.filter = pkdns_reply_filter;
+	scfg.on_reply = pkdns_reply_log;
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
 	if (!d->dns)
 		goto fail;
@@ -842,5 +854,6 @@ pkdns_free(struct pkdns *d)
 	if (d->conf.pidfile)
 		unlink(d->conf.pidfile);
 	conf_free(&d->conf);
+	free(d->rebind);
 	free(d);
 }

@@ -39,6 +39,7 @@ struct icann;
 struct icann_pending;
 struct pkarr_path;
 struct ratelimit;
+struct rebind_policy;
 struct sockaddr_storage;
 
 /* How long past expiry an answer may still be served (RFC 8767 suggests
@@ -77,9 +78,44 @@ struct pkdns {
 	uint32_t hash_seed;
 	uint64_t deadline_stale, deadline_servfail, icann_joined, icann_capped;
 	struct pkarr_path *pkarr;
+	struct rebind_policy *rebind;         /* private-address; reply.c */
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_stats stats;
 };
+
+/**
+ * The rebinding policy of a configuration (private-address,
+ * private-domain, private-key expanded to <key>, <key>.<tld> and
+ * <key>.<search domain>).
+ * @return 0, or -1 after printing each error with conf_error()
+ */
+int pkdns_rebind_build(const struct conf *c, struct rebind_policy *p);
+
+/** (Re)build d->rebind from c. @return 0, or -1 (d->rebind unchanged) */
+int pkdns_reply_configure(struct pkdns *d, const struct conf *c);
+
+/** The front end's answer filter (dns_filter_fn): the rebinding policy. */
+size_t pkdns_reply_filter(void *ctx, struct dns_query *q, uint8_t *msg, size_t len,
+    size_t cap);
+
+struct dns_query_note;
+/** The front end's reply callback (dns_reply_fn): the query log. */
+void pkdns_reply_log(void *ctx, const struct dns_query *q, const struct dns_query_note *note,
+    const uint8_t *msg, size_t len, uint64_t ms);
+
+struct pkdns_req;
+struct pkdns_result;
+/**
+ * Tell the front end about r's reply before it is sent (called by
+ * pkdns_req_finish): path, cache hit, and the Extended DNS Error (RFC
+ * 8914) of its failure reason (res's for errors, r's otherwise, e.g. a
+ * key with no packet), which log-servfail shows too.
+ */
+void pkdns_reply_note(const struct pkdns_req *r, struct dns_query *q,
+    const struct pkdns_result *res);
+
+/** q is being answered from a stale entry: EDE 3 (Stale Answer). */
+void pkdns_reply_stale(struct dns_query *q);
 
 /** The answer-cache key of a query. */
 void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);
@@ -107,7 +143,8 @@ void pkdns_log_stats(struct pkdns *d);
  * &d->conf) and on SIGHUP. What changes live: verbosity, access-control,
  * ratelimit(-burst), dht-ratelimit(-burst), min-ttl, max-ttl (answers
  * of both paths, pkarr packet freshness, the negative TTL), disable-any,
- * icann-max-per-client, serve-stale. Everything else (addresses, sizes,
+ * icann-max-per-client, serve-stale, log-queries, log-servfail, the
+ * rebinding policy (private-*; reply.c). Everything else (addresses, sizes,
  * the DHT, DNSSEC, cache-dir, tld, search-domain...) needs a restart: a
  * change is logged and the running value kept.
  */

@@ -14,7 +14,9 @@
 #include <sodium.h>
 
 #include "daemon/daemon.h"
+#include "daemon/internal.h"
 #include "dns/msg.h"
+#include "dns/rebind.h"
 #include "pkarr/zbase32.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -54,6 +56,10 @@ check_config(const struct conf *cfg)
 	for (size_t i = 0; i < cfg->n_search_domain; i++)
 		if (check_suffix(cfg, "search-domain", i, cfg->search_domain[i]) < 0)
 			rc = -1;
+	struct rebind_policy *rb = calloc(1, sizeof(*rb));
+	if (!rb || pkdns_rebind_build(cfg, rb) < 0)
+		rc = -1;
+	free(rb);
 	if (rc == 0)
 		printf("pkdns: no errors in %s\n",
 		    cfg->config_file ? cfg->config_file : "the command line (no config file)");

@@ -388,6 +388,7 @@ task_no_packet(struct pk_task *t)
 	    t->pp->neg_ttl);
 	if (auth && ldns_rr_new_frm_str(&soa, text, 0, NULL, NULL) == LDNS_STATUS_OK)
 		ldns_rr_list_push_rr(auth, soa);
+	t->req.reason = PKDNS_FAIL_NO_PACKET; /* its EDE text (reply.c) */
 	task_reply(t, LDNS_RCODE_NXDOMAIN, auth, NULL);
 	ldns_rr_list_deep_free(auth);
 }
@@ -916,8 +917,10 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 		return;
 	}
 	switch (pkarr_cache_get(t->pp->pcache, t->pk, now_s(), &pkt)) {
-	case PKARR_CACHE_FRESH:
 	case PKARR_CACHE_STALE:
+		pkdns_reply_stale(t->req.q);
+		/* fall through */
+	case PKARR_CACHE_FRESH:
 		copy = *pkt; /* the cache's scratch copy lasts one call */
 		task_answer(t, &copy);
 		return;
@@ -1095,8 +1098,10 @@ task_step(struct pk_task *t)
 		/* the packet lives in the cache's scratch space until the next
 		 * call into the cache: work on a copy */
 		struct pkarr_packet copy = *pkt;
-		if (st == PKARR_CACHE_STALE)
+		if (st == PKARR_CACHE_STALE) {
 			lookup_join(pp, t->pk, NULL); /* refresh in the background */
+			pkdns_reply_stale(t->req.q);
+		}
 		task_answer(t, &copy);
 		return;
 	}

@@ -215,6 +215,8 @@ send_stale(struct pkdns_req *r, struct dns_query *q)
 		return false;
 	d->stats.stale_answers++;
 	r->stale = true;
+	dns_query_note(q)->cache_hit = true;
+	pkdns_reply_stale(q);
 	r->rcode = buf[3] & 0x0f;
 	dns_query_answer(q, (size_t)n);
 	return true;
@@ -280,6 +282,7 @@ pkdns_req_finish(struct pkdns_req *r, struct pkdns_result *res)
 		return true;
 	if (res->kind == PKDNS_RES_STALE) {
 		r->q = NULL;
+		pkdns_reply_note(r, q, res);
 		if (!send_stale(r, q)) {
 			r->q = q;
 			return false;
@@ -289,6 +292,8 @@ pkdns_req_finish(struct pkdns_req *r, struct pkdns_result *res)
 	/* off r before the front end runs: answering a held TCP query may
 	 * call the handler again (see dns/server.h) */
 	r->q = NULL;
+	/* what the reply hooks (EDE, query log: reply.c) need to know */
+	pkdns_reply_note(r, q, res);
 	switch (res->kind) {
 	case PKDNS_RES_BUF:
 		r->rcode = res->len > 3 ? dns_query_buf(q, &(size_t){ 0 })[3] & 0x0f : 0;

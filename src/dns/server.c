@@ -20,6 +20,7 @@
 #include <event2/listener.h>
 
 #define LOG_MODULE "dns"
+#include "dns/ede.h"
 #include "dns/server.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -64,6 +65,8 @@ struct dns_query_priv {
 	size_t out_len;             /* sync UDP: length to send, 0 = none */
 	bool held, done;
 	struct dns_query *prev, *next; /* held TCP queries of one connection */
+	struct dns_query_note note;  /* the daemon's word on the answer */
+	uint64_t start_ms;           /* arrival, for the query log */
 };
 
 struct held_query {
@@ -261,8 +264,24 @@ udp_limit(const struct dns_query *q)
 							: s->cfg.edns_buffer_size;
 }
 
+/* The EDE the daemon asked for, into the OPT record at opt_off (the
+ * message's last record). Left out when it does not fit. */
+static size_t
+add_ede(const struct dns_query *q, uint8_t *msg, size_t len, size_t opt_off)
+{
+	const struct dns_query_note *n = &q->priv->note;
+	size_t l;
+
+	if (!n->ede || !q->info.edns)
+		return len;
+	l = dns_ede_append(msg, len, MSG_MAX, opt_off, n->ede_code, n->ede_text);
+	return l ? l : len;
+}
+
 /* Make msg the answer to q: ID, the client's spelling of the name, AD
- * only when asked for (RFC 6840 section 5.8), OPT, and truncation. */
+ * only when asked for (RFC 6840 section 5.8), OPT with any EDE, and
+ * truncation. add_opt is false for error replies, whose OPT (with the
+ * extended rcode) dns_msg_error() wrote as the last record. */
 static size_t
 finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 {
@@ -281,17 +300,24 @@ finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 		(const char *)p->req + DNS_HDR_LEN, q->info.qname_len) == 0)
 		memcpy(msg + DNS_HDR_LEN, p->req + DNS_HDR_LEN, q->info.qname_len);
 	if (add_opt && q->info.edns) {
+		size_t opt_off = len;
 		size_t l = dns_msg_add_opt(msg, len, MSG_MAX, q->priv->srv->cfg.edns_buffer_size,
 		    q->info.do_bit, 0);
 		if (l)
-			len = l;
+			len = add_ede(q, msg, l, opt_off);
+	} else if (!add_opt && q->info.edns && len >= DNS_HDR_LEN + 11) {
+		len = add_ede(q, msg, len, len - 11);
 	}
 	if (!q->tcp && len > udp_limit(q)) {
 		q->priv->srv->stats.truncated++;
 		len = dns_msg_truncate(msg, len >= qend ? qend : DNS_HDR_LEN);
-		if (q->info.edns)
+		if (q->info.edns) {
+			size_t opt_off = len;
 			len = dns_msg_add_opt(msg, len, MSG_MAX, q->priv->srv->cfg.edns_buffer_size,
 			    q->info.do_bit, 0);
+			if (len)
+				len = add_ede(q, msg, len, opt_off);
+		}
 	}
 	return len;
 }
@@ -368,6 +394,35 @@ tcp_send(struct tcp_conn *c, uint8_t *msg_with_room, size_t len)
 	bufferevent_write(c->bev, msg_with_room, len + 2);
 }
 
+/* The daemon's edit of an answer (add_opt: not an error reply). An
+ * answer it cannot keep becomes SERVFAIL. */
+static size_t
+filter(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
+{
+	struct dns_server *s = q->priv->srv;
+	size_t l;
+
+	if (!add_opt || !s->cfg.filter)
+		return len;
+	l = s->cfg.filter(s->ctx, q, msg, len, MSG_MAX - 11 - 6 - DNS_EDE_TEXT_MAX);
+	if (l >= DNS_HDR_LEN)
+		return l;
+	struct dns_msginfo mi = q->info;
+	mi.edns = false; /* finalize() adds the OPT */
+	if (!q->priv->note.reason)
+		q->priv->note.reason = "answer filter failed";
+	return dns_msg_error(&mi, DNS_RCODE_SERVFAIL, msg, MSG_MAX - 11, 0);
+}
+
+static void
+reply_done(const struct dns_query *q, const uint8_t *msg, size_t len)
+{
+	struct dns_server *s = q->priv->srv;
+
+	if (s->cfg.on_reply && len >= DNS_HDR_LEN)
+		s->cfg.on_reply(s->ctx, q, &q->priv->note, msg, len, time_mono_ms() - q->priv->start_ms);
+}
+
 /* Common end of every query: send (or not) and release. */
 static void
 query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
@@ -385,12 +440,16 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			/* sync UDP: the batch sends it */
 			if (msg != p->out)
 				memmove(p->out, msg, len);
+			len = filter(q, p->out, len, add_opt);
 			p->out_len = finalize(q, p->out, len, add_opt);
+			reply_done(q, p->out, p->out_len);
 		} else {
 			uint8_t *buf = s->scratch + 2;
 			if (msg != buf)
 				memmove(buf, msg, len);
+			len = filter(q, buf, len, add_opt);
 			len = finalize(q, buf, len, add_opt);
+			reply_done(q, buf, len);
 			if (q->tcp && p->conn && len) {
 				tcp_send(p->conn, s->scratch, len);
 				conn_touch(s, p->conn);
@@ -468,6 +527,20 @@ dns_query_error(struct dns_query *q, int rcode)
 	query_finish(q, len ? buf : NULL, len, false);
 }
 
+struct dns_query_note *
+dns_query_note(struct dns_query *q)
+{
+	return &q->priv->note;
+}
+
+void
+dns_query_set_ede(struct dns_query *q, uint16_t code, const char *text)
+{
+	q->priv->note.ede = true;
+	q->priv->note.ede_code = code;
+	q->priv->note.ede_text = text;
+}
+
 void
 dns_query_drop(struct dns_query *q)
 {
@@ -522,6 +595,8 @@ process(struct dns_server *s, struct dns_query *q)
 				 : DNS_ADMIT_ALLOW;
 	int rc;
 
+	if (s->cfg.on_reply)
+		p->start_ms = time_mono_ms();
 	if (q->tcp)
 		s->stats.tcp_queries++;
 	else
@@ -537,6 +612,8 @@ process(struct dns_server *s, struct dns_query *q)
 	}
 	if (admit == DNS_ADMIT_REFUSE) {
 		s->stats.refused++;
+		dns_query_set_ede(q, DNS_EDE_PROHIBITED, NULL);
+		p->note.reason = "access-control";
 		dns_query_error(q, DNS_RCODE_REFUSED);
 		return;
 	}

@@ -11,8 +11,14 @@
  * closing the least recently active idle connection (RFC 7766 section
  * 6.2.3) rather than refusing the newcomer. When accept() runs out of
  * descriptors, accepting pauses for 100 ms instead of spinning. EDNS0 (RFC 6891): the OPT record of
- * an answer is added here, and a UDP answer larger than the client's
- * buffer is truncated here with TC=1.
+ * an answer is added here, with the Extended DNS Error (RFC 8914) the
+ * handler attached (dns_query_set_ede), and a UDP answer larger than the
+ * client's buffer is truncated here with TC=1 (keeping OPT and EDE).
+ *
+ * Every reply leaves through one function here, which runs two hooks of
+ * the config: a filter that may edit an answer before it is sent (the
+ * daemon's rebinding policy) and a callback with the reply as sent (the
+ * query log), with the handler's note (struct dns_query_note).
  *
  * For every well-formed query the server calls the handler with a
  * struct dns_query. The handler answers at once (dns_query_answer with
@@ -34,6 +40,20 @@
 struct event_base;
 struct dns_server;
 
+/**
+ * What the daemon says about how it answered a query, read when the
+ * reply leaves (the EDE option, the query log). Every field is optional;
+ * strings must outlive the query (string literals).
+ */
+struct dns_query_note {
+	const char *path;           /**< "pkarr", "icann", "cache" or NULL */
+	bool cache_hit;             /**< answered from the answer cache */
+	bool ede;                   /**< send ede_code/ede_text (EDNS clients only) */
+	uint16_t ede_code;          /**< RFC 8914 INFO-CODE (dns/ede.h) */
+	const char *ede_text;       /**< EXTRA-TEXT, or NULL */
+	const char *reason;         /**< why a SERVFAIL/REFUSED, for the log */
+};
+
 /** One query; the fields are read-only for the handler. */
 struct dns_query {
 	struct dns_msginfo info;           /**< parsed header, question, EDNS */
@@ -48,6 +68,26 @@ struct dns_query {
  * returning.
  */
 typedef void (*dns_handler_fn)(void *ctx, struct dns_query *q);
+
+/**
+ * Called with every reply as it leaves (after OPT, EDE and truncation),
+ * and never for a dropped query: the query log's one place.
+ * @param q the query (its question and client)
+ * @param note what the daemon noted about the answer
+ * @param msg, len the reply as sent
+ * @param ms time since the query arrived
+ */
+typedef void (*dns_reply_fn)(void *ctx, const struct dns_query *q,
+    const struct dns_query_note *note, const uint8_t *msg, size_t len, uint64_t ms);
+
+/**
+ * Called with an answer (not an error reply) before it is sent, to edit
+ * it in place (the rebinding policy): may shorten or rewrite msg.
+ * @param msg, len the answer, without OPT; cap the buffer's size
+ * @return the new length (0: answer SERVFAIL instead)
+ */
+typedef size_t (*dns_filter_fn)(void *ctx, struct dns_query *q, uint8_t *msg, size_t len,
+    size_t cap);
 
 /** What the admission check decides for a client, before any parsing. */
 enum dns_admit {
@@ -66,6 +106,8 @@ typedef int (*dns_admit_fn)(void *ctx, const struct sockaddr *client);
 /** Limits of the front end. */
 struct dns_server_config {
 	dns_admit_fn admit;          /**< or NULL: everyone is allowed */
+	dns_filter_fn filter;        /**< or NULL: answers are sent as given */
+	dns_reply_fn on_reply;       /**< or NULL */
 	uint16_t edns_buffer_size;   /**< largest UDP answer we send and announce */
 	unsigned tcp_idle_timeout_s;
 	/** Connections in all; lowered at dns_server_new() to what the
@@ -133,6 +175,19 @@ void dns_query_reply(struct dns_query *q, const uint8_t *msg, size_t len);
 
 /** Send an error reply with this rcode. Finishes q. */
 void dns_query_error(struct dns_query *q, int rcode);
+
+/**
+ * The note of q, for the handler to fill in before answering (it moves
+ * with q through dns_query_hold()).
+ */
+struct dns_query_note *dns_query_note(struct dns_query *q);
+
+/**
+ * Attach an Extended DNS Error (RFC 8914) to q's reply; sent only when
+ * the query had an OPT record. A later call replaces an earlier one.
+ * @param text a string literal, or NULL
+ */
+void dns_query_set_ede(struct dns_query *q, uint16_t code, const char *text);
 
 /** Send nothing. Finishes q. */
 void dns_query_drop(struct dns_query *q);

@@ -33,7 +33,7 @@
 #define TTL_MAX 2147483647u
 
 enum conf_type {
-	T_BOOL, T_U32, T_U16, T_SIZE, T_STR, T_ADDR_LIST, T_STR_LIST, T_ACL,
+	T_BOOL, T_U32, T_U16, T_SIZE, T_STR, T_ADDR_LIST, T_STR_LIST, T_ACL, T_PREFIX_LIST,
 	T_DHT_MODE, T_VERBOSE, T_FLAG, T_CONFIG, T_HELP, T_VERSION, T_CHECK
 };
 
@@ -90,6 +90,12 @@ static const struct conf_key conf_keys[] = {
 	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)", 0, 0 },
 	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)", 0, 0 },
 	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here", 0, 0 },
+	{ "log-queries", 0, T_BOOL, F(log_queries), 0, 0, "yes|no  log one line per answered query (default no)", 0, 0 },
+	{ "log-servfail", 0, T_BOOL, F(log_servfail), 0, 0, "yes|no  log one line per SERVFAIL with its reason (default no)", 0, 0 },
+	{ "private-address", 0, T_PREFIX_LIST, F(private_address), F(n_private_address), 0, "PREFIX  remove such addresses from answers (DNS rebinding), repeatable (default none)", 0, 0 },
+	{ "private-domain", 0, T_STR_LIST, F(private_domain), F(n_private_domain), 0, "NAME  names at and under it may hold private addresses, repeatable", 0, 0 },
+	{ "private-key", 0, T_STR_LIST, F(private_key), F(n_private_key), 0, "KEY  a public key whose names may hold private addresses, repeatable", 0, 0 },
+	{ "private-address-loopback-exempt", 0, T_BOOL, F(private_address_loopback_exempt), 0, 0, "yes|no  clients on 127.0.0.0/8 and ::1 get private addresses (default yes)", 0, 0 },
 	{ "check-config", 0, T_CHECK, F(check_config), 0, 0, "check the configuration (and files it names), print errors, start nothing", 0, 0 },
 	{ "version", 'V', T_VERSION, 0, 0, 0, "print the version and exit", 0, 0 },
 	{ "help", 'h', T_HELP, 0, 0, 0, "print this help and exit", 0, 0 },
@@ -131,6 +137,7 @@ conf_defaults(struct conf *c)
 	c->republish_interval = 3600;
 	c->stats_interval = 300;
 	c->cache_dir_retry = 300;
+	c->private_address_loopback_exempt = true;
 }
 
 static const char *const default_bootstrap[] = {
@@ -182,6 +189,10 @@ conf_free(struct conf *c)
 		free(c->republish[i]);
 	for (size_t i = 0; i < c->n_search_domain; i++)
 		free(c->search_domain[i]);
+	for (size_t i = 0; i < c->n_private_domain; i++)
+		free(c->private_domain[i]);
+	for (size_t i = 0; i < c->n_private_key; i++)
+		free(c->private_key[i]);
 	free(c->cache_dir);
 	free(c->trust_anchor_file);
 	free(c->tld);
@@ -376,6 +387,16 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 			list[*n].action = ACL_DENY;
 		else
 			return conf_fail(src, k->name, "'%s' is not allow, refuse or deny", act);
+		(*n)++;
+		return 0;
+	}
+	case T_PREFIX_LIST: {
+		size_t *n = list_count(c, k, src);
+		struct netprefix *list = p;
+		if (n == NULL)
+			return -1;
+		if (netprefix_parse(val, &list[*n]) < 0)
+			return conf_fail(src, k->name, "'%s' is not an address prefix", val);
 		(*n)++;
 		return 0;
 	}

@@ -21,7 +21,7 @@
 
 #define CONF_MAX_LIST 32
 /** Room for the keys of the table in conf.c (checked there). */
-#define CONF_KEYS_MAX 48
+#define CONF_KEYS_MAX 64
 /** Origin of a value set on the command line (see struct conf's line). */
 #define CONF_LINE_CMDLINE UINT32_MAX
 
@@ -89,6 +89,15 @@ struct conf {
 	uint32_t stats_interval;
 	char *pidfile;
 	bool check_config;          /**< --check-config: check, start nothing */
+	bool log_queries;           /**< one log line per answered query */
+	bool log_servfail;          /**< one log line per SERVFAIL, with its reason */
+	struct netprefix private_address[CONF_MAX_LIST]; /**< rebinding policy */
+	size_t n_private_address;
+	char *private_domain[CONF_MAX_LIST]; /**< may hold private addresses */
+	size_t n_private_domain;
+	char *private_key[CONF_MAX_LIST]; /**< z-base32 keys that may too */
+	size_t n_private_key;
+	bool private_address_loopback_exempt; /**< 127.0.0.0/8, ::1 get them all */
 	/* Where each value came from, for conf_error(): the config file's
 	 * line, CONF_LINE_CMDLINE, or 0 (the default); indexed by the key's
 	 * place in conf.c's table, and for lists by the entry too. */

@@ -84,6 +84,9 @@ ok "write_conf: listen from listen and port" grep -qx 'listen: 127\.0\.0\.1:5300
 ok "write_conf: dht_mode becomes dht-mode" grep -qx 'dht-mode: client' "$CONF"
 ok "write_conf: dnssec '0' becomes no" grep -qx 'dnssec: no' "$CONF"
 ok "write_conf: list forward" grep -qx 'forward: 127\.0\.0\.1:53' "$CONF"
+ok "write_conf: list private_address (the rebinding policy)" grep -qx 'private-address: 192\.168\.0\.0/16' "$CONF"
+ok "write_conf: private_address_loopback_exempt '0' becomes no (queries come from dnsmasq)" \
+	grep -qx 'private-address-loopback-exempt: no' "$CONF"
 unlike "$(cat "$CONF")" 'enabled|dnsmasq|conf-file' "write_conf: no keys of the init script's own"
 diag "$(cat "$CONF")"
 

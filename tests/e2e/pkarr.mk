@@ -17,6 +17,7 @@ TESTS += \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
 	tests/e2e/test_pkarr_future_only.sh \
+	tests/e2e/test_pkarr_policy.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
 	tests/e2e/test_dht_emulated.sh
@@ -36,6 +37,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_unanswered.sh \
 	tests/e2e/test_pkarr_future.sh \
 	tests/e2e/test_pkarr_future_only.sh \
+	tests/e2e/test_pkarr_policy.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
 	tests/e2e/test_dht_emulated.sh \

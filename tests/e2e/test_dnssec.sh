@@ -4,7 +4,7 @@
 # here with a fresh key (ldns-keygen/ldns-signzone), two RRSIGs are spoiled
 # on purpose, nsd serves it, and pkdns gets the key's DS (or DNSKEY) as its
 # trust anchor. Secure answers carry AD=1 (RFC 4035 3.2.3), bogus ones are
-# SERVFAIL unless the client set CD (RFC 4035 3.2.2), and a CD answer must
+# SERVFAIL (with EDE 6, RFC 8914) unless the client set CD (RFC 4035 3.2.2), and a CD answer must
 # never leak to a client that did not set CD (the cache keeps them apart).
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -77,6 +77,11 @@ q +dnssec bogus2.e2e.example TXT
 is "$(status)" SERVFAIL "spoiled signature, asked again without CD: still SERVFAIL"
 q +nodnssec bogus2.e2e.example TXT
 is "$(status)" SERVFAIL "spoiled signature without DO: SERVFAIL too"
+like "$(printf '%s\n' "$OUT" | grep '^; EDE: ')" '^; EDE: 6 \(DNSSEC Bogus\)' \
+	"  ... with EDE 6 DNSSEC Bogus (RFC 8914), as dig reads it"
+OUT=$(timeout -k 1 30 kdig @127.0.0.1 -p "$PKDNS_PORT" +time=4 +retry=0 +edns bogus2.e2e.example TXT 2>&1)
+like "$(printf '%s\n' "$OUT" | grep '^;; EDE: ')" '^;; EDE: 6 \(DNSSEC Bogus\)' \
+	"  ... and as kdig reads it"
 
 # bogus1: CD first, so a CD answer in the cache would be found next.
 q +cd bogus1.e2e.example TXT

@@ -37,3 +37,12 @@ EXTRA_DIST += tests/fuzz/fuzz_dns_query.c
 
 # Helpers the unit tests (and the fuzz targets) share: hex, JSON lines.
 EXTRA_DIST += tests/unit/testutil.h
+
+check_PROGRAMS += tests/unit/test_dns_ede tests/unit/test_querylog tests/unit/test_rebind
+tests_unit_test_dns_ede_SOURCES = tests/unit/test_dns_ede.c
+tests_unit_test_dns_ede_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_querylog_SOURCES = tests/unit/test_querylog.c
+tests_unit_test_querylog_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_rebind_SOURCES = tests/unit/test_rebind.c
+tests_unit_test_rebind_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_dns_ede tests/unit/test_querylog tests/unit/test_rebind

@@ -15,6 +15,9 @@
  *   refused    dns_query_error(REFUSED)
  *   drop       dns_query_drop
  *   forget     return without answering (the server must drop it)
+ *   ede        SERVFAIL with EDE 22 "why" (dns_query_set_ede)
+ *   edebigN    EDE 3, then the bigN answer
+ *   edeholdN   EDE 22 "why", held, SERVFAIL after N ms
  * Answers are written with ID 0, the question lower-cased and AD set, so
  * that the server's patching (ID, the client's spelling, AD only for DO/AD
  * queries, OPT, truncation) is what the client sees.
@@ -40,6 +43,7 @@
 
 #include <event2/event.h>
 
+#include "dns/ede.h"
 #include "dns/server.h"
 #include "tap.h"
 
@@ -225,7 +229,17 @@ handler(void *ctx, struct dns_query *q)
 	uint8_t *buf;
 
 	t->handler_calls++;
-	if (label_is(q, "now", NULL)) {
+	if (label_is(q, "ede", NULL)) {
+		dns_query_set_ede(q, DNS_EDE_NO_REACHABLE_AUTHORITY, "why");
+		dns_query_error(q, DNS_RCODE_SERVFAIL);
+	} else if (label_is(q, "edebig", &n)) {
+		dns_query_set_ede(q, DNS_EDE_STALE_ANSWER, NULL);
+		buf = dns_query_buf(q, &cap);
+		dns_query_answer(q, build_answer(q, buf, cap, n));
+	} else if (label_is(q, "edehold", &n)) {
+		dns_query_set_ede(q, DNS_EDE_NO_REACHABLE_AUTHORITY, "why");
+		hold(t, q, 1, n);
+	} else if (label_is(q, "now", NULL)) {
 		buf = dns_query_buf(q, &cap);
 		dns_query_answer(q, build_answer(q, buf, cap, 0));
 	} else if (label_is(q, "big", &n)) {
@@ -510,6 +524,59 @@ test_udp(struct test *t)
 	ql = make_query(q, 0x111a, "now.example", 1, 0, false, 0);
 	al = udp_ask(t, fd, q, ql, a, sizeof(a), 1000);
 	ok(al > 0 && get16(a) == 0x111a, "UDP: next query answered");
+	close(fd);
+}
+
+/* The EDE option at the end of a reply's OPT record, if any: its
+ * INFO-CODE and text length. @return true when there is one */
+static bool
+ede_of(const uint8_t *a, size_t len, unsigned *code, size_t *tlen)
+{
+	/* the OPT is the last record: find it from its known size */
+	for (size_t o = DNS_HDR_LEN; o + 11 <= len; o++) {
+		if (a[o] != 0 || get16(a + o + 1) != DNS_TYPE_OPT)
+			continue;
+		size_t rdlen = get16(a + o + 9);
+		if (o + 11 + rdlen != len || rdlen < 6 || get16(a + o + 11) != DNS_OPT_EDE ||
+		    get16(a + o + 13) != rdlen - 4)
+			continue;
+		*code = get16(a + o + 15);
+		*tlen = rdlen - 6;
+		return true;
+	}
+	return false;
+}
+
+static void
+test_ede(struct test *t)
+{
+	uint8_t q[512], a[4096];
+	size_t ql, tl = 0;
+	ssize_t al;
+	unsigned code = 0;
+	int fd = udp_client(t);
+
+	ql = make_query(q, 0x2001, "ede.example", 1, 1232, false, 0);
+	al = udp_ask(t, fd, q, ql, a, sizeof(a), 1000);
+	ok(al > 0 && rcode(a) == DNS_RCODE_SERVFAIL && ede_of(a, (size_t)al, &code, &tl) &&
+	    code == DNS_EDE_NO_REACHABLE_AUTHORITY && tl == 3 &&
+	    memcmp(a + al - 3, "why", 3) == 0, "EDE: an error reply carries the option in its OPT");
+	ql = make_query(q, 0x2002, "ede.example", 1, 0, false, 0);
+	al = udp_ask(t, fd, q, ql, a, sizeof(a), 1000);
+	ok(al > 0 && rcode(a) == DNS_RCODE_SERVFAIL && get16(a + 10) == 0,
+	    "EDE: none (and no OPT) when the query had no OPT");
+	ql = make_query(q, 0x2003, "edebig300.example", 16, 1232, false, 0);
+	al = udp_ask(t, fd, q, ql, a, sizeof(a), 1000);
+	ok(al > 0 && get16(a + 6) > 0 && ede_of(a, (size_t)al, &code, &tl) &&
+	    code == DNS_EDE_STALE_ANSWER && tl == 0, "EDE: an answer carries it after its records");
+	ql = make_query(q, 0x2004, "edebig1100.example", 16, 512, false, 0);
+	al = udp_ask(t, fd, q, ql, a, sizeof(a), 1000);
+	ok(al > 0 && al <= 512 && (a[2] & 0x02) && ede_of(a, (size_t)al, &code, &tl) &&
+	    code == DNS_EDE_STALE_ANSWER, "EDE: kept in a truncated answer, within 512 bytes");
+	ql = make_query(q, 0x2005, "edehold20.example", 1, 1232, false, 0);
+	al = udp_ask(t, fd, q, ql, a, sizeof(a), 1000);
+	ok(al > 0 && rcode(a) == DNS_RCODE_SERVFAIL && ede_of(a, (size_t)al, &code, &tl) &&
+	    code == DNS_EDE_NO_REACHABLE_AUTHORITY, "EDE: set before dns_query_hold, sent after");
 	close(fd);
 }
 
@@ -1139,6 +1206,7 @@ main(void)
 
 	test_udp(&t);
 	test_udp_truncation(&t);
+	test_ede(&t);
 	test_udp_malformed(&t);
 	test_tcp(&t);
 	test_tcp_disconnect(&t);
