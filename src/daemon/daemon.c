@@ -254,6 +254,12 @@ res_answer(struct icann_res *res, int rcode, const uint8_t *msg, size_t len,
 {
 	bool first = true;
 
+	if (LIST_EMPTY(&res->waiters)) {
+		struct cache_key key = { res->qname, res->qname_len, res->qtype, res->qclass,
+			res->do_bit };
+		pkdns_icann_store_late(res->d, &key, res->cd, rcode, msg, len, sec);
+		return;
+	}
 	while (!LIST_EMPTY(&res->waiters)) {
 		struct icann_waiter *w = LIST_FIRST(&res->waiters);
 		/* unlinked first: a reply may run the handler again */

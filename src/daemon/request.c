@@ -163,12 +163,9 @@ strip_dnssec(ldns_rr_list *list, uint16_t qtype)
 /* What every answer gets, whatever path made it: no OPT (the front end
  * adds its own), the header flags, DNSSEC records only for DO. */
 static void
-apply_rules(const struct pkdns_req *r, const struct dns_query *q, ldns_pkt *pkt,
-    enum icann_sec sec)
+apply_rules_to(ldns_pkt *pkt, bool from_icann, enum icann_sec sec, bool do_bit, bool cd,
+    bool rd, uint16_t qtype)
 {
-	const struct dns_msginfo *mi = &q->info;
-	bool from_icann = r->path == PKDNS_PATH_ICANN;
-
 	ldns_pkt_set_edns_udp_size(pkt, 0);
 	ldns_pkt_set_edns_extended_rcode(pkt, 0);
 	ldns_pkt_set_edns_version(pkt, 0);
@@ -179,20 +176,30 @@ apply_rules(const struct pkdns_req *r, const struct dns_query *q, ldns_pkt *pkt,
 	ldns_pkt_set_qr(pkt, true);
 	ldns_pkt_set_aa(pkt, false);
 	ldns_pkt_set_ra(pkt, true);
-	ldns_pkt_set_rd(pkt, mi->rd);
+	ldns_pkt_set_rd(pkt, rd);
 	/* AD only for data the validator checked end to end: a chain that
 	 * started in a key's packet is not (RFC 4035 section 3.2.3) */
 	ldns_pkt_set_ad(pkt, from_icann && sec == ICANN_SECURE);
-	ldns_pkt_set_cd(pkt, from_icann && mi->cd);
-	if (!mi->do_bit) {
-		strip_dnssec(ldns_pkt_answer(pkt), mi->qtype);
-		strip_dnssec(ldns_pkt_authority(pkt), mi->qtype);
-		strip_dnssec(ldns_pkt_additional(pkt), mi->qtype);
+	ldns_pkt_set_cd(pkt, from_icann && cd);
+	if (!do_bit) {
+		strip_dnssec(ldns_pkt_answer(pkt), qtype);
+		strip_dnssec(ldns_pkt_authority(pkt), qtype);
+		strip_dnssec(ldns_pkt_additional(pkt), qtype);
 	}
 	ldns_pkt_set_qdcount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_question(pkt)));
 	ldns_pkt_set_ancount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(pkt)));
 	ldns_pkt_set_nscount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(pkt)));
 	ldns_pkt_set_arcount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(pkt)));
+}
+
+static void
+apply_rules(const struct pkdns_req *r, const struct dns_query *q, ldns_pkt *pkt,
+    enum icann_sec sec)
+{
+	const struct dns_msginfo *mi = &q->info;
+
+	apply_rules_to(pkt, r->path == PKDNS_PATH_ICANN, sec, mi->do_bit, mi->cd, mi->rd,
+	    mi->qtype);
 }
 
 /* A stale answer from the answer cache, if serve-stale allows one. */
@@ -425,5 +432,30 @@ pkdns_req_icann_answer(struct pkdns_req *r, int rcode, const uint8_t *msg, size_
 	}
 	res.pkt = pkt;
 	pkdns_req_finish(r, &res);
+	ldns_pkt_free(pkt);
+}
+
+void
+pkdns_icann_store_late(struct pkdns *d, const struct cache_key *key, bool cd, int rcode,
+    const uint8_t *msg, size_t len, enum icann_sec sec)
+{
+	ldns_pkt *pkt = NULL;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+
+	if (rcode != 0 || msg == NULL || dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL ||
+	    sec == ICANN_BOGUS)
+		return;
+	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
+		ldns_pkt_free(pkt);
+		return;
+	}
+	/* as send_pkt would have stored it for a client of this question;
+	 * the cache sets ID and RD per client */
+	apply_rules_to(pkt, true, sec, key->do_bit, cd, true, key->qtype);
+	if (ldns_pkt2wire(&wire, pkt, &wlen) == LDNS_STATUS_OK &&
+	    ldns_pkt_get_rcode(pkt) != DNS_RCODE_SERVFAIL)
+		cache_store(d->cache, key, wire, wlen, 0, time_mono_ms());
+	free(wire);
 	ldns_pkt_free(pkt);
 }

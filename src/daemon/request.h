@@ -40,6 +40,8 @@
 
 #include "icann/icann.h"
 
+struct cache_key;
+
 struct dns_query;
 struct event;
 struct pkdns;
@@ -177,5 +179,15 @@ void pkdns_req_clear(struct pkdns_req *r);
  */
 void pkdns_req_icann_answer(struct pkdns_req *r, int rcode, const uint8_t *msg, size_t len,
     enum icann_sec sec, const char *why_bogus, bool first);
+
+/**
+ * Store a libunbound answer that came after every client of its question
+ * had its answer (stale or SERVFAIL at the deadline), so that the next
+ * client gets it from the cache (RFC 8767 section 5: the resolution goes
+ * on after the client response timer). Same rules as a client's answer;
+ * failures and bogus answers are not stored.
+ */
+void pkdns_icann_store_late(struct pkdns *d, const struct cache_key *key, bool cd, int rcode,
+    const uint8_t *msg, size_t len, enum icann_sec sec);
 
 #endif
