@@ -21,7 +21,7 @@
 
 #define CONF_MAX_LIST 32
 /** Room for the keys of the table in conf.c (checked there). */
-#define CONF_KEYS_MAX 48
+#define CONF_KEYS_MAX 64
 /** Origin of a value set on the command line (see struct conf's line). */
 #define CONF_LINE_CMDLINE UINT32_MAX
 
@@ -88,6 +88,19 @@ struct conf {
 	uint32_t republish_interval;
 	uint32_t stats_interval;
 	char *pidfile;
+	struct conf_addr tls_listen[CONF_MAX_LIST];   /**< DoT */
+	size_t n_tls_listen;
+	struct conf_addr https_listen[CONF_MAX_LIST]; /**< DoH over TLS */
+	size_t n_https_listen;
+	struct conf_addr http_listen[CONF_MAX_LIST];  /**< plain HTTP */
+	size_t n_http_listen;
+	char *tls_cert, *tls_key;   /**< PEM files */
+	char *doh_path;             /**< default /dns-query */
+	struct netprefix trusted_proxy[CONF_MAX_LIST];
+	size_t n_trusted_proxy;
+	uint32_t http_max_connections;
+	uint32_t http_max_streams;
+	uint32_t http_idle_timeout; /**< seconds */
 	bool check_config;          /**< --check-config: check, start nothing */
 	/* Where each value came from, for conf_error(): the config file's
 	 * line, CONF_LINE_CMDLINE, or 0 (the default); indexed by the key's
