@@ -34,6 +34,7 @@
 
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
+#define LINGER_MS 2000
 
 struct http_listener {
 	struct http_server *srv;
@@ -429,9 +430,20 @@ http_conn_free(struct http_conn *c)
 static void
 conn_maybe_close(struct http_conn *c)
 {
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    (c->proto != HTTP_PROTO_H1 || c->n_reqs == 0))
-		http_conn_free(c);
+	if (!c->closing || evbuffer_get_length(bufferevent_get_output(c->bev)) != 0 ||
+	    (c->proto == HTTP_PROTO_H1 && c->n_reqs != 0))
+		return;
+	if (c->proto == HTTP_PROTO_H1 && !c->lingering) {
+		/* RFC 9112 section 9.6: a client still sending (a body we
+		 * refused) would get a reset that eats our reply if we closed
+		 * now; half-close, read and discard for a while, then close */
+		c->lingering = true;
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		bufferevent_enable(c->bev, EV_READ);
+		http_conn_timer(c, LINGER_MS);
+		return;
+	}
+	http_conn_free(c);
 }
 
 void

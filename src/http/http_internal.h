@@ -58,6 +58,7 @@ struct http_conn {
 	bool tls;
 	bool handshaking;
 	bool closing;               /* close once the output is out */
+	bool lingering;             /* half-closed, discarding input */
 	bool read_paused;
 	bool in_read;               /* inside a read callback (no free) */
 	bool dead;                  /* freed at the end of the callback */
