@@ -64,7 +64,7 @@ echo "<html><body>$TOKEN</body></html>" >"$WEB/index.html"
 (cd "$WEB" && exec "$PYTHON" -m http.server --bind 127.0.0.1 "$WEB_PORT") >"$TMPD/web.log" 2>&1 &
 WEB_PID=$!
 trap '_kill_bounded "$WEB_PID" 3; _cleanup' EXIT
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	curl -s -o /dev/null "http://127.0.0.1:$WEB_PORT/" && break
 	sleep 0.1
 done
@@ -304,7 +304,7 @@ is "$(subj "$DOT_PORT")" "pkdns test 1" "DoT serves the first certificate"
 cp "$PKI/server2.pem" "$PKI/live.pem"
 cp "$PKI/server2.key" "$PKI/live.key"
 kill -HUP "$PKDNS_PID"
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	grep -q 'certificate .* reloaded' "$PKDNS_LOG" && break
 	sleep 0.1
 done
@@ -312,7 +312,7 @@ is "$(subj "$DOT_PORT")" "pkdns test 2" "SIGHUP: DoT serves the new certificate"
 is "$(subj "$DOH_PORT")" "pkdns test 2" "SIGHUP: HTTPS serves the new certificate"
 echo "not a certificate" >"$PKI/live.pem"
 kill -HUP "$PKDNS_PID"
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	grep -q 'keeping the old certificate' "$PKDNS_LOG" && break
 	sleep 0.1
 done
