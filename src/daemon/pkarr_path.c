@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,20 @@
 #define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
+#define DNS_PORT 53              /* glue addresses carry no port */
+#define DHT_DEFAULT_PORT 6881    /* a bootstrap address given without one */
+/* idle verification of packets loaded from --cache-dir: this many per
+ * step, a step every VERIFY_STEP_US */
+#define VERIFY_BATCH 200
+#define VERIFY_STEP_US 10000
+/* queries one delegation's libunbound context may have in flight */
+#define DELEG_MAX_INFLIGHT 256
+/* room left in a name for a key label after a suffix (tld,
+ * search-domain): the 52-character label and its length byte, and the
+ * root label */
+#define KEY_LABEL_ROOM (1 + PKARR_Z32_KEY_LEN + 1)
+/* the longest a negative answer for a key with no packet is cached */
+#define NEG_TTL_MAX 300
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 
@@ -84,18 +99,16 @@ struct pk_icann {
 	struct pk_task *t;            /* NULL once the task let go */
 	icann_cb cb;
 	struct client_budget *owner;
-	struct pk_icann *prev, *next;
+	LIST_ENTRY(pk_icann) link;
 };
 
 struct pk_task {
 	struct pkarr_path *pp;
-	struct dns_query *q;          /* held */
-	struct pkdns_deadline dl;     /* stale at 1.8 s, SERVFAIL at 4 s */
+	struct pkdns_req req;         /* the held query, its deadline and chain */
 	ldns_rdf *qname;              /* the question's name, lower case */
 	ldns_rdf *suffix;             /* labels after the key (tld), or NULL */
 	ldns_rdf *name;               /* the name being resolved now */
 	uint8_t pk[32];               /* its key */
-	ldns_rr_list *chain;          /* answer records so far */
 	int hops;
 	bool ns_key_asked;            /* looked up a name server's key once */
 	struct pk_lookup *lookup;     /* waiting on this look-up */
@@ -105,7 +118,7 @@ struct pk_task {
 	struct deleg *deleg;          /* the delegation asked, if any */
 	char *zone;                   /* its zone, text */
 	struct pk_task *wnext;        /* next waiter of the same look-up */
-	struct pk_task *prev, *next;  /* every task */
+	LIST_ENTRY(pk_task) link;     /* every task */
 };
 
 struct pk_lookup {
@@ -117,7 +130,7 @@ struct pk_lookup {
 	bool refused;                 /* a value was refused (dated in the future) */
 	struct pkarr_packet *best;    /* the newest packet it found, or NULL */
 	struct pk_task *waiters;
-	struct pk_lookup *prev, *next;
+	LIST_ENTRY(pk_lookup) link;
 };
 
 struct boot_req {
@@ -164,8 +177,8 @@ struct pkarr_path {
 	struct dht *dht;
 	struct dht_testnet *testnet;
 	struct ratelimit *rl_dht;
-	struct pk_task *tasks;
-	struct pk_lookup *lookups;
+	LIST_HEAD(, pk_task) tasks;
+	LIST_HEAD(, pk_lookup) lookups;
 	unsigned n_lookups;
 	struct boot_req *boot[2 * CONF_MAX_LIST];
 	size_t n_boot;
@@ -179,11 +192,12 @@ struct pkarr_path {
 	struct deleg *delegs[MAX_DELEG];
 	struct deleg *retired;        /* replaced, freed from ev_retire */
 	struct event *ev_retire;
-	struct pk_icann *charged;     /* every pk_icann */
+	LIST_HEAD(, pk_icann) charged; /* every pk_icann */
 	uint32_t neg_ttl;
 };
 
 static void task_step(struct pk_task *t);
+static void task_fail(struct pk_task *t, int rcode, enum pkdns_fail why);
 static int lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t);
 
 static uint64_t
@@ -200,11 +214,12 @@ static void
 task_detach(struct pk_task *t)
 {
 	if (t->lookup) {
-		struct pk_lookup *l = t->pp->lookups;
+		struct pk_lookup *l;
 		/* only a look-up still listed: one freed without stepping its
 		 * waiters (a task that rejoined it while it ended) is gone */
-		while (l && l != t->lookup)
-			l = l->next;
+		LIST_FOREACH(l, &t->pp->lookups, link)
+			if (l == t->lookup)
+				break;
 		for (struct pk_task **w = l ? &l->waiters : NULL; w && *w; w = &(*w)->wnext)
 			if (*w == t) {
 				*w = t->wnext;
@@ -213,7 +228,7 @@ task_detach(struct pk_task *t)
 		t->lookup = NULL;
 		t->wnext = NULL;
 	}
-	if (t->icann && t->icann != ICANN_DONE)
+	if (t->icann != NULL)
 		icann_cancel(t->icann_ctx, t->icann);
 	t->icann = NULL;
 	if (t->charged) {
@@ -230,20 +245,12 @@ task_detach(struct pk_task *t)
 static void
 task_free(struct pk_task *t)
 {
-	struct pkarr_path *pp = t->pp;
-
 	task_detach(t);
-	pkdns_deadline_stop(&t->dl);
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		pp->tasks = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	pkdns_req_clear(&t->req);
+	LIST_REMOVE(t, link);
 	ldns_rdf_deep_free(t->qname);
 	ldns_rdf_deep_free(t->suffix);
 	ldns_rdf_deep_free(t->name);
-	ldns_rr_list_deep_free(t->chain);
 	free(t->zone);
 	free(t);
 }
@@ -257,10 +264,9 @@ task_expired(void *ctx)
 
 /* Answer t now with the stale answer if any, else SERVFAIL. */
 static void
-task_give_up(struct pk_task *t)
+task_give_up(struct pk_task *t, enum pkdns_fail why)
 {
-	if (!pkdns_answer_stale(t->pp->d, t->q))
-		dns_query_error(t->q, DNS_RCODE_SERVFAIL);
+	pkdns_req_fail(&t->req, DNS_RCODE_SERVFAIL, why, true);
 	task_free(t);
 }
 
@@ -316,22 +322,20 @@ move_rrs(ldns_rr_list *to, ldns_rr_list *from)
 	ldns_rr_list_set_rr_count(from, 0);
 }
 
-/* Send the answer: the chain so far plus authority/additional. */
+/* Send the answer: the chain so far plus authority/additional, through
+ * the one exit (pkdns_req_finish). */
 static void
 task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *additional)
 {
-	struct pkdns *d = t->pp->d;
-	struct dns_query *q = t->q;
+	struct dns_query *q = t->req.q;
+	struct pkdns_result res = { .kind = PKDNS_RES_PKT, .sec = ICANN_INSECURE };
 	ldns_pkt *pkt = ldns_pkt_new();
 	ldns_rr *question = ldns_rr_new();
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
 
-	if (!pkt || !question) {
+	if (pkt == NULL || question == NULL) {
 		ldns_pkt_free(pkt);
 		ldns_rr_free(question);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		task_free(t);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
 	ldns_rr_set_owner(question, ldns_rdf_clone(t->qname));
@@ -339,45 +343,33 @@ task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *
 	ldns_rr_set_class(question, (ldns_rr_class)q->info.qclass);
 	ldns_rr_set_question(question, true);
 	ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, question);
-	add_suffix(t, t->chain);
+	add_suffix(t, t->req.chain);
 	add_suffix(t, authority);
 	add_suffix(t, additional);
-	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->chain);
+	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->req.chain);
 	if (authority)
 		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_AUTHORITY, authority);
 	if (additional)
 		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ADDITIONAL, additional);
 	/* the packet now holds the records */
-	ldns_rr_list_set_rr_count(t->chain, 0);
+	ldns_rr_list_set_rr_count(t->req.chain, 0);
 	if (authority)
 		ldns_rr_list_set_rr_count(authority, 0);
 	if (additional)
 		ldns_rr_list_set_rr_count(additional, 0);
-	ldns_pkt_set_qr(pkt, true);
-	ldns_pkt_set_ra(pkt, true);
-	ldns_pkt_set_rd(pkt, q->info.rd);
 	ldns_pkt_set_rcode(pkt, (uint8_t)rcode);
-	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
-		ldns_pkt_free(pkt);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		task_free(t);
-		return;
-	}
+	/* only NOERROR and NXDOMAIN answers go into the answer cache */
+	res.no_cache = rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN;
+	res.pkt = pkt;
+	pkdns_req_finish(&t->req, &res);
 	ldns_pkt_free(pkt);
-	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
-		struct cache_key key;
-		pkdns_cache_key(q, &key);
-		cache_store(d->cache, &key, wire, wlen, d->conf.max_ttl, time_mono_ms());
-	}
-	dns_query_reply(q, wire, wlen);
-	free(wire);
 	task_free(t);
 }
 
 static void
-task_fail(struct pk_task *t, int rcode)
+task_fail(struct pk_task *t, int rcode, enum pkdns_fail why)
 {
-	dns_query_error(t->q, rcode);
+	pkdns_req_fail(&t->req, rcode, why, false);
 	task_free(t);
 }
 
@@ -400,36 +392,23 @@ task_no_packet(struct pk_task *t)
 	ldns_rr_list_deep_free(auth);
 }
 
+/* The answer of an ICANN step (the ICANN path, or a delegation's name
+ * servers): the chain gets the client's suffix, then the one ICANN
+ * consumer finishes the request. */
 static void
 task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
     const char *why_bogus)
 {
 	struct pk_task *t = arg;
-	ldns_pkt *pkt = NULL;
-	(void)why_bogus;
 
 	t->icann = NULL;
 	if (t->deleg) {
 		t->deleg->busy--;
 		t->deleg = NULL;
 	}
-	if (rcode != 0 || !msg || (sec == ICANN_BOGUS && !t->q->info.cd) ||
-	    ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
-		return;
-	}
-	ldns_rr_list *an = ldns_rr_list_clone(ldns_pkt_answer(pkt));
-	ldns_rr_list *ns = ldns_rr_list_clone(ldns_pkt_authority(pkt));
-	int rc = ldns_pkt_get_rcode(pkt);
-	size_t n_an = an ? ldns_rr_list_rr_count(an) : 0;
-	ldns_pkt_free(pkt);
-	if (an)
-		move_rrs(t->chain, an);
-	ldns_rr_list_deep_free(an);
-	/* the ICANN part's SOA goes along with NXDOMAIN and NODATA so that
-	 * the negative answer can be cached (RFC 2308 section 2.2) */
-	task_reply(t, rc, (rc == LDNS_RCODE_NOERROR && n_an) ? NULL : ns, NULL);
-	ldns_rr_list_deep_free(ns);
+	add_suffix(t, t->req.chain);
+	pkdns_req_icann_answer(&t->req, rcode, msg, len, sec, why_bogus, true);
+	task_free(t);
 }
 
 /* The key a name ends in (its last label), or -1. */
@@ -451,7 +430,7 @@ name_key(const ldns_rdf *name, uint8_t pk[32])
 }
 
 /* Ask t->name through a libunbound context; the answer continues in
- * task_icann_done (which may run, and free t, before this returns).
+ * task_icann_done, from the loop.
  * @return 0, or -1 when nothing was started (t untouched) */
 static int
 task_ask(struct pk_task *t, struct icann *ic)
@@ -462,12 +441,11 @@ task_ask(struct pk_task *t, struct icann *ic)
 	if (!text)
 		return -1;
 	t->icann_ctx = ic;
-	r = icann_resolve(ic, text, t->q->info.qtype, t->q->info.qclass, task_icann_done, t);
+	r = icann_resolve(ic, text, t->req.q->info.qtype, t->req.q->info.qclass, task_icann_done, t);
 	free(text);
-	if (!r)
+	if (r == NULL)
 		return -1;
-	if (r != ICANN_DONE) /* ICANN_DONE: t is gone already */
-		t->icann = r;
+	t->icann = r;
 	return 0;
 }
 
@@ -476,12 +454,7 @@ pk_icann_free(struct pk_icann *c)
 {
 	struct pkarr_path *pp = c->pp;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		pp->charged = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	pkdns_icann_release(pp->d, c->owner);
 	free(c);
 }
@@ -502,7 +475,7 @@ pk_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 }
 
 /* Ask name on the ICANN path for t, charged to t's client; the answer
- * goes to cb(t, ...), which may run (and free t) before this returns.
+ * goes to cb(t, ...), from the loop.
  * @return 0, or -1 when nothing was started (t untouched): the total or
  *         the client's budget is used up, or out of memory */
 static int
@@ -514,18 +487,17 @@ task_ask_icann(struct pk_task *t, const char *name, uint16_t qtype, uint16_t qcl
 	struct icann_req *r;
 
 	if (icann_full(pp->d->icann) || !(c = calloc(1, sizeof(*c))) ||
-	    !(c->owner = pkdns_icann_charge(pp->d, &t->q->client))) {
+	    !(c->owner = pkdns_icann_charge(pp->d, &t->req.q->client))) {
 		pp->d->icann_capped++;
 		free(c);
 		return -1;
 	}
+	pp->d->stats.icann_queries++;
+	t->req.used_icann = true;
 	c->pp = pp;
 	c->t = t;
 	c->cb = cb;
-	c->next = pp->charged;
-	if (pp->charged)
-		pp->charged->prev = c;
-	pp->charged = c;
+	LIST_INSERT_HEAD(&pp->charged, c, link);
 	t->charged = c;
 	r = icann_resolve(pp->d->icann, name, qtype, qclass, pk_icann_done, c);
 	if (!r) {
@@ -580,14 +552,14 @@ deleg_retire(struct pkarr_path *pp, struct deleg *g)
 static void
 deleg_jostle(struct pkarr_path *pp, struct deleg *g)
 {
-	struct pk_task *t = pp->tasks, *next;
+	struct pk_task *t = LIST_FIRST(&pp->tasks), *next;
 
 	log_debug("%s: its name servers keep %u clients waiting; resolver reused", g->zone,
 	    g->busy);
-	for (; t; t = next) {
-		next = t->next;
+	for (; t != NULL; t = next) {
+		next = LIST_NEXT(t, link);
 		if (t->deleg == g)
-			task_give_up(t);
+			task_give_up(t, PKDNS_FAIL_BUDGET);
 	}
 }
 
@@ -647,7 +619,7 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	cfg.n_forward = n;
 	cfg.stub_zone = g->zone;
 	cfg.dnssec = false; /* nothing chains a packet's zone to the root */
-	cfg.max_inflight = 256;
+	cfg.max_inflight = DELEG_MAX_INFLIGHT;
 	cfg.small = true;
 	g->ic = icann_new(pp->d->base, &cfg);
 	if (!g->ic) {
@@ -724,16 +696,16 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
 	t->icann = NULL;
 	if (rcode == 0 && msg && sec != ICANN_BOGUS &&
 	    ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
-		n = rr_addrs(ldns_pkt_answer(pkt), 53, addrs, MAX_DELEG_NS);
+		n = rr_addrs(ldns_pkt_answer(pkt), DNS_PORT, addrs, MAX_DELEG_NS);
 		ldns_pkt_free(pkt);
 	}
 	if (n == 0) {
 		log_info("%s: no address for its name server", t->zone);
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 		return;
 	}
 	if (task_ask_servers(t, addrs, n) < 0)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 }
 
 /* NS records in a packet delegate the name: ask the name servers for the
@@ -769,7 +741,7 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
 		if (an && au &&
 		    pkarr_answer(&pkt, target, types[i], &pp->params, an, au, NULL, &cname) ==
 			PKARR_ANS_OK)
-			n += rr_addrs(an, 53, addrs + n, max - n);
+			n += rr_addrs(an, DNS_PORT, addrs + n, max - n);
 		ldns_rdf_deep_free(cname);
 		ldns_rr_list_deep_free(an);
 		ldns_rr_list_deep_free(au);
@@ -781,7 +753,7 @@ static int
 task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 {
 	struct sockaddr_storage addrs[MAX_DELEG_NS];
-	size_t n = rr_addrs(glue, 53, addrs, MAX_DELEG_NS);
+	size_t n = rr_addrs(glue, DNS_PORT, addrs, MAX_DELEG_NS);
 	uint8_t pk[32];
 
 	if (!ns || ldns_rr_list_rr_count(ns) == 0)
@@ -849,12 +821,12 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		ldns_rr_list_free(an);
 		ldns_rr_list_free(ns);
 		ldns_rr_list_free(ar);
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
-	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->q->info.qtype, &t->pp->params, an, ns, ar,
+	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an, ns, ar,
 	    &target);
-	move_rrs(t->chain, an);
+	move_rrs(t->req.chain, an);
 	ldns_rr_list_deep_free(an);
 	switch (st) {
 	case PKARR_ANS_OK:
@@ -867,12 +839,14 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		task_reply(t, LDNS_RCODE_NXDOMAIN, ns, NULL);
 		break;
 	case PKARR_ANS_DELEGATION:
-		if (++t->hops > MAX_CHASE || task_delegate(t, ns, ar) < 0)
-			task_fail(t, DNS_RCODE_SERVFAIL);
+		if (++t->hops > MAX_CHASE)
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_CHASE);
+		else if (task_delegate(t, ns, ar) < 0)
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 		break;
 	case PKARR_ANS_CNAME_OUT:
 		if (++t->hops > MAX_CHASE) {
-			task_fail(t, DNS_RCODE_SERVFAIL);
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_CHASE);
 			break;
 		}
 		ldns_rdf_deep_free(t->name);
@@ -882,15 +856,15 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 			task_step(t);
 		} else {
 			char *text = ldns_rdf2str(t->name);
-			int rc = text ? task_ask_icann(t, text, t->q->info.qtype,
-					    t->q->info.qclass, task_icann_done) : -1;
+			int rc = text ? task_ask_icann(t, text, t->req.q->info.qtype,
+					    t->req.q->info.qclass, task_icann_done) : -1;
 			free(text);
 			if (rc < 0) /* over budget: the stale answer, else SERVFAIL */
-				task_give_up(t);
+				task_give_up(t, PKDNS_FAIL_BUDGET);
 		}
 		break;
-	default:
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	default: /* the packet's records could not be used */
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		break;
 	}
 	ldns_rdf_deep_free(target);
@@ -917,12 +891,7 @@ lookup_free(struct pk_lookup *l)
 {
 	struct pkarr_path *pp = l->pp;
 
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		pp->lookups = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
+	LIST_REMOVE(l, link);
 	pp->n_lookups--;
 	free(l->best);
 	free(l);
@@ -961,7 +930,7 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	if (best)
 		task_answer(t, best);
 	else if (refused)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_FUTURE_PACKET);
 	else
 		task_no_packet(t);
 }
@@ -1058,7 +1027,7 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 		if (got || st->responses > 0)
 			lookup_answer_waiter(pk, w, best, refused);
 		else
-			task_fail(w, DNS_RCODE_SERVFAIL);
+			task_fail(w, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		w = next;
 	}
 	free(best);
@@ -1072,13 +1041,13 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 {
 	struct pk_lookup *l;
 
-	for (l = pp->lookups; l; l = l->next)
+	LIST_FOREACH(l, &pp->lookups, link)
 		if (memcmp(l->pk, pk, 32) == 0)
 			break;
 	if (!l) {
 		if (!pp->dht || pp->n_lookups >= MAX_LOOKUPS)
 			return -1;
-		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->q->client,
+		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->req.q->client,
 			     time_mono_ms()))
 			return LOOKUP_LIMITED;
 		l = calloc(1, sizeof(*l));
@@ -1087,10 +1056,7 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 		l->pp = pp;
 		memcpy(l->pk, pk, 32);
 		l->start_ms = time_mono_ms();
-		l->next = pp->lookups;
-		if (pp->lookups)
-			pp->lookups->prev = l;
-		pp->lookups = l;
+		LIST_INSERT_HEAD(&pp->lookups, l, link);
 		pp->n_lookups++;
 		l->id = dht_get_mutable(pp->dht, pk, NULL, 0, 0, lookup_value, lookup_done, l,
 		    time_mono_ms());
@@ -1142,7 +1108,7 @@ task_step(struct pk_task *t)
 		break;
 	}
 	if (!pp->dht) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		return;
 	}
 	remember_recent(pp, t->pk);
@@ -1151,10 +1117,10 @@ task_step(struct pk_task *t)
 		break;
 	case LOOKUP_LIMITED:
 		pp->d->stats.ratelimited++;
-		task_fail(t, DNS_RCODE_REFUSED);
+		task_fail(t, DNS_RCODE_REFUSED, PKDNS_FAIL_RATELIMIT);
 		break;
 	default:
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_BUDGET);
 		break;
 	}
 }
@@ -1202,13 +1168,16 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 
 	struct pk_task *t = calloc(1, sizeof(*t));
 	if (!t) {
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		struct pkdns_req r;
+		pkdns_req_init(&r, d, q, PKDNS_PATH_PKARR);
+		pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL, false);
 		return true;
 	}
 	t->pp = pp;
 	memcpy(t->pk, pk, 32);
+	pkdns_req_init(&t->req, d, q, PKDNS_PATH_PKARR);
 	t->qname = ldns_dname_new_frm_data((uint16_t)q->info.qname_len, q->info.qname);
-	t->chain = ldns_rr_list_new();
+	t->req.chain = ldns_rr_list_new();
 	if (t->qname && suffix_len) {
 		/* the name under the key: the question's name cut before the
 		 * suffix, then the root label */
@@ -1221,23 +1190,13 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	} else if (t->qname) {
 		t->name = ldns_rdf_clone(t->qname);
 	}
-	q = dns_query_hold(q);
-	if (!q) {
-		ldns_rdf_deep_free(t->qname);
-		ldns_rdf_deep_free(t->suffix);
-		ldns_rdf_deep_free(t->name);
-		ldns_rr_list_deep_free(t->chain);
-		free(t);
+	LIST_INSERT_HEAD(&pp->tasks, t, link);
+	if (pkdns_req_hold(&t->req, task_expired, t) < 0) {
+		task_free(t);
 		return true;
 	}
-	t->q = q;
-	t->next = pp->tasks;
-	if (pp->tasks)
-		pp->tasks->prev = t;
-	pp->tasks = t;
-	if (!t->qname || !t->name || !t->chain || (suffix_len && !t->suffix) ||
-	    pkdns_deadline_start(&t->dl, d, q, task_expired, t) < 0) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	if (!t->qname || !t->name || !t->req.chain || (suffix_len && !t->suffix)) {
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return true;
 	}
 	task_step(t);
@@ -1476,8 +1435,6 @@ boot_ask(struct boot_req *b)
 		return;
 	b->req = icann_resolve(b->pp->d->icann, b->host, b->qtype, LDNS_RR_CLASS_IN,
 	    boot_resolved, b);
-	if (b->req == ICANN_DONE)
-		b->req = NULL;
 }
 
 static void
@@ -1562,7 +1519,7 @@ add_bootstrap(struct pkarr_path *pp, const char *spec)
 	const char *colon = strrchr(spec, ':');
 	struct boot_req probe;
 
-	if (netaddr_parse(spec, 6881, &ss, &sl) == 0) {
+	if (netaddr_parse(spec, DHT_DEFAULT_PORT, &ss, &sl) == 0) {
 		dht_add_bootstrap(pp->dht, (struct sockaddr *)&ss, sl);
 		return;
 	}
@@ -1692,11 +1649,11 @@ static void
 on_verify(evutil_socket_t fd, short what, void *arg)
 {
 	struct pkarr_path *pp = arg;
-	struct timeval tv = { 0, 10000 };
+	struct timeval tv = { 0, VERIFY_STEP_US };
 	(void)fd;
 	(void)what;
 
-	if (pkarr_cache_verify_some(pp->pcache, 200) > 0)
+	if (pkarr_cache_verify_some(pp->pcache, VERIFY_BATCH) > 0)
 		evtimer_add(pp->ev_verify, &tv);
 	else
 		log_debug("every cached packet verified");
@@ -1710,7 +1667,7 @@ add_suffix_name(struct pkarr_path *pp, const char *text)
 
 	if (pp->n_suffix >= MAX_SUFFIX ||
 	    ldns_str2rdf_dname(&r, text) != LDNS_STATUS_OK || ldns_rdf_size(r) <= 1 ||
-	    ldns_rdf_size(r) > DNS_MAX_NAME - 54) {
+	    ldns_rdf_size(r) > DNS_MAX_NAME - KEY_LABEL_ROOM) {
 		log_err("'%s' cannot follow a key (tld, search-domain)", text);
 		ldns_rdf_deep_free(r);
 		return -1;
@@ -1728,7 +1685,7 @@ add_suffix_name(struct pkarr_path *pp, const char *text)
 static int
 cache_opened(struct pkarr_path *pp)
 {
-	struct timeval tv = { 0, 10000 };
+	struct timeval tv = { 0, VERIFY_STEP_US };
 
 	log_info("packet cache: %zu packets from %s", pkarr_cache_count(pp->pcache),
 	    pp->d->conf.cache_dir);
@@ -1754,6 +1711,31 @@ pkdns_pkarr_reopen_cache(struct pkdns *d)
 		(void)cache_opened(pp);
 }
 
+/* The settings the pkarr path copies: the TTL clamp of answers and of
+ * packet freshness, and the TTL of negative answers (the SOA's). */
+static void
+params_from_conf(struct pkarr_path *pp, const struct conf *c)
+{
+	pp->params.min_ttl = c->min_ttl;
+	pp->params.max_ttl = c->max_ttl;
+	/* at least 1 s: a negative entry of 0 s is gone before it is read */
+	pp->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
+	if (pp->neg_ttl < 1)
+		pp->neg_ttl = 1;
+}
+
+void
+pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c)
+{
+	struct pkarr_path *pp = d->pkarr;
+
+	if (pp == NULL)
+		return;
+	params_from_conf(pp, c);
+	pkarr_cache_reconfigure(pp->pcache, &pp->params);
+	ratelimit_set(pp->rl_dht, c->dht_ratelimit, c->dht_ratelimit_burst);
+}
+
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
@@ -1768,12 +1750,7 @@ pkdns_pkarr_init(struct pkdns *d)
 	for (size_t i = 0; i < d->conf.n_search_domain; i++)
 		if (add_suffix_name(pp, d->conf.search_domain[i]) < 0)
 			return -1;
-	pp->params.min_ttl = d->conf.min_ttl;
-	pp->params.max_ttl = d->conf.max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	pp->neg_ttl = d->conf.min_ttl < 300 ? d->conf.min_ttl : 300;
-	if (pp->neg_ttl < 1)
-		pp->neg_ttl = 1;
+	params_from_conf(pp, &d->conf);
 	/* An unusable --cache-dir leaves the cache memory only (the cache
 	 * logs why, once) and never stops the resolver; it is retried every
 	 * cache-dir-retry seconds and on SIGHUP. */
@@ -1783,7 +1760,8 @@ pkdns_pkarr_init(struct pkdns *d)
 		log_err("cannot create the packet cache: out of memory");
 		return -1;
 	}
-	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst, 65536);
+	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst,
+	    PKDNS_RATELIMIT_SLOTS);
 	if (!pp->rl_dht)
 		return -1;
 	if (d->conf.cache_dir) {
@@ -1813,12 +1791,12 @@ pkdns_pkarr_free(struct pkdns *d)
 	pp->node = NULL;
 	pp->dht = NULL;
 	dht_testnet_free(pp->testnet);
-	while (pp->lookups)
-		lookup_free(pp->lookups);
-	while (pp->tasks) {
-		struct pk_task *t = pp->tasks;
+	while (!LIST_EMPTY(&pp->lookups))
+		lookup_free(LIST_FIRST(&pp->lookups));
+	while (!LIST_EMPTY(&pp->tasks)) {
+		struct pk_task *t = LIST_FIRST(&pp->tasks);
 		t->lookup = NULL; /* freed above */
-		dns_query_drop(t->q);
+		pkdns_req_drop(&t->req);
 		task_free(t); /* cancels its libunbound query */
 	}
 	for (size_t i = 0; i < MAX_DELEG; i++)
@@ -1827,8 +1805,8 @@ pkdns_pkarr_free(struct pkdns *d)
 	if (pp->ev_retire)
 		event_free(pp->ev_retire);
 	/* their contexts go with d->icann, freed next without callbacks */
-	while (pp->charged)
-		pk_icann_free(pp->charged);
+	while (!LIST_EMPTY(&pp->charged))
+		pk_icann_free(LIST_FIRST(&pp->charged));
 	for (size_t i = 0; i < pp->n_boot; i++) {
 		if (pp->boot[i]->req)
 			icann_cancel(d->icann, pp->boot[i]->req);
