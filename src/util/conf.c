@@ -798,6 +798,17 @@ conf_check_files(const struct conf *c)
 				    c->cache_dir, dir);
 		}
 	}
+	/* TLS listeners need a readable certificate and key */
+	if (c->n_tls_listen || c->n_https_listen) {
+		static const char *const key[2] = { "tls-cert", "tls-key" };
+		const char *file[2] = { c->tls_cert, c->tls_key };
+		for (int i = 0; i < 2; i++) {
+			if (!file[i])
+				rc = conf_error(c, key[i], 0, "needed by tls-listen and https-listen");
+			else if (access(file[i], R_OK) != 0)
+				rc = conf_error(c, key[i], 0, "%s: %s", file[i], strerror(errno));
+		}
+	}
 	if (c->pidfile) {
 		dir_of(c->pidfile, dir, sizeof(dir));
 		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))

@@ -35,6 +35,13 @@ mkcert server2 "pkdns test 2" || bail_out "openssl cannot make a second certific
 cp "$PKI/server.pem" "$PKI/live.pem"
 cp "$PKI/server.key" "$PKI/live.key"
 
+OUT=$("$PKDNS" --check-config -c /dev/null --dnssec no --tls-listen 127.0.0.1:853 --tls-cert "$TMPD/none.pem" 2>&1)
+like "$OUT" "tls-cert: .*none.pem: No such file" "--check-config: a missing tls-cert is reported"
+like "$OUT" "tls-key: needed by" "--check-config: a TLS listener without tls-key is reported"
+"$PKDNS" --check-config -c /dev/null --dnssec no --https-listen 127.0.0.1:443 \
+	--tls-cert "$PKI/server.pem" --tls-key "$PKI/server.key" >/dev/null 2>&1
+is "$?" 0 "--check-config: readable certificate and key pass"
+
 DOT_PORT=$(pick_port)
 DOH_PORT=$(pick_port)
 HTTP_PORT=$(pick_port)
