@@ -154,6 +154,12 @@ on_data_chunk(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *dat
 			cap *= 2;
 		if (cap > c->srv->cfg.max_body)
 			cap = c->srv->cfg.max_body;
+		if (!http_body_charge(rp, cap - rp->body_cap)) {
+			/* too many bodies held at once */
+			rp->early_status = 503;
+			http_reply_error(rp, 503);
+			return 0;
+		}
 		uint8_t *nb = realloc(rp->body, cap);
 		if (!nb) {
 			rp->early_status = 500;

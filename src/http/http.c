@@ -70,6 +70,8 @@ http_server_new(struct event_base *base, const struct http_server_config *cfg)
 		s->cfg.max_header = 8192;
 	if (!s->cfg.max_body)
 		s->cfg.max_body = 65535;
+	if (!s->cfg.max_body_total)
+		s->cfg.max_body_total = 16u << 20;
 	if (cfg->n_trusted_proxy) {
 		s->trusted = calloc(cfg->n_trusted_proxy, sizeof(*s->trusted));
 		if (!s->trusted) {
@@ -205,6 +207,7 @@ http_req_free(struct http_req_priv *rp)
 			c->reqs_tail = rp->prev;
 		c->n_reqs--;
 	}
+	c->srv->body_bytes -= rp->body_charged;
 	if (rp->dispatched && !rp->replied) {
 		c->srv->stats.aborted++;
 		if (rp->abort_fn)
@@ -225,6 +228,18 @@ http_req_free(struct http_req_priv *rp)
 	}
 	free(rp->out);
 	free(rp);
+}
+
+bool
+http_body_charge(struct http_req_priv *rp, size_t n)
+{
+	struct http_server *s = rp->conn->srv;
+
+	if (s->body_bytes + n > s->cfg.max_body_total)
+		return false;
+	s->body_bytes += n;
+	rp->body_charged += n;
+	return true;
 }
 
 static bool

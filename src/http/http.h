@@ -16,7 +16,7 @@
  * exactly one http_reply() or one abort.
  *
  * Bounds (struct http_server_config): request head size, body size (a
- * larger body gets 413), connections in all and per client, concurrent
+ * larger body gets 413), bodies held in all (503 over it), connections in all and per client, concurrent
  * HTTP/2 streams and pipelined HTTP/1.1 requests per connection, idle,
  * handshake and request timeouts. A malformed HTTP/1.1 request gets 400
  * and the connection is closed after the reply (the framing can no longer
@@ -95,6 +95,9 @@ struct http_server_config {
 	                               *   in this [10000] */
 	size_t max_header;            /**< bytes of a request head [8192] */
 	size_t max_body;              /**< bytes of a body [65535] */
+	/** bytes of request bodies held at once, all connections together
+	 *  (a body over it gets 503) [16 MiB] */
+	size_t max_body_total;
 	/** X-Forwarded-For is honoured only from peers in these prefixes
 	 *  (copied at http_server_new). */
 	const struct netprefix *trusted_proxy;

@@ -135,6 +135,13 @@ h1_read(struct http_conn *c)
 		rp->xff = dup_str(&h.x_forwarded_for);
 		rp->close_after = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
 		evbuffer_drain(in, h.head_len);
+		if (clen && !http_body_charge(rp, clen)) {
+			/* too many bodies held at once: this one is not read */
+			rp->close_after = true;
+			http_reply_error(rp, 503);
+			http_conn_close_soon(c);
+			return;
+		}
 		if (clen) {
 			rp->body = malloc(clen);
 			if (rp->body)

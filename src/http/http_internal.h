@@ -38,6 +38,7 @@ struct http_req_priv {
 	char *path, *query, *content_type, *accept, *origin, *ims, *xff;
 	uint8_t *body;
 	size_t body_len, body_cap;
+	size_t body_charged;        /* of the server's body budget */
 	size_t hdr_bytes;           /* HTTP/2: header bytes received */
 	int early_status;           /* HTTP/2: answer this when the request ends */
 	/* reply */
@@ -90,6 +91,7 @@ struct http_server {
 	struct http_listener *listeners;
 	struct http_conn *conns, *conns_tail;
 	unsigned n_conns;
+	size_t body_bytes;          /* request bodies held now */
 	struct http_server_stats stats;
 };
 
@@ -98,6 +100,9 @@ struct http_req_priv *http_req_new(struct http_conn *c);
 void http_req_free(struct http_req_priv *rp);
 /* Route and call the handler (or answer 404/405 here). */
 void http_dispatch(struct http_req_priv *rp);
+/* Charge n more body bytes to the server's budget. @return false when
+ * over it (nothing charged) */
+bool http_body_charge(struct http_req_priv *rp, size_t n);
 /* Reply with an error made here (400, 413...). */
 void http_reply_error(struct http_req_priv *rp, int status);
 void http_conn_free(struct http_conn *c);

@@ -139,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 	struct http_server_config cfg = { .max_connections = 4, .max_streams = 8,
-		.max_header = 1024, .max_body = 2048, .idle_timeout_s = 5,
+		.max_header = 1024, .max_body = 2048, .max_body_total = 3000, .idle_timeout_s = 5,
 		.request_timeout_ms = 1000 };
 	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(4242),
 		.sin_addr.s_addr = htonl(0x7f000001) };
