@@ -30,6 +30,7 @@
 #include "daemon/internal.h"
 #include "dns/acl.h"
 #include "dns/server.h"
+#include "http/front.h"
 #include "icann/icann.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -525,6 +526,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	log_info("signal %d: stopping", (int)sig);
 	dns_server_close_listeners(d->dns);
+	http_front_close_listeners(d->front);
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -558,6 +560,13 @@ restart_only_changes(const struct conf *old, const struct conf *fresh)
 	NOTE("dht-port", old->dht_port != fresh->dht_port);
 	NOTE("tld", STR_DIFF(old->tld, fresh->tld));
 	NOTE("edns-buffer-size", old->edns_buffer_size != fresh->edns_buffer_size);
+#define LIST_DIFF(k) (old->n_##k != fresh->n_##k || \
+	memcmp(old->k, fresh->k, old->n_##k * sizeof(old->k[0])) != 0)
+	NOTE("tls-listen", LIST_DIFF(tls_listen));
+	NOTE("https-listen", LIST_DIFF(https_listen));
+	NOTE("http-listen", LIST_DIFF(http_listen));
+	NOTE("doh-path", STR_DIFF(old->doh_path, fresh->doh_path));
+#undef LIST_DIFF
 #undef STR_DIFF
 #undef NOTE
 	if (n > 0)
@@ -573,6 +582,7 @@ pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
 	if (fresh != c) {
 		log_setup("pkdns", fresh->verbose, c->foreground);
 		restart_only_changes(c, fresh);
+		http_front_reload(d->front, fresh); /* tls-cert, tls-key */
 		memcpy(c->acl, fresh->acl, sizeof(fresh->acl));
 		c->n_acl = fresh->n_acl;
 		c->ratelimit = fresh->ratelimit;
@@ -764,6 +774,11 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		log_err("no DNS listener could be opened");
 		goto fail;
 	}
+	/* DoT, DoH and the HTTP routes; modules mount routes on d->http */
+	d->front = http_front_new(d->base, &d->conf, d->dns);
+	if (!d->front || http_front_listen(d->front, &d->conf) < 0)
+		goto fail;
+	d->http = http_front_server(d->front);
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
@@ -827,6 +842,8 @@ pkdns_free(struct pkdns *d)
 {
 	if (!d)
 		return;
+	/* HTTP first: its requests cancel their held DNS queries */
+	http_front_free(d->front);
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
 	while (!LIST_EMPTY(&d->icann_res)) {

@@ -140,6 +140,10 @@ pkdns_reply_log(void *ctx, const struct dns_query *q, const struct dns_query_not
 		.qname_len = q->info.qname_len,
 		.qtype = q->info.qtype,
 		.tcp = q->tcp,
+		.transport = q->transport == DNS_TRANSPORT_TLS	 ? "tls"
+			     : q->transport == DNS_TRANSPORT_HTTPS ? "https"
+			     : q->transport == DNS_TRANSPORT_HTTP  ? "http"
+								   : NULL,
 		.path = note->path,
 		.rcode = rcode,
 		.ms = ms,

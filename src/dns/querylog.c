@@ -54,8 +54,8 @@ common(char *out, size_t cap, const struct querylog_entry *e)
 		snprintf(type, sizeof(type), "%s", desc->_name);
 	else
 		snprintf(type, sizeof(type), "TYPE%u", e->qtype);
-	n = snprintf(out, cap, "%s %s %s %s %s", client, name, type, e->tcp ? "tcp" : "udp",
-	    e->path ? e->path : "-");
+	n = snprintf(out, cap, "%s %s %s %s %s", client, name, type,
+	    e->transport != NULL ? e->transport : e->tcp ? "tcp" : "udp", e->path ? e->path : "-");
 	return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
 }
 

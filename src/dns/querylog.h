@@ -27,6 +27,7 @@ struct querylog_entry {
 	size_t qname_len;
 	uint16_t qtype;
 	bool tcp;
+	const char *transport;     /**< "tls", "https", ...; NULL: tcp or udp */
 	const char *path;          /**< "pkarr", "icann", "cache", or NULL ("-") */
 	int rcode;                 /**< of the reply */
 	uint64_t ms;               /**< from arrival to reply */

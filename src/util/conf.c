@@ -89,6 +89,16 @@ static const struct conf_key conf_keys[] = {
 	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable", 0, 0 },
 	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)", 0, 0 },
 	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)", 0, 0 },
+	{ "tls-listen", 0, T_ADDR_LIST, F(tls_listen), F(n_tls_listen), 853, "ADDR[:PORT]  DNS over TLS (RFC 7858) address, repeatable (default port 853)", 0, 0 },
+	{ "https-listen", 0, T_ADDR_LIST, F(https_listen), F(n_https_listen), 443, "ADDR[:PORT]  DNS over HTTPS (RFC 8484, HTTP/2 and HTTP/1.1) address, repeatable (default port 443)", 0, 0 },
+	{ "http-listen", 0, T_ADDR_LIST, F(http_listen), F(n_http_listen), 80, "ADDR[:PORT]  plain HTTP (DoH behind a TLS proxy, other HTTP routes), repeatable (default port 80)", 0, 0 },
+	{ "tls-cert", 0, T_STR, F(tls_cert), 0, 0, "FILE  PEM certificate chain for tls-listen and https-listen (re-read on SIGHUP)", 0, 0 },
+	{ "tls-key", 0, T_STR, F(tls_key), 0, 0, "FILE  PEM private key of tls-cert (re-read on SIGHUP)", 0, 0 },
+	{ "doh-path", 0, T_STR, F(doh_path), 0, 0, "PATH  where DoH answers (default /dns-query)", 0, 0 },
+	{ "trusted-proxy", 0, T_PREFIX_LIST, F(trusted_proxy), F(n_trusted_proxy), 0, "PREFIX  X-Forwarded-For is believed only from these peers, repeatable (default none)", 0, 0 },
+	{ "http-max-connections", 0, T_U32, F(http_max_connections), 0, 0, "N  concurrent HTTP and HTTPS connections, 1-65535 (default 256; per client an eighth)", 1, 65535 },
+	{ "http-max-streams", 0, T_U32, F(http_max_streams), 0, 0, "N  HTTP/2 streams (HTTP/1.1 pipelined requests) per connection, 1-1000 (default 100)", 1, 1000 },
+	{ "http-idle-timeout", 0, T_U32, F(http_idle_timeout), 0, 0, "SECONDS  close idle HTTP connections, 1-3600 (default 30)", 1, 3600 },
 	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here", 0, 0 },
 	{ "log-queries", 0, T_BOOL, F(log_queries), 0, 0, "yes|no  log one line per answered query (default no)", 0, 0 },
 	{ "log-servfail", 0, T_BOOL, F(log_servfail), 0, 0, "yes|no  log one line per SERVFAIL with its reason (default no)", 0, 0 },
@@ -138,6 +148,9 @@ conf_defaults(struct conf *c)
 	c->stats_interval = 300;
 	c->cache_dir_retry = 300;
 	c->private_address_loopback_exempt = true;
+	c->http_max_connections = 256;
+	c->http_max_streams = 100;
+	c->http_idle_timeout = 30;
 }
 
 static const char *const default_bootstrap[] = {
@@ -170,6 +183,8 @@ conf_complete(struct conf *c)
 	}
 	if (!c->trust_anchor_file)
 		c->trust_anchor_file = strdup(PKDNS_TRUST_ANCHOR);
+	if (!c->doh_path)
+		c->doh_path = strdup("/dns-query");
 	/* <key>.key by default, as the Rust pkdns: one suffix that a
 	 * forwarder can route with one line */
 	if (!c->tld) {
@@ -197,6 +212,9 @@ conf_free(struct conf *c)
 	free(c->trust_anchor_file);
 	free(c->tld);
 	free(c->pidfile);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->doh_path);
 	free((char *)c->config_file);
 	memset(c, 0, sizeof(*c));
 }
@@ -789,6 +807,17 @@ conf_check_files(const struct conf *c)
 			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 				rc = conf_error(c, "cache-dir", 0, "%s: its directory %s does not exist",
 				    c->cache_dir, dir);
+		}
+	}
+	/* TLS listeners need a readable certificate and key */
+	if (c->n_tls_listen || c->n_https_listen) {
+		static const char *const key[2] = { "tls-cert", "tls-key" };
+		const char *file[2] = { c->tls_cert, c->tls_key };
+		for (int i = 0; i < 2; i++) {
+			if (!file[i])
+				rc = conf_error(c, key[i], 0, "needed by tls-listen and https-listen");
+			else if (access(file[i], R_OK) != 0)
+				rc = conf_error(c, key[i], 0, "%s: %s", file[i], strerror(errno));
 		}
 	}
 	if (c->pidfile) {

@@ -46,3 +46,7 @@ tests_unit_test_querylog_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_rebind_SOURCES = tests/unit/test_rebind.c
 tests_unit_test_rebind_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_dns_ede tests/unit/test_querylog tests/unit/test_rebind
+check_PROGRAMS += tests/unit/test_http_parse
+tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c
+tests_unit_test_http_parse_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_http_parse
