@@ -27,6 +27,8 @@
 #include "cache/cache.h"
 #include "daemon/daemon.h"
 #include "daemon/internal.h"
+#include "daemon/relay_api.h"
+#include "daemon/relay_http.h"
 #include "dns/acl.h"
 #include "dns/server.h"
 #include "icann/icann.h"
@@ -885,6 +887,14 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
+	/* RELAY: the pkarr relay API; its listener is interim (relay_http.h) */
+	d->relay = relay_api_new(d);
+	if (!d->relay)
+		goto fail;
+	if (d->conf.n_http_listen &&
+	    !(d->relay_http = relay_http_new(d->base, d->relay, d->conf.http_listen,
+		d->conf.n_http_listen)))
+		goto fail;
 
 	if (add_signal(d, SIGTERM, on_stop, &d->ev_term) < 0 ||
 	    add_signal(d, SIGINT, on_stop, &d->ev_int) < 0 ||
@@ -945,7 +955,9 @@ pkdns_free(struct pkdns *d)
 	if (!d)
 		return;
 	/* everything in flight is dropped: each held query freed once */
+	relay_http_free(d->relay_http); /* RELAY: cancels its pending calls */
 	pkdns_pkarr_free(d);
+	relay_api_free(d->relay);
 	while (d->icann_res) {
 		struct icann_res *res = d->icann_res;
 		while (res->waiters) {

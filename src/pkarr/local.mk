@@ -8,7 +8,8 @@ libpkdns_a_SOURCES += \
 	src/pkarr/zone.c src/pkarr/zone.h \
 	src/pkarr/cache.c src/pkarr/cache.h \
 	src/pkarr/lmdbcheck.c src/pkarr/lmdbcheck.h \
-	src/pkarr/relay.c src/pkarr/relay.h
+	src/pkarr/relay.c src/pkarr/relay.h \
+	src/pkarr/relay_client.c src/pkarr/relay_client.h
 
 check_PROGRAMS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \

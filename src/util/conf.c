@@ -89,6 +89,10 @@ static const struct conf_key conf_keys[] = {
 	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable", 0, 0 },
 	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)", 0, 0 },
 	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)", 0, 0 },
+	{ "http-listen", 0, T_ADDR_LIST, F(http_listen), F(n_http_listen), 80, "ADDR[:PORT]  plain HTTP listener (pkarr relay API), repeatable (default none)", 0, 0 },
+	{ "relay", 0, T_STR_LIST, F(relay), F(n_relay), 0, "URL  pkarr relay asked beside the DHT, http[s]://HOST[:PORT][/PATH], repeatable (default none)", 0, 0 },
+	{ "relay-ca", 0, T_STR, F(relay_ca), 0, 0, "FILE  PEM CAs trusted for https relays instead of the system store", 0, 0 },
+	{ "relay-put-ratelimit", 0, T_U32, F(relay_put_ratelimit), 0, 0, "N  relay API PUTs per second per client IP, burst 5N, 0 = off (default 1)", 0, 0 },
 	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here", 0, 0 },
 	{ "check-config", 0, T_CHECK, F(check_config), 0, 0, "check the configuration (and files it names), print errors, start nothing", 0, 0 },
 	{ "version", 'V', T_VERSION, 0, 0, 0, "print the version and exit", 0, 0 },
@@ -131,6 +135,7 @@ conf_defaults(struct conf *c)
 	c->republish_interval = 3600;
 	c->stats_interval = 300;
 	c->cache_dir_retry = 300;
+	c->relay_put_ratelimit = 1;
 }
 
 static const char *const default_bootstrap[] = {
@@ -182,6 +187,9 @@ conf_free(struct conf *c)
 		free(c->republish[i]);
 	for (size_t i = 0; i < c->n_search_domain; i++)
 		free(c->search_domain[i]);
+	for (size_t i = 0; i < c->n_relay; i++)
+		free(c->relay[i]);
+	free(c->relay_ca);
 	free(c->cache_dir);
 	free(c->trust_anchor_file);
 	free(c->tld);

@@ -21,7 +21,7 @@
 
 #define CONF_MAX_LIST 32
 /** Room for the keys of the table in conf.c (checked there). */
-#define CONF_KEYS_MAX 48
+#define CONF_KEYS_MAX 64
 /** Origin of a value set on the command line (see struct conf's line). */
 #define CONF_LINE_CMDLINE UINT32_MAX
 
@@ -88,6 +88,12 @@ struct conf {
 	uint32_t republish_interval;
 	uint32_t stats_interval;
 	char *pidfile;
+	char *relay[CONF_MAX_LIST];  /**< pkarr relay URLs (client) */
+	size_t n_relay;
+	char *relay_ca;             /**< CA file for https relays, or NULL */
+	uint32_t relay_put_ratelimit; /**< relay API PUTs per second per client */
+	struct conf_addr http_listen[CONF_MAX_LIST]; /**< relay API, plain HTTP */
+	size_t n_http_listen;
 	bool check_config;          /**< --check-config: check, start nothing */
 	/* Where each value came from, for conf_error(): the config file's
 	 * line, CONF_LINE_CMDLINE, or 0 (the default); indexed by the key's
