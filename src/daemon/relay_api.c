@@ -91,8 +91,16 @@ relay_call_cancel(struct relay_call *c)
 bool
 relay_api_path(const char *path, size_t len)
 {
-	uint8_t pk[32];
-	return pkarr_relay_path_key(path, len, pk) == 0;
+	size_t end;
+
+	/* "/" and one segment of a key's length: the relay's, even when it
+	 * is no key (then 400, relays.md) */
+	if (len < 1 || path[0] != '/')
+		return false;
+	for (end = 1; end < len && path[end] != '?'; end++)
+		if (path[end] == '/')
+			return false;
+	return end - 1 == PKARR_Z32_KEY_LEN;
 }
 
 /* ---- replies -------------------------------------------------------------- */

@@ -91,9 +91,10 @@ struct relay_api *relay_api_new(struct pkdns *d);
 void relay_api_free(struct relay_api *api);
 
 /**
- * Is this path the relay API's ("/" and a z-base32 key, any query)?
- * A listener routes such requests here and others elsewhere.
- * @return true for "/<52 characters of z-base32>"; false otherwise
+ * Is this path the relay API's: "/" and one segment of 52 characters
+ * (any query)? A listener routes such requests here (a segment that is
+ * no key gets 400) and others elsewhere (/dns-query, ...).
+ * @return true or false
  */
 bool relay_api_path(const char *path, size_t len);
 
