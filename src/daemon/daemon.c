@@ -31,6 +31,7 @@
 #include "daemon/relay_http.h"
 #include "dns/acl.h"
 #include "dns/server.h"
+#include "http/front.h"
 #include "icann/icann.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -707,6 +708,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	log_info("signal %d: stopping", (int)sig);
 	dns_server_close_listeners(d->dns);
+	http_front_close_listeners(d->front);
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -728,6 +730,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_setup("pkdns", fresh.verbose, d->conf.foreground);
+	http_front_reload(d->front, &fresh);
 	memcpy(d->conf.acl, fresh.acl, sizeof(fresh.acl));
 	d->conf.n_acl = fresh.n_acl;
 	d->conf.ratelimit = fresh.ratelimit;
@@ -884,16 +887,17 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		log_err("no DNS listener could be opened");
 		goto fail;
 	}
+	/* DoT, DoH and the HTTP routes; modules mount routes on d->http */
+	d->front = http_front_new(d->base, &d->conf, d->dns);
+	if (!d->front || http_front_listen(d->front, &d->conf) < 0)
+		goto fail;
+	d->http = http_front_server(d->front);
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
-	/* RELAY: the pkarr relay API; its listener is interim (relay_http.h) */
+	/* RELAY: the pkarr relay API on the HTTP listeners */
 	d->relay = relay_api_new(d);
-	if (!d->relay)
-		goto fail;
-	if (d->conf.n_http_listen &&
-	    !(d->relay_http = relay_http_new(d->base, d->relay, d->conf.http_listen,
-		d->conf.n_http_listen)))
+	if (!d->relay || relay_http_mount(d->http, d->relay) < 0)
 		goto fail;
 
 	if (add_signal(d, SIGTERM, on_stop, &d->ev_term) < 0 ||
@@ -954,8 +958,9 @@ pkdns_free(struct pkdns *d)
 {
 	if (!d)
 		return;
+	/* HTTP first: its requests cancel their held DNS queries */
+	http_front_free(d->front);
 	/* everything in flight is dropped: each held query freed once */
-	relay_http_free(d->relay_http); /* RELAY: cancels its pending calls */
 	pkdns_pkarr_free(d);
 	relay_api_free(d->relay);
 	while (d->icann_res) {

@@ -19,11 +19,12 @@ struct dns_query;
 struct dns_server;
 struct event;
 struct event_base;
+struct http_front;
+struct http_server;
 struct icann;
 struct icann_pending;
 struct pkarr_path;
 struct relay_api;
-struct relay_http;
 struct ratelimit;
 struct sockaddr_storage;
 
@@ -79,6 +80,8 @@ struct pkdns {
 	int argc;
 	char **argv;
 	struct dns_server *dns;
+	struct http_front *front;             /* DoT, DoH, HTTP listeners */
+	struct http_server *http;             /* for http_route_add() */
 	struct cache *cache;
 	struct icann *icann;
 	struct ratelimit *rl_query;
@@ -90,7 +93,6 @@ struct pkdns {
 	uint64_t deadline_stale, deadline_servfail, icann_joined, icann_capped;
 	struct pkarr_path *pkarr;
 	struct relay_api *relay;              /* RELAY: the relay API */
-	struct relay_http *relay_http;        /* RELAY: its interim listener */
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_stats stats;
 };

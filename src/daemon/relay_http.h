@@ -1,31 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * relay_http.h -- INTERIM plain HTTP/1.1 listeners (`http-listen`) that
- * serve the pkarr relay API (relay_api.h) until the shared HTTP/1.1 +
- * HTTP/2 + TLS listeners take the route. Other paths get 404.
+ * relay_http.h -- mounts the pkarr relay API (relay_api.h) on the HTTP
+ * server (http/http.h): GET, PUT and OPTIONS under "/", so that
+ * `http-listen: 127.0.0.1:6881` is the "local Pkarr server" web apps look
+ * for (pkarr design/relays.md). Longer prefixes (doh-path) win.
  */
 #ifndef PKDNS_DAEMON_RELAY_HTTP_H
 #define PKDNS_DAEMON_RELAY_HTTP_H
 
-#include <stddef.h>
-
-struct conf_addr;
-struct event_base;
+struct http_server;
 struct relay_api;
-struct relay_http;
 
 /**
- * Listen on each address.
- * @param base the event loop
- * @param api the relay API the requests go to
- * @param addrs the addresses (http-listen)
- * @param n how many
- * @return the listeners, or NULL (an address could not be bound; logged)
+ * Add the relay API's route.
+ * @param s the HTTP server (NULL: nothing to do)
+ * @param api the relay API
+ * @return 0, or -1 (out of memory)
  */
-struct relay_http *relay_http_new(struct event_base *base, struct relay_api *api,
-    const struct conf_addr *addrs, size_t n);
-
-/** Close the listeners and their connections (NULL is fine). */
-void relay_http_free(struct relay_http *rh);
+int relay_http_mount(struct http_server *s, struct relay_api *api);
 
 #endif

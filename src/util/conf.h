@@ -88,12 +88,23 @@ struct conf {
 	uint32_t republish_interval;
 	uint32_t stats_interval;
 	char *pidfile;
+	struct conf_addr tls_listen[CONF_MAX_LIST];   /**< DoT */
+	size_t n_tls_listen;
+	struct conf_addr https_listen[CONF_MAX_LIST]; /**< DoH over TLS */
+	size_t n_https_listen;
+	struct conf_addr http_listen[CONF_MAX_LIST];  /**< plain HTTP */
+	size_t n_http_listen;
+	char *tls_cert, *tls_key;   /**< PEM files */
+	char *doh_path;             /**< default /dns-query */
+	struct netprefix trusted_proxy[CONF_MAX_LIST];
+	size_t n_trusted_proxy;
+	uint32_t http_max_connections;
+	uint32_t http_max_streams;
+	uint32_t http_idle_timeout; /**< seconds */
 	char *relay[CONF_MAX_LIST];  /**< pkarr relay URLs (client) */
 	size_t n_relay;
 	char *relay_ca;             /**< CA file for https relays, or NULL */
 	uint32_t relay_put_ratelimit; /**< relay API PUTs per second per client */
-	struct conf_addr http_listen[CONF_MAX_LIST]; /**< relay API, plain HTTP */
-	size_t n_http_listen;
 	bool check_config;          /**< --check-config: check, start nothing */
 	/* Where each value came from, for conf_error(): the config file's
 	 * line, CONF_LINE_CMDLINE, or 0 (the default); indexed by the key's

@@ -39,6 +39,10 @@ is "$LM" "$(date -u -d "@$((SEQ1 / 1000000))" '+%a, %d %b %Y %H:%M:%S GMT')" \
 cp "$TMPD/body" "$TMPD/v1.bin"
 is "$("$PYTHON" -c 'import sys; b=open(sys.argv[1],"rb").read(); print(int.from_bytes(b[64:72],"big"))' "$TMPD/v1.bin")" \
 	"$SEQ1" "payload: sig | seq (8 bytes big endian) | packet"
+http --http2-prior-knowledge "$R/$K"
+is "$HS" 200 "GET over HTTP/2 (prior knowledge): 200"
+cmp -s "$TMPD/body" "$TMPD/v1.bin"
+is "$?" 0 "HTTP/2: the same payload"
 http -H "If-Modified-Since: $LM" "$R/$K"
 is "$HS" 304 "If-Modified-Since the Last-Modified: 304"
 is "$(stat -c %s "$TMPD/body" 2>/dev/null || echo 0)" 0 "304: no body"
