@@ -28,7 +28,7 @@ esac
 cache=${PKDNS_CROSS_CACHE:-/var/cache/pkdns-cross}/$arch
 # What pkdns links against (the -dev packages pull in their libraries),
 # plus the C library for the dynamic loader under qemu.
-roots="libldns-dev libsodium-dev libevent-dev libunbound-dev liblmdb-dev libssl-dev libc6"
+roots="libldns-dev libsodium-dev libevent-dev libunbound-dev liblmdb-dev libssl-dev libnghttp2-dev libc6"
 # Headers of the C library come with the cross compiler (libc6-dev-ARCH-cross);
 # a second copy in the sysroot would shadow them.
 skip_re='^(libc6-dev|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|rpcsvc-proto|libc-dev-bin)$'

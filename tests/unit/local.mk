@@ -37,3 +37,8 @@ EXTRA_DIST += tests/fuzz/fuzz_dns_query.c
 
 # Helpers the unit tests (and the fuzz targets) share: hex, JSON lines.
 EXTRA_DIST += tests/unit/testutil.h
+
+check_PROGRAMS += tests/unit/test_http_parse
+tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c
+tests_unit_test_http_parse_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_http_parse
