@@ -353,6 +353,9 @@ relay_api_handle(struct relay_api *api, const struct relay_http_req *req,
 		reply_init(&r, 204);
 		hdr(&r, "Access-Control-Allow-Headers", "Content-Type, If-Modified-Since, If-Match");
 		hdr(&r, "Access-Control-Max-Age", "86400");
+		/* Chrome's Private Network Access: a public page may then ask
+		 * the local relay on 127.0.0.1:6881 (relays.md's first try) */
+		hdr(&r, "Access-Control-Allow-Private-Network", "true");
 		send(conn, &r);
 		return;
 	}
