@@ -1038,13 +1038,15 @@ static void
 lookup_packet(struct pk_lookup *l, struct pkarr_packet *pkt_in, int rc)
 {
 	struct pkarr_path *pp = l->pp;
-	struct pkarr_packet pkt = *pkt_in;
+	struct pkarr_packet pkt;
 	struct pk_task *w;
 
 	/* the clients first, the write to --cache-dir after their answers */
 	pkarr_cache_hold_writes(pp->pcache);
-	if (rc == 0)
+	if (rc == 0) {
+		pkt = *pkt_in;
 		rc = pkarr_cache_put_verified(pp->pcache, &pkt, now_s());
+	}
 	if (rc < 0) {
 		char key[PKARR_Z32_KEY_LEN + 1];
 		pkarr_cache_release_writes(pp->pcache);
