@@ -14,11 +14,12 @@ _EXTRA_PIDS=
 
 keep_pid() { _EXTRA_PIDS="$_EXTRA_PIDS $1"; }
 
+# chained before pkarr_lib.sh's trap (the slow node) and lib.sh's
 _relay_cleanup() {
 	local rc=$? p
 	for p in $_EXTRA_PIDS; do _kill_bounded "$p" 5; done
 	(exit $rc)
-	_cleanup
+	if declare -F _pkarr_cleanup >/dev/null; then _pkarr_cleanup; else _cleanup; fi
 }
 trap _relay_cleanup EXIT
 
