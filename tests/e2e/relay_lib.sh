@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 # Helpers of the pkarr relay tests (tests/e2e/test_relay*.sh), on top of
 # lib.sh and pkarr_lib.sh:
 #   http ARGS...          curl, bounded; status code in $HS, headers in
@@ -55,7 +56,7 @@ relay_test_ca() {
 }
 
 fake_relay_start() { # CERT KEY DIR
-	local i
+
 	FAKE_PORT=$(pick_port)
 	"$PYTHON" - "$FAKE_PORT" "$1" "$2" "$3" >"$3.log" 2>&1 <<'PY' &
 import http.server, os, ssl, sys
@@ -87,7 +88,7 @@ srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 PY
 	keep_pid $!
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		"$PYTHON" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
 			"$FAKE_PORT" 2>/dev/null && return 0
 		sleep 0.1
@@ -121,8 +122,8 @@ dq() {
 # wait_answer NAME QNAME IP: up to 8 s for daemon NAME to answer QNAME A
 # with IP; true when it did
 wait_answer() {
-	local i
-	for i in $(seq 1 16); do
+
+	for _ in $(seq 1 16); do
 		dq "$1" "$2" A
 		[ "$(rdata A)" = "$3" ] && return 0
 		sleep 0.5

@@ -124,7 +124,7 @@ PROBE_NAME=none daemon_start C --dht-mode client --bootstrap 127.0.0.1:"$DEAD" \
 	--min-ttl 1 --max-ttl 1 --relay "$F" --relay "$R" --relay-ca "$TMPD/tls/ca.pem"
 ok "an older relay's packet, then the newer one" wait_answer C "$K" 192.0.2.2
 old_after=0
-for i in $(seq 1 8); do
+for _ in $(seq 1 8); do
 	sleep 0.4
 	dq C "$K" A
 	[ "$(rdata A)" = 192.0.2.1 ] && old_after=$((old_after + 1))
@@ -160,7 +160,7 @@ daemon_stop B
 
 # --- 429 -------------------------------------------------------------------
 got429=0
-for i in $(seq 1 15); do
+for _ in $(seq 1 15); do
 	http -X PUT --data-binary @"$TMPD/v1.bin" "$R/$K"
 	if [ "$HS" = 429 ]; then got429=1; break; fi
 done

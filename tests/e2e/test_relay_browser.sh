@@ -38,7 +38,7 @@ HTML
 WP=$(pick_port)
 "$PYTHON" -m http.server --bind 127.0.0.1 --directory "$TMPD/www" "$WP" >"$TMPD/www.log" 2>&1 &
 keep_pid $!
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	"$PYTHON" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
 		"$WP" 2>/dev/null && break
 	sleep 0.1

@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_all "curl not installed"
 
 nsd_start
 slow_node_start 0.7
-CLI_NET="--bootstrap 127.0.0.1:$SLOW_PORT"
+export CLI_NET="--bootstrap 127.0.0.1:$SLOW_PORT"
 HP=$(pick_port)
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client \
 	--bootstrap 127.0.0.1:"$SLOW_PORT" --dht-port 0 -v -v --http-listen 127.0.0.1:"$HP"
