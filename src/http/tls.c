@@ -78,6 +78,9 @@ ctx_load(const char *cert, const char *key, int which)
 	 * cache as well for TLS 1.2 clients that use session IDs */
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(c, 4096);
+	/* one TLS 1.3 ticket per handshake (OpenSSL sends two): a DNS
+	 * client keeps one connection, and each ticket costs an encryption */
+	SSL_CTX_set_num_tickets(c, 1);
 	SSL_CTX_set_session_id_context(c, (const unsigned char *)(which ? "pkdns-h" : "pkdns-d"), 7);
 	/* bufferevent_openssl writes from an evbuffer whose chunks move */
 	SSL_CTX_set_mode(c, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);

@@ -64,7 +64,7 @@ echo "<html><body>$TOKEN</body></html>" >"$WEB/index.html"
 (cd "$WEB" && exec "$PYTHON" -m http.server --bind 127.0.0.1 "$WEB_PORT") >"$TMPD/web.log" 2>&1 &
 WEB_PID=$!
 trap '_kill_bounded "$WEB_PID" 3; _cleanup' EXIT
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	curl -s -o /dev/null "http://127.0.0.1:$WEB_PORT/" && break
 	sleep 0.1
 done
@@ -162,6 +162,25 @@ for v in --http2 --http1.1; do
 		"$DOH?dns=%%%" "$DOH?dns=$Q64")
 	is "$out" "400:1 200:0 " "curl $v: after a 400 the connection serves the next request"
 done
+# bounds of the HTTP layer: an 8 KB header, streams per connection
+BIG=$(head -c 9000 /dev/zero | tr '\0' a)
+for v in --http1.1 --http2; do
+	code=$(curl -s "${CA[@]}" "$v" -o /dev/null -w '%{http_code}' -H "X-Big: $BIG" "$DOH?dns=$Q64")
+	is "$code" 431 "curl $v with a 9,000-byte header: 431"
+done
+if command -v nghttp >/dev/null; then
+	OUT=$(timeout 20 nghttp -nv "$DOH?dns=$Q64" 2>&1)
+	like "$OUT" "SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):100" "HTTP/2 SETTINGS: 100 concurrent streams"
+	like "$OUT" "SETTINGS_MAX_HEADER_LIST_SIZE\(0x06\):8192" "HTTP/2 SETTINGS: 8 KB of headers"
+else
+	skip "HTTP/2 SETTINGS" "nghttp (nghttp2-client) not installed"
+fi
+if command -v h2load >/dev/null; then
+	OUT=$(timeout 60 h2load -n 400 -c 1 -m 200 "$DOH?dns=$Q64" 2>&1)
+	like "$OUT" "400 succeeded, 0 failed, 0 errored" "h2load: 400 requests, 200 at a time asked on one connection, all answered"
+else
+	skip "h2load" "nghttp2-client not installed"
+fi
 code=$(curl -s --http2-prior-knowledge -o "$TMPD/b" -w '%{http_code} %{http_version}' \
 	"http://127.0.0.1:$HTTP_PORT/dns-query?dns=$Q64")
 is "$code" "200 2" "plain http-listen: HTTP/2 with prior knowledge (h2c)"
@@ -304,7 +323,7 @@ is "$(subj "$DOT_PORT")" "pkdns test 1" "DoT serves the first certificate"
 cp "$PKI/server2.pem" "$PKI/live.pem"
 cp "$PKI/server2.key" "$PKI/live.key"
 kill -HUP "$PKDNS_PID"
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	grep -q 'certificate .* reloaded' "$PKDNS_LOG" && break
 	sleep 0.1
 done
@@ -312,7 +331,7 @@ is "$(subj "$DOT_PORT")" "pkdns test 2" "SIGHUP: DoT serves the new certificate"
 is "$(subj "$DOH_PORT")" "pkdns test 2" "SIGHUP: HTTPS serves the new certificate"
 echo "not a certificate" >"$PKI/live.pem"
 kill -HUP "$PKDNS_PID"
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	grep -q 'keeping the old certificate' "$PKDNS_LOG" && break
 	sleep 0.1
 done

@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# doh_dot.sh -- DNS over TLS and DNS over HTTPS: pkdns against Debian's
+# unbound (tls-port, https-port; built with nghttp2), one thread each,
+# the same certificate (made here), the same 1,000 ICANN names cached
+# (both forward to nsd on loopback). Measures, alternating A B A B:
+#   - dnsperf -m dot and -m doh throughput (queries/s) and server CPU
+#     microseconds per answer (cpu_us_per_q);
+#   - new TLS connections: full handshakes per second (openssl s_time
+#     -new, no resumption) and server CPU microseconds per handshake;
+#   - memory per idle TLS connection: RSS growth over N open, idle,
+#     handshaken connections, divided by N.
+#
+# Environment: ROUNDS (2), SECONDS_PER_RUN (5), CLIENTS (8),
+# IDLE_CONNS (100). About a minute and a half by default.
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_DIR/lib.sh"
+
+ROUNDS=${ROUNDS:-2}
+SECS=${SECONDS_PER_RUN:-5}
+CLIENTS=${CLIENTS:-8}
+IDLE_CONNS=${IDLE_CONNS:-100}
+NNAMES=1000
+ZONE=bench.example
+
+machine_line
+NSD_PORT=$(free_port)
+PK_PORT=$(free_port); PK_DOT=$(free_port); PK_DOH=$(free_port)
+UB_PORT=$(free_port); UB_DOT=$(free_port); UB_DOH=$(free_port)
+say "nsd :$NSD_PORT; pkdns :$PK_PORT dot :$PK_DOT doh :$PK_DOH; unbound :$UB_PORT dot :$UB_DOT doh :$UB_DOH"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj "/CN=localhost" \
+	-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null || exit 1
+
+mkdir -p "$WORK/nsd"
+{
+	echo "\$ORIGIN $ZONE."
+	echo '$TTL 3600'
+	echo "@ IN SOA ns.$ZONE. hostmaster.$ZONE. 1 3600 600 86400 3600"
+	echo "@ IN NS ns.$ZONE."
+	echo "ns IN A 127.0.0.1"
+	for i in $(seq 0 $((NNAMES - 1))); do echo "n$i IN A 10.$((i / 256)).$((i % 256)).1"; done
+} >"$WORK/nsd/$ZONE.zone"
+cat >"$WORK/nsd/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1
+  do-ip6: no
+  port: $NSD_PORT
+  username: ""
+  chroot: ""
+  zonesdir: "$WORK/nsd"
+  database: ""
+  pidfile: "$WORK/nsd/nsd.pid"
+  xfrdfile: "$WORK/nsd/xfrd.state"
+  zonelistfile: "$WORK/nsd/zone.list"
+  xfrdir: "$WORK/nsd"
+  server-count: 1
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: $ZONE
+  zonefile: $ZONE.zone
+EOF
+bg nsd "$NSD" -d -c "$WORK/nsd/nsd.conf"
+wait_answer "$NSD_PORT" "n0.$ZONE" A 10 || { cat "$WORK/nsd.log"; exit 1; }
+
+{
+	unbound_conf "127.0.0.1@$UB_PORT" "$UB_PORT"
+	cat <<EOF
+  interface: 127.0.0.1@$UB_DOT
+  interface: 127.0.0.1@$UB_DOH
+  tls-port: $UB_DOT
+  https-port: $UB_DOH
+  tls-service-key: "$WORK/key.pem"
+  tls-service-pem: "$WORK/cert.pem"
+  incoming-num-tcp: 1000
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@$NSD_PORT
+remote-control:
+  control-enable: no
+EOF
+} >"$WORK/unbound.conf"
+bg unbound "$UNBOUND" -d -c "$WORK/unbound.conf"
+bg pkdns "$PKDNS" -d -v --dht-mode off -l "127.0.0.1:$PK_PORT" -f "127.0.0.1:$NSD_PORT" \
+	--tls-listen "127.0.0.1:$PK_DOT" --https-listen "127.0.0.1:$PK_DOH" \
+	--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
+	--tcp-max-connections 1000 --tcp-max-per-client 1000 --http-max-connections 8000 \
+	--dnssec no --ratelimit 0 --stats-interval 0
+wait_answer "$UB_PORT" "n0.$ZONE" A 10 || { cat "$WORK/unbound.log"; exit 1; }
+wait_answer "$PK_PORT" "n0.$ZONE" A 10 || { cat "$WORK/pkdns.log"; exit 1; }
+
+seq 0 $((NNAMES - 1)) | sed "s/.*/n&.$ZONE A/" >"$WORK/queries.txt"
+shuffle_lines "$WORK/queries.txt"
+warm_check pkdns "$PK_PORT" $NNAMES
+warm_check unbound "$UB_PORT" $NNAMES
+
+RES=$WORK/results.txt
+: >"$RES"
+for mode in dot doh; do
+	pk=$PK_DOT ub=$UB_DOT
+	[ $mode = doh ] && pk=$PK_DOH ub=$UB_DOH
+	for _ in $(seq 1 "$ROUNDS"); do
+		perf_run_cpu "pkdns-$mode" "$(pid_of pkdns)" -m $mode -s 127.0.0.1 -p "$pk" -T 1 \
+			-c "$CLIENTS" -q 200 -t 2 -d "$WORK/queries.txt" -l "$SECS" | tee -a "$RES"
+		perf_run_cpu "unbound-$mode" "$(pid_of unbound)" -m $mode -s 127.0.0.1 -p "$ub" -T 1 \
+			-c "$CLIENTS" -q 200 -t 2 -d "$WORK/queries.txt" -l "$SECS" | tee -a "$RES"
+	done
+done
+
+# full TLS handshakes per second (openssl s_time -new: a new session each time)
+handshakes() { # LABEL PID PORT
+	local t0 t1 n hz
+	hz=$(getconf CLK_TCK)
+	t0=$(cpu_ticks "$2")
+	n=$(openssl s_time -connect "127.0.0.1:$3" -new -time "$SECS" 2>/dev/null |
+		sed -n 's/^\([0-9]*\) connections in [0-9.]*s.*/\1/p' | head -n 1)
+	t1=$(cpu_ticks "$2")
+	awk -v l="$1" -v n="${n:-0}" -v s="$SECS" -v t="$((t1 - t0))" -v hz="$hz" \
+		'BEGIN { printf "label=%s handshakes=%d hs_per_s=%.1f cpu_us_per_hs=%.1f\n", l, n, n / s, n ? t / hz * 1e6 / n : 0 }'
+}
+for _ in $(seq 1 "$ROUNDS"); do
+	handshakes pkdns-hs "$(pid_of pkdns)" "$PK_DOT" | tee -a "$RES"
+	handshakes unbound-hs "$(pid_of unbound)" "$UB_DOT" | tee -a "$RES"
+done
+
+# memory per idle TLS connection (DoT, and HTTPS with ALPN h2)
+idle_mem() { # LABEL PID PORT ALPN
+	local before after
+	before=$(rss_kb "$2")
+	"$PYTHON" - "$3" "$IDLE_CONNS" "$4" "$WORK/idle.$1" <<'EOF' &
+import os, socket, ssl, sys, time
+port, n, alpn, flag = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+if alpn != "none":
+    ctx.set_alpn_protocols([alpn])
+conns = []
+for _ in range(n):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5))
+    if alpn == "h2":
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    conns.append(s)
+open(flag, "w").close()
+time.sleep(8)
+EOF
+	local py=$!
+	for _ in $(seq 1 100); do [ -f "$WORK/idle.$1" ] && break; sleep 0.1; done
+	sleep 1
+	after=$(rss_kb "$2")
+	wait "$py" 2>/dev/null
+	awk -v l="$1" -v b="$before" -v a="$after" -v n="$IDLE_CONNS" \
+		'BEGIN { printf "label=%s conns=%d rss_before_kb=%d rss_after_kb=%d kb_per_conn=%.1f\n", l, n, b, a, (a - b) / n }'
+}
+idle_mem pkdns-idle-dot "$(pid_of pkdns)" "$PK_DOT" none | tee -a "$RES"
+idle_mem unbound-idle-dot "$(pid_of unbound)" "$UB_DOT" none | tee -a "$RES"
+idle_mem pkdns-idle-h2 "$(pid_of pkdns)" "$PK_DOH" h2 | tee -a "$RES"
+idle_mem unbound-idle-h2 "$(pid_of unbound)" "$UB_DOH" h2 | tee -a "$RES"
+
+echo "== DoT and DoH: pkdns vs unbound ($NNAMES cached names, $CLIENTS clients, ${SECS}s runs, $ROUNDS rounds)"
+"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-dot unbound-dot qps cpu_us_per_q
+"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-doh unbound-doh qps cpu_us_per_q
+"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-hs unbound-hs hs_per_s cpu_us_per_hs
+"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-idle-dot unbound-idle-dot kb_per_conn
+"$PYTHON" "$BENCH_DIR/lib/summarise.py" "$RES" pkdns-idle-h2 unbound-idle-h2 kb_per_conn
