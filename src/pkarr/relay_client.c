@@ -37,6 +37,7 @@
 
 struct relay {
 	char url[PKARR_RELAY_URL_MAX + 1];
+	unsigned inflight;            /* requests open to it */
 	struct pkarr_relay_url u;
 	bool literal; /* host is an IP address */
 	char host_hdr[300];
@@ -147,6 +148,7 @@ req_free(struct relay_req *r)
 {
 	struct relay_client *rc = r->rc;
 
+	rc->relays[r->relay].inflight--;
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -261,9 +263,14 @@ start(struct relay_client *rc, size_t relay, const uint8_t pk[32], enum evhttp_c
 	if (!rc || relay >= rc->n || !cb)
 		return NULL;
 	rl = &rc->relays[relay];
+	if (rl->inflight >= RELAY_CLIENT_MAX_INFLIGHT) {
+		log_debug("%s: %u requests open, not one more", rl->url, rl->inflight);
+		return NULL;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	rl->inflight++;
 	r->rc = rc;
 	r->relay = relay;
 	r->cb = cb;

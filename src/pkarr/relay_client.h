@@ -34,6 +34,10 @@ struct relay_req;
 
 /** Most relays one client keeps. */
 #define RELAY_CLIENT_MAX 32
+/** Most requests open to one relay at a time (sockets, memory): beyond
+ *  it relay_client_get/put return NULL and the caller goes on without
+ *  that relay. */
+#define RELAY_CLIENT_MAX_INFLIGHT 32
 /** Default deadline of one request, in milliseconds. */
 #define RELAY_CLIENT_TIMEOUT_MS 5000
 
@@ -98,7 +102,8 @@ const char *relay_client_url(const struct relay_client *rc, size_t relay);
  * @param ims_s If-Modified-Since in seconds since the epoch, 0 for none
  * @param cb called with the outcome (200 with the payload, 304, 404, ...)
  * @param ctx passed to cb
- * @return a handle for relay_req_cancel(), or NULL (cb will not run)
+ * @return a handle for relay_req_cancel(), or NULL (cb will not run):
+ *         out of memory, or RELAY_CLIENT_MAX_INFLIGHT requests open to it
  */
 struct relay_req *relay_client_get(struct relay_client *rc, size_t relay,
     const uint8_t pk[32], uint64_t ims_s, relay_client_cb cb, void *ctx);
