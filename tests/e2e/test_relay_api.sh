@@ -15,6 +15,15 @@ require_pkarr
 command -v curl >/dev/null || skip_all "curl not installed"
 command -v openssl >/dev/null || skip_all "openssl not installed"
 
+# --check-config knows a relay URL and the CA file
+"$PKDNS" --check-config --relay ftp://x >"$TMPD/cc.out" 2>&1
+is "$?" 2 "--check-config: a relay URL that is not http(s) is an error"
+like "$(cat "$TMPD/cc.out")" "--relay: 'ftp://x' is not a relay URL" "  ... saying which"
+"$PKDNS" --check-config --relay-ca "$TMPD/none.pem" >/dev/null 2>&1
+is "$?" 2 "--check-config: a missing relay-ca file is an error"
+"$PKDNS" --check-config --relay https://relay.example.net/pkarr >/dev/null 2>&1
+is "$?" 0 "--check-config: an https relay URL with a path is fine"
+
 nsd_start
 HP=$(pick_port)
 daemon_start A --http-listen 127.0.0.1:"$HP" --relay-put-ratelimit 1
