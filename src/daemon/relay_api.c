@@ -23,7 +23,6 @@ struct relay_call {
 	struct relay_api *api;
 	relay_http_send_fn send;       /* NULL once cancelled */
 	void *conn;
-	bool head;
 	bool has_ims;
 	uint64_t ims_s;
 	struct relay_call *prev, *next;
@@ -159,7 +158,7 @@ send_status(relay_http_send_fn send, void *conn, int status)
 /* 200 with the payload, or 304 when If-Modified-Since covers it. */
 static void
 send_packet(const struct relay_api *api, relay_http_send_fn send, void *conn,
-    const struct pkarr_packet *pkt, bool has_ims, uint64_t ims_s, bool head)
+    const struct pkarr_packet *pkt, bool has_ims, uint64_t ims_s)
 {
 	struct relay_http_reply r;
 	uint8_t buf[PKARR_RELAY_PAYLOAD_MAX];
@@ -178,7 +177,7 @@ send_packet(const struct relay_api *api, relay_http_send_fn send, void *conn,
 			send_status(send, conn, 500);
 			return;
 		}
-		r.body = head ? NULL : buf;
+		r.body = buf; /* the listener leaves it out of a HEAD reply */
 		r.body_len = len;
 	}
 	send(conn, &r);
@@ -193,7 +192,7 @@ get_done(void *ctx, int rc, const struct pkarr_packet *pkt)
 
 	if (c->send) {
 		if (rc == PKDNS_PKARR_FOUND)
-			send_packet(c->api, c->send, c->conn, pkt, c->has_ims, c->ims_s, c->head);
+			send_packet(c->api, c->send, c->conn, pkt, c->has_ims, c->ims_s);
 		else
 			send_status(c->send, c->conn, rc == PKDNS_PKARR_NONE ? 404 : 503);
 	}
@@ -237,7 +236,6 @@ handle_get(struct relay_api *api, const struct relay_http_req *req, const uint8_
 		send_status(send, conn, 500);
 		return;
 	}
-	c->head = req->method == RELAY_HTTP_HEAD;
 	c->has_ims = has_ims;
 	c->ims_s = ims_s;
 	rc = pkdns_pkarr_get(api->d, pk, req->client, get_done, c, &pkt);
@@ -246,7 +244,7 @@ handle_get(struct relay_api *api, const struct relay_http_req *req, const uint8_
 		*pending = c;
 		return;
 	case PKDNS_PKARR_FOUND:
-		send_packet(api, send, conn, &pkt, has_ims, ims_s, c->head);
+		send_packet(api, send, conn, &pkt, has_ims, ims_s);
 		break;
 	case PKDNS_PKARR_NONE:
 		send_status(send, conn, 404);

@@ -67,7 +67,8 @@ struct relay_http_reply {
 	const char *reason;            /**< "OK", "Not Found", ... */
 	struct relay_http_hdr h[RELAY_HTTP_MAX_HDRS];
 	size_t n;
-	const uint8_t *body;           /**< NULL for none (HEAD: the listener drops it) */
+	const uint8_t *body;           /**< NULL for none; also given for HEAD,
+	                                *   whose reply the listener sends without it */
 	size_t body_len;
 };
 
