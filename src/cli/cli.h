@@ -235,4 +235,29 @@ int cli_cmd_publish(const struct cli_opts *o, int argc, char **argv);
  */
 int cli_cmd_resolve(const struct cli_opts *o, int argc, char **argv);
 
+struct pkarr_packet;
+
+/**
+ * PUT a packet to a pkarr relay (publish --relay), printing the outcome.
+ * @param o global options (--timeout bounds the request)
+ * @param url the relay, http[s]://HOST[:PORT][/PATH]
+ * @param ca a PEM CA file trusted instead of the system store, or NULL
+ * @param pkt the signed packet
+ * @return a cli_exit code
+ */
+int cli_relay_put(const struct cli_opts *o, const char *url, const char *ca,
+	const struct pkarr_packet *pkt);
+
+/**
+ * GET a key's packet from a pkarr relay (resolve --relay) and verify it.
+ * @param o global options
+ * @param url the relay
+ * @param ca a PEM CA file, or NULL
+ * @param pk the key
+ * @param out receives the verified packet
+ * @return 0, 1 when the relay has none (404), or -1 after printing why
+ */
+int cli_relay_get(const struct cli_opts *o, const char *url, const char *ca,
+	const uint8_t pk[32], struct pkarr_packet *out);
+
 #endif

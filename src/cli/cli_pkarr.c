@@ -147,10 +147,16 @@ cli_cmd_publish(const struct cli_opts *o, int argc, char **argv)
 	struct cli_session *s = NULL;
 	struct op_state st;
 	int rc = CLI_EXIT_USAGE, r;
+	const char *relay = NULL, *relay_ca = NULL;
+	const struct cli_optspec specs[] = {
+		{ NULL, "--relay", true, &relay },
+		{ NULL, "--relay-ca", true, &relay_ca },
+	};
 
-	if (cli_parse_args("publish", argc, argv, NULL, 0, pos, 2, &npos) != 0 ||
+	if (cli_parse_args("publish", argc, argv, specs, 2, pos, 2, &npos) != 0 ||
 	    npos != 2) {
-		fprintf(stderr, "usage: pkdns-cli publish SEEDFILE ZONEFILE\n");
+		fprintf(stderr, "usage: pkdns-cli publish [--relay URL [--relay-ca FILE]] "
+		    "SEEDFILE ZONEFILE\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (cli_read_seed(pos[0], seed) != 0)
@@ -181,6 +187,10 @@ cli_cmd_publish(const struct cli_opts *o, int argc, char **argv)
 	if (r != 0) {
 		fprintf(stderr, "pkdns-cli: %s: cannot sign: %s\n", pos[1],
 		    pkarr_strerror(r));
+		goto out;
+	}
+	if (relay) { /* through a relay instead of the DHT */
+		rc = cli_relay_put(o, relay, relay_ca, pkt);
 		goto out;
 	}
 	item->is_mutable = true;
@@ -348,10 +358,16 @@ cli_cmd_resolve(const struct cli_opts *o, int argc, char **argv)
 	struct cli_session *s = NULL;
 	uint32_t id;
 	int rc = CLI_EXIT_USAGE, kept;
+	const char *relay = NULL, *relay_ca = NULL;
+	const struct cli_optspec specs[] = {
+		{ NULL, "--relay", true, &relay },
+		{ NULL, "--relay-ca", true, &relay_ca },
+	};
 
-	if (cli_parse_args("resolve", argc, argv, NULL, 0, pos, 3, &npos) != 0 ||
+	if (cli_parse_args("resolve", argc, argv, specs, 2, pos, 3, &npos) != 0 ||
 	    npos < 1) {
-		fprintf(stderr, "usage: pkdns-cli resolve KEY [NAME] [TYPE]\n");
+		fprintf(stderr, "usage: pkdns-cli resolve [--relay URL [--relay-ca FILE]] "
+		    "KEY [NAME] [TYPE]\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (cli_parse_key(pos[0], pk) != 0) {
@@ -385,6 +401,15 @@ cli_cmd_resolve(const struct cli_opts *o, int argc, char **argv)
 		goto out;
 	}
 	st->pk = pk;
+	if (relay) { /* through a relay instead of the DHT */
+		int g = cli_relay_get(o, relay, relay_ca, pk, &st->best);
+		if (g == 1)
+			fprintf(stderr, "pkdns-cli: no packet found for %s\n", z32);
+		if (g != 0)
+			goto out;
+		st->have = true;
+		goto found;
+	}
 	s = cli_session_start(o, BOOT_MIN_NODES, BOOT_WAIT_MS);
 	if (s == NULL)
 		goto out;
@@ -408,6 +433,7 @@ cli_cmd_resolve(const struct cli_opts *o, int argc, char **argv)
 		fprintf(stderr, "pkdns-cli: no packet found for %s\n", z32);
 		goto out;
 	}
+found:
 	print_packet_time(st->best.ts_us);
 	kept = filter_packet(&st->best, name, type);
 	if (kept < 0) {

@@ -2,7 +2,7 @@
 # src/cli: pkdns-cli, the command-line tool (keys, publish, resolve, dht).
 bin_PROGRAMS += src/pkdns-cli
 src_pkdns_cli_SOURCES = src/cli/pkdns-cli.c src/cli/cli_pkarr.c \
-	src/cli/cli_dht.c src/cli/cli_session.c src/cli/cli.h
+	src/cli/cli_dht.c src/cli/cli_session.c src/cli/cli_relay.c src/cli/cli.h
 src_pkdns_cli_LDADD = libpkdns.a $(DEPS_LIBS)
 dist_man_MANS += man/pkdns-cli.1
 

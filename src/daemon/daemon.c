@@ -28,6 +28,8 @@
 #include "cache/cache.h"
 #include "daemon/daemon.h"
 #include "daemon/internal.h"
+#include "daemon/relay_api.h"
+#include "daemon/relay_http.h"
 #include "dns/acl.h"
 #include "dns/server.h"
 #include "http/front.h"
@@ -782,6 +784,10 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
+	/* RELAY: the pkarr relay API on the HTTP listeners */
+	d->relay = relay_api_new(d);
+	if (!d->relay || relay_http_mount(d->http, d->relay) < 0)
+		goto fail;
 	pkdns_apply_conf(d, &d->conf);
 
 	if (add_signal(d, SIGTERM, on_stop, &d->ev_term) < 0 ||
@@ -846,6 +852,7 @@ pkdns_free(struct pkdns *d)
 	http_front_free(d->front);
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
+	relay_api_free(d->relay);
 	while (!LIST_EMPTY(&d->icann_res)) {
 		struct icann_res *res = LIST_FIRST(&d->icann_res);
 		while (!LIST_EMPTY(&res->waiters)) {

@@ -40,6 +40,7 @@ struct http_server;
 struct icann;
 struct icann_pending;
 struct pkarr_path;
+struct relay_api;
 struct ratelimit;
 struct rebind_policy;
 struct sockaddr_storage;
@@ -83,6 +84,7 @@ struct pkdns {
 	uint64_t deadline_stale, deadline_servfail, icann_joined, icann_capped;
 	struct pkarr_path *pkarr;
 	struct rebind_policy *rebind;         /* private-address; reply.c */
+	struct relay_api *relay;              /* RELAY: the relay API */
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_stats stats;
 };
@@ -178,6 +180,50 @@ void pkdns_pkarr_free(struct pkdns *d);
  * @return true when q was taken (answered or held), false for ICANN names
  */
 bool pkdns_route_pkarr(struct pkdns *d, struct dns_query *q);
+
+/* ---- RELAY: the relay API's hooks into the pkarr path (pkarr_path.c);
+ * to move onto pkarr_resolver_get/put with the pkarr path. */
+
+struct pkarr_packet;
+struct sockaddr;
+
+/** Outcomes of pkdns_pkarr_get/put and of their callbacks. */
+enum pkdns_pkarr_rc {
+	PKDNS_PKARR_FOUND = 0,       /**< get: a packet (fresh or stale) */
+	PKDNS_PKARR_PENDING = 1,     /**< the callback will tell */
+	PKDNS_PKARR_NONE = 2,        /**< get: known to have no packet */
+	PKDNS_PKARR_FAIL = -1,       /**< nobody answered, out of memory */
+	PKDNS_PKARR_LIMITED = -2,    /**< get: over the client's look-up rate */
+	PKDNS_PKARR_OLDER = -3,      /**< put: a newer packet is held */
+	PKDNS_PKARR_BAD = -4,        /**< put: refused (dated in the future) */
+	PKDNS_PKARR_UNREACHABLE = -5,/**< put: no DHT node known */
+};
+
+/** A pending get's outcome: PKDNS_PKARR_FOUND with the packet (valid
+ *  during the call), _NONE (no packet) or _FAIL (nobody answered). */
+typedef void (*pkdns_pkarr_get_fn)(void *ctx, int rc, const struct pkarr_packet *pkt);
+/** A pending put's outcome: how many DHT nodes stored it. */
+typedef void (*pkdns_pkarr_put_fn)(void *ctx, unsigned stored);
+
+/**
+ * Read a key's packet through the packet cache; a miss starts or joins
+ * the key's look-up (DHT and relays), shared with DNS queries.
+ * @param client charged a look-up it starts (dht-ratelimit), or NULL
+ * @param out receives the packet for PKDNS_PKARR_FOUND
+ * @return PKDNS_PKARR_FOUND, _NONE, _PENDING (fn runs later, never from
+ *         this call), _LIMITED or _FAIL
+ */
+int pkdns_pkarr_get(struct pkdns *d, const uint8_t pk[32], const struct sockaddr *client,
+    pkdns_pkarr_get_fn fn, void *ctx, struct pkarr_packet *out);
+
+/**
+ * Store a verified packet in the packet cache, add its key to the
+ * republish set for a while and put it on the DHT (BEP 44).
+ * @return PKDNS_PKARR_PENDING (fn runs when the put ends), _OLDER, _BAD,
+ *         _UNREACHABLE (cached, not put) or _FAIL
+ */
+int pkdns_pkarr_put(struct pkdns *d, const struct pkarr_packet *pkt, pkdns_pkarr_put_fn fn,
+    void *ctx);
 
 /**
  * Figures of the pkarr path for the stats line.

@@ -17,6 +17,7 @@
 #include "daemon/internal.h"
 #include "dns/msg.h"
 #include "dns/rebind.h"
+#include "pkarr/relay.h"
 #include "pkarr/zbase32.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -51,6 +52,14 @@ check_config(const struct conf *cfg)
 			rc = conf_error(cfg, "republish", i, "'%s' is not a public key "
 			    "(52 z-base32 characters)", s);
 	}
+	for (size_t i = 0; i < cfg->n_relay; i++) { /* RELAY */
+		struct pkarr_relay_url u;
+		if (pkarr_relay_url_parse(cfg->relay[i], &u) != 0)
+			rc = conf_error(cfg, "relay", i, "'%s' is not a relay URL "
+			    "(http[s]://HOST[:PORT][/PATH])", cfg->relay[i]);
+	}
+	if (cfg->relay_ca && access(cfg->relay_ca, R_OK) != 0)
+		rc = conf_error(cfg, "relay-ca", 0, "%s: %s", cfg->relay_ca, strerror(errno));
 	if (cfg->tld && check_suffix(cfg, "tld", 0, cfg->tld) < 0)
 		rc = -1;
 	for (size_t i = 0; i < cfg->n_search_domain; i++)

@@ -37,6 +37,8 @@
 #include "pkarr/answer.h"
 #include "pkarr/cache.h"
 #include "pkarr/packet.h"
+#include "pkarr/relay.h"
+#include "pkarr/relay_client.h"
 #include "pkarr/zbase32.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -131,6 +133,29 @@ struct pk_lookup {
 	struct pkarr_packet *best;    /* the newest packet it found, or NULL */
 	struct pk_task *waiters;
 	LIST_ENTRY(pk_lookup) link;
+	/* RELAY: the relays are asked beside the DHT; the look-up ends when
+	 * both have (see lookup_finish) */
+	struct pk_getter *getters;    /* relay API GETs waiting (relay_api.c) */
+	struct relay_req *rreq[RELAY_CLIENT_MAX];
+	unsigned relays_pending;
+	bool dht_done;
+	unsigned responses;           /* DHT nodes and relays that answered */
+};
+
+/* RELAY: a relay API GET waiting on a look-up */
+struct pk_getter {
+	struct pk_lookup *l;
+	pkdns_pkarr_get_fn fn;
+	void *ctx;
+	struct pk_getter *next;
+};
+
+/* RELAY: a relay API PUT waiting for its BEP 44 put */
+struct pk_putter {
+	struct pkarr_path *pp;
+	pkdns_pkarr_put_fn fn;
+	void *ctx;
+	struct pk_putter *prev, *next;
 };
 
 struct boot_req {
@@ -194,6 +219,8 @@ struct pkarr_path {
 	struct event *ev_retire;
 	LIST_HEAD(, pk_icann) charged; /* every pk_icann */
 	uint32_t neg_ttl;
+	struct relay_client *relays;  /* RELAY: relay: URLs, or NULL */
+	struct pk_putter *putters;    /* RELAY: PUTs on the DHT */
 };
 
 static void task_step(struct pk_task *t);
@@ -894,6 +921,13 @@ lookup_free(struct pk_lookup *l)
 
 	LIST_REMOVE(l, link);
 	pp->n_lookups--;
+	for (size_t i = 0; i < RELAY_CLIENT_MAX; i++) /* RELAY */
+		relay_req_cancel(l->rreq[i]);
+	while (l->getters) { /* RELAY: only at shutdown; answered otherwise */
+		struct pk_getter *g = l->getters;
+		l->getters = g->next;
+		free(g);
+	}
 	free(l->best);
 	free(l);
 }
@@ -938,23 +972,53 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 		task_no_packet(t);
 }
 
+/* RELAY: answer the relay API GETs waiting on l (rc: PKDNS_PKARR_FOUND
+ * with pkt, _NONE or _FAIL) */
+static void
+lookup_answer_getters(struct pk_lookup *l, int rc, const struct pkarr_packet *pkt)
+{
+	struct pk_getter *g = l->getters;
+
+	l->getters = NULL;
+	while (g) {
+		struct pk_getter *next = g->next;
+		g->fn(g->ctx, rc, pkt);
+		free(g);
+		g = next;
+	}
+}
+
+static void lookup_packet(struct pk_lookup *l, struct pkarr_packet *pkt, int rc);
+
 static void
 lookup_value(void *arg, const struct dht_item *item)
 {
 	struct pk_lookup *l = arg;
-	struct pkarr_path *pp = l->pp;
 	struct pkarr_packet pkt;
-	struct pk_task *w;
 	int rc;
 
 	/* The DHT look-up verified the signature before calling us: once is
 	 * enough (it is most of the time between the DHT's answer and ours). */
 	rc = pkarr_packet_from_verified_bep44(&pkt, item->k, item->seq, item->v, item->v_len,
 	    item->sig);
+	lookup_packet(l, &pkt, rc);
+}
+
+/* A verified packet for l's key from the DHT or a relay (rc: 0, or why it
+ * is unusable): into the cache, and to everyone waiting. */
+static void
+lookup_packet(struct pk_lookup *l, struct pkarr_packet *pkt_in, int rc)
+{
+	struct pkarr_path *pp = l->pp;
+	struct pkarr_packet pkt;
+	struct pk_task *w;
+
 	/* the clients first, the write to --cache-dir after their answers */
 	pkarr_cache_hold_writes(pp->pcache);
-	if (rc == 0)
+	if (rc == 0) {
+		pkt = *pkt_in;
 		rc = pkarr_cache_put_verified(pp->pcache, &pkt, now_s());
+	}
 	if (rc < 0) {
 		char key[PKARR_Z32_KEY_LEN + 1];
 		pkarr_cache_release_writes(pp->pcache);
@@ -989,33 +1053,71 @@ lookup_value(void *arg, const struct dht_item *item)
 			task_answer(w, &pkt);
 		w = next;
 	}
+	if (l->getters) { /* RELAY */
+		const struct pkarr_packet *held = NULL;
+		struct pkarr_packet copy = pkt;
+		if (rc == PKARR_PUT_OLDER &&
+		    pkarr_cache_get(pp->pcache, l->pk, now_s(), &held) != PKARR_CACHE_MISS && held)
+			copy = *held;
+		lookup_answer_getters(l, PKDNS_PKARR_FOUND, &copy);
+	}
 	pkarr_cache_release_writes(pp->pcache);
 }
+
+static void lookup_finish(struct pk_lookup *l);
 
 static void
 lookup_done(void *arg, const struct dht_lookup_stats *st)
 {
 	struct pk_lookup *l = arg;
-	struct pkarr_path *pp = l->pp;
-	struct pk_task *w = l->waiters;
-	struct pkarr_packet *best = l->best;
-	/* values the look-up dropped as dated too far ahead count as refused:
-	 * this host's clock may be behind, so SERVFAIL, no negative entry */
-	bool got = l->got_value, refused = l->refused || st->too_new > 0;
 	char key[PKARR_Z32_KEY_LEN + 1];
-	uint8_t pk[32];
 
 	pkarr_z32_encode(l->pk, key);
 	log_debug("%s: look-up done: %u queried, %u responses, %u values, %llu ms", key,
 	    st->queried, st->responses, st->values, (unsigned long long)st->elapsed_ms);
-	if (!got && st->too_new > 0)
+	/* values the look-up dropped as dated too far ahead count as refused:
+	 * this host's clock may be behind, so SERVFAIL, no negative entry */
+	if (st->too_new > 0)
+		l->refused = true;
+	if (!l->got_value && st->too_new > 0)
 		log_info("%s: only packets dated more than %u s ahead of the clock were "
 		    "found: answering SERVFAIL (is the clock behind?)", key,
 		    (unsigned)PKARR_FUTURE_MAX_S);
-	if (!got && !refused && st->responses > 0)
+	l->responses += st->responses;
+	l->dht_done = true;
+	if (l->relays_pending == 0) /* RELAY: else the last relay finishes */
+		lookup_finish(l);
+}
+
+static void
+lookup_finish(struct pk_lookup *l)
+{
+	struct pkarr_path *pp = l->pp;
+	struct pk_task *w = l->waiters;
+	struct pkarr_packet *best = l->best;
+	bool got = l->got_value, refused = l->refused;
+	unsigned responses = l->responses;
+	char key[PKARR_Z32_KEY_LEN + 1];
+	uint8_t pk[32];
+
+	pkarr_z32_encode(l->pk, key);
+	if (l->getters) { /* RELAY */
+		const struct pkarr_packet *held = NULL;
+		enum pkarr_cache_state cs = pkarr_cache_get(pp->pcache, l->pk, now_s(), &held);
+		if ((cs == PKARR_CACHE_FRESH || cs == PKARR_CACHE_STALE) && held) {
+			struct pkarr_packet copy = *held;
+			lookup_answer_getters(l, PKDNS_PKARR_FOUND, &copy);
+		} else if (best) {
+			lookup_answer_getters(l, PKDNS_PKARR_FOUND, best);
+		} else {
+			lookup_answer_getters(l, responses > 0 && !refused ? PKDNS_PKARR_NONE : PKDNS_PKARR_FAIL,
+			    NULL);
+		}
+	}
+	if (!got && !refused && responses > 0)
 		pkarr_cache_put_negative(pp->pcache, l->pk, now_s(), pp->neg_ttl);
-	if (w && !got && st->responses == 0)
-		log_info("%s: no DHT node answered", key);
+	if (w && !got && responses == 0)
+		log_info("%s: no DHT node%s answered", key, pp->relays ? " or relay" : "");
 	/* Off the list before any waiter runs: a waiter that misses again
 	 * must not rejoin a look-up about to be freed (it would wait for
 	 * ever). */
@@ -1027,13 +1129,69 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 		struct pk_task *next = w->wnext;
 		w->lookup = NULL;
 		w->wnext = NULL;
-		if (got || st->responses > 0)
+		if (got || responses > 0)
 			lookup_answer_waiter(pk, w, best, refused);
 		else
 			task_fail(w, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		w = next;
 	}
 	free(best);
+}
+
+/* ---- RELAY: relays as a client, beside the DHT ---------------------------- */
+
+static void
+relay_got(void *ctx, size_t relay, int status, const uint8_t *body, size_t len)
+{
+	struct pk_lookup *l = ctx;
+	struct pkarr_path *pp = l->pp;
+	struct pkarr_packet pkt;
+	char key[PKARR_Z32_KEY_LEN + 1];
+	int rc;
+
+	l->rreq[relay] = NULL;
+	l->relays_pending--;
+	pkarr_z32_encode(l->pk, key);
+	if (status == 200) {
+		/* never trusted beyond the signature: verified here, and the
+		 * cache keeps a newer packet it holds */
+		rc = pkarr_relay_decode(&pkt, l->pk, body, len);
+		if (rc == 0) {
+			l->responses++;
+			log_debug("%s: packet from relay %s", key, relay_client_url(pp->relays, relay));
+			lookup_packet(l, &pkt, rc);
+		} else {
+			log_info("%s: relay %s sent an unusable packet: %s", key,
+			    relay_client_url(pp->relays, relay), pkarr_strerror(rc));
+		}
+	} else if (status == 304 || status == 404) {
+		l->responses++;
+	} else {
+		log_debug("%s: relay %s: %d", key, relay_client_url(pp->relays, relay), status);
+	}
+	if (l->relays_pending == 0 && l->dht_done)
+		lookup_finish(l);
+}
+
+/* Ask every relay for l's key, with If-Modified-Since the packet held. */
+static void
+relay_lookup_start(struct pk_lookup *l)
+{
+	struct pkarr_path *pp = l->pp;
+	const struct pkarr_packet *held = NULL;
+	uint64_t ims = 0;
+	enum pkarr_cache_state cs;
+
+	if (!pp->relays)
+		return;
+	cs = pkarr_cache_get(pp->pcache, l->pk, now_s(), &held);
+	if ((cs == PKARR_CACHE_FRESH || cs == PKARR_CACHE_STALE) && held)
+		ims = held->ts_us / 1000000;
+	for (size_t i = 0; i < relay_client_count(pp->relays); i++) {
+		l->rreq[i] = relay_client_get(pp->relays, i, l->pk, ims, relay_got, l);
+		if (l->rreq[i])
+			l->relays_pending++;
+	}
 }
 
 /* Join the key's look-up, starting it if needed. t may be NULL for a
@@ -1048,7 +1206,7 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 		if (memcmp(l->pk, pk, 32) == 0)
 			break;
 	if (!l) {
-		if (!pp->dht || pp->n_lookups >= MAX_LOOKUPS)
+		if ((!pp->dht && !pp->relays) || pp->n_lookups >= MAX_LOOKUPS)
 			return -1;
 		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->req.q->client,
 			     time_mono_ms()))
@@ -1061,20 +1219,25 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 		l->start_ms = time_mono_ms();
 		LIST_INSERT_HEAD(&pp->lookups, l, link);
 		pp->n_lookups++;
-		l->id = dht_get_mutable(pp->dht, pk, NULL, 0, 0, lookup_value, lookup_done, l,
-		    time_mono_ms());
-		if (l->id == 0) {
+		if (pp->dht)
+			l->id = dht_get_mutable(pp->dht, pk, NULL, 0, 0, lookup_value, lookup_done,
+			    l, time_mono_ms());
+		l->dht_done = l->id == 0;
+		relay_lookup_start(l); /* RELAY */
+		if (l->id == 0 && l->relays_pending == 0) {
 			lookup_free(l);
 			return -1;
 		}
-		/* a value dated too far ahead must not hide the current one
-		 * (the look-up reports only seqs above the best seen) */
-		if (now_s() >= PKARR_CLOCK_SET_S)
-			(void)dht_lookup_max_seq(pp->dht, l->id,
-			    (int64_t)(now_s() + PKARR_FUTURE_MAX_S) * 1000000);
-		pp->d->stats.dht_lookups++;
-		/* schedule the look-up's timers now, not at the next tick */
-		dht_node_kick(pp->node);
+		if (l->id != 0) {
+			/* a value dated too far ahead must not hide the current
+			 * one (the look-up reports only seqs above the best seen) */
+			if (now_s() >= PKARR_CLOCK_SET_S)
+				(void)dht_lookup_max_seq(pp->dht, l->id,
+				    (int64_t)(now_s() + PKARR_FUTURE_MAX_S) * 1000000);
+			pp->d->stats.dht_lookups++;
+			/* schedule the look-up's timers now, not at the next tick */
+			dht_node_kick(pp->node);
+		}
 	}
 	if (t) {
 		t->lookup = l;
@@ -1112,7 +1275,7 @@ task_step(struct pk_task *t)
 	default:
 		break;
 	}
-	if (!pp->dht) {
+	if (!pp->dht && !pp->relays) {
 		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		return;
 	}
@@ -1128,6 +1291,137 @@ task_step(struct pk_task *t)
 		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_BUDGET);
 		break;
 	}
+}
+
+/* ---- RELAY: the relay API's reads and writes (relay_api.c) --------------- *
+ * These belong on the resolver API (pkarr_resolver_get/put) once the
+ * pkarr path has moved there. */
+
+int
+pkdns_pkarr_get(struct pkdns *d, const uint8_t pk[32], const struct sockaddr *client,
+    pkdns_pkarr_get_fn fn, void *ctx, struct pkarr_packet *out)
+{
+	struct pkarr_path *pp = d->pkarr;
+	const struct pkarr_packet *held = NULL;
+	struct pk_getter *g;
+	struct pk_lookup *l;
+	int rc;
+
+	switch (pkarr_cache_get(pp->pcache, pk, now_s(), &held)) {
+	case PKARR_CACHE_STALE:
+		*out = *held;
+		lookup_join(pp, pk, NULL); /* refresh in the background */
+		return PKDNS_PKARR_FOUND;
+	case PKARR_CACHE_FRESH:
+		*out = *held;
+		return PKDNS_PKARR_FOUND;
+	case PKARR_CACHE_NEGATIVE:
+		return PKDNS_PKARR_NONE;
+	default:
+		break;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return PKDNS_PKARR_FAIL;
+	if (client && pp->dht) {
+		/* charged to the client as a DNS query's look-up is */
+		LIST_FOREACH(l, &pp->lookups, link)
+			if (memcmp(l->pk, pk, 32) == 0)
+				break;
+		if (!l && !ratelimit_allow(pp->rl_dht, client, time_mono_ms())) {
+			free(g);
+			return PKDNS_PKARR_LIMITED;
+		}
+	}
+	rc = lookup_join(pp, pk, NULL);
+	l = NULL;
+	if (rc == 0)
+		LIST_FOREACH(l, &pp->lookups, link)
+			if (memcmp(l->pk, pk, 32) == 0)
+				break;
+	if (rc != 0 || !l) {
+		free(g);
+		return PKDNS_PKARR_FAIL;
+	}
+	remember_recent(pp, pk);
+	g->l = l;
+	g->fn = fn;
+	g->ctx = ctx;
+	g->next = l->getters;
+	l->getters = g;
+	return PKDNS_PKARR_PENDING;
+}
+
+static void
+putter_free(struct pk_putter *u)
+{
+	struct pkarr_path *pp = u->pp;
+
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		pp->putters = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	free(u);
+}
+
+static void
+putter_done(void *arg, const struct dht_lookup_stats *st)
+{
+	struct pk_putter *u = arg;
+	pkdns_pkarr_put_fn fn = u->fn;
+	void *ctx = u->ctx;
+
+	putter_free(u);
+	fn(ctx, st->stored);
+}
+
+int
+pkdns_pkarr_put(struct pkdns *d, const struct pkarr_packet *pkt, pkdns_pkarr_put_fn fn,
+    void *ctx)
+{
+	struct pkarr_path *pp = d->pkarr;
+	struct dht_info info;
+	struct dht_item item;
+	struct pk_putter *u;
+	int rc;
+
+	rc = pkarr_cache_put_verified(pp->pcache, pkt, now_s());
+	if (rc == PKARR_PUT_OLDER)
+		return PKDNS_PKARR_OLDER;
+	if (rc < 0)
+		return rc == PKARR_E_NOMEM ? PKDNS_PKARR_FAIL : PKDNS_PKARR_BAD;
+	/* republished for a while: the recently asked keys' ring */
+	remember_recent(pp, pkt->pk);
+	if (!pp->dht)
+		return PKDNS_PKARR_UNREACHABLE;
+	dht_get_info(pp->dht, time_mono_ms(), &info);
+	if (info.nodes4 + info.nodes6 == 0)
+		return PKDNS_PKARR_UNREACHABLE;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return PKDNS_PKARR_FAIL;
+	memset(&item, 0, sizeof(item));
+	item.is_mutable = true;
+	memcpy(item.k, pkt->pk, 32);
+	memcpy(item.sig, pkt->sig, 64);
+	item.seq = (int64_t)pkt->ts_us;
+	memcpy(item.v, pkt->dns, pkt->dns_len);
+	item.v_len = pkt->dns_len;
+	u->pp = pp;
+	u->fn = fn;
+	u->ctx = ctx;
+	u->next = pp->putters;
+	if (pp->putters)
+		pp->putters->prev = u;
+	pp->putters = u;
+	if (dht_put(pp->dht, &item, -1, putter_done, u, time_mono_ms()) == 0) {
+		putter_free(u);
+		return PKDNS_PKARR_FAIL;
+	}
+	dht_node_kick(pp->node);
+	return PKDNS_PKARR_PENDING;
 }
 
 /* ---- routing ------------------------------------------------------------- */
@@ -1769,6 +2063,12 @@ pkdns_pkarr_init(struct pkdns *d)
 	    PKDNS_RATELIMIT_SLOTS);
 	if (!pp->rl_dht)
 		return -1;
+	if (d->conf.n_relay) { /* RELAY */
+		pp->relays = relay_client_new(d->base, (const char *const *)d->conf.relay,
+		    d->conf.n_relay, d->conf.relay_ca, 0);
+		if (!pp->relays)
+			return -1;
+	}
 	if (d->conf.cache_dir) {
 		struct timeval tv = { (time_t)d->conf.cache_dir_retry, 0 };
 		pp->ev_verify = evtimer_new(d->base, on_verify, pp);
@@ -1798,6 +2098,9 @@ pkdns_pkarr_free(struct pkdns *d)
 	dht_testnet_free(pp->testnet);
 	while (!LIST_EMPTY(&pp->lookups))
 		lookup_free(LIST_FIRST(&pp->lookups));
+	while (pp->putters) /* RELAY: the DHT is gone, no callback */
+		putter_free(pp->putters);
+	relay_client_free(pp->relays);
 	while (!LIST_EMPTY(&pp->tasks)) {
 		struct pk_task *t = LIST_FIRST(&pp->tasks);
 		t->lookup = NULL; /* freed above */

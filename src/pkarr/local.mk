@@ -7,11 +7,13 @@ libpkdns_a_SOURCES += \
 	src/pkarr/answer.c src/pkarr/answer.h \
 	src/pkarr/zone.c src/pkarr/zone.h \
 	src/pkarr/cache.c src/pkarr/cache.h \
-	src/pkarr/lmdbcheck.c src/pkarr/lmdbcheck.h
+	src/pkarr/lmdbcheck.c src/pkarr/lmdbcheck.h \
+	src/pkarr/relay.c src/pkarr/relay.h \
+	src/pkarr/relay_client.c src/pkarr/relay_client.h
 
 check_PROGRAMS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
-	tests/unit/test_pkarr_cache
+	tests/unit/test_pkarr_cache tests/unit/test_pkarr_relay
 tests_unit_test_pkarr_zbase32_SOURCES = tests/unit/test_pkarr_zbase32.c
 tests_unit_test_pkarr_zbase32_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_pkarr_packet_SOURCES = tests/unit/test_pkarr_packet.c
@@ -22,7 +24,9 @@ tests_unit_test_pkarr_zone_SOURCES = tests/unit/test_pkarr_zone.c
 tests_unit_test_pkarr_zone_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_pkarr_cache_SOURCES = tests/unit/test_pkarr_cache.c
 tests_unit_test_pkarr_cache_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_pkarr_relay_SOURCES = tests/unit/test_pkarr_relay.c
+tests_unit_test_pkarr_relay_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
-	tests/unit/test_pkarr_cache
+	tests/unit/test_pkarr_cache tests/unit/test_pkarr_relay
 EXTRA_DIST += tests/data/pkarr_signed_packets.jsonl tests/data/lmdb_freelist_txn0.mdb

@@ -99,6 +99,9 @@ static const struct conf_key conf_keys[] = {
 	{ "http-max-connections", 0, T_U32, F(http_max_connections), 0, 0, "N  concurrent HTTP and HTTPS connections, 1-65535 (default 256; per client an eighth)", 1, 65535 },
 	{ "http-max-streams", 0, T_U32, F(http_max_streams), 0, 0, "N  HTTP/2 streams (HTTP/1.1 pipelined requests) per connection, 1-1000 (default 100)", 1, 1000 },
 	{ "http-idle-timeout", 0, T_U32, F(http_idle_timeout), 0, 0, "SECONDS  close idle HTTP connections, 1-3600 (default 30)", 1, 3600 },
+	{ "relay", 0, T_STR_LIST, F(relay), F(n_relay), 0, "URL  pkarr relay asked beside the DHT, http[s]://HOST[:PORT][/PATH], repeatable (default none)", 0, 0 },
+	{ "relay-ca", 0, T_STR, F(relay_ca), 0, 0, "FILE  PEM CAs trusted for https relays instead of the system store", 0, 0 },
+	{ "relay-put-ratelimit", 0, T_U32, F(relay_put_ratelimit), 0, 0, "N  relay API PUTs per second per client IP, burst 5N, 0 = off (default 1)", 0, 0 },
 	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here", 0, 0 },
 	{ "log-queries", 0, T_BOOL, F(log_queries), 0, 0, "yes|no  log one line per answered query (default no)", 0, 0 },
 	{ "log-servfail", 0, T_BOOL, F(log_servfail), 0, 0, "yes|no  log one line per SERVFAIL with its reason (default no)", 0, 0 },
@@ -151,6 +154,7 @@ conf_defaults(struct conf *c)
 	c->http_max_connections = 256;
 	c->http_max_streams = 100;
 	c->http_idle_timeout = 30;
+	c->relay_put_ratelimit = 1;
 }
 
 static const char *const default_bootstrap[] = {
@@ -208,6 +212,9 @@ conf_free(struct conf *c)
 		free(c->private_domain[i]);
 	for (size_t i = 0; i < c->n_private_key; i++)
 		free(c->private_key[i]);
+	for (size_t i = 0; i < c->n_relay; i++)
+		free(c->relay[i]);
+	free(c->relay_ca);
 	free(c->cache_dir);
 	free(c->trust_anchor_file);
 	free(c->tld);

@@ -101,6 +101,10 @@ struct conf {
 	uint32_t http_max_connections;
 	uint32_t http_max_streams;
 	uint32_t http_idle_timeout; /**< seconds */
+	char *relay[CONF_MAX_LIST];  /**< pkarr relay URLs (client) */
+	size_t n_relay;
+	char *relay_ca;             /**< CA file for https relays, or NULL */
+	uint32_t relay_put_ratelimit; /**< relay API PUTs per second per client */
 	bool check_config;          /**< --check-config: check, start nothing */
 	bool log_queries;           /**< one log line per answered query */
 	bool log_servfail;          /**< one log line per SERVFAIL, with its reason */

@@ -20,8 +20,17 @@ TESTS += \
 	tests/e2e/test_pkarr_policy.sh \
 	tests/e2e/test_dht_bootstrap.sh \
 	tests/e2e/test_dht_sybil.sh \
-	tests/e2e/test_dht_emulated.sh
+	tests/e2e/test_dht_emulated.sh \
+	tests/e2e/test_relay_api.sh \
+	tests/e2e/test_relay_browser.sh \
+	tests/e2e/test_relay_coalesce.sh \
+	tests/e2e/test_relay_bounds.sh
 EXTRA_DIST += \
+	tests/e2e/relay_lib.sh \
+	tests/e2e/test_relay_api.sh \
+	tests/e2e/test_relay_browser.sh \
+	tests/e2e/test_relay_coalesce.sh \
+	tests/e2e/test_relay_bounds.sh \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
 	tests/e2e/test_pkarr_persist.sh \

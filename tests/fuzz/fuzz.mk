@@ -15,6 +15,7 @@ EXTRA_DIST += tests/fuzz/README.md \
 	tests/fuzz/fuzz_bencode.c \
 	tests/fuzz/fuzz_krpc.c \
 	tests/fuzz/fuzz_pkarr_packet.c \
+	tests/fuzz/fuzz_pkarr_relay.c \
 	tests/fuzz/fuzz_pkarr_zone.c \
 	tests/fuzz/fuzz_tcp_framing.c \
 	tests/fuzz/fuzz_http.c \
