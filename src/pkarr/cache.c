@@ -9,7 +9,15 @@
  * key, since keys are chosen by strangers), so it costs one bucket
  * pointer per one or two entries. Entries sit on one of two LRU lists:
  * packets and negative entries. Readers get a struct pkarr_packet rebuilt
- * into one scratch buffer the cache owns.
+ * into one scratch buffer the cache owns, or (pkarr_cache_get_view()) a
+ * view of the entry itself with its index.
+ *
+ * The index (answer.h: where each record starts in the DNS message, its
+ * type, TTL and owner's length, 12 bytes a record) is a second
+ * allocation, built when the packet is stored or, for a packet read back
+ * from disk, when its signature is checked; it is freed with the entry
+ * and counted in the entry's bytes. So a packet is parsed once, not once
+ * per question.
  *
  * LMDB mirrors the packet list: what is evicted from memory is deleted
  * from disk too, so the file stays bounded by the same budget and a
@@ -67,6 +75,8 @@ struct entry {
 	uint8_t negative;
 	uint8_t verified; /* 0: read from disk, signature not checked yet */
 	uint8_t on_disk;  /* a record of it is in the file (see disk_put()) */
+	uint8_t nrr;      /* records in rr */
+	struct pkarr_rr_ref *rr; /* the index; NULL until verified, or none */
 	uint8_t dns[];
 };
 
@@ -120,10 +130,22 @@ bytes_for(size_t dns_len)
 	return chunk + 2 * sizeof(struct entry *);
 }
 
+/* What an index of n records costs: its chunk (as in bytes_for). */
+static size_t
+index_bytes(size_t n)
+{
+	size_t chunk;
+
+	if (n == 0)
+		return 0;
+	chunk = (n * sizeof(struct pkarr_rr_ref) + sizeof(size_t) + 15) & ~(size_t)15;
+	return chunk < 32 ? 32 : chunk;
+}
+
 static size_t
 entry_bytes(const struct entry *e)
 {
-	return bytes_for(e->dns_len);
+	return bytes_for(e->dns_len) + index_bytes(e->nrr);
 }
 
 /* What a record takes in the file: its value, its key, LMDB's node header
@@ -524,6 +546,16 @@ disk_put(struct pkarr_cache *c, MDB_txn *txn, struct entry *e, bool had_record)
 
 /* ---- entries ------------------------------------------------------- */
 
+/* Every entry is freed here: its index with it. */
+static void
+entry_free(struct entry *e)
+{
+	if (e != NULL)
+		free(e->rr);
+	free(e);
+}
+
+
 static void
 drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 {
@@ -532,7 +564,7 @@ drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 	unlink_entry(c, e);
 	if (was_on_disk)
 		disk_del(c, txn, e->pk);
-	free(e);
+	entry_free(e);
 }
 
 /* drop() in a transaction of its own */
@@ -576,18 +608,50 @@ evict(struct pkarr_cache *c, MDB_txn *txn, const struct entry *keep)
 	}
 }
 
-/* Freshness of the verified packet pkt (e's content) stored at stored_s. */
-static int
-set_times(struct pkarr_cache *c, struct entry *e,
-	  const struct pkarr_packet *pkt, uint64_t stored_s)
+/* The view of a packet entry (its index must be built). */
+static void
+entry_view(const struct entry *e, struct pkarr_view *v)
 {
-	uint32_t ttl = 0;
+	v->pk = e->pk;
+	v->ts_us = e->ts_us;
+	v->dns = e->dns;
+	v->dns_len = e->dns_len;
+	v->rr = e->rr;
+	v->n = e->nrr;
+}
 
-	if (pkarr_packet_min_ttl(pkt, &c->params, &ttl) < 0)
+/* Build e's index from its DNS message. e must not be linked (its bytes
+ * change). @return 0, PKARR_E_DNS or PKARR_E_NOMEM */
+static int
+build_index(struct entry *e)
+{
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	size_t n = 0;
+
+	if (pkarr_index_build(e->dns, e->dns_len, e->pk, rr, &n) < 0)
 		return PKARR_E_DNS;
-	e->stored_s = stored_s;
-	e->until_s = stored_s + ttl;
+	free(e->rr);
+	e->rr = NULL;
+	e->nrr = 0;
+	if (n > 0) {
+		e->rr = malloc(n * sizeof(rr[0]));
+		if (e->rr == NULL)
+			return PKARR_E_NOMEM;
+		memcpy(e->rr, rr, n * sizeof(rr[0]));
+	}
+	e->nrr = (uint8_t)n;
 	return 0;
+}
+
+/* Freshness of the packet entry e (its index built) stored at stored_s. */
+static void
+set_times(struct pkarr_cache *c, struct entry *e, uint64_t stored_s)
+{
+	struct pkarr_view v;
+
+	entry_view(e, &v);
+	e->stored_s = stored_s;
+	e->until_s = stored_s + pkarr_view_min_ttl(&v, &c->params);
 }
 
 /* Check the signature of a packet read from disk before anyone sees it.
@@ -601,8 +665,15 @@ ensure_verified(struct pkarr_cache *c, struct entry *e)
 		return 0;
 	entry_to_packet(e, &c->scratch);
 	rc = pkarr_packet_verify(&c->scratch);
+	if (rc == 0) {
+		/* the index adds to the entry's bytes: out and back in */
+		struct lru *l = list_of(c, e);
+		l->bytes -= entry_bytes(e);
+		rc = build_index(e);
+		l->bytes += entry_bytes(e);
+	}
 	if (rc == 0)
-		rc = set_times(c, e, &c->scratch, e->stored_s);
+		set_times(c, e, e->stored_s);
 	if (rc < 0) {
 		log_warn("packet cache: dropped a packet from disk: %s",
 			 pkarr_strerror(rc));
@@ -654,7 +725,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	struct entry *old, *e;
 	MDB_txn *txn;
 	bool had_record;
-	int result;
+	int result, rc;
 
 	if (c == NULL || pkt == NULL)
 		return PKARR_E_INVAL;
@@ -677,8 +748,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 			return PKARR_PUT_OLDER;
 		if (cmp == 0) {
 			/* Seen again on the DHT: fresh for another TTL. */
-			if (set_times(c, old, pkt, now_s) < 0)
-				return PKARR_E_DNS;
+			set_times(c, old, now_s);
 			lru_touch(c, old);
 			txn = txn_begin(c);
 			disk_put(c, txn, old, false);
@@ -689,15 +759,17 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	e = entry_from_packet(pkt);
 	if (e == NULL)
 		return PKARR_E_NOMEM;
-	if (set_times(c, e, pkt, now_s) < 0) {
-		free(e);
-		return PKARR_E_DNS;
+	rc = build_index(e);
+	if (rc < 0) {
+		entry_free(e);
+		return rc;
 	}
+	set_times(c, e, now_s);
 	result = (old != NULL && !old->negative) ? PKARR_PUT_NEWER : PKARR_PUT_NEW;
 	had_record = old != NULL && old->on_disk;
 	if (old != NULL) {
 		unlink_entry(c, old);
-		free(old);
+		entry_free(old);
 	}
 	link_entry(c, e, false);
 	txn = txn_begin(c);
@@ -738,14 +810,15 @@ pkarr_cache_put_negative(struct pkarr_cache *c, const uint8_t pk[32],
 	return 0;
 }
 
-enum pkarr_cache_state
-pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
-		const struct pkarr_packet **out)
+/* pkarr_cache_get() without the scratch copy: the state, and in *ep
+ * the entry for FRESH and STALE. */
+static enum pkarr_cache_state
+get_entry(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
+	  struct entry **ep)
 {
 	struct entry *e;
 
-	if (out != NULL)
-		*out = NULL;
+	*ep = NULL;
 	if (c == NULL || pk == NULL)
 		return PKARR_CACHE_MISS;
 	e = find(c, pk);
@@ -763,11 +836,40 @@ pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
 	lru_touch(c, e);
 	if (e->negative)
 		return PKARR_CACHE_NEGATIVE;
-	if (out != NULL) {
+	*ep = e;
+	return now_s < e->until_s ? PKARR_CACHE_FRESH : PKARR_CACHE_STALE;
+}
+
+enum pkarr_cache_state
+pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
+		const struct pkarr_packet **out)
+{
+	struct entry *e;
+	enum pkarr_cache_state st = get_entry(c, pk, now_s, &e);
+
+	if (out != NULL)
+		*out = NULL;
+	if (e != NULL && out != NULL) {
 		entry_to_packet(e, &c->scratch);
 		*out = &c->scratch;
 	}
-	return now_s < e->until_s ? PKARR_CACHE_FRESH : PKARR_CACHE_STALE;
+	return st;
+}
+
+enum pkarr_cache_state
+pkarr_cache_get_view(struct pkarr_cache *c, const uint8_t pk[32],
+		     uint64_t now_s, struct pkarr_view *out)
+{
+	struct entry *e;
+	enum pkarr_cache_state st;
+
+	if (out == NULL)
+		return PKARR_CACHE_MISS;
+	memset(out, 0, sizeof(*out));
+	st = get_entry(c, pk, now_s, &e);
+	if (e != NULL)
+		entry_view(e, out);
+	return st;
 }
 
 int
@@ -1425,7 +1527,7 @@ pkarr_cache_free(struct pkarr_cache *c)
 		struct entry *e = c->buckets[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			free(e);
+			entry_free(e);
 		}
 	}
 	free(c->buckets);

@@ -193,6 +193,24 @@ enum pkarr_cache_state pkarr_cache_get(struct pkarr_cache *c,
 				       const struct pkarr_packet **out);
 
 /**
+ * As pkarr_cache_get(), handing out the packet's view (answer.h: the
+ * packet in place and its index, built once when it was stored or first
+ * verified) instead of a copy, for pkarr_answer_view(). Nothing is
+ * copied or allocated.
+ * @param c the cache
+ * @param pk the 32-byte key
+ * @param now_s wall-clock seconds
+ * @param out receives the view for FRESH and STALE (zeroed otherwise).
+ *        It points into the cache's entry: valid only until the next
+ *        call into the cache (any function taking c)
+ * @return the state, as pkarr_cache_get()
+ */
+enum pkarr_cache_state pkarr_cache_get_view(struct pkarr_cache *c,
+					    const uint8_t pk[32],
+					    uint64_t now_s,
+					    struct pkarr_view *out);
+
+/**
  * When the entry for a key was stored and until when it is fresh. Verifies
  * a packet loaded from disk first, as pkarr_cache_get() does.
  * @param c the cache

@@ -11,7 +11,7 @@ libpkdns_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
-	tests/unit/test_pkarr_cache
+	tests/unit/test_pkarr_cache tests/unit/test_pkarr_view
 tests_unit_test_pkarr_zbase32_SOURCES = tests/unit/test_pkarr_zbase32.c
 tests_unit_test_pkarr_zbase32_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_pkarr_packet_SOURCES = tests/unit/test_pkarr_packet.c
@@ -22,7 +22,9 @@ tests_unit_test_pkarr_zone_SOURCES = tests/unit/test_pkarr_zone.c
 tests_unit_test_pkarr_zone_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_pkarr_cache_SOURCES = tests/unit/test_pkarr_cache.c
 tests_unit_test_pkarr_cache_LDADD = libpkdns.a $(DEPS_LIBS)
+tests_unit_test_pkarr_view_SOURCES = tests/unit/test_pkarr_view.c
+tests_unit_test_pkarr_view_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
-	tests/unit/test_pkarr_cache
+	tests/unit/test_pkarr_cache tests/unit/test_pkarr_view
 EXTRA_DIST += tests/data/pkarr_signed_packets.jsonl tests/data/lmdb_freelist_txn0.mdb
