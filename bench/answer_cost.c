@@ -8,16 +8,18 @@
  * question and the lists, ldns_pkt2wire). Used by bench/answer_cost.sh,
  * which runs it under valgrind to count allocations and instructions.
  *
- * Usage: answer_cost N
+ * Usage: answer_cost N [answer-only]
  * The packet is the one bench/cached_pkarr.sh publishes per key: 30 A
  * records n0..n29 and a wildcard (TTL 3600); the questions go round
  * n0..n99 (a third exact names, two thirds wildcard answers). Prints
- * "answers=N us_per_answer=X". Links libpkdns.a; a benchmark tool, not a
+ * "answers=N us_per_answer=X". With "answer-only" the reply is not
+ * encoded: the cost of the cache and pkarr_answer() alone. Links libpkdns.a; a benchmark tool, not a
  * test. Built with -DOLD_API for trees before the parsed-once packet
  * form (pkarr_cache_get_view()), to measure before and after.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +67,13 @@ make_packet(struct pkarr_packet *pkt)
 /* One answer, as the daemon builds it; returns the reply's length. */
 static size_t
 answer_one(struct pkarr_cache *c, const uint8_t pk[32], const ldns_rdf *qname,
-	   const struct pkarr_answer_params *p)
+	   const struct pkarr_answer_params *p, bool encode)
 {
 	ldns_rr_list *an = ldns_rr_list_new(), *ns = ldns_rr_list_new(),
 		     *ar = ldns_rr_list_new();
 	ldns_rdf *target = NULL;
-	ldns_pkt *pkt = ldns_pkt_new();
-	ldns_rr *question = ldns_rr_new();
+	ldns_pkt *pkt;
+	ldns_rr *question;
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
 #ifdef OLD_API
@@ -89,6 +91,17 @@ answer_one(struct pkarr_cache *c, const uint8_t pk[32], const ldns_rdf *qname,
 		exit(1);
 	pkarr_answer_view(&v, qname, LDNS_RR_TYPE_A, p, an, ns, ar, &target);
 #endif
+	if (!encode) {
+		ldns_rr_list_deep_free(an);
+		ldns_rr_list_deep_free(ns);
+		ldns_rr_list_deep_free(ar);
+		ldns_rdf_deep_free(target);
+		return 0;
+	}
+	pkt = ldns_pkt_new();
+	question = ldns_rr_new();
+	if (pkt == NULL || question == NULL)
+		exit(1);
 	ldns_rr_set_owner(question, ldns_rdf_clone(qname));
 	ldns_rr_set_type(question, LDNS_RR_TYPE_A);
 	ldns_rr_set_class(question, LDNS_RR_CLASS_IN);
@@ -120,6 +133,7 @@ main(int argc, char **argv)
 	char key[PKARR_Z32_KEY_LEN + 1], text[128];
 	struct timespec t0, t1;
 	long n = argc > 1 ? atol(argv[1]) : 1000;
+	bool encode = !(argc > 2 && strcmp(argv[2], "answer-only") == 0);
 	size_t bytes = 0;
 	double us;
 
@@ -138,7 +152,7 @@ main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < n; i++)
-		bytes += answer_one(c, pkt.pk, names[i % NNAMES], &p);
+		bytes += answer_one(c, pkt.pk, names[i % NNAMES], &p, encode);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
 	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;

@@ -7,9 +7,10 @@
  * compression pointers and folding ASCII case on the way, against
  * lower-case uncompressed names on the stack. With at most a hundred
  * records, linear scans with a length filter beat any index we could
- * keep. Only the records handed out are parsed with ldns (ldns_wire2rr at
- * the record's offset: the very call ldns_wire2pkt makes for it), so
- * they are byte for byte what a parse of the whole packet would give.
+ * keep. Only the records handed out are parsed with ldns, at the
+ * record's offset and with ldns_wire2rr's own steps (the owner cloned
+ * from the question instead of read and replaced, then ldns_wire2rdf),
+ * so they are byte for byte what a parse of the whole packet gives.
  */
 #include "config.h"
 
@@ -35,6 +36,8 @@
 /* Each pointer of a message followed once at most: a name cannot go
  * through more distinct two-byte pointers than half the message holds. */
 #define MAX_PTR_HOPS (PKARR_MAX_DNS / 2)
+/* Type, class and TTL of a record: the bytes between owner and RDLENGTH. */
+#define RR_FIXED 8
 /* SOA rdata of a negative answer after mname and rname: serial, refresh,
  * retry, expire, minimum (RFC 1035 section 3.3.13). */
 #define SOA_NUMS 5
@@ -187,8 +190,8 @@ pkarr_index_build(const uint8_t *dns, size_t dns_len, const uint8_t pk[32],
 {
 	uint8_t apex[APEX_LEN], owner[NAME_BUF];
 	char z32[PKARR_Z32_KEY_LEN + 1];
-	ldns_pkt *whole = NULL;
-	size_t pos = LDNS_HEADER_SIZE, qd, an;
+	size_t qd, an;
+	size_t pos = LDNS_HEADER_SIZE, nrec;
 	int rc = 0;
 
 	if (dns == NULL || pk == NULL || out == NULL || n == NULL)
@@ -196,29 +199,30 @@ pkarr_index_build(const uint8_t *dns, size_t dns_len, const uint8_t pk[32],
 	*n = 0;
 	if (dns_len > PKARR_MAX_DNS)
 		return PKARR_E_SIZE;
-	/* What the answer has always required: the whole message parses. */
-	if (ldns_wire2pkt(&whole, dns, dns_len) != LDNS_STATUS_OK)
+	if (dns_len < LDNS_HEADER_SIZE)
 		return PKARR_E_DNS;
-	ldns_pkt_free(whole);
 	pkarr_z32_encode(pk, z32);
 	apex[0] = PKARR_Z32_KEY_LEN;
 	memcpy(apex + 1, z32, PKARR_Z32_KEY_LEN);
 	apex[APEX_LEN - 1] = 0;
 	qd = LDNS_QDCOUNT(dns);
 	an = LDNS_ANCOUNT(dns);
-	/* Walk as ldns_wire2pkt walks: record boundaries are where ldns's
-	 * own reading of each record ends, not where RDLENGTH says. */
-	for (size_t i = 0; i < qd + an && rc == 0; i++) {
-		bool question = i < qd;
+	nrec = qd + an + LDNS_NSCOUNT(dns) + LDNS_ARCOUNT(dns);
+	/* What the answer has always required: the whole message parses,
+	 * every record of every section as ldns_wire2pkt reads it (one
+	 * ldns_wire2rr after the other: record boundaries are where ldns's
+	 * own reading of each record ends, not where RDLENGTH says). */
+	for (size_t i = 0; i < nrec && rc == 0; i++) {
+		ldns_pkt_section sec = i < qd	       ? LDNS_SECTION_QUESTION
+				       : i < qd + an ? LDNS_SECTION_ANSWER
+						     : LDNS_SECTION_ADDITIONAL;
 		size_t start = pos, olen;
 		ldns_rr *rr = NULL;
 		unsigned labels;
 
-		if (ldns_wire2rr(&rr, dns, dns_len, &pos,
-				 question ? LDNS_SECTION_QUESTION
-					  : LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+		if (ldns_wire2rr(&rr, dns, dns_len, &pos, sec) != LDNS_STATUS_OK)
 			return PKARR_E_DNS;
-		if (question) {
+		if (sec != LDNS_SECTION_ANSWER) {
 			ldns_rr_free(rr);
 			continue;
 		}
@@ -292,28 +296,58 @@ pkarr_packet_min_ttl(const struct pkarr_packet *pkt,
 	return 0;
 }
 
+/* Where the (possibly compressed) name at off ends in the message. */
+static size_t
+name_end(const uint8_t *m, size_t mlen, size_t off)
+{
+	while (off < mlen && m[off] != 0) {
+		if ((m[off] & PTR_BITS) == PTR_BITS)
+			return off + 2;
+		off += (size_t)m[off] + 1;
+	}
+	return off + 1;
+}
+
 /* Record i as a new ldns_rr with a clamped TTL and, when owner is not
- * NULL, that owner instead of its own. */
+ * NULL, that owner instead of its own: ldns_wire2rr's steps, with the
+ * owner cloned rather than read and replaced. */
 static ldns_rr *
 make_rr(const struct zone *z, size_t i, const ldns_rdf *owner,
 	const struct pkarr_answer_params *p)
 {
-	size_t pos = z->v->rr[i].off;
-	ldns_rr *rr = NULL;
+	const uint8_t *m = z->v->dns;
+	size_t len = z->v->dns_len, pos = z->v->rr[i].off;
+	ldns_rdf *o = NULL;
+	ldns_rr *rr;
 
-	if (ldns_wire2rr(&rr, z->v->dns, z->v->dns_len, &pos,
-			 LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+	if (owner != NULL)
+		o = ldns_rdf_clone(owner);
+	else if (ldns_wire2dname(&o, m, len, &pos) != LDNS_STATUS_OK)
+		o = NULL;
+	if (o == NULL)
 		return NULL;
-	if (owner != NULL) {
-		ldns_rdf *o = ldns_rdf_clone(owner);
-		if (o == NULL) {
-			ldns_rr_free(rr);
-			return NULL;
-		}
-		ldns_rdf_deep_free(ldns_rr_owner(rr));
-		ldns_rr_set_owner(rr, o);
+	rr = ldns_rr_new();
+	if (rr == NULL) {
+		ldns_rdf_deep_free(o);
+		return NULL;
 	}
-	ldns_rr_set_ttl(rr, clamp_ttl(ldns_rr_ttl(rr), p));
+	ldns_rr_set_owner(rr, o);
+	pos = name_end(m, len, z->v->rr[i].off);
+	/* the index was built from a whole parse: type, class and TTL are
+	 * there (RR_FIXED bytes), the RDATA reads as it read then */
+	if (pos + RR_FIXED > len) {
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	ldns_rr_set_type(rr, ldns_read_uint16(m + pos));
+	ldns_rr_set_class(rr, ldns_read_uint16(m + pos + 2));
+	ldns_rr_set_ttl(rr, clamp_ttl(ldns_read_uint32(m + pos + 4), p));
+	pos += RR_FIXED;
+	if (ldns_wire2rdf(rr, m, len, &pos) != LDNS_STATUS_OK) {
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	ldns_rr_set_question(rr, false);
 	return rr;
 }
 
