@@ -475,7 +475,7 @@ add_soa(const struct zone *z, const struct pkarr_answer_params *p,
 	ldns_rr_list *authority)
 {
 	uint32_t neg = pkarr_view_min_ttl(z->v, p);
-	uint32_t serial = (uint32_t)(z->v->ts_us / 1000000u);
+	uint32_t serial = (uint32_t)(z->v->ts_us / PKARR_US_PER_S);
 	uint32_t nums[SOA_NUMS] = {serial, neg, neg, p->max_ttl, neg};
 	ldns_rdf *apex;
 	ldns_rr *soa;

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,10 +63,18 @@
 #define DISK_HDR 8
 #define DISK_MIN (DISK_HDR + 32 + PKARR_RELAY_HDR)
 #define DISK_MAX (DISK_MIN + PKARR_MAX_DNS)
+/* The allocator's chunks (glibc malloc): a size_t header, rounded up to
+ * CHUNK_ALIGN bytes, CHUNK_MIN at least. */
+#define CHUNK_ALIGN 16
+#define CHUNK_MIN 32
+/* Buckets of a new cache's hash table (grow() doubles them). */
+#define BUCKETS_MIN 64
+/* Records of the file collected at first (collect() doubles them). */
+#define RECS_MIN 256
 
 struct entry {
 	struct entry *hnext;       /* hash chain */
-	struct entry *prev, *next; /* LRU: head is the most recent */
+	TAILQ_ENTRY(entry) lru;    /* LRU: the first is the most recent */
 	uint64_t stored_s;
 	uint64_t until_s; /* packet: end of freshness; negative: end */
 	uint64_t ts_us;
@@ -80,10 +89,17 @@ struct entry {
 	uint8_t dns[];
 };
 
+TAILQ_HEAD(entry_list, entry);
+
 struct lru {
-	struct entry *head, *tail;
+	struct entry_list q;
 	size_t bytes;
 };
+
+#define LRU_FIRST(l) TAILQ_FIRST(&(l)->q)
+#define LRU_LAST(l) TAILQ_LAST(&(l)->q, entry_list)
+#define LRU_NEXT(e) TAILQ_NEXT((e), lru)
+#define LRU_PREV(e) TAILQ_PREV((e), entry_list, lru)
 
 struct pkarr_cache {
 	struct pkarr_answer_params params;
@@ -123,10 +139,11 @@ alloc_size(size_t dns_len)
 static size_t
 bytes_for(size_t dns_len)
 {
-	size_t chunk = (alloc_size(dns_len) + sizeof(size_t) + 15) & ~(size_t)15;
+	size_t chunk = (alloc_size(dns_len) + sizeof(size_t) + CHUNK_ALIGN - 1) &
+		       ~(size_t)(CHUNK_ALIGN - 1);
 
-	if (chunk < 32)
-		chunk = 32;
+	if (chunk < CHUNK_MIN)
+		chunk = CHUNK_MIN;
 	return chunk + 2 * sizeof(struct entry *);
 }
 
@@ -138,8 +155,9 @@ index_bytes(size_t n)
 
 	if (n == 0)
 		return 0;
-	chunk = (n * sizeof(struct pkarr_rr_ref) + sizeof(size_t) + 15) & ~(size_t)15;
-	return chunk < 32 ? 32 : chunk;
+	chunk = (n * sizeof(struct pkarr_rr_ref) + sizeof(size_t) + CHUNK_ALIGN - 1) &
+		~(size_t)(CHUNK_ALIGN - 1);
+	return chunk < CHUNK_MIN ? CHUNK_MIN : chunk;
 }
 
 static size_t
@@ -196,42 +214,22 @@ lru_unlink(struct pkarr_cache *c, struct lru *l, struct entry *e)
 {
 	/* Whatever leaves its place, the cursor goes on towards the head. */
 	if (c->vcursor == e)
-		c->vcursor = e->prev;
+		c->vcursor = LRU_PREV(e);
 	if (c->dtail == e)
-		c->dtail = e->prev;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		l->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		l->tail = e->prev;
-	e->prev = e->next = NULL;
+		c->dtail = LRU_PREV(e);
+	TAILQ_REMOVE(&l->q, e, lru);
 }
 
 static void
 lru_push_head(struct lru *l, struct entry *e)
 {
-	e->prev = NULL;
-	e->next = l->head;
-	if (l->head)
-		l->head->prev = e;
-	l->head = e;
-	if (l->tail == NULL)
-		l->tail = e;
+	TAILQ_INSERT_HEAD(&l->q, e, lru);
 }
 
 static void
 lru_push_tail(struct lru *l, struct entry *e)
 {
-	e->next = NULL;
-	e->prev = l->tail;
-	if (l->tail)
-		l->tail->next = e;
-	l->tail = e;
-	if (l->head == NULL)
-		l->head = e;
+	TAILQ_INSERT_TAIL(&l->q, e, lru);
 }
 
 static void
@@ -360,7 +358,7 @@ disk_close(struct pkarr_cache *c)
 	c->held = NULL;
 	mdb_env_close(c->env);
 	c->env = NULL;
-	for (struct entry *e = c->pos.head; e != NULL; e = e->next)
+	for (struct entry *e = LRU_FIRST(&c->pos); e != NULL; e = LRU_NEXT(e))
 		e->on_disk = 0;
 	c->disk_bytes = 0;
 	c->dtail = NULL;
@@ -485,11 +483,11 @@ static bool
 disk_make_room(struct pkarr_cache *c, MDB_txn *txn, uint64_t need,
 	       const struct entry *keep)
 {
-	struct entry *v = c->dtail != NULL ? c->dtail : c->pos.tail;
+	struct entry *v = c->dtail != NULL ? c->dtail : LRU_LAST(&c->pos);
 
 	while (c->disk_bytes + need > c->disk_budget && v != NULL &&
 	       v != keep) {
-		struct entry *prev = v->prev;
+		struct entry *prev = LRU_PREV(v);
 
 		disk_forget(c, txn, v);
 		c->dtail = prev;
@@ -581,9 +579,9 @@ drop_now(struct pkarr_cache *c, struct entry *e)
 static struct entry *
 victim_of(struct lru *l, const struct entry *keep)
 {
-	struct entry *v = l->tail;
+	struct entry *v = LRU_LAST(l);
 
-	return v == keep ? v->prev : v;
+	return v != NULL && v == keep ? LRU_PREV(v) : v;
 }
 
 /* Keep negatives under a quarter of the budget and everything under it,
@@ -911,11 +909,11 @@ pkarr_cache_foreach(struct pkarr_cache *c, pkarr_cache_cb cb, void *ctx)
 
 	if (c == NULL || cb == NULL)
 		return PKARR_E_INVAL;
-	for (e = c->pos.head; e; e = next) {
+	for (e = LRU_FIRST(&c->pos); e; e = next) {
 		int rc;
 
 		/* ensure_verified() may free e, nothing else */
-		next = e->next;
+		next = LRU_NEXT(e);
 		if (ensure_verified(c, e) < 0)
 			continue;
 		entry_to_packet(e, &c->scratch);
@@ -938,12 +936,12 @@ pkarr_cache_verify_some(struct pkarr_cache *c, size_t max)
 
 		if (e == NULL) {
 			/* cannot happen (see the top of the file); recover */
-			c->vcursor = c->pos.tail;
+			c->vcursor = LRU_LAST(&c->pos);
 			if (c->vcursor == NULL)
 				break;
 			continue;
 		}
-		c->vcursor = e->prev;
+		c->vcursor = LRU_PREV(e);
 		if (!e->verified) {
 			(void)ensure_verified(c, e);
 			done++;
@@ -1084,7 +1082,7 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 		if (find(c, k.mv_data) != NULL)
 			continue; /* memory knows newer: written back by load() */
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
+			size_t ncap = cap ? cap * 2 : RECS_MIN;
 			struct rec *nv = realloc(v, ncap * sizeof(*nv));
 			if (nv == NULL) {
 				mdb_cursor_close(cur);
@@ -1115,7 +1113,7 @@ disk_fit(struct pkarr_cache *c, MDB_txn *txn, bool reopened)
 	struct entry *e, *last = NULL;
 	uint64_t used = 0;
 
-	for (e = c->pos.head; e != NULL; e = e->next) {
+	for (e = LRU_FIRST(&c->pos); e != NULL; e = LRU_NEXT(e)) {
 		uint64_t cost = disk_cost(e->dns_len);
 
 		if (used + cost > c->disk_budget)
@@ -1123,14 +1121,16 @@ disk_fit(struct pkarr_cache *c, MDB_txn *txn, bool reopened)
 		used += cost;
 		last = e;
 	}
-	for (e = last != NULL ? last->next : c->pos.head; e != NULL; e = e->next) {
+	for (e = last != NULL ? LRU_NEXT(last) : LRU_FIRST(&c->pos); e != NULL;
+	     e = LRU_NEXT(e)) {
 		if (e->on_disk)
 			disk_forget(c, txn, e);
 		else if (reopened)
 			disk_del(c, txn, e->pk);
 	}
 	c->dtail = last;
-	for (e = c->pos.head; last != NULL && e != last->next; e = e->next)
+	for (e = LRU_FIRST(&c->pos); last != NULL && e != LRU_NEXT(last);
+	     e = LRU_NEXT(e))
 		if (!e->on_disk)
 			disk_put(c, txn, e, reopened);
 }
@@ -1190,7 +1190,7 @@ load(struct pkarr_cache *c)
 	txn_commit(c, txn);
 	if (c->env == NULL)
 		return -1; /* the commit failed: memory only again */
-	c->vcursor = c->pos.tail;
+	c->vcursor = LRU_LAST(&c->pos);
 	if (bad > 0)
 		log_warn("packet cache: dropped %zu bad records from disk", bad);
 	if (nexcess > 0)
@@ -1398,7 +1398,7 @@ disk_rebuild(struct pkarr_cache *c)
 		disk_failed(c, "reopen", rc);
 		return;
 	}
-	for (e = c->pos.head; e != NULL; e = e->next) {
+	for (e = LRU_FIRST(&c->pos); e != NULL; e = LRU_NEXT(e)) {
 		if (c->disk_bytes + disk_cost(e->dns_len) > c->disk_budget)
 			break;
 		disk_put(c, txn, e, false);
@@ -1491,6 +1491,8 @@ pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
 		return NULL;
 	c->params = *p;
 	c->max_bytes = max_bytes;
+	TAILQ_INIT(&c->pos.q);
+	TAILQ_INIT(&c->neg.q);
 	if (map_bytes == 0)
 		map_bytes = pkarr_cache_map_size(max_bytes,
 						 (unsigned)(sizeof(size_t) * CHAR_BIT));
@@ -1498,7 +1500,7 @@ pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
 		map_bytes = SIZE_MAX;
 	c->map_bytes = map_bytes;
 	c->disk_budget = disk_bytes != 0 ? disk_bytes : map_bytes / 4;
-	c->nbuckets = 64;
+	c->nbuckets = BUCKETS_MIN;
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
 	if (c->buckets == NULL) {
 		free(c);
