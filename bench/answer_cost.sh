@@ -6,8 +6,8 @@
 # per answer: valgrind's heap summary for N and for 0 answers, the
 # difference over N (exact, repeatable). Instructions per answer:
 # callgrind, the same difference (repeatable on a loaded machine). CPU
-# microseconds per answer: wall time of N answers outside valgrind, best
-# of three (this one moves with the machine's load).
+# microseconds per answer: CPU time (CLOCK_PROCESS_CPUTIME_ID) of N x 10
+# answers outside valgrind, best of three (it still moves with the load).
 #
 # Environment: N (2000), BUILD (the built tree: default ./build if it has
 # libpkdns.a, else the source tree), OLD_API=1 to build against a tree
