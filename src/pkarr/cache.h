@@ -15,9 +15,14 @@
  * Memory is bounded by bytes with LRU eviction; negative entries may use
  * at most a quarter of the budget so a flood of unknown keys cannot push
  * real packets out. An entry holds exactly its packet's bytes (key,
- * signature, timestamp, DNS message) plus 70 to 85 bytes, all counted
- * (links, times, allocator header and rounding, hash table share), so
- * pkarr_cache_bytes() is close to what the process really spends.
+ * signature, timestamp, DNS message) plus 80 to 95 bytes (links, times,
+ * allocator header and rounding, hash table share) and the packet's
+ * index (answer.h: 12 bytes a record in a chunk of its own, so that a
+ * packet is parsed once, not once per question), all counted, so
+ * pkarr_cache_bytes() is close to what the process really spends. The
+ * index of a packet read back from disk is built, and counted, when the
+ * packet is first verified; the budget is enforced again at the next
+ * store.
  *
  * With an LMDB directory, packets are written through to
  * "<dir>/pkarr-packets.mdb" (with their stored time) and read back by the
