@@ -955,10 +955,8 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	default:
 		break;
 	}
-	if (best && pkarr_view_from_packet(best, rr, &v) == 0)
-		task_answer(t, &v);
-	else if (best)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	if (best) /* no view: SERVFAIL (pkarr_answer_view of NULL) */
+		task_answer(t, pkarr_view_from_packet(best, rr, &v) == 0 ? &v : NULL);
 	else if (refused)
 		task_fail(t, DNS_RCODE_SERVFAIL);
 	else
@@ -1016,10 +1014,8 @@ lookup_value(void *arg, const struct dht_item *item)
 		w->wnext = NULL;
 		if (rc == PKARR_PUT_OLDER || memcmp(w->pk, l->pk, 32) != 0)
 			task_step(w); /* l still runs: a miss joins it again */
-		else if (have_view)
-			task_answer(w, &v);
-		else
-			task_fail(w, DNS_RCODE_SERVFAIL);
+		else /* no view (cannot be: the cache took pkt): SERVFAIL */
+			task_answer(w, have_view ? &v : NULL);
 		w = next;
 	}
 	pkarr_cache_release_writes(pp->pcache);
