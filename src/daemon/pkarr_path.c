@@ -749,14 +749,12 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
     struct sockaddr_storage *addrs, size_t max)
 {
 	static const ldns_rr_type types[2] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
-	const struct pkarr_packet *cached = NULL;
-	struct pkarr_packet pkt;
+	struct pkarr_view v; /* valid until the next call into the cache */
 	size_t n = 0;
 
-	switch (pkarr_cache_get(pp->pcache, pk, now_s(), &cached)) {
+	switch (pkarr_cache_get_view(pp->pcache, pk, now_s(), &v)) {
 	case PKARR_CACHE_FRESH:
 	case PKARR_CACHE_STALE:
-		pkt = *cached; /* the cache's scratch copy lasts one call */
 		break;
 	case PKARR_CACHE_NEGATIVE:
 		return 0;
@@ -767,7 +765,7 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
 		ldns_rr_list *an = ldns_rr_list_new(), *au = ldns_rr_list_new();
 		ldns_rdf *cname = NULL;
 		if (an && au &&
-		    pkarr_answer(&pkt, target, types[i], &pp->params, an, au, NULL, &cname) ==
+		    pkarr_answer_view(&v, target, types[i], &pp->params, an, au, NULL, &cname) ==
 			PKARR_ANS_OK)
 			n += rr_addrs(an, DNS_PORT, addrs + n, max - n);
 		ldns_rdf_deep_free(cname);
@@ -839,7 +837,7 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 }
 
 static void
-task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
+task_answer(struct pk_task *t, const struct pkarr_view *v)
 {
 	ldns_rr_list *an = ldns_rr_list_new(), *ns = ldns_rr_list_new(), *ar = ldns_rr_list_new();
 	ldns_rdf *target = NULL;
@@ -852,8 +850,8 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
-	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an, ns, ar,
-	    &target);
+	st = pkarr_answer_view(v, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an,
+	    ns, ar, &target);
 	move_rrs(t->req.chain, an);
 	ldns_rr_list_deep_free(an);
 	switch (st) {
@@ -943,20 +941,19 @@ static void
 lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr_packet *best,
     bool refused)
 {
-	const struct pkarr_packet *pkt = NULL;
-	struct pkarr_packet copy;
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	struct pkarr_view v;
 
 	if (memcmp(t->pk, pk, 32) != 0) {
 		task_step(t);
 		return;
 	}
-	switch (pkarr_cache_get(t->pp->pcache, t->pk, now_s(), &pkt)) {
+	switch (pkarr_cache_get_view(t->pp->pcache, t->pk, now_s(), &v)) {
 	case PKARR_CACHE_STALE:
 		pkdns_reply_stale(t->req.q);
 		/* fall through */
 	case PKARR_CACHE_FRESH:
-		copy = *pkt; /* the cache's scratch copy lasts one call */
-		task_answer(t, &copy);
+		task_answer(t, &v); /* the view lasts until the next cache call */
 		return;
 	case PKARR_CACHE_NEGATIVE:
 		task_no_packet(t);
@@ -964,8 +961,8 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	default:
 		break;
 	}
-	if (best)
-		task_answer(t, best);
+	if (best) /* no view: SERVFAIL (pkarr_answer_view of NULL) */
+		task_answer(t, pkarr_view_from_packet(best, rr, &v) == 0 ? &v : NULL);
 	else if (refused)
 		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_FUTURE_PACKET);
 	else
@@ -1011,7 +1008,10 @@ lookup_packet(struct pk_lookup *l, struct pkarr_packet *pkt_in, int rc)
 {
 	struct pkarr_path *pp = l->pp;
 	struct pkarr_packet pkt;
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	struct pkarr_view v;
 	struct pk_task *w;
+	bool have_view;
 
 	/* the clients first, the write to --cache-dir after their answers */
 	pkarr_cache_hold_writes(pp->pcache);
@@ -1043,14 +1043,15 @@ lookup_packet(struct pk_lookup *l, struct pkarr_packet *pkt_in, int rc)
 	 * key goes on with its own. */
 	w = l->waiters;
 	l->waiters = NULL;
+	have_view = pkarr_view_from_packet(&pkt, rr, &v) == 0; /* pkt's own index */
 	while (w) {
 		struct pk_task *next = w->wnext;
 		w->lookup = NULL;
 		w->wnext = NULL;
 		if (rc == PKARR_PUT_OLDER || memcmp(w->pk, l->pk, 32) != 0)
 			task_step(w); /* l still runs: a miss joins it again */
-		else
-			task_answer(w, &pkt);
+		else /* no view (cannot be: the cache took pkt): SERVFAIL */
+			task_answer(w, have_view ? &v : NULL);
 		w = next;
 	}
 	if (l->getters) { /* RELAY */
@@ -1251,23 +1252,26 @@ static void
 task_step(struct pk_task *t)
 {
 	struct pkarr_path *pp = t->pp;
-	const struct pkarr_packet *pkt = NULL;
+	struct pkarr_view v;
 
-	enum pkarr_cache_state st = pkarr_cache_get(pp->pcache, t->pk, now_s(), &pkt);
+	enum pkarr_cache_state st = pkarr_cache_get_view(pp->pcache, t->pk, now_s(), &v);
 
 	switch (st) {
 	case PKARR_CACHE_STALE:
-	case PKARR_CACHE_FRESH: {
-		/* the packet lives in the cache's scratch space until the next
-		 * call into the cache: work on a copy */
-		struct pkarr_packet copy = *pkt;
+	case PKARR_CACHE_FRESH:
+		/* the view points into the cache until the next call into
+		 * it: answering makes none; a look-up may (a relay is asked
+		 * with the cached seq), so the refresh starts after the answer */
 		if (st == PKARR_CACHE_STALE) {
-			lookup_join(pp, t->pk, NULL); /* refresh in the background */
+			uint8_t pk[32];
+			memcpy(pk, t->pk, sizeof(pk));
 			pkdns_reply_stale(t->req.q);
+			task_answer(t, &v); /* may free t */
+			lookup_join(pp, pk, NULL); /* refresh in the background */
+			return;
 		}
-		task_answer(t, &copy);
+		task_answer(t, &v);
 		return;
-	}
 	case PKARR_CACHE_NEGATIVE:
 		task_no_packet(t);
 		return;
