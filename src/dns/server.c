@@ -293,6 +293,7 @@ finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 			len = dns_msg_add_opt(msg, len, MSG_MAX, q->priv->srv->cfg.edns_buffer_size,
 			    q->info.do_bit, 0);
 	}
+	q->priv->srv->stats.rcode[q->tcp][msg[3] & 0x0f]++; /* metrics (issue 14) */
 	return len;
 }
 

@@ -153,6 +153,7 @@ struct dns_server_stats {
 	uint64_t tcp_evicted;      /**< idle connections closed to make room */
 	uint64_t tcp_slow;         /**< closed: a message not whole in time */
 	uint64_t accept_errors;    /**< accept() failed (e.g. EMFILE) */
+	uint64_t rcode[2][16];     /**< answers sent: [tcp][rcode] (the header's 4 bits) */
 };
 
 /** Copy the counters. */
