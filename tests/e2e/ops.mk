@@ -3,6 +3,8 @@
 # Prometheus metrics, systemd readiness, the pidfile lock, the privilege
 # drop and dht-listen.
 TESTS += \
-	tests/e2e/test_control.sh
+	tests/e2e/test_control.sh \
+	tests/e2e/test_ops.sh
 EXTRA_DIST += \
-	tests/e2e/test_control.sh
+	tests/e2e/test_control.sh \
+	tests/e2e/test_ops.sh
