@@ -18,4 +18,5 @@ EXTRA_DIST += tests/fuzz/README.md \
 	tests/fuzz/fuzz_pkarr_zone.c \
 	tests/fuzz/fuzz_tcp_framing.c \
 	tests/fuzz/fuzz_conf.c \
-	tests/fuzz/fuzz_lmdb_check.c
+	tests/fuzz/fuzz_lmdb_check.c \
+	tests/fuzz/fuzz_ctl_parse.c
