@@ -30,6 +30,7 @@
 #include "daemon/ops.h"
 #include "dns/acl.h"
 #include "dns/server.h"
+#include "http/front.h"
 #include "icann/icann.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -707,6 +708,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stopping", (int)sig);
 	pkdns_ops_stopping(d); /* issue 14: STOPPING=1 */
 	dns_server_close_listeners(d->dns);
+	http_front_close_listeners(d->front);
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -734,6 +736,7 @@ pkdns_reload(struct pkdns *d)
 		return -1;
 	}
 	log_setup("pkdns", fresh.verbose, d->conf.foreground);
+	http_front_reload(d->front, &fresh);
 	memcpy(d->conf.acl, fresh.acl, sizeof(fresh.acl));
 	d->conf.n_acl = fresh.n_acl;
 	d->conf.ratelimit = fresh.ratelimit;
@@ -849,6 +852,11 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		log_err("no DNS listener could be opened");
 		goto fail;
 	}
+	/* DoT, DoH and the HTTP routes; modules mount routes on d->http */
+	d->front = http_front_new(d->base, &d->conf, d->dns);
+	if (!d->front || http_front_listen(d->front, &d->conf) < 0)
+		goto fail;
+	d->http = http_front_server(d->front);
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
@@ -902,7 +910,9 @@ pkdns_free(struct pkdns *d)
 {
 	if (!d)
 		return;
-	pkdns_ops_free(d); /* issue 14 */
+	/* HTTP first: its requests cancel their held DNS queries */
+	http_front_free(d->front);
+	pkdns_ops_free(d); /* issue 14: after HTTP, whose routes it mounted */
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
 	while (d->icann_res) {

@@ -19,6 +19,8 @@ struct dns_query;
 struct dns_server;
 struct event;
 struct event_base;
+struct http_front;
+struct http_server;
 struct icann;
 struct icann_pending;
 struct pkarr_path;
@@ -77,6 +79,8 @@ struct pkdns {
 	int argc;
 	char **argv;
 	struct dns_server *dns;
+	struct http_front *front;             /* DoT, DoH, HTTP listeners */
+	struct http_server *http;             /* for http_route_add() */
 	struct cache *cache;
 	struct icann *icann;
 	struct ratelimit *rl_query;

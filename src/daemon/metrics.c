@@ -1,118 +1,113 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * metrics.c -- the Prometheus scrape endpoint: GET /metrics on each
- * metrics-listen address, text exposition format 0.0.4 (the figures come
- * from ops.c). A minimal evhttp server until the HTTP listeners of the
- * DoH issue take the route; evhttp bounds header and body sizes and
- * times out idle connections.
+ * metrics.c -- the Prometheus scrape endpoint: GET /metrics, text
+ * exposition format 0.0.4 (the figures come from ops.c), mounted with
+ * the HTTP route API (src/http/http.h) on the daemon's HTTP listeners
+ * (http-listen, https-listen; for clients that access-control allows)
+ * and on a server of its own for each metrics-listen address (for every
+ * client that reaches it: keep it on loopback or behind a firewall).
  */
 #include "config.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
 
 #define LOG_MODULE "metrics"
 #include "daemon/control.h"
 #include "daemon/internal.h"
 #include "daemon/ops.h"
+#include "dns/acl.h"
+#include "http/http.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 struct pkdns_metrics_http {
 	struct pkdns *d;
-	struct evhttp *http;
+	struct http_server *own;      /* metrics-listen, or NULL */
 };
 
 static void
-on_request(struct evhttp_request *req, void *arg)
+serve(struct pkdns *d, struct http_req *req)
 {
-	struct pkdns_metrics_http *m = arg;
-	const char *uri = evhttp_request_get_uri(req);
-	struct evbuffer *body;
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f;
+	FILE *f = open_memstream(&text, &len);
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		evhttp_send_error(req, 405, "only GET");
+	if (!f) {
+		http_reply(req, 500, "text/plain", "out of memory\n", 14);
 		return;
 	}
-	if (!uri || (strcmp(uri, "/metrics") != 0 && strncmp(uri, "/metrics?", 9) != 0)) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics");
-		return;
-	}
-	f = open_memstream(&text, &len);
-	body = evbuffer_new();
-	if (!f || !body) {
-		if (f)
-			fclose(f);
-		free(text);
-		if (body)
-			evbuffer_free(body);
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-		return;
-	}
-	pkdns_ops_metrics(m->d, f);
+	pkdns_ops_metrics(d, f);
 	fclose(f);
-	evbuffer_add(body, text, len);
+	http_reply(req, 200, CONTENT_TYPE, text, len);
 	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", body);
-	evbuffer_free(body);
+}
+
+/* metrics-listen: whoever reaches the address. */
+static void
+on_own(void *ctx, struct http_req *req)
+{
+	struct pkdns_metrics_http *m = ctx;
+
+	if (strcmp(req->path, "/metrics") != 0) {
+		http_reply(req, 404, "text/plain", "try /metrics\n", 13);
+		return;
+	}
+	serve(m->d, req);
+}
+
+/* The shared HTTP listeners: the clients access-control allows. */
+static void
+on_shared(void *ctx, struct http_req *req)
+{
+	struct pkdns_metrics_http *m = ctx;
+	struct pkdns *d = m->d;
+
+	if (strcmp(req->path, "/metrics") != 0) {
+		http_reply(req, 404, "text/plain", "not found\n", 10);
+		return;
+	}
+	if (acl_check(d->conf.acl, d->conf.n_acl, (const struct sockaddr *)&req->client) !=
+	    ACL_ALLOW) {
+		http_reply(req, 403, "text/plain", "forbidden\n", 10);
+		return;
+	}
+	serve(d, req);
 }
 
 struct pkdns_metrics_http *
 pkdns_metrics_open(struct pkdns *d)
 {
 	struct pkdns_metrics_http *m = calloc(1, sizeof(*m));
+	struct http_server_config hc = { .max_connections = 16, .max_per_client = 4 };
 
 	if (!m)
 		return NULL;
 	m->d = d;
-	m->http = evhttp_new(d->base);
-	if (!m->http) {
-		free(m);
-		return NULL;
-	}
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_max_headers_size(m->http, 8192);
-	evhttp_set_max_body_size(m->http, 0);
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(m->http, on_request, m);
+	if (d->http && http_route_add(d->http, HTTP_GET, "/metrics", on_shared, m) < 0)
+		goto fail;
+	if (d->conf.n_metrics_listen == 0)
+		return m;
+	m->own = http_server_new(d->base, &hc);
+	if (!m->own || http_route_add(m->own, HTTP_GET, "/", on_own, m) < 0)
+		goto fail;
 	for (size_t i = 0; i < d->conf.n_metrics_listen; i++) {
 		const struct conf_addr *a = &d->conf.metrics_listen[i];
 		char name[80];
-		evutil_socket_t fd;
 		netaddr_str((const struct sockaddr *)&a->ss, name, sizeof(name));
-		fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0) {
-			int on = 1;
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-			if (a->ss.ss_family == AF_INET6)
-				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-		}
-		if (fd < 0 || bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
-		    listen(fd, 16) < 0 || !evhttp_accept_socket_with_handle(m->http, fd)) {
-			log_err("metrics-listen %s: %s", name, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			pkdns_metrics_free(m);
-			return NULL;
+		if (http_server_listen(m->own, (const struct sockaddr *)&a->ss, a->len, NULL) < 0) {
+			log_err("metrics-listen %s: cannot listen there", name);
+			goto fail;
 		}
 		log_info("Prometheus metrics on http://%s/metrics", name);
 	}
 	return m;
+fail:
+	pkdns_metrics_free(m);
+	return NULL;
 }
 
 void
@@ -120,7 +115,6 @@ pkdns_metrics_free(struct pkdns_metrics_http *m)
 {
 	if (!m)
 		return;
-	if (m->http)
-		evhttp_free(m->http);
+	http_server_free(m->own);
 	free(m);
 }

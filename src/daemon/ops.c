@@ -177,11 +177,10 @@ pkdns_ops_open(struct pkdns *d)
 			log_warn("no control channel (control-socket %s could not be opened)",
 			    d->conf.control_socket);
 	}
-	if (d->conf.n_metrics_listen > 0) {
-		o->metrics = pkdns_metrics_open(d);
-		if (!o->metrics)
-			return -1;
-	}
+	/* /metrics on the HTTP listeners, and on metrics-listen */
+	o->metrics = pkdns_metrics_open(d);
+	if (!o->metrics)
+		return -1;
 	return 0;
 }
 

@@ -16,11 +16,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #define LOG_MODULE "dns"
 #include "dns/server.h"
+#include "http/tls.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/time.h"
@@ -35,6 +37,9 @@
 /* Descriptors kept for everything but TCP clients (UDP, listeners, DHT,
  * libunbound's outgoing queries, the cache, logs). */
 #define FD_RESERVE 128
+/* RFC 8467 section 4.1: responses padded to a multiple of 468 octets */
+#define PAD_BLOCK 468
+#define EDNS_OPT_PADDING 12
 
 struct tcp_conn;
 
@@ -60,6 +65,7 @@ struct dns_query_priv {
 	size_t req_len;
 	struct udp_listener *udp;   /* UDP: the socket to answer on */
 	struct tcp_conn *conn;      /* TCP: NULL once the connection is gone */
+	struct dns_submitted *sub;  /* DoH: NULL once cancelled */
 	uint8_t *out;               /* sync: where the handler writes */
 	size_t out_len;             /* sync UDP: length to send, 0 = none */
 	bool held, done;
@@ -97,6 +103,7 @@ udp_listener_unref(struct udp_listener *u)
 
 struct tcp_listener {
 	struct dns_server *srv;
+	struct tls_server *tls;     /* DoT, or NULL */
 	struct evconnlistener *lev;
 	struct event *resume;       /* re-enables accepting after a pause */
 	struct tcp_listener *next;
@@ -110,7 +117,9 @@ struct tcp_conn {
 	struct dns_query *held;     /* queries waiting for an answer */
 	unsigned inflight;
 	bool eof;                   /* peer closed or idle: close when drained */
+	bool tls;                   /* DoT */
 	bool read_paused;
+	bool handshaking;           /* DoT: the TLS handshake is not done */
 	struct event *deadline;     /* the message being received is late */
 	bool deadline_on;
 	/* in the server's list, most recently active first */
@@ -141,6 +150,15 @@ struct dns_server {
 	 * room in front for the TCP length prefix) */
 	uint8_t tcp_rx[MSG_MAX];
 	uint8_t scratch[2 + MSG_MAX];
+};
+
+/* A query handed in by dns_server_submit. */
+struct dns_submitted {
+	dns_submit_fn cb;
+	void *ctx;
+	struct dns_query *held;     /* the held query, once held */
+	bool in_submit;             /* dns_server_submit is still running */
+	bool done;                  /* cb called */
 };
 
 static void tcp_conn_free(struct tcp_conn *c);
@@ -261,6 +279,32 @@ udp_limit(const struct dns_query *q)
 							: s->cfg.edns_buffer_size;
 }
 
+/* RFC 7830: extend the empty OPT record that ends msg with a Padding
+ * option so that the message is a multiple of PAD_BLOCK octets. An
+ * answer that does not end with an empty OPT (or would outgrow MSG_MAX)
+ * is left as it is. */
+static size_t
+pad_answer(uint8_t *msg, size_t len)
+{
+	uint8_t *opt;
+	size_t pad, total;
+
+	if (len < DNS_HDR_LEN + 11)
+		return len;
+	opt = msg + len - 11;
+	if (opt[0] != 0 || dns_get16(opt + 1) != DNS_TYPE_OPT || dns_get16(opt + 9) != 0)
+		return len;
+	total = len + 4;
+	pad = (PAD_BLOCK - total % PAD_BLOCK) % PAD_BLOCK;
+	if (total + pad > MSG_MAX)
+		return len;
+	dns_put16(opt + 9, (uint16_t)(4 + pad));
+	dns_put16(msg + len, EDNS_OPT_PADDING);
+	dns_put16(msg + len + 2, (uint16_t)pad);
+	memset(msg + len + 4, 0, pad);
+	return total + pad;
+}
+
 /* Make msg the answer to q: ID, the client's spelling of the name, AD
  * only when asked for (RFC 6840 section 5.8), OPT, and truncation. */
 static size_t
@@ -286,6 +330,8 @@ finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 		if (l)
 			len = l;
 	}
+	if (q->transport >= DNS_TRANSPORT_TLS && q->info.edns)
+		len = pad_answer(msg, len);
 	if (!q->tcp && len > udp_limit(q)) {
 		q->priv->srv->stats.truncated++;
 		len = dns_msg_truncate(msg, len >= qend ? qend : DNS_HDR_LEN);
@@ -392,7 +438,12 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			if (msg != buf)
 				memmove(buf, msg, len);
 			len = finalize(q, buf, len, add_opt);
-			if (q->tcp && p->conn && len) {
+			if (q->transport >= DNS_TRANSPORT_HTTPS) {
+				if (p->sub && len) {
+					p->sub->done = true;
+					p->sub->cb(p->sub->ctx, buf, len);
+				}
+			} else if (q->tcp && p->conn && len) {
 				tcp_send(p->conn, s->scratch, len);
 				conn_touch(s, p->conn);
 			}
@@ -413,6 +464,18 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 	} else {
 		s->stats.dropped++;
 	}
+	if (p->sub && !p->sub->done) {
+		/* dropped, or an answer that could not be made */
+		p->sub->done = true;
+		p->sub->cb(p->sub->ctx, NULL, 0);
+	}
+	if (p->sub) {
+		struct dns_submitted *sub = p->sub;
+		sub->held = NULL;
+		p->sub = NULL;
+		if (!sub->in_submit)
+			free(sub);
+	}
 	if (p->held) {
 		struct tcp_conn *c = p->conn;
 		if (c) {
@@ -424,7 +487,7 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 				p->next->priv->prev = p->prev;
 			c->inflight--;
 		}
-		if (!q->tcp)
+		if (q->transport == DNS_TRANSPORT_UDP)
 			udp_listener_unref(p->udp);
 		free(q); /* one block with p */
 		if (c) {
@@ -498,8 +561,10 @@ dns_query_hold(struct dns_query *q)
 	h->p.out = NULL;
 	h->p.prev = NULL;
 	h->p.next = NULL;
-	if (!q->tcp)
+	if (q->transport == DNS_TRANSPORT_UDP)
 		h->p.udp->refs++;
+	if (p->sub)
+		p->sub->held = &h->q;
 	if (q->tcp && p->conn) {
 		struct tcp_conn *c = p->conn;
 		h->p.next = c->held;
@@ -523,7 +588,9 @@ process(struct dns_server *s, struct dns_query *q)
 				 : DNS_ADMIT_ALLOW;
 	int rc;
 
-	if (q->tcp)
+	if (q->transport >= DNS_TRANSPORT_HTTPS)
+		s->stats.doh_queries++;
+	else if (q->tcp)
 		s->stats.tcp_queries++;
 	else
 		s->stats.udp_queries++;
@@ -607,6 +674,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			p.out = s->tx[nout];
 			q.priv = &p;
 			q.tcp = false;
+			q.transport = DNS_TRANSPORT_UDP;
 			q.client_len = s->rmsg[i].msg_hdr.msg_namelen;
 			memcpy(&q.client, &s->raddr[i], q.client_len);
 			process(s, &q);
@@ -725,6 +793,12 @@ tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	c->deadline_on = false;
+	if (c->handshaking) {
+		/* a TLS handshake not done in time: nothing to flush */
+		c->srv->stats.tls_handshake_failed++;
+		tcp_conn_free(c);
+		return;
+	}
 	c->srv->stats.tcp_slow++;
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		char a[NETADDR_STRLEN];
@@ -784,6 +858,7 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		p.out = s->scratch + 2;
 		q.priv = &p;
 		q.tcp = true;
+		q.transport = c->tls ? DNS_TRANSPORT_TLS : DNS_TRANSPORT_TCP;
 		q.client_len = c->peer_len;
 		memcpy(&q.client, &c->peer, c->peer_len);
 		process(s, &q);
@@ -816,7 +891,20 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		/* the TLS handshake is done */
+		c->handshaking = false;
+		tcp_deadline_set(c, false);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
+		if (c->handshaking)
+			c->srv->stats.tls_handshake_failed++;
+		tcp_conn_free(c);
+		return;
+	}
+	if (c->handshaking && (what & (BEV_EVENT_EOF | BEV_EVENT_TIMEOUT))) {
+		c->srv->stats.tls_handshake_failed++;
 		tcp_conn_free(c);
 		return;
 	}
@@ -882,10 +970,21 @@ tcp_make_room(struct dns_server *s, const struct sockaddr_storage *client)
 	return true;
 }
 
+static int tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t salen,
+    struct tls_server *tls);
+
 int
 dns_server_tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t salen)
 {
+	return tcp_adopt(s, fd, sa, salen, NULL);
+}
+
+static int
+tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t salen,
+    struct tls_server *tls)
+{
 	struct tcp_conn *c;
+	SSL *ssl = NULL;
 	struct timeval idle = { (time_t)s->cfg.tcp_idle_timeout_s, 0 };
 
 	if ((size_t)salen > sizeof(c->peer)) {
@@ -914,12 +1013,27 @@ dns_server_tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, so
 		return -1;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || evutil_make_socket_nonblocking(fd) < 0) {
+	if (c && tls)
+		ssl = tls_server_ssl(tls, TLS_ALPN_DOT);
+	if (!c || (tls && !ssl) || evutil_make_socket_nonblocking(fd) < 0) {
+		if (ssl)
+			SSL_free(ssl);
 		free(c);
 		close(fd);
 		return -1;
 	}
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (ssl) {
+		/* the bufferevent owns ssl from here (freed with it, or on failure) */
+		c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->tls = true;
+		c->handshaking = true;
+		s->stats.tls_connections++;
+	} else {
+		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
 	c->deadline = evtimer_new(s->base, tcp_deadline_cb, c);
 	if (!c->bev || !c->deadline) {
 		if (c->bev)
@@ -940,6 +1054,8 @@ dns_server_tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, so
 	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->handshaking)
+		tcp_deadline_set(c, true); /* the handshake has tcp_msg_timeout_ms */
 	return 0;
 }
 
@@ -950,7 +1066,7 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 	struct tcp_listener *t = arg;
 	(void)lev;
 
-	dns_server_tcp_adopt(t->srv, fd, sa, (socklen_t)salen);
+	tcp_adopt(t->srv, fd, sa, (socklen_t)salen, t->tls);
 }
 
 static void
@@ -1052,6 +1168,103 @@ dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t l
 	s->tcp = t;
 	log_info("listening on %s (udp, tcp)", a);
 	return 0;
+}
+
+int
+dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen_t len,
+    struct tls_server *tls)
+{
+	char a[NETADDR_STRLEN];
+	struct tcp_listener *t;
+	int tfd;
+
+	netaddr_str(addr, a, sizeof(a));
+	tfd = make_socket(addr, len, SOCK_STREAM);
+	if (tfd < 0 || listen(tfd, 128) < 0) {
+		int e = errno;
+		log_err("cannot listen on %s (tls): %s", a, strerror(e));
+		if (tfd >= 0)
+			close(tfd);
+		errno = e;
+		return -1;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		close(tfd);
+		return -1;
+	}
+	t->srv = s;
+	t->tls = tls;
+	t->resume = evtimer_new(s->base, tcp_resume_cb, t);
+	t->lev = evconnlistener_new(s->base, tcp_accept_cb, t,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);
+	if (!t->lev || !t->resume) {
+		if (t->resume)
+			event_free(t->resume);
+		if (t->lev)
+			evconnlistener_free(t->lev);
+		else
+			close(tfd);
+		free(t);
+		return -1;
+	}
+	evconnlistener_set_error_cb(t->lev, tcp_accept_error_cb);
+	t->next = s->tcp;
+	s->tcp = t;
+	log_info("listening on %s (tls)", a);
+	return 0;
+}
+
+struct dns_submitted *
+dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
+    const struct sockaddr *client, socklen_t client_len, enum dns_transport transport,
+    dns_submit_fn cb, void *ctx)
+{
+	struct dns_submitted *h;
+	struct dns_query q;
+	struct dns_query_priv p;
+
+	if (len > MSG_MAX || (size_t)client_len > sizeof(q.client) ||
+	    !(h = calloc(1, sizeof(*h)))) {
+		cb(ctx, NULL, 0);
+		return NULL;
+	}
+	h->cb = cb;
+	h->ctx = ctx;
+	h->in_submit = true;
+	memcpy(s->tcp_rx, msg, len);
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	p.srv = s;
+	p.req = s->tcp_rx;
+	p.req_len = len;
+	p.sub = h;
+	p.out = s->scratch + 2;
+	q.priv = &p;
+	q.tcp = true;
+	q.transport = (uint8_t)transport;
+	q.client_len = client_len;
+	memcpy(&q.client, client, (size_t)client_len);
+	process(s, &q);
+	h->in_submit = false;
+	if (h->done || !h->held) {
+		/* answered (or dropped) during the call */
+		if (h->held)
+			h->held->priv->sub = NULL;
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+dns_submit_cancel(struct dns_submitted *h)
+{
+	if (!h)
+		return;
+	if (h->held)
+		h->held->priv->sub = NULL;
+	free(h);
 }
 
 void

@@ -33,13 +33,24 @@
 
 struct event_base;
 struct dns_server;
+struct tls_server;
+
+/** How a query arrived. */
+enum dns_transport {
+	DNS_TRANSPORT_UDP = 0,
+	DNS_TRANSPORT_TCP,
+	DNS_TRANSPORT_TLS,   /**< DoT, RFC 7858 */
+	DNS_TRANSPORT_HTTPS, /**< DoH over TLS, RFC 8484 */
+	DNS_TRANSPORT_HTTP,  /**< DoH on a plain listener (behind a TLS proxy) */
+};
 
 /** One query; the fields are read-only for the handler. */
 struct dns_query {
 	struct dns_msginfo info;           /**< parsed header, question, EDNS */
 	struct sockaddr_storage client;    /**< who asked */
 	socklen_t client_len;
-	bool tcp;                          /**< arrived over TCP */
+	bool tcp;                          /**< not UDP: no truncation (TCP, DoT, DoH) */
+	uint8_t transport;                 /**< enum dns_transport */
 	struct dns_query_priv *priv;       /**< the server's bookkeeping */
 };
 
@@ -106,6 +117,47 @@ int dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen
 int dns_server_tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *peer,
     socklen_t peer_len);
 
+/**
+ * Listen for DNS over TLS (RFC 7858) on one address: the TCP path
+ * (pipelining, idle timeout, caps per client and in all) over TLS. The
+ * handshake must end within tcp_msg_timeout_ms. Answers on TLS (and
+ * DoH) are padded (RFC 7830, RFC 8467 section 4.1: to a multiple of 468
+ * octets) whenever the query had EDNS: every answer, not only those to a
+ * padded query, so that sizes say nothing of the name.
+ * @param tls the certificate (not owned; must outlive the server)
+ * @return 0, or -1 after logging why
+ */
+int dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen_t len,
+    struct tls_server *tls);
+
+/**
+ * Called with the final answer to a query handed in by dns_server_submit
+ * (ID and OPT set, padded for encrypted transports), or with msg NULL
+ * when the query gets no answer (access control drops it, malformed).
+ * msg is valid only during the call.
+ */
+typedef void (*dns_submit_fn)(void *ctx, const uint8_t *msg, size_t len);
+
+/** A query from dns_server_submit still waiting for its answer. */
+struct dns_submitted;
+
+/**
+ * Hand in a query that arrived by another transport (DoH): the same
+ * admission, parsing and handler as UDP and TCP; no truncation.
+ * @param msg, len the DNS message (copied)
+ * @param transport DNS_TRANSPORT_HTTPS or DNS_TRANSPORT_HTTP
+ * @param cb called exactly once with the answer, unless cancelled first;
+ *        possibly before this returns
+ * @return a handle to cancel with while the answer is pending, or NULL
+ *         when cb was already called
+ */
+struct dns_submitted *dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
+    const struct sockaddr *client, socklen_t client_len, enum dns_transport transport,
+    dns_submit_fn cb, void *ctx);
+
+/** The client went away: cb will not be called; the handle is freed. */
+void dns_submit_cancel(struct dns_submitted *h);
+
 /** Stop accepting new queries (sockets closed); held queries stay valid. */
 void dns_server_close_listeners(struct dns_server *s);
 
@@ -154,6 +206,9 @@ struct dns_server_stats {
 	uint64_t tcp_slow;         /**< closed: a message not whole in time */
 	uint64_t accept_errors;    /**< accept() failed (e.g. EMFILE) */
 	uint64_t rcode[2][16];     /**< answers sent: [tcp][rcode] (the header's 4 bits) */
+	uint64_t tls_connections;  /**< DoT connections accepted */
+	uint64_t tls_handshake_failed; /**< DoT handshakes failed or timed out */
+	uint64_t doh_queries;      /**< queries from dns_server_submit */
 };
 
 /** Copy the counters. */

@@ -37,7 +37,7 @@
 #define TTL_MAX 2147483647u
 
 enum conf_type {
-	T_BOOL, T_U32, T_U16, T_SIZE, T_STR, T_ADDR_LIST, T_STR_LIST, T_ACL,
+	T_BOOL, T_U32, T_U16, T_SIZE, T_STR, T_ADDR_LIST, T_STR_LIST, T_ACL, T_PREFIX_LIST,
 	T_DHT_MODE, T_VERBOSE, T_FLAG, T_CONFIG, T_HELP, T_VERSION, T_CHECK
 };
 
@@ -93,6 +93,16 @@ static const struct conf_key conf_keys[] = {
 	{ "republish", 0, T_STR_LIST, F(republish), F(n_republish), 0, "KEY  republish this key's packet, repeatable", 0, 0 },
 	{ "republish-interval", 0, T_U32, F(republish_interval), 0, 0, "SECONDS  (default 3600)", 0, 0 },
 	{ "stats-interval", 0, T_U32, F(stats_interval), 0, 0, "SECONDS  stats log line, 0 = off (default 300)", 0, 0 },
+	{ "tls-listen", 0, T_ADDR_LIST, F(tls_listen), F(n_tls_listen), 853, "ADDR[:PORT]  DNS over TLS (RFC 7858) address, repeatable (default port 853)", 0, 0 },
+	{ "https-listen", 0, T_ADDR_LIST, F(https_listen), F(n_https_listen), 443, "ADDR[:PORT]  DNS over HTTPS (RFC 8484, HTTP/2 and HTTP/1.1) address, repeatable (default port 443)", 0, 0 },
+	{ "http-listen", 0, T_ADDR_LIST, F(http_listen), F(n_http_listen), 80, "ADDR[:PORT]  plain HTTP (DoH behind a TLS proxy, other HTTP routes), repeatable (default port 80)", 0, 0 },
+	{ "tls-cert", 0, T_STR, F(tls_cert), 0, 0, "FILE  PEM certificate chain for tls-listen and https-listen (re-read on SIGHUP)", 0, 0 },
+	{ "tls-key", 0, T_STR, F(tls_key), 0, 0, "FILE  PEM private key of tls-cert (re-read on SIGHUP)", 0, 0 },
+	{ "doh-path", 0, T_STR, F(doh_path), 0, 0, "PATH  where DoH answers (default /dns-query)", 0, 0 },
+	{ "trusted-proxy", 0, T_PREFIX_LIST, F(trusted_proxy), F(n_trusted_proxy), 0, "PREFIX  X-Forwarded-For is believed only from these peers, repeatable (default none)", 0, 0 },
+	{ "http-max-connections", 0, T_U32, F(http_max_connections), 0, 0, "N  concurrent HTTP and HTTPS connections, 1-65535 (default 256; per client an eighth)", 1, 65535 },
+	{ "http-max-streams", 0, T_U32, F(http_max_streams), 0, 0, "N  HTTP/2 streams (HTTP/1.1 pipelined requests) per connection, 1-1000 (default 100)", 1, 1000 },
+	{ "http-idle-timeout", 0, T_U32, F(http_idle_timeout), 0, 0, "SECONDS  close idle HTTP connections, 1-3600 (default 30)", 1, 3600 },
 	{ "pidfile", 0, T_STR, F(pidfile), 0, 0, "FILE  write the process ID here", 0, 0 },
 	{ "control-socket", 0, T_STR, F(control_socket), 0, 0, "PATH  Unix socket for pkdns-control, none = off (default " PKDNS_CONTROL_SOCKET ")", 0, 0 },
 	{ "control-group", 0, T_STR, F(control_group), 0, 0, "GROUP  group that may use the control socket (mode 0660; default root's)", 0, 0 },
@@ -141,6 +151,9 @@ conf_defaults(struct conf *c)
 	c->republish_interval = 3600;
 	c->stats_interval = 300;
 	c->cache_dir_retry = 300;
+	c->http_max_connections = 256;
+	c->http_max_streams = 100;
+	c->http_idle_timeout = 30;
 }
 
 static const char *const default_bootstrap[] = {
@@ -180,6 +193,8 @@ conf_complete(struct conf *c)
 		free(c->control_socket);
 		c->control_socket = NULL;
 	}
+	if (!c->doh_path)
+		c->doh_path = strdup("/dns-query");
 	/* <key>.key by default, as the Rust pkdns: one suffix that a
 	 * forwarder can route with one line */
 	if (!c->tld) {
@@ -207,6 +222,9 @@ conf_free(struct conf *c)
 	free(c->control_group);
 	free(c->username);
 	free(c->chroot_dir);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->doh_path);
 	free((char *)c->config_file);
 	memset(c, 0, sizeof(*c));
 }
@@ -397,6 +415,16 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, struct conf_
 			list[*n].action = ACL_DENY;
 		else
 			return conf_fail(src, k->name, "'%s' is not allow, refuse or deny", act);
+		(*n)++;
+		return 0;
+	}
+	case T_PREFIX_LIST: {
+		size_t *n = list_count(c, k, src);
+		struct netprefix *list = p;
+		if (n == NULL)
+			return -1;
+		if (netprefix_parse(val, &list[*n]) < 0)
+			return conf_fail(src, k->name, "'%s' is not an address prefix", val);
 		(*n)++;
 		return 0;
 	}

@@ -88,6 +88,19 @@ struct conf {
 	uint32_t republish_interval;
 	uint32_t stats_interval;
 	char *pidfile;
+	struct conf_addr tls_listen[CONF_MAX_LIST];   /**< DoT */
+	size_t n_tls_listen;
+	struct conf_addr https_listen[CONF_MAX_LIST]; /**< DoH over TLS */
+	size_t n_https_listen;
+	struct conf_addr http_listen[CONF_MAX_LIST];  /**< plain HTTP */
+	size_t n_http_listen;
+	char *tls_cert, *tls_key;   /**< PEM files */
+	char *doh_path;             /**< default /dns-query */
+	struct netprefix trusted_proxy[CONF_MAX_LIST];
+	size_t n_trusted_proxy;
+	uint32_t http_max_connections;
+	uint32_t http_max_streams;
+	uint32_t http_idle_timeout; /**< seconds */
 	bool check_config;          /**< --check-config: check, start nothing */
 	/* operating the daemon (issue 14): src/daemon/control.c, metrics.c, ops.c */
 	char *control_socket;       /**< Unix socket of pkdns-control, NULL = none */

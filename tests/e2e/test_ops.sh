@@ -63,6 +63,18 @@ like "$out" 'cache="answer"\} [1-9]' "  ... the answer cache's bytes"
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP/other")" 404 "another path: 404"
 pkdns_stop
 
+# /metrics on the HTTP listeners (http-listen), for clients access-control allows
+HP=$(pick_port)
+pkdns_start $UP --control-socket none --http-listen 127.0.0.1:"$HP" --access-control "127.0.0.1/32 allow"
+is "$(curl -s -o "$TMPD/metrics2" -w '%{http_code}' "http://127.0.0.1:$HP/metrics")" 200 \
+	"GET /metrics on http-listen: 200 for an allowed client"
+like "$(cat "$TMPD/metrics2")" "^# HELP pkdns_" "  ... with the metrics"
+if [ -n "$(ip -o addr show lo 2>/dev/null | grep 127.0.0.1)" ]; then
+	is "$(curl -s -o /dev/null --interface 127.0.0.2 -w '%{http_code}' "http://127.0.0.1:$HP/metrics")" 403 \
+		"  ... 403 for a client access-control does not allow (127.0.0.2)"
+fi
+pkdns_stop
+
 # --- systemd readiness with a fake notify socket ---
 NS=$TMPD/notify.sock
 "$PYTHON" - "$NS" "$TMPD/notify.out" <<'EOF' &

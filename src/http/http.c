@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * http.c -- the HTTP server's connections, listeners, route table and
+ * request life (see http.h). The protocols are in http1.c and h2.c.
+ *
+ * A connection starts in TLS (handshake deadline), then picks its
+ * protocol: ALPN on TLS, the HTTP/2 connection preface on plain
+ * listeners (prior knowledge, RFC 9113 section 3.3), HTTP/1.1 otherwise.
+ * Caps as in the DNS server's TCP path: per client (IPv4 address, IPv6
+ * /64) and in all, a full table closing its least recently active idle
+ * connection rather than refusing the newcomer.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define LOG_MODULE "http"
+#include "http/http_internal.h"
+#include "http/parse.h"
+#include "http/tls.h"
+#include "util/log.h"
+#include "util/netaddr.h"
+
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
+
+struct http_listener {
+	struct http_server *srv;
+	struct evconnlistener *lev;
+	struct tls_server *tls;
+	struct http_listener *next;
+};
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+struct http_server *
+http_server_new(struct event_base *base, const struct http_server_config *cfg)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->base = base;
+	s->cfg = *cfg;
+	if (!s->cfg.max_connections)
+		s->cfg.max_connections = 256;
+	if (!s->cfg.max_per_client)
+		s->cfg.max_per_client = s->cfg.max_connections / 8 ? s->cfg.max_connections / 8 : 1;
+	if (!s->cfg.max_streams)
+		s->cfg.max_streams = 100;
+	if (!s->cfg.idle_timeout_s)
+		s->cfg.idle_timeout_s = 30;
+	if (!s->cfg.handshake_timeout_ms)
+		s->cfg.handshake_timeout_ms = 5000;
+	if (!s->cfg.request_timeout_ms)
+		s->cfg.request_timeout_ms = 10000;
+	if (!s->cfg.max_header)
+		s->cfg.max_header = 8192;
+	if (!s->cfg.max_body)
+		s->cfg.max_body = 65535;
+	if (cfg->n_trusted_proxy) {
+		s->trusted = calloc(cfg->n_trusted_proxy, sizeof(*s->trusted));
+		if (!s->trusted) {
+			free(s);
+			return NULL;
+		}
+		memcpy(s->trusted, cfg->trusted_proxy, cfg->n_trusted_proxy * sizeof(*s->trusted));
+	}
+	s->cfg.trusted_proxy = s->trusted;
+	return s;
+}
+
+int
+http_route_add(struct http_server *s, unsigned methods, const char *prefix, http_handler_fn fn,
+    void *ctx)
+{
+	struct http_route *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->prefix = strdup(prefix))) {
+		free(r);
+		return -1;
+	}
+	r->methods = methods;
+	r->plen = strlen(prefix);
+	r->fn = fn;
+	r->ctx = ctx;
+	r->next = s->routes;
+	s->routes = r;
+	return 0;
+}
+
+/* ---- the connection list ------------------------------------------- */
+
+static void
+conn_unlink(struct http_server *s, struct http_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->conns_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
+conn_push_front(struct http_server *s, struct http_conn *c)
+{
+	c->prev = NULL;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	else
+		s->conns_tail = c;
+	s->conns = c;
+}
+
+void
+http_conn_touch(struct http_conn *c)
+{
+	if (c->srv->conns != c) {
+		conn_unlink(c->srv, c);
+		conn_push_front(c->srv, c);
+	}
+}
+
+static bool
+same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	uint8_t x[16], y[16];
+	size_t n = netaddr_ip_bytes((const struct sockaddr *)a, x);
+	size_t m = netaddr_ip_bytes((const struct sockaddr *)b, y);
+
+	if (n == 0 || n != m)
+		return false;
+	return memcmp(x, y, n == 16 ? 8 : 4) == 0;
+}
+
+/* Close the least recently active connection with nothing in flight. */
+static bool
+make_room(struct http_server *s, const struct sockaddr_storage *client)
+{
+	for (struct http_conn *c = s->conns_tail; c; c = c->prev) {
+		if (c->n_reqs || c->in_read || (client && !same_client(&c->peer, client)))
+			continue;
+		s->stats.evicted++;
+		http_conn_free(c);
+		return true;
+	}
+	return false;
+}
+
+/* ---- requests ------------------------------------------------------ */
+
+struct http_req_priv *
+http_req_new(struct http_conn *c)
+{
+	struct http_req_priv *rp = calloc(1, sizeof(*rp));
+
+	if (!rp)
+		return NULL;
+	rp->conn = c;
+	rp->req.priv = rp;
+	rp->req.tls = c->tls;
+	rp->req.version = c->proto == HTTP_PROTO_H2 ? 2 : 1;
+	memcpy(&rp->req.peer, &c->peer, c->peer_len);
+	rp->req.peer_len = c->peer_len;
+	rp->prev = c->reqs_tail;
+	if (c->reqs_tail)
+		c->reqs_tail->next = rp;
+	else
+		c->reqs = rp;
+	c->reqs_tail = rp;
+	c->n_reqs++;
+	return rp;
+}
+
+void
+http_req_free(struct http_req_priv *rp)
+{
+	struct http_conn *c = rp->conn;
+
+	if (c) {
+		if (rp->prev)
+			rp->prev->next = rp->next;
+		else
+			c->reqs = rp->next;
+		if (rp->next)
+			rp->next->prev = rp->prev;
+		else
+			c->reqs_tail = rp->prev;
+		c->n_reqs--;
+	}
+	if (rp->dispatched && !rp->replied) {
+		c->srv->stats.aborted++;
+		if (rp->abort_fn)
+			rp->abort_fn(rp->abort_ctx, &rp->req);
+	}
+	free(rp->path);
+	free(rp->query);
+	free(rp->content_type);
+	free(rp->accept);
+	free(rp->origin);
+	free(rp->ims);
+	free(rp->xff);
+	free(rp->body);
+	free(rp->ctype);
+	for (unsigned i = 0; i < rp->n_hdrs; i++) {
+		free(rp->hdrs[i].name);
+		free(rp->hdrs[i].value);
+	}
+	free(rp->out);
+	free(rp);
+}
+
+static bool
+peer_trusted(const struct http_server *s, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < s->cfg.n_trusted_proxy; i++)
+		if (netprefix_match(&s->trusted[i], sa))
+			return true;
+	return false;
+}
+
+void
+http_dispatch(struct http_req_priv *rp)
+{
+	struct http_server *s = rp->conn->srv;
+	struct http_req *r = &rp->req;
+	struct http_route *best = NULL;
+	bool path_known = false;
+	unsigned m = r->method;
+
+	r->path = rp->path ? rp->path : "/";
+	r->query = rp->query;
+	r->content_type = rp->content_type;
+	r->accept = rp->accept;
+	r->origin = rp->origin;
+	r->if_modified_since = rp->ims;
+	r->body = rp->body;
+	r->body_len = rp->body_len;
+	memcpy(&r->client, &r->peer, r->peer_len);
+	r->client_len = r->peer_len;
+	if (rp->xff && peer_trusted(s, (const struct sockaddr *)&r->peer)) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (http_xff_parse(rp->xff, strlen(rp->xff), &ss, &sl) == 0) {
+			memcpy(&r->client, &ss, sl);
+			r->client_len = sl;
+		}
+	}
+	if (r->version == 2)
+		s->stats.requests_h2++;
+	else
+		s->stats.requests_h1++;
+	rp->head = m == HTTP_HEAD;
+	for (int pass = 0; pass < 2 && !best; pass++) {
+		for (struct http_route *rt = s->routes; rt; rt = rt->next) {
+			const char *p = r->path;
+			if (strncmp(p, rt->prefix, rt->plen) != 0)
+				continue;
+			/* "/dns-query" matches "/dns-query/..." not "/dns-queryx" */
+			if (rt->plen && rt->prefix[rt->plen - 1] != '/' && p[rt->plen] != 0 &&
+			    p[rt->plen] != '/')
+				continue;
+			path_known = true;
+			if (!(rt->methods & m))
+				continue;
+			if (!best || rt->plen > best->plen)
+				best = rt;
+		}
+		/* HEAD falls back to GET routes */
+		if (m != HTTP_HEAD)
+			break;
+		m = HTTP_GET;
+	}
+	rp->dispatched = true;
+	if (!best) {
+		if (path_known)
+			http_resp_header(r, "Allow", "GET, POST, OPTIONS");
+		http_reply(r, path_known ? 405 : 404, "text/plain", path_known ?
+		    "method not allowed\n" : "not found\n", path_known ? 19 : 10);
+		return;
+	}
+	best->fn(best->ctx, r);
+}
+
+void
+http_reply_error(struct http_req_priv *rp, int status)
+{
+	char body[64];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, http_status_text(status));
+
+	rp->conn->srv->stats.bad_requests++;
+	rp->dispatched = true;
+	http_reply(&rp->req, status, "text/plain", body, (size_t)n);
+}
+
+int
+http_resp_header(struct http_req *req, const char *name, const char *value)
+{
+	struct http_req_priv *rp = req->priv;
+
+	if (rp->n_hdrs >= HTTP_MAX_RESP_HEADERS || strpbrk(name, "\r\n: ") ||
+	    strpbrk(value, "\r\n") || !*name)
+		return -1;
+	rp->hdrs[rp->n_hdrs].name = strdup(name);
+	rp->hdrs[rp->n_hdrs].value = strdup(value);
+	if (!rp->hdrs[rp->n_hdrs].name || !rp->hdrs[rp->n_hdrs].value) {
+		free(rp->hdrs[rp->n_hdrs].name);
+		free(rp->hdrs[rp->n_hdrs].value);
+		return -1;
+	}
+	rp->n_hdrs++;
+	return 0;
+}
+
+void
+http_reply(struct http_req *req, int status, const char *content_type, const void *body,
+    size_t len)
+{
+	struct http_req_priv *rp = req->priv;
+
+	if (rp->replied)
+		return;
+	rp->replied = true;
+	rp->status = status;
+	if (content_type)
+		rp->ctype = strdup(content_type);
+	if (len) {
+		rp->out = malloc(len);
+		if (rp->out) {
+			memcpy(rp->out, body, len);
+			rp->out_len = len;
+		} else {
+			rp->status = 500;
+		}
+	}
+	if (rp->conn->proto == HTTP_PROTO_H2)
+		h2_reply(rp);
+	else
+		h1_reply(rp);
+}
+
+void
+http_req_on_abort(struct http_req *req, http_abort_fn fn, void *ctx)
+{
+	req->priv->abort_fn = fn;
+	req->priv->abort_ctx = ctx;
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+void
+http_date(char out[40])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* ---- connections --------------------------------------------------- */
+
+void
+http_conn_free(struct http_conn *c)
+{
+	struct http_server *s = c->srv;
+
+	if (c->in_read) {
+		/* freed by the read callback when it unwinds */
+		c->dead = true;
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	while (c->reqs)
+		http_req_free(c->reqs);
+	if (c->h2)
+		h2_free(c);
+	conn_unlink(s, c);
+	s->n_conns--;
+	s->stats.open = s->n_conns;
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	free(c);
+}
+
+static void
+conn_maybe_close(struct http_conn *c)
+{
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    (c->proto != HTTP_PROTO_H1 || c->n_reqs == 0))
+		http_conn_free(c);
+}
+
+void
+http_conn_close_soon(struct http_conn *c)
+{
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	http_conn_timer(c, 0);
+}
+
+void
+http_conn_timer(struct http_conn *c, unsigned ms)
+{
+	if (ms == 0) {
+		if (c->timer_on)
+			evtimer_del(c->timer);
+		c->timer_on = false;
+		return;
+	}
+	if (c->timer_on)
+		return; /* a deadline once set is not moved */
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(c->timer, &tv);
+	c->timer_on = true;
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	(void)fd;
+	(void)what;
+
+	c->timer_on = false;
+	if (c->handshaking)
+		c->srv->stats.handshake_timeouts++;
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char a[NETADDR_STRLEN];
+		log_debug("%s: %s not done in time; closing",
+		    netaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)),
+		    c->handshaking ? "TLS handshake" : "request");
+	}
+	http_conn_free(c);
+}
+
+/* Choose the protocol of a plain connection from its first bytes. */
+static int
+sniff(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n = evbuffer_get_length(in);
+	size_t k = n < H2_PREFACE_LEN ? n : H2_PREFACE_LEN;
+	const unsigned char *p;
+
+	if (n == 0)
+		return HTTP_PROTO_SNIFF;
+	p = evbuffer_pullup(in, (ev_ssize_t)k);
+	if (!p || memcmp(p, H2_PREFACE, k) != 0)
+		return HTTP_PROTO_H1;
+	return k == H2_PREFACE_LEN ? HTTP_PROTO_H2 : HTTP_PROTO_SNIFF;
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+	(void)bev;
+
+	if (c->closing) {
+		struct evbuffer *in = bufferevent_get_input(c->bev);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (c->proto == HTTP_PROTO_SNIFF) {
+		int p = sniff(c);
+		if (p == HTTP_PROTO_SNIFF) {
+			http_conn_timer(c, c->srv->cfg.request_timeout_ms);
+			return;
+		}
+		http_conn_timer(c, 0);
+		c->proto = p;
+		if (p == HTTP_PROTO_H2 && h2_start(c) < 0) {
+			http_conn_free(c);
+			return;
+		}
+	}
+	c->in_read = true;
+	if (c->proto == HTTP_PROTO_H2)
+		h2_read(c);
+	else
+		h1_read(c);
+	c->in_read = false;
+	if (c->dead) {
+		c->dead = false;
+		http_conn_free(c);
+		return;
+	}
+	conn_maybe_close(c);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+	(void)bev;
+
+	c->in_read = true; /* a free inside is deferred to here */
+	if (c->proto == HTTP_PROTO_H2 && c->h2)
+		h2_flush(c);
+	else if (c->proto == HTTP_PROTO_H1)
+		h1_write_done(c);
+	c->in_read = false;
+	if (c->dead) {
+		c->dead = false;
+		http_conn_free(c);
+		return;
+	}
+	conn_maybe_close(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		/* TLS handshake done: ALPN says which protocol */
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		c->handshaking = false;
+		http_conn_timer(c, 0);
+		c->proto = ssl && tls_ssl_is_h2(ssl) ? HTTP_PROTO_H2 : HTTP_PROTO_H1;
+		if (c->proto == HTTP_PROTO_H2 && h2_start(c) < 0)
+			http_conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		if (c->handshaking)
+			c->srv->stats.handshake_errors++;
+		http_conn_free(c);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && c->n_reqs > 0 && !c->handshaking) {
+		/* not idle: replies are still coming */
+		bufferevent_enable(bev, (what & BEV_EVENT_READING) ? EV_READ : EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
+		if ((what & BEV_EVENT_WRITING) || c->handshaking || c->n_reqs == 0 ||
+		    (what & BEV_EVENT_TIMEOUT)) {
+			http_conn_free(c);
+			return;
+		}
+		/* the peer closed its side: finish what it asked, then close */
+		http_conn_close_soon(c);
+		conn_maybe_close(c);
+	}
+}
+
+int
+http_server_adopt(struct http_server *s, int fd, const struct sockaddr *sa, socklen_t salen,
+    struct tls_server *tls)
+{
+	struct http_conn *c;
+	SSL *ssl = NULL;
+	struct timeval idle = { (time_t)s->cfg.idle_timeout_s, 0 };
+	struct sockaddr_storage peer;
+
+	if ((size_t)salen > sizeof(peer)) {
+		close(fd);
+		return -1;
+	}
+	memset(&peer, 0, sizeof(peer));
+	memcpy(&peer, sa, (size_t)salen);
+	if (s->cfg.max_per_client) {
+		unsigned n = 0;
+		for (c = s->conns; c; c = c->next)
+			if (same_client(&c->peer, &peer))
+				n++;
+		if (n >= s->cfg.max_per_client && !make_room(s, &peer)) {
+			s->stats.refused++;
+			close(fd);
+			return -1;
+		}
+	}
+	if (s->n_conns >= s->cfg.max_connections && !make_room(s, NULL)) {
+		s->stats.refused++;
+		close(fd);
+		return -1;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c && tls)
+		ssl = tls_server_ssl(tls, TLS_ALPN_HTTP);
+	if (!c || (tls && !ssl) || evutil_make_socket_nonblocking(fd) < 0) {
+		if (ssl)
+			SSL_free(ssl);
+		free(c);
+		close(fd);
+		return -1;
+	}
+	if (ssl) {
+		c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		c->tls = c->handshaking = true;
+	} else {
+		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	c->timer = evtimer_new(s->base, conn_timer_cb, c);
+	if (!c->bev || !c->timer) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+		return -1;
+	}
+	c->srv = s;
+	c->peer = peer;
+	c->peer_len = salen;
+	conn_push_front(s, c);
+	s->n_conns++;
+	s->stats.connections++;
+	s->stats.open = s->n_conns;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, s->cfg.max_header + s->cfg.max_body + 4096);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->handshaking)
+		http_conn_timer(c, s->cfg.handshake_timeout_ms);
+	return 0;
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct http_listener *l = arg;
+	(void)lev;
+	http_server_adopt(l->srv, fd, sa, (socklen_t)salen, l->tls);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)arg;
+	(void)lev;
+	log_warn("accept: %s", strerror(errno));
+}
+
+int
+http_server_listen(struct http_server *s, const struct sockaddr *addr, socklen_t len,
+    struct tls_server *tls)
+{
+	char a[NETADDR_STRLEN];
+	struct http_listener *l = calloc(1, sizeof(*l));
+	int one = 1;
+	int fd = -1;
+
+	netaddr_str(addr, a, sizeof(a));
+	if (!l)
+		return -1;
+	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && addr->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, addr, len) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		log_err("cannot listen on %s (%s): %s", a, tls ? "https" : "http", strerror(e));
+		if (fd >= 0)
+			close(fd);
+		free(l);
+		errno = e;
+		return -1;
+	}
+	l->srv = s;
+	l->tls = tls;
+	l->lev = evconnlistener_new(s->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+	    -1, fd);
+	if (!l->lev) {
+		close(fd);
+		free(l);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->lev, accept_error_cb);
+	l->next = s->listeners;
+	s->listeners = l;
+	log_info("listening on %s (%s)", a, tls ? "https" : "http");
+	return 0;
+}
+
+void
+http_server_close_listeners(struct http_server *s)
+{
+	while (s->listeners) {
+		struct http_listener *l = s->listeners;
+		s->listeners = l->next;
+		evconnlistener_free(l->lev);
+		free(l);
+	}
+}
+
+void
+http_server_free(struct http_server *s)
+{
+	if (!s)
+		return;
+	http_server_close_listeners(s);
+	while (s->conns)
+		http_conn_free(s->conns);
+	while (s->routes) {
+		struct http_route *r = s->routes;
+		s->routes = r->next;
+		free(r->prefix);
+		free(r);
+	}
+	free(s->trusted);
+	free(s);
+}
+
+void
+http_server_get_stats(const struct http_server *s, struct http_server_stats *st)
+{
+	*st = s->stats;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * http_internal.h -- what http.c, http1.c and h2.c share: the
+ * connection and request structs. Not a module API (see http.h).
+ */
+#ifndef PKDNS_HTTP_INTERNAL_H
+#define PKDNS_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+
+struct bufferevent;
+struct event;
+
+#define HTTP_MAX_RESP_HEADERS 16
+#define HTTP_OUT_HIGH (256 * 1024)   /* stop producing output above this */
+
+enum http_proto { HTTP_PROTO_SNIFF = 0, HTTP_PROTO_H1 = 1, HTTP_PROTO_H2 = 2 };
+
+struct http_hdr {
+	char *name, *value;
+};
+
+struct http_req_priv {
+	struct http_req req;
+	struct http_conn *conn;
+	int32_t stream_id;          /* HTTP/2 */
+	bool dispatched;            /* handed to a handler */
+	bool replied;
+	bool head;                  /* HEAD: no body in the reply */
+	bool close_after;           /* HTTP/1.x: close once this reply is out */
+	http_abort_fn abort_fn;
+	void *abort_ctx;
+	/* request: owned copies of the strings in req */
+	char *path, *query, *content_type, *accept, *origin, *ims, *xff;
+	uint8_t *body;
+	size_t body_len, body_cap;
+	size_t hdr_bytes;           /* HTTP/2: header bytes received */
+	int early_status;           /* HTTP/2: answer this when the request ends */
+	/* reply */
+	int status;
+	char *ctype;
+	struct http_hdr hdrs[HTTP_MAX_RESP_HEADERS];
+	unsigned n_hdrs;
+	uint8_t *out;
+	size_t out_len, out_off;
+	struct http_req_priv *prev, *next; /* the connection's, in arrival order */
+};
+
+struct http_conn {
+	struct http_server *srv;
+	struct bufferevent *bev;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	bool tls;
+	bool handshaking;
+	bool closing;               /* close once the output is out */
+	bool read_paused;
+	bool in_read;               /* inside a read callback (no free) */
+	bool dead;                  /* freed at the end of the callback */
+	int proto;                  /* enum http_proto */
+	struct event *timer;        /* handshake or request deadline */
+	bool timer_on;
+	struct http_req_priv *reqs, *reqs_tail;
+	unsigned n_reqs;
+	void *h2;                   /* nghttp2_session */
+	struct http_conn *prev, *next; /* the server's, most recently active first */
+};
+
+struct http_route {
+	unsigned methods;
+	char *prefix;
+	size_t plen;
+	http_handler_fn fn;
+	void *ctx;
+	struct http_route *next;
+};
+
+struct http_listener;
+
+struct http_server {
+	struct event_base *base;
+	struct http_server_config cfg;
+	struct netprefix *trusted;
+	struct http_route *routes;
+	struct http_listener *listeners;
+	struct http_conn *conns, *conns_tail;
+	unsigned n_conns;
+	struct http_server_stats stats;
+};
+
+/* http.c */
+struct http_req_priv *http_req_new(struct http_conn *c);
+void http_req_free(struct http_req_priv *rp);
+/* Route and call the handler (or answer 404/405 here). */
+void http_dispatch(struct http_req_priv *rp);
+/* Reply with an error made here (400, 413...). */
+void http_reply_error(struct http_req_priv *rp, int status);
+void http_conn_free(struct http_conn *c);
+/* Close once what is queued is sent. */
+void http_conn_close_soon(struct http_conn *c);
+void http_conn_timer(struct http_conn *c, unsigned ms);
+void http_conn_touch(struct http_conn *c);
+const char *http_status_text(int status);
+/* The current time as an IMF-fixdate (RFC 9110 section 5.6.7). */
+void http_date(char out[40]);
+
+/* http1.c */
+void h1_read(struct http_conn *c);
+void h1_reply(struct http_req_priv *rp);
+void h1_write_done(struct http_conn *c);
+
+/* h2.c */
+int h2_start(struct http_conn *c);
+void h2_read(struct http_conn *c);
+void h2_reply(struct http_req_priv *rp);
+void h2_flush(struct http_conn *c);
+void h2_free(struct http_conn *c);
+
+#endif
