@@ -139,6 +139,14 @@ else
 	is "$(stat -c %U "$TMPD/ctl.sock")" root "  ... its control socket still belongs to root"
 	is "$(cat "$PF")" "$PKDNS_PID" "  ... its pidfile was written"
 	pkdns_stop
+	# chroot: the root directory of the process is the jail
+	mkdir -p "$TMPD/jail"
+	pkdns_start $UP --control-socket none --username nobody --chroot "$TMPD/jail"
+	is "$(readlink /proc/"$PKDNS_PID"/root)" "$TMPD/jail" "chroot: the daemon's root directory is the jail"
+	like "$(grep '^Uid:' /proc/"$PKDNS_PID"/status)" "^Uid:[[:space:]]+$NOBODY_UID[[:space:]]" "  ... as nobody"
+	q www.e2e.example A
+	is "$(status)" NOERROR "  ... and it answers"
+	pkdns_stop
 	out=$(timeout 10 "$PKDNS" -d --dht-mode off $UP --control-socket none -l 127.0.0.1:"$(pick_port)" \
 		--username no-such-user-pkdns 2>&1)
 	rc=$?
