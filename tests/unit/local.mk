@@ -37,3 +37,9 @@ EXTRA_DIST += tests/fuzz/fuzz_dns_query.c
 
 # Helpers the unit tests (and the fuzz targets) share: hex, JSON lines.
 EXTRA_DIST += tests/unit/testutil.h
+
+# issue 14: control parser, pidfile lock, notify protocol, zone flush
+check_PROGRAMS += tests/unit/test_ops
+tests_unit_test_ops_SOURCES = tests/unit/test_ops.c
+tests_unit_test_ops_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_ops
