@@ -29,6 +29,7 @@
 #include "dht/dht.h"
 #include "dht/dht_event.h"
 #include "dns/server.h"
+#include "http/http.h"
 #include "icann/icann.h"
 #include "pkarr/cache.h"
 #include "util/log.h"
@@ -38,7 +39,7 @@
 #include "util/time.h"
 
 #define STATUS_TICK_S 5
-#define MAX_METRICS 96
+#define MAX_METRICS 160
 
 /* Upper bounds of the look-up histogram, milliseconds. */
 static const unsigned lookup_bounds_ms[PKDNS_LOOKUP_BUCKETS] = {
@@ -72,6 +73,7 @@ struct figure {
 	const char *help;
 	bool counter;
 	uint64_t v;
+	bool hide;                    /* a zero nobody needs to see */
 	char lbuf[48], sbuf[40];      /* labels and name made on the fly */
 };
 
@@ -333,6 +335,9 @@ process_fds(void)
 	return n ? n - 1 : 0; /* the one opendir holds */
 }
 
+/* enum dns_transport */
+static const char *const transport_names[5] = { "udp", "tcp", "tls", "https", "http" };
+
 static const char *const rcode_names[16] = {
 	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
 	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI", "RCODE12", "RCODE13",
@@ -346,6 +351,7 @@ collect(struct pkdns *d, struct figure *f)
 {
 	const struct pkdns_stats *s = &d->stats;
 	struct dns_server_stats ss;
+	struct http_server_stats hs;
 	struct cache_stats cs;
 	struct dht *dht = pkdns_pkarr_dht(d);
 	struct pkarr_cache *pc = pkdns_pkarr_cache(d);
@@ -355,37 +361,46 @@ collect(struct pkdns *d, struct figure *f)
 
 	dns_server_get_stats(d->dns, &ss);
 	cache_get_stats(d->cache, &cs);
+	memset(&hs, 0, sizeof(hs));
+	if (d->http)
+		http_server_get_stats(d->http, &hs);
 	memset(&info, 0, sizeof(info));
 	if (dht)
 		dht_get_info(dht, time_mono_ms(), &info);
 	dht_node_counters(pkdns_pkarr_node(d), &sent, &received);
 #define FIG(st, pr, lab, hlp, ctr, val) \
-	f[n++] = (struct figure){ st, pr, lab, hlp, ctr, (uint64_t)(val), "", "" }
+	do { \
+		if (n < MAX_METRICS) \
+			f[n++] = (struct figure){ st, pr, lab, hlp, ctr, (uint64_t)(val), false, "", "" }; \
+	} while (0)
 	FIG("time.up_seconds", "pkdns_uptime_seconds", "", "Seconds since start.", false,
 	    (time_mono_ms() - d->ops->start_ms) / 1000);
 	FIG("num.queries", "pkdns_queries_received_total", "", "Queries handled (after access control).", true, s->queries);
 	FIG("num.queries.udp", "pkdns_queries_total", "transport=\"udp\"", "Well-formed queries by transport.", true, ss.udp_queries);
 	FIG("num.queries.tcp", "pkdns_queries_total", "transport=\"tcp\"", NULL, true, ss.tcp_queries);
+	FIG("num.queries.doh", "pkdns_queries_total", "transport=\"doh\"", NULL, true, ss.doh_queries);
 	FIG("num.path.cache", "pkdns_queries_path_total", "path=\"cache\"", "Queries by the path that answered them: cache, pkarr (keys), icann.", true, s->cache_hits);
 	FIG("num.path.pkarr", "pkdns_queries_path_total", "path=\"pkarr\"", NULL, true, s->pkarr_queries);
 	FIG("num.path.icann", "pkdns_queries_path_total", "path=\"icann\"", NULL, true, s->icann_queries);
 	/* responses by transport and rcode: only the rcodes seen, plus the
 	 * common ones so that a dashboard has its series from the start */
-	for (int t = 0; t < 2; t++)
+	for (int t = 0; t < 5; t++)
 		for (int r = 0; r < 16; r++) {
-			bool common = r == 0 || r == 2 || r == 3 || r == 5;
-			if (!common && ss.rcode[t][r] == 0)
-				continue;
-			struct figure *g = &f[n];
+			bool common = t < 2 && (r == 0 || r == 2 || r == 3 || r == 5);
+			struct figure *g = &f[n < MAX_METRICS ? n : MAX_METRICS - 1];
 			FIG(NULL, "pkdns_responses_total", NULL,
 			    (t == 0 && r == 0) ? "Responses sent by transport and rcode." : NULL, true,
 			    ss.rcode[t][r]);
 			snprintf(g->lbuf, sizeof(g->lbuf), "transport=\"%s\",rcode=\"%s\"",
-			    t ? "tcp" : "udp", rcode_names[r]);
-			snprintf(g->sbuf, sizeof(g->sbuf), "num.answer.rcode.%s.%s", t ? "tcp" : "udp",
+			    transport_names[t], rcode_names[r]);
+			snprintf(g->sbuf, sizeof(g->sbuf), "num.answer.rcode.%s.%s", transport_names[t],
 			    rcode_names[r]);
 			g->labels = g->lbuf;
 			g->stat = g->sbuf;
+			/* every row always collected, so that the places (and the
+			 * baseline of "stats") never move; the zeros of rare
+			 * rcodes are left out of the output */
+			g->hide = !common && ss.rcode[t][r] == 0;
 		}
 	FIG("num.answer.stale", "pkdns_stale_answers_total", "", "Stale answers (RFC 8767).", true, s->stale_answers);
 	FIG("num.refused.acl", "pkdns_refused_total", "", "Queries refused by access control.", true, s->refused);
@@ -396,6 +411,13 @@ collect(struct pkdns *d, struct figure *f)
 	FIG("tcp.connections", "pkdns_tcp_connections_total", "", "TCP connections accepted.", true, ss.tcp_connections);
 	FIG("tcp.refused", "pkdns_tcp_refused_total", "", "TCP connections closed at accept.", true, ss.tcp_refused);
 	FIG("tcp.evicted", "pkdns_tcp_evicted_total", "", "Idle TCP connections closed for room.", true, ss.tcp_evicted);
+	FIG("tls.connections", "pkdns_tls_connections_total", "", "DoT connections accepted.", true, ss.tls_connections);
+	FIG("tls.handshake_failed", "pkdns_tls_handshake_failures_total", "", "DoT handshakes failed or timed out.", true, ss.tls_handshake_failed);
+	FIG("http.connections", "pkdns_http_connections_total", "", "HTTP and HTTPS connections accepted.", true, hs.connections);
+	FIG("http.requests.h1", "pkdns_http_requests_total", "version=\"1.1\"", "HTTP requests by version.", true, hs.requests_h1);
+	FIG("http.requests.h2", "pkdns_http_requests_total", "version=\"2\"", NULL, true, hs.requests_h2);
+	FIG("http.bad_requests", "pkdns_http_bad_requests_total", "", "HTTP requests refused (400, 413, 431).", true, hs.bad_requests);
+	FIG("http.open", "pkdns_http_connections_open", "", "HTTP connections open.", false, hs.open);
 	FIG("icann.failures", "pkdns_upstream_failures_total", "path=\"icann\"", "Resolutions that failed upstream.", true, s->icann_failures);
 	FIG("icann.bogus", "pkdns_dnssec_bogus_total", "", "DNSSEC bogus answers.", true, s->bogus);
 	FIG("icann.joined", "pkdns_icann_joined_total", "", "Queries that joined a resolution in flight.", true, d->icann_joined);
@@ -444,9 +466,11 @@ pkdns_ops_stats(struct pkdns *d, FILE *out, int reset)
 		 * counters never go back */
 		if (f[i].counter && v >= d->ops->baseline[i])
 			v -= d->ops->baseline[i];
-		fprintf(out, "%s=%llu\n", f[i].stat, (unsigned long long)v);
 		if (reset && f[i].counter)
 			d->ops->baseline[i] = f[i].v;
+		if (f[i].hide)
+			continue;
+		fprintf(out, "%s=%llu\n", f[i].stat, (unsigned long long)v);
 	}
 	for (int k = 0; k < 2; k++)
 		fprintf(out, "dht.lookup.%s.count=%llu\ndht.lookup.%s.avg_ms=%llu\n",
@@ -464,6 +488,8 @@ pkdns_ops_metrics(struct pkdns *d, FILE *out)
 	const char *last = "";
 
 	for (size_t i = 0; i < n; i++) {
+		if (f[i].hide && strcmp(f[i].prom, last) == 0)
+			continue;
 		if (strcmp(f[i].prom, last) != 0) {
 			fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", f[i].prom,
 			    f[i].help ? f[i].help : "", f[i].prom, f[i].counter ? "counter" : "gauge");

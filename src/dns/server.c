@@ -339,7 +339,8 @@ finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 			len = dns_msg_add_opt(msg, len, MSG_MAX, q->priv->srv->cfg.edns_buffer_size,
 			    q->info.do_bit, 0);
 	}
-	q->priv->srv->stats.rcode[q->tcp][msg[3] & 0x0f]++; /* metrics (issue 14) */
+	q->priv->srv->stats.rcode[q->transport <= DNS_TRANSPORT_HTTP ? q->transport : 1]
+	    [msg[3] & 0x0f]++; /* metrics (issue 14) */
 	return len;
 }
 
