@@ -49,7 +49,7 @@ struct client_budget {
 
 /* A client waiting on an ICANN resolution. */
 struct icann_waiter {
-	struct pkdns_deadline dl;     /* holds the query */
+	struct pkdns_req req;         /* holds the query */
 	struct icann_res *res;
 	struct icann_waiter *prev, *next;
 };
@@ -74,73 +74,6 @@ struct icann_res {
 	struct icann_res *hnext;      /* hash chain */
 	struct icann_res *prev, *next;
 };
-
-static struct timeval
-ms_tv(unsigned ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-	return tv;
-}
-
-/* ---- the client deadline ------------------------------------------------ */
-
-static void
-deadline_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct pkdns_deadline *dl = arg;
-	struct pkdns *d = dl->d;
-	(void)fd;
-	(void)what;
-
-	if (!dl->q)
-		return;
-	if (!dl->stale_tried) {
-		struct timeval tv = ms_tv(PKDNS_DEADLINE_MS - PKDNS_STALE_WAIT_MS);
-		dl->stale_tried = true;
-		if (!pkdns_answer_stale(d, dl->q)) {
-			evtimer_add(dl->timer, &tv);
-			return;
-		}
-		d->deadline_stale++;
-	} else {
-		d->deadline_servfail++;
-		dl->timed_out = true;
-		dns_query_error(dl->q, DNS_RCODE_SERVFAIL);
-	}
-	dl->q = NULL;
-	/* the owner lets go of what it waits on, stops us and frees */
-	dl->expired(dl->ctx);
-}
-
-int
-pkdns_deadline_start(struct pkdns_deadline *dl, struct pkdns *d, struct dns_query *q,
-    pkdns_deadline_fn expired, void *ctx)
-{
-	struct timeval tv = ms_tv(PKDNS_STALE_WAIT_MS);
-
-	memset(dl, 0, sizeof(*dl));
-	dl->timer = evtimer_new(d->base, deadline_fire, dl);
-	if (!dl->timer || evtimer_add(dl->timer, &tv) < 0) {
-		if (dl->timer)
-			event_free(dl->timer);
-		dl->timer = NULL;
-		return -1;
-	}
-	dl->d = d;
-	dl->q = q;
-	dl->expired = expired;
-	dl->ctx = ctx;
-	return 0;
-}
-
-void
-pkdns_deadline_stop(struct pkdns_deadline *dl)
-{
-	if (dl->timer)
-		event_free(dl->timer);
-	dl->timer = NULL;
-	dl->q = NULL;
-}
 
 /* ---- budgets ------------------------------------------------------------ */
 
@@ -272,8 +205,9 @@ question_hash(const struct pkdns *d, const uint8_t *qname, size_t len, uint16_t 
 	return hash_bytes(hash_bytes(d->hash_seed, qname, len), tail, sizeof(tail));
 }
 
+/* Take w off its resolution's list (it is still allocated). */
 static void
-waiter_free(struct icann_waiter *w)
+waiter_unlink(struct icann_waiter *w)
 {
 	struct icann_res *res = w->res;
 
@@ -283,8 +217,15 @@ waiter_free(struct icann_waiter *w)
 		res->waiters = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
-	pkdns_deadline_stop(&w->dl);
+	w->prev = w->next = NULL;
 	res->d->icann_waiters--;
+}
+
+static void
+waiter_free(struct icann_waiter *w)
+{
+	waiter_unlink(w);
+	pkdns_req_clear(&w->req);
 	free(w);
 }
 
@@ -316,35 +257,26 @@ res_free(struct icann_res *res)
 static void
 waiter_expired(void *ctx)
 {
-	struct icann_waiter *w = ctx;
-
-	if (w->dl.timed_out)
-		w->res->d->stats.icann_failures++;
-	waiter_free(w);
+	waiter_free(ctx);
 }
 
-/* Answer every waiter of res: with msg, or with stale/SERVFAIL when msg
- * is NULL (failure) and stale is set, or with rcode.
- * @return how many waiters were answered without msg and without a
- *         stale answer (failures) */
-static unsigned
-res_answer(struct icann_res *res, const uint8_t *msg, size_t len, bool stale, int rcode)
+/* Hand libunbound's answer to every waiter of res, each through the one
+ * ICANN consumer (pkdns_req_icann_answer). */
+static void
+res_answer(struct icann_res *res, int rcode, const uint8_t *msg, size_t len,
+    enum icann_sec sec, const char *why_bogus)
 {
-	unsigned failed = 0;
+	bool first = true;
 
-	while (res->waiters) {
+	while (res->waiters != NULL) {
 		struct icann_waiter *w = res->waiters;
-		struct dns_query *q = w->dl.q;
-		w->dl.q = NULL;
-		if (msg) {
-			dns_query_reply(q, msg, len);
-		} else if (!stale || !pkdns_answer_stale(res->d, q)) {
-			dns_query_error(q, rcode);
-			failed++;
-		}
-		waiter_free(w);
+		/* unlinked first: a reply may run the handler again */
+		waiter_unlink(w);
+		pkdns_req_icann_answer(&w->req, rcode, msg, len, sec, why_bogus, first);
+		pkdns_req_clear(&w->req);
+		free(w);
+		first = false;
 	}
-	return failed;
 }
 
 void
@@ -357,126 +289,14 @@ pkdns_cache_key(const struct dns_query *q, struct cache_key *key)
 	key->do_bit = q->info.do_bit;
 }
 
-bool
-pkdns_answer_stale(struct pkdns *d, struct dns_query *q)
-{
-	struct cache_key key;
-	size_t cap;
-	uint8_t *buf = dns_query_buf(q, &cap);
-	bool stale = false;
-	long n;
-
-	if (!d->conf.serve_stale)
-		return false;
-	pkdns_cache_key(q, &key);
-	n = cache_lookup(d->cache, &key, q->info.id, q->info.rd, time_mono_ms(), buf, cap, true,
-	    PKDNS_STALE_MAX_S, &stale);
-	if (n <= 0)
-		return false;
-	d->stats.stale_answers++;
-	dns_query_answer(q, (size_t)n);
-	return true;
-}
-
-/* DNSSEC records a client that did not set DO must not get (RFC 4035
- * section 3.2.1), unless it asked for that type. */
-static void
-strip_dnssec(ldns_rr_list *list, uint16_t qtype)
-{
-	size_t i = 0;
-
-	while (list && i < ldns_rr_list_rr_count(list)) {
-		ldns_rr_type t = ldns_rr_get_type(ldns_rr_list_rr(list, i));
-		bool dnssec = t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC ||
-		    t == LDNS_RR_TYPE_NSEC3;
-		if (dnssec && t != qtype) {
-			ldns_rr *rr = ldns_rr_list_rr(list, i);
-			ldns_rr_list_set_rr(list, ldns_rr_list_rr(list, ldns_rr_list_rr_count(list) - 1), i);
-			ldns_rr_list_set_rr_count(list, ldns_rr_list_rr_count(list) - 1);
-			ldns_rr_free(rr);
-		} else {
-			i++;
-		}
-	}
-}
-
-/* Turn libunbound's packet into our answer: no OPT (the front end adds
- * its own), DNSSEC records only for DO, AD from the validator. */
-static int
-icann_rewrite(const uint8_t *msg, size_t len, bool do_bit, bool cd, enum icann_sec sec,
-    uint8_t **out, size_t *outlen)
-{
-	ldns_pkt *pkt = NULL;
-
-	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
-		return -1;
-	ldns_pkt_set_edns_udp_size(pkt, 0);
-	ldns_pkt_set_edns_extended_rcode(pkt, 0);
-	ldns_pkt_set_edns_version(pkt, 0);
-	ldns_pkt_set_edns_z(pkt, 0);
-	ldns_pkt_set_edns_data(pkt, NULL);
-	/* ldns 1.8 keeps "an OPT was there" in a field with no setter */
-	pkt->_edns_present = 0;
-	ldns_pkt_set_qr(pkt, true);
-	ldns_pkt_set_aa(pkt, false);
-	ldns_pkt_set_ra(pkt, true);
-	ldns_pkt_set_ad(pkt, sec == ICANN_SECURE);
-	ldns_pkt_set_cd(pkt, cd);
-	if (!do_bit) {
-		uint16_t qtype = ldns_pkt_question(pkt) && ldns_rr_list_rr_count(ldns_pkt_question(pkt))
-		    ? (uint16_t)ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(pkt), 0))
-		    : 0;
-		strip_dnssec(ldns_pkt_answer(pkt), qtype);
-		strip_dnssec(ldns_pkt_authority(pkt), qtype);
-		strip_dnssec(ldns_pkt_additional(pkt), qtype);
-		ldns_pkt_set_ancount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(pkt)));
-		ldns_pkt_set_nscount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(pkt)));
-		ldns_pkt_set_arcount(pkt, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(pkt)));
-	}
-	ldns_status st = ldns_pkt2wire(out, pkt, outlen);
-	ldns_pkt_free(pkt);
-	return st == LDNS_STATUS_OK ? 0 : -1;
-}
-
 static void
 icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
     const char *why_bogus)
 {
 	struct icann_res *res = arg;
-	struct pkdns *d = res->d;
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
-	struct cache_key key = { res->qname, res->qname_len, res->qtype, res->qclass, res->do_bit };
 
 	res->req = NULL; /* libunbound is done with it */
-	/* a SERVFAIL packet (e.g. every upstream marked down) is a failure
-	 * too: the stale answer is better */
-	if (rcode != 0 || !msg || dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL) {
-		d->stats.icann_failures += res_answer(res, NULL, 0, true, DNS_RCODE_SERVFAIL);
-		goto out;
-	}
-	if (sec == ICANN_BOGUS) {
-		char name[LDNS_MAX_DOMAINLEN + 2];
-		d->stats.bogus++;
-		if (dns_name_to_str(key.qname, key.qname_len, name, sizeof(name)) < 0)
-			strcpy(name, "?");
-		log_info("bogus answer for %s type %u: %s", name, key.qtype,
-		    why_bogus ? why_bogus : "no reason given");
-		if (!res->cd) {
-			res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
-			goto out;
-		}
-	}
-	if (icann_rewrite(msg, len, key.do_bit, res->cd, sec, &wire, &wlen) < 0) {
-		log_warn("unparseable answer from libunbound");
-		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
-		goto out;
-	}
-	if (sec != ICANN_BOGUS)
-		cache_store(d->cache, &key, wire, wlen, 0, time_mono_ms());
-	res_answer(res, wire, wlen, false, 0);
-	free(wire);
-out:
+	res_answer(res, rcode, msg, len, sec, why_bogus);
 	res_free(res);
 }
 
@@ -484,11 +304,11 @@ out:
 static void
 icann_refuse(struct pkdns *d, struct dns_query *q)
 {
+	struct pkdns_req r;
+
 	d->icann_capped++;
-	if (!pkdns_answer_stale(d, q)) {
-		d->stats.icann_failures++;
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-	}
+	pkdns_req_init(&r, d, q, PKDNS_PATH_ICANN);
+	pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_BUDGET, true);
 }
 
 /* Hold q and wait on res. @return 0, or -1 (q answered, nothing kept) */
@@ -496,20 +316,16 @@ static int
 waiter_add(struct pkdns *d, struct icann_res *res, struct dns_query *q)
 {
 	struct icann_waiter *w = calloc(1, sizeof(*w));
-	struct dns_query *held;
 
-	if (!w) {
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
+	if (w == NULL) {
+		struct pkdns_req r;
+		pkdns_req_init(&r, d, q, PKDNS_PATH_ICANN);
+		pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL, false);
 		return -1;
 	}
-	held = dns_query_hold(q);
-	if (!held) {
+	pkdns_req_init(&w->req, d, q, PKDNS_PATH_ICANN);
+	if (pkdns_req_hold(&w->req, waiter_expired, w) < 0) {
 		free(w);
-		return -1;
-	}
-	if (pkdns_deadline_start(&w->dl, d, held, waiter_expired, w) < 0) {
-		free(w);
-		dns_query_error(held, DNS_RCODE_SERVFAIL);
 		return -1;
 	}
 	w->res = res;
@@ -556,7 +372,9 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 			owner->n++;
 			client_release(d, owner);
 		}
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		struct pkdns_req r;
+		pkdns_req_init(&r, d, q, PKDNS_PATH_ICANN);
+		pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL, false);
 		return;
 	}
 	owner->n++;
@@ -582,7 +400,7 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	/* icann_done may run (and free res) inside icann_resolve */
 	struct icann_req *r = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
 	if (!r) {
-		d->stats.icann_failures += res_answer(res, NULL, 0, false, DNS_RCODE_SERVFAIL);
+		res_answer(res, DNS_RCODE_SERVFAIL, NULL, 0, ICANN_INSECURE, NULL);
 		res_free(res);
 	} else if (r != ICANN_DONE) {
 		res->req = r;
@@ -606,6 +424,17 @@ admit_client(void *ctx, const struct sockaddr *client)
 	}
 }
 
+/* Answer q at once through the one exit (pkdns_req_finish). */
+static void
+reply_now(struct pkdns *d, struct dns_query *q, enum pkdns_path path, int rcode,
+    enum pkdns_fail why)
+{
+	struct pkdns_req r;
+
+	pkdns_req_init(&r, d, q, path);
+	pkdns_req_fail(&r, rcode, why, false);
+}
+
 static void
 handle_query(void *ctx, struct dns_query *q)
 {
@@ -620,15 +449,15 @@ handle_query(void *ctx, struct dns_query *q)
 	d->stats.queries++;
 	if (!ratelimit_allow(d->rl_query, client, now)) {
 		d->stats.ratelimited++;
-		dns_query_error(q, DNS_RCODE_REFUSED);
+		reply_now(d, q, PKDNS_PATH_NONE, DNS_RCODE_REFUSED, PKDNS_FAIL_RATELIMIT);
 		return;
 	}
 	if (q->info.qclass != LDNS_RR_CLASS_IN) {
-		dns_query_error(q, DNS_RCODE_REFUSED);
+		reply_now(d, q, PKDNS_PATH_NONE, DNS_RCODE_REFUSED, PKDNS_FAIL_POLICY);
 		return;
 	}
 	if (q->info.qtype == DNS_TYPE_ANY && d->conf.disable_any) {
-		dns_query_error(q, DNS_RCODE_NOTIMP);
+		reply_now(d, q, PKDNS_PATH_NONE, DNS_RCODE_NOTIMP, PKDNS_FAIL_POLICY);
 		return;
 	}
 	switch (q->info.qtype) {
@@ -637,7 +466,7 @@ handle_query(void *ctx, struct dns_query *q)
 	case LDNS_RR_TYPE_MAILA:
 	case LDNS_RR_TYPE_MAILB:
 	case DNS_TYPE_OPT:
-		dns_query_error(q, DNS_RCODE_NOTIMP);
+		reply_now(d, q, PKDNS_PATH_NONE, DNS_RCODE_NOTIMP, PKDNS_FAIL_POLICY);
 		return;
 	default:
 		break;
@@ -647,8 +476,11 @@ handle_query(void *ctx, struct dns_query *q)
 	buf = dns_query_buf(q, &cap);
 	n = cache_lookup(d->cache, &key, q->info.id, q->info.rd, now, buf, cap, false, 0, NULL);
 	if (n > 0) {
+		struct pkdns_req r;
+		struct pkdns_result res = { .kind = PKDNS_RES_BUF, .len = (size_t)n };
 		d->stats.cache_hits++;
-		dns_query_answer(q, (size_t)n);
+		pkdns_req_init(&r, d, q, PKDNS_PATH_CACHE);
+		pkdns_req_finish(&r, &res);
 		return;
 	}
 	if (pkdns_route_pkarr(d, q))
@@ -656,7 +488,7 @@ handle_query(void *ctx, struct dns_query *q)
 
 	char name[LDNS_MAX_DOMAINLEN + 2];
 	if (dns_name_to_str(q->info.qname, q->info.qname_len, name, sizeof(name)) < 0) {
-		dns_query_error(q, DNS_RCODE_FORMERR);
+		reply_now(d, q, PKDNS_PATH_NONE, DNS_RCODE_FORMERR, PKDNS_FAIL_POLICY);
 		return;
 	}
 	pkdns_resolve_icann(d, q, name, q->info.qtype);
@@ -712,6 +544,69 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* Settings read once at start: name the ones a reload would change.
+ * @return how many differ (each logged) */
+static int
+restart_only_changes(const struct conf *old, const struct conf *fresh)
+{
+	char changed[256] = "";
+	int n = 0;
+
+#define NOTE(key, differs)                                                        \
+	do {                                                                       \
+		if (differs) {                                                     \
+			n++;                                                       \
+			if (strlen(changed) + sizeof(key) + 2 < sizeof(changed))   \
+				strcat(strcat(changed, *changed ? ", " : ""), key); \
+		}                                                                  \
+	} while (0)
+#define STR_DIFF(a, b) (((a) == NULL) != ((b) == NULL) || ((a) != NULL && strcmp((a), (b)) != 0))
+	NOTE("listen", old->n_listen != fresh->n_listen ||
+	    memcmp(old->listen, fresh->listen, old->n_listen * sizeof(old->listen[0])) != 0);
+	NOTE("forward", old->n_forward != fresh->n_forward ||
+	    memcmp(old->forward, fresh->forward, old->n_forward * sizeof(old->forward[0])) != 0);
+	NOTE("dnssec", old->dnssec != fresh->dnssec);
+	NOTE("trust-anchor-file", STR_DIFF(old->trust_anchor_file, fresh->trust_anchor_file));
+	NOTE("cache-size", old->cache_size != fresh->cache_size);
+	NOTE("packet-cache-size", old->packet_cache_size != fresh->packet_cache_size);
+	NOTE("cache-dir", STR_DIFF(old->cache_dir, fresh->cache_dir));
+	NOTE("dht-mode", old->dht_mode != fresh->dht_mode);
+	NOTE("dht-port", old->dht_port != fresh->dht_port);
+	NOTE("tld", STR_DIFF(old->tld, fresh->tld));
+	NOTE("edns-buffer-size", old->edns_buffer_size != fresh->edns_buffer_size);
+#undef STR_DIFF
+#undef NOTE
+	if (n > 0)
+		log_warn("reload: %s changed: kept until a restart", changed);
+	return n;
+}
+
+void
+pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
+{
+	struct conf *c = &d->conf;
+
+	if (fresh != c) {
+		log_setup("pkdns", fresh->verbose, c->foreground);
+		restart_only_changes(c, fresh);
+		memcpy(c->acl, fresh->acl, sizeof(fresh->acl));
+		c->n_acl = fresh->n_acl;
+		c->ratelimit = fresh->ratelimit;
+		c->ratelimit_burst = fresh->ratelimit_burst;
+		c->dht_ratelimit = fresh->dht_ratelimit;
+		c->dht_ratelimit_burst = fresh->dht_ratelimit_burst;
+		c->min_ttl = fresh->min_ttl;
+		c->max_ttl = fresh->max_ttl;
+		c->disable_any = fresh->disable_any;
+		c->icann_max_per_client = fresh->icann_max_per_client;
+		c->serve_stale = fresh->serve_stale;
+		c->verbose = fresh->verbose;
+	}
+	ratelimit_set(d->rl_query, c->ratelimit, c->ratelimit_burst);
+	cache_set_stale(d->cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_pkarr_reconfigure(d, c);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -728,27 +623,14 @@ pkdns_reload(struct pkdns *d)
 
 	log_reopen();
 	pkdns_pkarr_reopen_cache(d);
-	/* Reload what can change without new sockets: verbosity, access
-	 * control, limits, TTL clamps. Addresses need a restart. */
+	/* a configuration with errors changes nothing: the old one serves on */
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {
 		log_err("SIGHUP: configuration has errors, keeping the old one");
 		conf_free(&fresh);
 		return -1;
 	}
-	log_setup("pkdns", fresh.verbose, d->conf.foreground);
-	http_front_reload(d->front, &fresh);
-	memcpy(d->conf.acl, fresh.acl, sizeof(fresh.acl));
-	d->conf.n_acl = fresh.n_acl;
-	d->conf.ratelimit = fresh.ratelimit;
-	d->conf.ratelimit_burst = fresh.ratelimit_burst;
-	d->conf.min_ttl = fresh.min_ttl;
-	d->conf.max_ttl = fresh.max_ttl;
-	d->conf.disable_any = fresh.disable_any;
-	d->conf.icann_max_per_client = fresh.icann_max_per_client;
-	d->conf.serve_stale = fresh.serve_stale;
-	d->conf.verbose = fresh.verbose;
-	ratelimit_set(d->rl_query, fresh.ratelimit, fresh.ratelimit_burst);
-	cache_set_stale(d->cache, fresh.serve_stale ? PKDNS_STALE_MAX_S : 0, 30);
+	http_front_reload(d->front, &fresh); /* tlsdoh */
+	pkdns_apply_conf(d, &fresh);
 	conf_free(&fresh);
 	log_info("SIGHUP: configuration reloaded");
 	return 0;
@@ -807,10 +689,10 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		    (unsigned long long)d->conf.cache_size, strerror(errno ? errno : ENOMEM));
 		goto fail;
 	}
-	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst, 65536);
+	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst,
+	    PKDNS_RATELIMIT_SLOTS);
 	if (!d->rl_query)
 		goto fail;
-	cache_set_stale(d->cache, d->conf.serve_stale ? PKDNS_STALE_MAX_S : 0, 30);
 
 	for (size_t i = 0; i < d->conf.n_forward; i++)
 		fwd[i] = d->conf.forward[i].ss;
@@ -831,7 +713,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
 	scfg.tcp_max_connections = d->conf.tcp_max_connections;
 	scfg.tcp_max_per_client = d->conf.tcp_max_per_client;
-	scfg.tcp_max_pipelined = 64;
+	scfg.tcp_max_pipelined = PKDNS_TCP_MAX_PIPELINED;
 	scfg.admit = admit_client;
 	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
 	if (!d->dns)
@@ -860,6 +742,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 
 	if (pkdns_pkarr_init(d) < 0)
 		goto fail;
+	pkdns_apply_conf(d, &d->conf);
 
 	if (add_signal(d, SIGTERM, on_stop, &d->ev_term) < 0 ||
 	    add_signal(d, SIGINT, on_stop, &d->ev_int) < 0 ||
@@ -918,10 +801,10 @@ pkdns_free(struct pkdns *d)
 	while (d->icann_res) {
 		struct icann_res *res = d->icann_res;
 		while (res->waiters) {
-			struct dns_query *q = res->waiters->dl.q;
-			res->waiters->dl.q = NULL;
-			dns_query_drop(q);
-			waiter_free(res->waiters);
+			struct icann_waiter *w = res->waiters;
+			waiter_unlink(w);
+			pkdns_req_drop(&w->req);
+			free(w);
 		}
 		res_free(res);
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "daemon/daemon.h"
+#include "daemon/request.h"
 #include "util/conf.h"
 
 struct cache;
@@ -30,12 +31,6 @@ struct sockaddr_storage;
 /* How long past expiry an answer may still be served (RFC 8767 suggests
  * 1 to 3 days). */
 #define PKDNS_STALE_MAX_S (24 * 3600)
-/* How long a client waits before a stale answer is tried (RFC 8767
- * section 5 suggests 1.8 s), and before it gets SERVFAIL. */
-#define PKDNS_STALE_WAIT_MS 1800
-#define PKDNS_DEADLINE_MS 4000
-#define PKDNS_ICANN_DEADLINE_MS PKDNS_DEADLINE_MS
-
 /* Budgets of the ICANN path. Queries in libunbound at once, those whose
  * clients already had their answer included (a server that never
  * answers keeps each for up to a minute, ~12 KB each); and clients held
@@ -44,31 +39,11 @@ struct sockaddr_storage;
  * host's own stub (127.0.0.1, ::1) has only the total budget. Over a
  * budget a client gets a stale answer or SERVFAIL at once. */
 #define PKDNS_ICANN_MAX_INFLIGHT 1024
+/* slots of a rate-limit table (clients tracked at once) */
+#define PKDNS_RATELIMIT_SLOTS 65536
+/* queries one TCP connection may have in flight */
+#define PKDNS_TCP_MAX_PIPELINED 64
 #define PKDNS_ICANN_MAX_WAITERS 4096
-
-struct pkdns_deadline;
-/** Called when a deadline answered its client (stale or SERVFAIL): the
- *  owner detaches from whatever it waits on and frees itself. The held
- *  query is finished; do not touch it. */
-typedef void (*pkdns_deadline_fn)(void *ctx);
-
-/**
- * The client deadline of one held query, the same on every path: at
- * PKDNS_STALE_WAIT_MS a stale answer from the answer cache if there is
- * one (RFC 8767 section 5, the client response timer), at
- * PKDNS_DEADLINE_MS SERVFAIL. Embedded in whatever holds the query (an
- * ICANN waiter, a pkarr task; the request object of the one reply path
- * later). Whoever answers the query first stops the deadline.
- */
-struct pkdns_deadline {
-	struct pkdns *d;
-	struct dns_query *q;          /* held; NULL once answered here */
-	struct event *timer;
-	bool stale_tried;
-	bool timed_out;               /* answered SERVFAIL (not stale) */
-	pkdns_deadline_fn expired;
-	void *ctx;
-};
 
 struct client_budget;
 struct icann_res;
@@ -99,20 +74,6 @@ struct pkdns {
 /** The answer-cache key of a query. */
 void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);
 
-/** Answer q from a stale cache entry. @return true when answered */
-bool pkdns_answer_stale(struct pkdns *d, struct dns_query *q);
-
-/**
- * Arm the deadline of a held query.
- * @param expired called (with ctx) after the deadline answered q
- * @return 0, or -1 (out of memory; q untouched)
- */
-int pkdns_deadline_start(struct pkdns_deadline *dl, struct pkdns *d, struct dns_query *q,
-    pkdns_deadline_fn expired, void *ctx);
-
-/** Disarm (q is being answered otherwise, or dropped). Idempotent. */
-void pkdns_deadline_stop(struct pkdns_deadline *dl);
-
 /** Send q (name in text form) through libunbound; answers it later. */
 void pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name,
     uint16_t qtype);
@@ -133,6 +94,27 @@ void pkdns_icann_release(struct pkdns *d, struct client_budget *b);
 
 /** Write the stats line. */
 void pkdns_log_stats(struct pkdns *d);
+
+/**
+ * Apply the settings that can change while running, from fresh to
+ * d->conf and to each module's *_reconfigure(): used at start (fresh is
+ * &d->conf) and on SIGHUP. What changes live: verbosity, access-control,
+ * ratelimit(-burst), dht-ratelimit(-burst), min-ttl, max-ttl (answers
+ * of both paths, pkarr packet freshness, the negative TTL), disable-any,
+ * icann-max-per-client, serve-stale. Everything else (addresses, sizes,
+ * the DHT, DNSSEC, cache-dir, tld, search-domain...) needs a restart: a
+ * change is logged and the running value kept.
+ */
+void pkdns_apply_conf(struct pkdns *d, const struct conf *fresh);
+
+/**
+ * Reload: the pkarr path's copies of the configuration, live: min-ttl and
+ * max-ttl (the TTL clamp of answers and of packet freshness, for packets
+ * stored from now on), the negative TTL, dht-ratelimit(-burst). The rest
+ * (tld, search-domain, bootstrap, dht-*, cache-dir, packet-cache-size,
+ * testnet-*) is read once by pkdns_pkarr_init.
+ */
+void pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c);
 
 /** Set up the pkarr path and the DHT node. @return 0 or -1 */
 int pkdns_pkarr_init(struct pkdns *d);

@@ -26,6 +26,7 @@
 #include "daemon/control.h"
 #include "daemon/internal.h"
 #include "daemon/ops.h"
+#include "daemon/request.h"
 #include "dht/dht.h"
 #include "dht/dht_event.h"
 #include "dns/server.h"
@@ -39,6 +40,9 @@
 #include "util/time.h"
 
 #define STATUS_TICK_S 5
+#define N_TRANSPORT 5
+#define N_PATH 4
+#define N_FAIL 16
 #define MAX_METRICS 160
 
 /* Upper bounds of the look-up histogram, milliseconds. */
@@ -61,6 +65,10 @@ struct pkdns_ops {
 	uint64_t lookup_ms_sum[2], lookup_count[2];
 	uint64_t reloads, reload_failures;
 	uint64_t pcache_hits, pcache_misses;
+	/* replies by [transport][path][rcode], errors by reason; and what
+	 * "stats" last reset them to */
+	uint64_t replies[N_TRANSPORT][N_PATH][16], fails[N_FAIL];
+	uint64_t replies_base[N_TRANSPORT][N_PATH][16], fails_base[N_FAIL];
 	uint64_t baseline[MAX_METRICS]; /* "stats" resets against these */
 };
 
@@ -288,6 +296,20 @@ pkdns_ops_packet_cache(struct pkdns *d, int hit)
 }
 
 void
+pkdns_ops_replied(struct pkdns *d, int transport, int path, int rcode, int reason)
+{
+	struct pkdns_ops *o = d->ops;
+
+	if (!o)
+		return;
+	transport = transport < 0 || transport >= N_TRANSPORT ? N_TRANSPORT - 1 : transport;
+	path = path < 0 || path >= N_PATH ? 0 : path;
+	o->replies[transport][path][rcode & 0x0f]++;
+	if (reason > 0)
+		o->fails[reason < N_FAIL ? reason : N_FAIL - 1]++;
+}
+
+void
 pkdns_ops_lookup_observed(struct pkdns *d, uint64_t ms, int found)
 {
 	struct pkdns_ops *o = d->ops;
@@ -334,6 +356,8 @@ process_fds(void)
 	closedir(dir);
 	return n ? n - 1 : 0; /* the one opendir holds */
 }
+
+static const char *const path_names[N_PATH] = { "none", "cache", "icann", "pkarr" };
 
 /* enum dns_transport */
 static const char *const transport_names[5] = { "udp", "tcp", "tls", "https", "http" };
@@ -472,6 +496,28 @@ pkdns_ops_stats(struct pkdns *d, FILE *out, int reset)
 			continue;
 		fprintf(out, "%s=%llu\n", f[i].stat, (unsigned long long)v);
 	}
+	/* replies and failures: the rows seen so far */
+	for (int t = 0; t < N_TRANSPORT; t++)
+		for (int p = 0; p < N_PATH; p++)
+			for (int r = 0; r < 16; r++) {
+				uint64_t v = d->ops->replies[t][p][r];
+				if (v == 0)
+					continue;
+				fprintf(out, "num.reply.%s.%s.%s=%llu\n", transport_names[t],
+				    path_names[p], rcode_names[r],
+				    (unsigned long long)(v - d->ops->replies_base[t][p][r]));
+				if (reset)
+					d->ops->replies_base[t][p][r] = v;
+			}
+	for (int k = 1; k < N_FAIL; k++) {
+		uint64_t v = d->ops->fails[k];
+		if (v == 0)
+			continue;
+		fprintf(out, "num.fail.%s=%llu\n", pkdns_fail_str((enum pkdns_fail)k),
+		    (unsigned long long)(v - d->ops->fails_base[k]));
+		if (reset)
+			d->ops->fails_base[k] = v;
+	}
 	for (int k = 0; k < 2; k++)
 		fprintf(out, "dht.lookup.%s.count=%llu\ndht.lookup.%s.avg_ms=%llu\n",
 		    k ? "notfound" : "found", (unsigned long long)d->ops->lookup_count[k],
@@ -500,6 +546,21 @@ pkdns_ops_metrics(struct pkdns *d, FILE *out)
 		else
 			fprintf(out, "%s %llu\n", f[i].prom, (unsigned long long)f[i].v);
 	}
+	fprintf(out, "# HELP pkdns_replies_total Replies by transport, path (none, cache, icann, "
+	    "pkarr) and rcode.\n# TYPE pkdns_replies_total counter\n");
+	for (int t = 0; t < N_TRANSPORT; t++)
+		for (int p = 0; p < N_PATH; p++)
+			for (int r = 0; r < 16; r++)
+				if (d->ops->replies[t][p][r] || (t == 0 && p == 0 && r == 0))
+					fprintf(out, "pkdns_replies_total{transport=\"%s\",path=\"%s\","
+					    "rcode=\"%s\"} %llu\n", transport_names[t], path_names[p],
+					    rcode_names[r], (unsigned long long)d->ops->replies[t][p][r]);
+	fprintf(out, "# HELP pkdns_failures_total Error replies by reason.\n"
+	    "# TYPE pkdns_failures_total counter\n");
+	for (int k = 1; k < N_FAIL; k++)
+		if (d->ops->fails[k] || k == 1)
+			fprintf(out, "pkdns_failures_total{reason=\"%s\"} %llu\n",
+			    pkdns_fail_str((enum pkdns_fail)k), (unsigned long long)d->ops->fails[k]);
 	fprintf(out, "# HELP pkdns_dht_lookup_seconds Time of a DHT look-up to its first packet "
 	    "(found) or to its end (notfound).\n# TYPE pkdns_dht_lookup_seconds histogram\n");
 	for (int k = 0; k < 2; k++) {

@@ -51,6 +51,13 @@ void pkdns_ops_lookup_observed(struct pkdns *d, uint64_t ms, int found);
 /** A client's question asked the packet cache: hit (packet or negative) or miss. */
 void pkdns_ops_packet_cache(struct pkdns *d, int hit);
 
+/**
+ * Every reply (request.c's count_reply): counted by transport (enum
+ * pkdns_transport), path (enum pkdns_path), rcode and, for errors, reason
+ * (enum pkdns_fail). Out-of-range values are counted as the last bucket.
+ */
+void pkdns_ops_replied(struct pkdns *d, int transport, int path, int rcode, int reason);
+
 /** Print the status (pkdns-control status). */
 void pkdns_ops_status(struct pkdns *d, FILE *f);
 /** Print every counter as name=value lines; reset those that count when asked. */

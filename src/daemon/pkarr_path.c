@@ -59,6 +59,8 @@
 #define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
+/* the longest a negative answer for a key with no packet is cached */
+#define NEG_TTL_MAX 300
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 
@@ -90,13 +92,11 @@ struct pk_icann {
 
 struct pk_task {
 	struct pkarr_path *pp;
-	struct dns_query *q;          /* held */
-	struct pkdns_deadline dl;     /* stale at 1.8 s, SERVFAIL at 4 s */
+	struct pkdns_req req;         /* the held query, its deadline and chain */
 	ldns_rdf *qname;              /* the question's name, lower case */
 	ldns_rdf *suffix;             /* labels after the key (tld), or NULL */
 	ldns_rdf *name;               /* the name being resolved now */
 	uint8_t pk[32];               /* its key */
-	ldns_rr_list *chain;          /* answer records so far */
 	int hops;
 	bool ns_key_asked;            /* looked up a name server's key once */
 	struct pk_lookup *lookup;     /* waiting on this look-up */
@@ -185,6 +185,7 @@ struct pkarr_path {
 };
 
 static void task_step(struct pk_task *t);
+static void task_fail(struct pk_task *t, int rcode, enum pkdns_fail why);
 static int lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t);
 
 static uint64_t
@@ -234,7 +235,7 @@ task_free(struct pk_task *t)
 	struct pkarr_path *pp = t->pp;
 
 	task_detach(t);
-	pkdns_deadline_stop(&t->dl);
+	pkdns_req_clear(&t->req);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -244,7 +245,6 @@ task_free(struct pk_task *t)
 	ldns_rdf_deep_free(t->qname);
 	ldns_rdf_deep_free(t->suffix);
 	ldns_rdf_deep_free(t->name);
-	ldns_rr_list_deep_free(t->chain);
 	free(t->zone);
 	free(t);
 }
@@ -258,10 +258,9 @@ task_expired(void *ctx)
 
 /* Answer t now with the stale answer if any, else SERVFAIL. */
 static void
-task_give_up(struct pk_task *t)
+task_give_up(struct pk_task *t, enum pkdns_fail why)
 {
-	if (!pkdns_answer_stale(t->pp->d, t->q))
-		dns_query_error(t->q, DNS_RCODE_SERVFAIL);
+	pkdns_req_fail(&t->req, DNS_RCODE_SERVFAIL, why, true);
 	task_free(t);
 }
 
@@ -317,22 +316,20 @@ move_rrs(ldns_rr_list *to, ldns_rr_list *from)
 	ldns_rr_list_set_rr_count(from, 0);
 }
 
-/* Send the answer: the chain so far plus authority/additional. */
+/* Send the answer: the chain so far plus authority/additional, through
+ * the one exit (pkdns_req_finish). */
 static void
 task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *additional)
 {
-	struct pkdns *d = t->pp->d;
-	struct dns_query *q = t->q;
+	struct dns_query *q = t->req.q;
+	struct pkdns_result res = { .kind = PKDNS_RES_PKT, .sec = ICANN_INSECURE };
 	ldns_pkt *pkt = ldns_pkt_new();
 	ldns_rr *question = ldns_rr_new();
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
 
-	if (!pkt || !question) {
+	if (pkt == NULL || question == NULL) {
 		ldns_pkt_free(pkt);
 		ldns_rr_free(question);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		task_free(t);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
 	ldns_rr_set_owner(question, ldns_rdf_clone(t->qname));
@@ -340,45 +337,33 @@ task_reply(struct pk_task *t, int rcode, ldns_rr_list *authority, ldns_rr_list *
 	ldns_rr_set_class(question, (ldns_rr_class)q->info.qclass);
 	ldns_rr_set_question(question, true);
 	ldns_pkt_push_rr(pkt, LDNS_SECTION_QUESTION, question);
-	add_suffix(t, t->chain);
+	add_suffix(t, t->req.chain);
 	add_suffix(t, authority);
 	add_suffix(t, additional);
-	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->chain);
+	ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ANSWER, t->req.chain);
 	if (authority)
 		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_AUTHORITY, authority);
 	if (additional)
 		ldns_pkt_push_rr_list(pkt, LDNS_SECTION_ADDITIONAL, additional);
 	/* the packet now holds the records */
-	ldns_rr_list_set_rr_count(t->chain, 0);
+	ldns_rr_list_set_rr_count(t->req.chain, 0);
 	if (authority)
 		ldns_rr_list_set_rr_count(authority, 0);
 	if (additional)
 		ldns_rr_list_set_rr_count(additional, 0);
-	ldns_pkt_set_qr(pkt, true);
-	ldns_pkt_set_ra(pkt, true);
-	ldns_pkt_set_rd(pkt, q->info.rd);
 	ldns_pkt_set_rcode(pkt, (uint8_t)rcode);
-	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
-		ldns_pkt_free(pkt);
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
-		task_free(t);
-		return;
-	}
+	/* only NOERROR and NXDOMAIN answers go into the answer cache */
+	res.no_cache = rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN;
+	res.pkt = pkt;
+	pkdns_req_finish(&t->req, &res);
 	ldns_pkt_free(pkt);
-	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) {
-		struct cache_key key;
-		pkdns_cache_key(q, &key);
-		cache_store(d->cache, &key, wire, wlen, d->conf.max_ttl, time_mono_ms());
-	}
-	dns_query_reply(q, wire, wlen);
-	free(wire);
 	task_free(t);
 }
 
 static void
-task_fail(struct pk_task *t, int rcode)
+task_fail(struct pk_task *t, int rcode, enum pkdns_fail why)
 {
-	dns_query_error(t->q, rcode);
+	pkdns_req_fail(&t->req, rcode, why, false);
 	task_free(t);
 }
 
@@ -401,36 +386,23 @@ task_no_packet(struct pk_task *t)
 	ldns_rr_list_deep_free(auth);
 }
 
+/* The answer of an ICANN step (the ICANN path, or a delegation's name
+ * servers): the chain gets the client's suffix, then the one ICANN
+ * consumer finishes the request. */
 static void
 task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_sec sec,
     const char *why_bogus)
 {
 	struct pk_task *t = arg;
-	ldns_pkt *pkt = NULL;
-	(void)why_bogus;
 
 	t->icann = NULL;
 	if (t->deleg) {
 		t->deleg->busy--;
 		t->deleg = NULL;
 	}
-	if (rcode != 0 || !msg || (sec == ICANN_BOGUS && !t->q->info.cd) ||
-	    ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
-		return;
-	}
-	ldns_rr_list *an = ldns_rr_list_clone(ldns_pkt_answer(pkt));
-	ldns_rr_list *ns = ldns_rr_list_clone(ldns_pkt_authority(pkt));
-	int rc = ldns_pkt_get_rcode(pkt);
-	size_t n_an = an ? ldns_rr_list_rr_count(an) : 0;
-	ldns_pkt_free(pkt);
-	if (an)
-		move_rrs(t->chain, an);
-	ldns_rr_list_deep_free(an);
-	/* the ICANN part's SOA goes along with NXDOMAIN and NODATA so that
-	 * the negative answer can be cached (RFC 2308 section 2.2) */
-	task_reply(t, rc, (rc == LDNS_RCODE_NOERROR && n_an) ? NULL : ns, NULL);
-	ldns_rr_list_deep_free(ns);
+	add_suffix(t, t->req.chain);
+	pkdns_req_icann_answer(&t->req, rcode, msg, len, sec, why_bogus, true);
+	task_free(t);
 }
 
 /* The key a name ends in (its last label), or -1. */
@@ -463,7 +435,7 @@ task_ask(struct pk_task *t, struct icann *ic)
 	if (!text)
 		return -1;
 	t->icann_ctx = ic;
-	r = icann_resolve(ic, text, t->q->info.qtype, t->q->info.qclass, task_icann_done, t);
+	r = icann_resolve(ic, text, t->req.q->info.qtype, t->req.q->info.qclass, task_icann_done, t);
 	free(text);
 	if (!r)
 		return -1;
@@ -515,11 +487,13 @@ task_ask_icann(struct pk_task *t, const char *name, uint16_t qtype, uint16_t qcl
 	struct icann_req *r;
 
 	if (icann_full(pp->d->icann) || !(c = calloc(1, sizeof(*c))) ||
-	    !(c->owner = pkdns_icann_charge(pp->d, &t->q->client))) {
+	    !(c->owner = pkdns_icann_charge(pp->d, &t->req.q->client))) {
 		pp->d->icann_capped++;
 		free(c);
 		return -1;
 	}
+	pp->d->stats.icann_queries++;
+	t->req.used_icann = true;
 	c->pp = pp;
 	c->t = t;
 	c->cb = cb;
@@ -588,7 +562,7 @@ deleg_jostle(struct pkarr_path *pp, struct deleg *g)
 	for (; t; t = next) {
 		next = t->next;
 		if (t->deleg == g)
-			task_give_up(t);
+			task_give_up(t, PKDNS_FAIL_BUDGET);
 	}
 }
 
@@ -730,11 +704,11 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
 	}
 	if (n == 0) {
 		log_info("%s: no address for its name server", t->zone);
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 		return;
 	}
 	if (task_ask_servers(t, addrs, n) < 0)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 }
 
 /* NS records in a packet delegate the name: ask the name servers for the
@@ -850,12 +824,12 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		ldns_rr_list_free(an);
 		ldns_rr_list_free(ns);
 		ldns_rr_list_free(ar);
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
-	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->q->info.qtype, &t->pp->params, an, ns, ar,
+	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an, ns, ar,
 	    &target);
-	move_rrs(t->chain, an);
+	move_rrs(t->req.chain, an);
 	ldns_rr_list_deep_free(an);
 	switch (st) {
 	case PKARR_ANS_OK:
@@ -868,12 +842,14 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		task_reply(t, LDNS_RCODE_NXDOMAIN, ns, NULL);
 		break;
 	case PKARR_ANS_DELEGATION:
-		if (++t->hops > MAX_CHASE || task_delegate(t, ns, ar) < 0)
-			task_fail(t, DNS_RCODE_SERVFAIL);
+		if (++t->hops > MAX_CHASE)
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_CHASE);
+		else if (task_delegate(t, ns, ar) < 0)
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_NO_AUTHORITY);
 		break;
 	case PKARR_ANS_CNAME_OUT:
 		if (++t->hops > MAX_CHASE) {
-			task_fail(t, DNS_RCODE_SERVFAIL);
+			task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_CHASE);
 			break;
 		}
 		ldns_rdf_deep_free(t->name);
@@ -883,15 +859,15 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 			task_step(t);
 		} else {
 			char *text = ldns_rdf2str(t->name);
-			int rc = text ? task_ask_icann(t, text, t->q->info.qtype,
-					    t->q->info.qclass, task_icann_done) : -1;
+			int rc = text ? task_ask_icann(t, text, t->req.q->info.qtype,
+					    t->req.q->info.qclass, task_icann_done) : -1;
 			free(text);
 			if (rc < 0) /* over budget: the stale answer, else SERVFAIL */
-				task_give_up(t);
+				task_give_up(t, PKDNS_FAIL_BUDGET);
 		}
 		break;
-	default:
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	default: /* the packet's records could not be used */
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		break;
 	}
 	ldns_rdf_deep_free(target);
@@ -962,7 +938,7 @@ lookup_answer_waiter(const uint8_t pk[32], struct pk_task *t, const struct pkarr
 	if (best)
 		task_answer(t, best);
 	else if (refused)
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_FUTURE_PACKET);
 	else
 		task_no_packet(t);
 }
@@ -1062,7 +1038,7 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 		if (got || st->responses > 0)
 			lookup_answer_waiter(pk, w, best, refused);
 		else
-			task_fail(w, DNS_RCODE_SERVFAIL);
+			task_fail(w, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		w = next;
 	}
 	free(best);
@@ -1082,7 +1058,7 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 	if (!l) {
 		if (!pp->dht || pp->n_lookups >= MAX_LOOKUPS)
 			return -1;
-		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->q->client,
+		if (t && !ratelimit_allow(pp->rl_dht, (const struct sockaddr *)&t->req.q->client,
 			     time_mono_ms()))
 			return LOOKUP_LIMITED;
 		l = calloc(1, sizeof(*l));
@@ -1147,7 +1123,7 @@ task_step(struct pk_task *t)
 		break;
 	}
 	if (!pp->dht) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DHT_UNREACHABLE);
 		return;
 	}
 	remember_recent(pp, t->pk);
@@ -1156,10 +1132,10 @@ task_step(struct pk_task *t)
 		break;
 	case LOOKUP_LIMITED:
 		pp->d->stats.ratelimited++;
-		task_fail(t, DNS_RCODE_REFUSED);
+		task_fail(t, DNS_RCODE_REFUSED, PKDNS_FAIL_RATELIMIT);
 		break;
 	default:
-		task_fail(t, DNS_RCODE_SERVFAIL);
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_BUDGET);
 		break;
 	}
 }
@@ -1207,13 +1183,16 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 
 	struct pk_task *t = calloc(1, sizeof(*t));
 	if (!t) {
-		dns_query_error(q, DNS_RCODE_SERVFAIL);
+		struct pkdns_req r;
+		pkdns_req_init(&r, d, q, PKDNS_PATH_PKARR);
+		pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL, false);
 		return true;
 	}
 	t->pp = pp;
 	memcpy(t->pk, pk, 32);
+	pkdns_req_init(&t->req, d, q, PKDNS_PATH_PKARR);
 	t->qname = ldns_dname_new_frm_data((uint16_t)q->info.qname_len, q->info.qname);
-	t->chain = ldns_rr_list_new();
+	t->req.chain = ldns_rr_list_new();
 	if (t->qname && suffix_len) {
 		/* the name under the key: the question's name cut before the
 		 * suffix, then the root label */
@@ -1226,23 +1205,16 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	} else if (t->qname) {
 		t->name = ldns_rdf_clone(t->qname);
 	}
-	q = dns_query_hold(q);
-	if (!q) {
-		ldns_rdf_deep_free(t->qname);
-		ldns_rdf_deep_free(t->suffix);
-		ldns_rdf_deep_free(t->name);
-		ldns_rr_list_deep_free(t->chain);
-		free(t);
-		return true;
-	}
-	t->q = q;
 	t->next = pp->tasks;
 	if (pp->tasks)
 		pp->tasks->prev = t;
 	pp->tasks = t;
-	if (!t->qname || !t->name || !t->chain || (suffix_len && !t->suffix) ||
-	    pkdns_deadline_start(&t->dl, d, q, task_expired, t) < 0) {
-		task_fail(t, DNS_RCODE_SERVFAIL);
+	if (pkdns_req_hold(&t->req, task_expired, t) < 0) {
+		task_free(t);
+		return true;
+	}
+	if (!t->qname || !t->name || !t->req.chain || (suffix_len && !t->suffix)) {
+		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return true;
 	}
 	task_step(t);
@@ -1777,6 +1749,31 @@ pkdns_pkarr_reopen_cache(struct pkdns *d)
 		(void)cache_opened(pp);
 }
 
+/* The settings the pkarr path copies: the TTL clamp of answers and of
+ * packet freshness, and the TTL of negative answers (the SOA's). */
+static void
+params_from_conf(struct pkarr_path *pp, const struct conf *c)
+{
+	pp->params.min_ttl = c->min_ttl;
+	pp->params.max_ttl = c->max_ttl;
+	/* at least 1 s: a negative entry of 0 s is gone before it is read */
+	pp->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
+	if (pp->neg_ttl < 1)
+		pp->neg_ttl = 1;
+}
+
+void
+pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c)
+{
+	struct pkarr_path *pp = d->pkarr;
+
+	if (pp == NULL)
+		return;
+	params_from_conf(pp, c);
+	pkarr_cache_reconfigure(pp->pcache, &pp->params);
+	ratelimit_set(pp->rl_dht, c->dht_ratelimit, c->dht_ratelimit_burst);
+}
+
 int
 pkdns_pkarr_init(struct pkdns *d)
 {
@@ -1791,12 +1788,7 @@ pkdns_pkarr_init(struct pkdns *d)
 	for (size_t i = 0; i < d->conf.n_search_domain; i++)
 		if (add_suffix_name(pp, d->conf.search_domain[i]) < 0)
 			return -1;
-	pp->params.min_ttl = d->conf.min_ttl;
-	pp->params.max_ttl = d->conf.max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	pp->neg_ttl = d->conf.min_ttl < 300 ? d->conf.min_ttl : 300;
-	if (pp->neg_ttl < 1)
-		pp->neg_ttl = 1;
+	params_from_conf(pp, &d->conf);
 	/* An unusable --cache-dir leaves the cache memory only (the cache
 	 * logs why, once) and never stops the resolver; it is retried every
 	 * cache-dir-retry seconds and on SIGHUP. */
@@ -1806,7 +1798,8 @@ pkdns_pkarr_init(struct pkdns *d)
 		log_err("cannot create the packet cache: out of memory");
 		return -1;
 	}
-	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst, 65536);
+	pp->rl_dht = ratelimit_new(d->conf.dht_ratelimit, d->conf.dht_ratelimit_burst,
+	    PKDNS_RATELIMIT_SLOTS);
 	if (!pp->rl_dht)
 		return -1;
 	if (d->conf.cache_dir) {
@@ -1841,7 +1834,7 @@ pkdns_pkarr_free(struct pkdns *d)
 	while (pp->tasks) {
 		struct pk_task *t = pp->tasks;
 		t->lookup = NULL; /* freed above */
-		dns_query_drop(t->q);
+		pkdns_req_drop(&t->req);
 		task_free(t); /* cancels its libunbound query */
 	}
 	for (size_t i = 0; i < MAX_DELEG; i++)

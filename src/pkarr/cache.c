@@ -1368,6 +1368,13 @@ pkarr_cache_has_disk(const struct pkarr_cache *c)
 	return c != NULL && c->env != NULL;
 }
 
+void
+pkarr_cache_reconfigure(struct pkarr_cache *c, const struct pkarr_answer_params *p)
+{
+	if (c != NULL && p != NULL)
+		c->params = *p;
+}
+
 struct pkarr_cache *
 pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 		const struct pkarr_answer_params *p)

@@ -119,6 +119,13 @@ struct pkarr_cache *pkarr_cache_new(size_t max_bytes, const char *lmdb_dir,
 				    const struct pkarr_answer_params *p);
 
 /**
+ * Reload (SIGHUP): the TTL clamp that decides freshness, for packets
+ * stored from now on (copied). The memory budget and the directory
+ * need a restart.
+ */
+void pkarr_cache_reconfigure(struct pkarr_cache *c, const struct pkarr_answer_params *p);
+
+/**
  * As pkarr_cache_new(), with the LMDB map and the file's budget chosen by
  * the caller (tests make them small to fill the map).
  * @param map_bytes the LMDB map; 0: pkarr_cache_map_size() for this

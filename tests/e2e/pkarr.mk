@@ -10,6 +10,8 @@ TESTS += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
+	tests/e2e/test_pkarr_request.sh \
+	tests/e2e/test_reload.sh \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \
@@ -27,6 +29,8 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr_delegation.sh \
 	tests/e2e/test_pkarr_ipv6.sh \
 	tests/e2e/test_pkarr_deadline.sh \
+	tests/e2e/test_pkarr_request.sh \
+	tests/e2e/test_reload.sh \
 	tests/e2e/test_icann_budget.sh \
 	tests/e2e/test_pkarr_cache_damage.sh \
 	tests/e2e/test_pkarr_unanswered.sh \

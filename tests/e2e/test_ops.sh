@@ -48,6 +48,8 @@ for line in open(sys.argv[1]):
 print("\n".join(errs) or "clean")
 for k in ('pkdns_queries_total{transport="udp"}', 'pkdns_responses_total{transport="udp",rcode="NXDOMAIN"}',
           'pkdns_queries_path_total{path="cache"}', 'pkdns_dht_lookup_seconds_bucket{outcome="found",le="+Inf"}',
+          'pkdns_replies_total{transport="udp",path="icann",rcode="NXDOMAIN"}',
+          'pkdns_replies_total{transport="udp",path="cache",rcode="NOERROR"}',
           'pkdns_process_resident_memory_bytes', 'pkdns_process_open_fds', 'pkdns_cache_bytes{cache="answer"}'):
     print(k, samples.get(k, "missing"))
 EOF
@@ -56,6 +58,8 @@ like "$out" "^clean" "  ... and our parser: every sample typed, counters end in 
 like "$out" 'pkdns_queries_total\{transport="udp"\} [3-9]' "  ... queries by transport count the queries"
 like "$out" 'rcode="NXDOMAIN"\} [1-9]' "  ... responses by rcode count the NXDOMAIN"
 like "$out" 'path="cache"\} [1-9]' "  ... queries by path count the cache answer"
+like "$out" 'path="icann",rcode="NXDOMAIN"\} [1-9]' "  ... replies by transport, path and rcode: the NXDOMAIN from the ICANN path"
+like "$out" 'path="cache",rcode="NOERROR"\} [1-9]' "  ... and the answer from the cache"
 like "$out" 'le="\+Inf"\} [0-9]' "  ... the look-up histogram is there"
 like "$out" 'resident_memory_bytes [1-9]' "  ... the process's RSS"
 like "$out" 'open_fds [1-9]' "  ... and its descriptors"
