@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,12 +175,31 @@ pkdns_ops_early(struct pkdns *d)
 	return 0;
 }
 
+/* Whether the folder of path exists. */
+static bool
+dir_exists(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	struct stat st;
+
+	if (!slash)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	return !*dir || (stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 int
 pkdns_ops_open(struct pkdns *d)
 {
 	struct pkdns_ops *o = d->ops;
 
-	if (d->conf.control_socket) {
+	if (d->conf.control_socket && d->conf.control_socket_default &&
+	    !dir_exists(d->conf.control_socket)) {
+		/* a source build's $runstatedir may not exist yet */
+		log_info("no control channel: the folder of %s does not exist (control-socket)",
+		    d->conf.control_socket);
+	} else if (d->conf.control_socket) {
 		o->control = pkdns_control_open(d, d->conf.control_socket, d->conf.control_group);
 		if (!o->control && !d->conf.control_socket_default)
 			return -1;
