@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 # pkdns e2e: the control channel (pkdns-control) against a running pkdns
 # with its DHT testnet: status, stats and stats_noreset, verbosity,
 # reload (a broken config is refused and reported, the old one kept),
@@ -135,6 +136,7 @@ is "$(stat_of num.path.cache)" "$((before + 1))" "  ... which is then cached aga
 
 # --- the pkarr commands ---
 KA=$(new_key a)
+# shellcheck disable=SC2016
 printf '%s\n' '$TTL 300' '@ IN A 192.0.2.77' 'www IN TXT "hello"' >"$TMPD/a.zone"
 publish a "$TMPD/a.zone"
 is "$RC" 0 "publish a key to the testnet"
