@@ -38,6 +38,7 @@
 #include "util/notify.h"
 #include "util/pidfile.h"
 #include "util/privdrop.h"
+#include "util/ratelimit.h"
 #include "util/time.h"
 
 #define STATUS_TICK_S 5
@@ -449,6 +450,7 @@ collect(struct pkdns *d, struct figure *f)
 	FIG("num.answer.stale", "pkdns_stale_answers_total", "", "Stale answers (RFC 8767).", true, s->stale_answers);
 	FIG("num.refused.acl", "pkdns_refused_total", "", "Queries refused by access control.", true, s->refused);
 	FIG("num.ratelimited", "pkdns_ratelimited_total", "", "Queries and look-ups refused by the per-client rate limits.", true, s->ratelimited);
+	FIG("ratelimit.clients_limited", "pkdns_ratelimited_clients", "", "Clients whose query rate limit is spent now.", false, ratelimit_limited(d->rl_query, time_mono_ms()));
 	FIG("num.malformed", "pkdns_malformed_total", "", "Malformed queries (FORMERR).", true, ss.formerr);
 	FIG("num.truncated", "pkdns_truncated_total", "", "UDP answers truncated (TC).", true, ss.truncated);
 	FIG("num.dropped", "pkdns_dropped_total", "", "Queries dropped without an answer.", true, ss.dropped);

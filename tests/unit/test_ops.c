@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <ldns/ldns.h>
@@ -21,6 +23,7 @@
 #include "util/log.h"
 #include "util/notify.h"
 #include "util/pidfile.h"
+#include "util/ratelimit.h"
 
 static int
 parse(const char *line, struct ctl_request *r, char *err)
@@ -192,6 +195,35 @@ test_flush_zone(void)
 	cache_free(c);
 }
 
+static struct sockaddr_in
+v4(uint32_t a)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(a);
+	return sin;
+}
+
+static void
+test_ratelimit_limited(void)
+{
+	struct ratelimit *rl = ratelimit_new(2, 2, 64);
+	struct sockaddr_in a = v4(0x0a000001), b = v4(0x0a000002);
+
+	ok(ratelimit_limited(rl, 1000) == 0, "no client limited at first");
+	for (int i = 0; i < 5; i++)
+		ratelimit_allow(rl, (struct sockaddr *)&a, 1000);
+	ratelimit_allow(rl, (struct sockaddr *)&b, 1000);
+	ok(ratelimit_limited(rl, 1000) == 1, "one client spent its burst, the other not");
+	ok(ratelimit_limited(rl, 1400) == 1, "  ... still 400 ms later (2/s: 500 ms a token)");
+	ok(ratelimit_limited(rl, 1600) == 0, "  ... not 600 ms later");
+	ratelimit_set(rl, 0, 0);
+	ok(ratelimit_limited(rl, 1000) == 0, "no limit: nobody limited");
+	ratelimit_free(rl);
+}
+
 int
 main(void)
 {
@@ -200,5 +232,6 @@ main(void)
 	test_pidfile();
 	test_notify();
 	test_flush_zone();
+	test_ratelimit_limited();
 	return tap_done();
 }
