@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -51,7 +52,7 @@ struct client_budget {
 struct icann_waiter {
 	struct pkdns_req req;         /* holds the query */
 	struct icann_res *res;
-	struct icann_waiter *prev, *next;
+	LIST_ENTRY(icann_waiter) link;
 };
 
 /* One libunbound query for one question (qname, qtype, qclass, DO, CD),
@@ -64,7 +65,7 @@ struct icann_waiter {
 struct icann_res {
 	struct pkdns *d;
 	struct icann_req *req;        /* NULL once answered */
-	struct icann_waiter *waiters;
+	LIST_HEAD(, icann_waiter) waiters;
 	struct client_budget *owner;  /* the client that started it */
 	uint32_t hash;
 	uint16_t qtype, qclass;
@@ -72,7 +73,7 @@ struct icann_res {
 	uint8_t qname[DNS_MAX_NAME];
 	size_t qname_len;
 	struct icann_res *hnext;      /* hash chain */
-	struct icann_res *prev, *next;
+	LIST_ENTRY(icann_res) link;   /* every resolution */
 };
 
 /* ---- budgets ------------------------------------------------------------ */
@@ -209,16 +210,8 @@ question_hash(const struct pkdns *d, const uint8_t *qname, size_t len, uint16_t 
 static void
 waiter_unlink(struct icann_waiter *w)
 {
-	struct icann_res *res = w->res;
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		res->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
-	res->d->icann_waiters--;
+	LIST_REMOVE(w, link);
+	w->res->d->icann_waiters--;
 }
 
 static void
@@ -240,12 +233,7 @@ res_free(struct icann_res *res)
 			*pp = res->hnext;
 			break;
 		}
-	if (res->prev)
-		res->prev->next = res->next;
-	else
-		d->icann_res = res->next;
-	if (res->next)
-		res->next->prev = res->prev;
+	LIST_REMOVE(res, link);
 	/* only at shutdown is req still set here: pkdns_free frees the
 	 * context right after, dropping the query */
 	icann_cancel(d->icann, res->req);
@@ -268,8 +256,8 @@ res_answer(struct icann_res *res, int rcode, const uint8_t *msg, size_t len,
 {
 	bool first = true;
 
-	while (res->waiters != NULL) {
-		struct icann_waiter *w = res->waiters;
+	while (!LIST_EMPTY(&res->waiters)) {
+		struct icann_waiter *w = LIST_FIRST(&res->waiters);
 		/* unlinked first: a reply may run the handler again */
 		waiter_unlink(w);
 		pkdns_req_icann_answer(&w->req, rcode, msg, len, sec, why_bogus, first);
@@ -329,15 +317,13 @@ waiter_add(struct pkdns *d, struct icann_res *res, struct dns_query *q)
 		return -1;
 	}
 	w->res = res;
-	w->next = res->waiters;
-	if (res->waiters)
-		res->waiters->prev = w;
-	res->waiters = w;
+	LIST_INSERT_HEAD(&res->waiters, w, link);
 	d->icann_waiters++;
 	return 0;
 }
 
-void
+/* Send q (name in text form) through libunbound; answers it later. */
+static void
 pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint16_t qtype)
 {
 	const struct dns_msginfo *mi = &q->info;
@@ -389,21 +375,17 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	res->qname_len = mi->qname_len;
 	res->hnext = d->icann_hash[h % ICANN_HASH_BUCKETS];
 	d->icann_hash[h % ICANN_HASH_BUCKETS] = res;
-	res->next = d->icann_res;
-	if (d->icann_res)
-		d->icann_res->prev = res;
-	d->icann_res = res;
+	LIST_INIT(&res->waiters);
+	LIST_INSERT_HEAD(&d->icann_res, res, link);
 	if (waiter_add(d, res, q) < 0) {
 		res_free(res);
 		return;
 	}
-	/* icann_done may run (and free res) inside icann_resolve */
-	struct icann_req *r = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
-	if (!r) {
+	/* icann_done runs from the loop, never inside icann_resolve */
+	res->req = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
+	if (res->req == NULL) {
 		res_answer(res, DNS_RCODE_SERVFAIL, NULL, 0, ICANN_INSECURE, NULL);
 		res_free(res);
-	} else if (r != ICANN_DONE) {
-		res->req = r;
 	}
 }
 
@@ -798,10 +780,10 @@ pkdns_free(struct pkdns *d)
 	pkdns_ops_free(d); /* issue 14: after HTTP, whose routes it mounted */
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
-	while (d->icann_res) {
-		struct icann_res *res = d->icann_res;
-		while (res->waiters) {
-			struct icann_waiter *w = res->waiters;
+	while (!LIST_EMPTY(&d->icann_res)) {
+		struct icann_res *res = LIST_FIRST(&d->icann_res);
+		while (!LIST_EMPTY(&res->waiters)) {
+			struct icann_waiter *w = LIST_FIRST(&res->waiters);
 			waiter_unlink(w);
 			pkdns_req_drop(&w->req);
 			free(w);

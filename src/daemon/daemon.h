@@ -3,6 +3,14 @@
  * daemon.h -- the daemon's single context: it owns the event loop, the
  * configuration and every module, and routes each DNS query to the
  * answer cache, the pkarr path or the ICANN path.
+ *
+ * Every reply leaves through pkdns_req_finish() (daemon/request.h).
+ * Reload (SIGHUP) goes through pkdns_apply_conf() (daemon/internal.h),
+ * which says what changes live.
+ *
+ * Single-threaded: the context belongs to the thread that runs
+ * pkdns_run(); no call here runs a caller's callback. Errors: NULL or a
+ * non-zero exit status, after logging why.
  */
 #ifndef PKDNS_DAEMON_DAEMON_H
 #define PKDNS_DAEMON_DAEMON_H

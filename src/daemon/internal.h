@@ -2,6 +2,20 @@
 /*
  * internal.h -- what the daemon's files share: the context struct and the
  * hooks between query routing and the pkarr path. Not a module API.
+ *
+ * Loop and re-entrancy: everything here runs on the daemon's one event
+ * loop, and every callback of the daemon's own runs from that loop, never
+ * inside the call that armed it (timers, the client deadline, DHT
+ * look-ups, icann_resolve(), which defers libunbound's immediate answers
+ * to the loop). One exception comes from the front end below and is
+ * handled where it occurs: answering a held query (dns_query_reply,
+ * pkdns_req_finish) may run the DNS handler again for a paused TCP
+ * connection (dns/server.c query_finish), so code answering while it
+ * walks a list takes the entry off the list first.
+ *
+ * Errors: functions returning int return 0, or -1 (logged where the
+ * caller cannot say more); functions returning a pointer return NULL on
+ * failure; bool functions say whether they took or did the thing.
  */
 #ifndef PKDNS_DAEMON_INTERNAL_H
 #define PKDNS_DAEMON_INTERNAL_H
@@ -9,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "daemon/daemon.h"
 #include "daemon/request.h"
@@ -59,7 +74,7 @@ struct pkdns {
 	struct cache *cache;
 	struct icann *icann;
 	struct ratelimit *rl_query;
-	struct icann_res *icann_res;          /* every resolution in flight */
+	LIST_HEAD(, icann_res) icann_res;     /* every resolution in flight */
 	struct icann_res **icann_hash;        /* ...by question, for joining */
 	struct client_budget **client_hash;   /* resolutions per client */
 	size_t icann_waiters;                 /* clients held on the ICANN path */
@@ -73,10 +88,6 @@ struct pkdns {
 
 /** The answer-cache key of a query. */
 void pkdns_cache_key(const struct dns_query *q, struct cache_key *key);
-
-/** Send q (name in text form) through libunbound; answers it later. */
-void pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name,
-    uint16_t qtype);
 
 /**
  * Charge one libunbound query on the ICANN path (d->icann) to client's

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,18 @@
 #define DELEG_JOSTLE_MS 200
 #define MAX_DELEG_NS 8
 #define NODES_SAVE_S 600
+#define DNS_PORT 53              /* glue addresses carry no port */
+#define DHT_DEFAULT_PORT 6881    /* a bootstrap address given without one */
+/* idle verification of packets loaded from --cache-dir: this many per
+ * step, a step every VERIFY_STEP_US */
+#define VERIFY_BATCH 200
+#define VERIFY_STEP_US 10000
+/* queries one delegation's libunbound context may have in flight */
+#define DELEG_MAX_INFLIGHT 256
+/* room left in a name for a key label after a suffix (tld,
+ * search-domain): the 52-character label and its length byte, and the
+ * root label */
+#define KEY_LABEL_ROOM (1 + PKARR_Z32_KEY_LEN + 1)
 /* the longest a negative answer for a key with no packet is cached */
 #define NEG_TTL_MAX 300
 /* largest routing-table file read back: both families' tables full */
@@ -87,7 +100,7 @@ struct pk_icann {
 	struct pk_task *t;            /* NULL once the task let go */
 	icann_cb cb;
 	struct client_budget *owner;
-	struct pk_icann *prev, *next;
+	LIST_ENTRY(pk_icann) link;
 };
 
 struct pk_task {
@@ -106,7 +119,7 @@ struct pk_task {
 	struct deleg *deleg;          /* the delegation asked, if any */
 	char *zone;                   /* its zone, text */
 	struct pk_task *wnext;        /* next waiter of the same look-up */
-	struct pk_task *prev, *next;  /* every task */
+	LIST_ENTRY(pk_task) link;     /* every task */
 };
 
 struct pk_lookup {
@@ -118,7 +131,7 @@ struct pk_lookup {
 	bool refused;                 /* a value was refused (dated in the future) */
 	struct pkarr_packet *best;    /* the newest packet it found, or NULL */
 	struct pk_task *waiters;
-	struct pk_lookup *prev, *next;
+	LIST_ENTRY(pk_lookup) link;
 };
 
 struct boot_req {
@@ -165,8 +178,8 @@ struct pkarr_path {
 	struct dht *dht;
 	struct dht_testnet *testnet;
 	struct ratelimit *rl_dht;
-	struct pk_task *tasks;
-	struct pk_lookup *lookups;
+	LIST_HEAD(, pk_task) tasks;
+	LIST_HEAD(, pk_lookup) lookups;
 	unsigned n_lookups;
 	struct boot_req *boot[2 * CONF_MAX_LIST];
 	size_t n_boot;
@@ -180,7 +193,7 @@ struct pkarr_path {
 	struct deleg *delegs[MAX_DELEG];
 	struct deleg *retired;        /* replaced, freed from ev_retire */
 	struct event *ev_retire;
-	struct pk_icann *charged;     /* every pk_icann */
+	LIST_HEAD(, pk_icann) charged; /* every pk_icann */
 	uint32_t neg_ttl;
 };
 
@@ -202,11 +215,12 @@ static void
 task_detach(struct pk_task *t)
 {
 	if (t->lookup) {
-		struct pk_lookup *l = t->pp->lookups;
+		struct pk_lookup *l;
 		/* only a look-up still listed: one freed without stepping its
 		 * waiters (a task that rejoined it while it ended) is gone */
-		while (l && l != t->lookup)
-			l = l->next;
+		LIST_FOREACH(l, &t->pp->lookups, link)
+			if (l == t->lookup)
+				break;
 		for (struct pk_task **w = l ? &l->waiters : NULL; w && *w; w = &(*w)->wnext)
 			if (*w == t) {
 				*w = t->wnext;
@@ -215,7 +229,7 @@ task_detach(struct pk_task *t)
 		t->lookup = NULL;
 		t->wnext = NULL;
 	}
-	if (t->icann && t->icann != ICANN_DONE)
+	if (t->icann != NULL)
 		icann_cancel(t->icann_ctx, t->icann);
 	t->icann = NULL;
 	if (t->charged) {
@@ -232,16 +246,9 @@ task_detach(struct pk_task *t)
 static void
 task_free(struct pk_task *t)
 {
-	struct pkarr_path *pp = t->pp;
-
 	task_detach(t);
 	pkdns_req_clear(&t->req);
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		pp->tasks = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	LIST_REMOVE(t, link);
 	ldns_rdf_deep_free(t->qname);
 	ldns_rdf_deep_free(t->suffix);
 	ldns_rdf_deep_free(t->name);
@@ -424,7 +431,7 @@ name_key(const ldns_rdf *name, uint8_t pk[32])
 }
 
 /* Ask t->name through a libunbound context; the answer continues in
- * task_icann_done (which may run, and free t, before this returns).
+ * task_icann_done, from the loop.
  * @return 0, or -1 when nothing was started (t untouched) */
 static int
 task_ask(struct pk_task *t, struct icann *ic)
@@ -437,10 +444,9 @@ task_ask(struct pk_task *t, struct icann *ic)
 	t->icann_ctx = ic;
 	r = icann_resolve(ic, text, t->req.q->info.qtype, t->req.q->info.qclass, task_icann_done, t);
 	free(text);
-	if (!r)
+	if (r == NULL)
 		return -1;
-	if (r != ICANN_DONE) /* ICANN_DONE: t is gone already */
-		t->icann = r;
+	t->icann = r;
 	return 0;
 }
 
@@ -449,12 +455,7 @@ pk_icann_free(struct pk_icann *c)
 {
 	struct pkarr_path *pp = c->pp;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		pp->charged = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	pkdns_icann_release(pp->d, c->owner);
 	free(c);
 }
@@ -475,7 +476,7 @@ pk_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann_s
 }
 
 /* Ask name on the ICANN path for t, charged to t's client; the answer
- * goes to cb(t, ...), which may run (and free t) before this returns.
+ * goes to cb(t, ...), from the loop.
  * @return 0, or -1 when nothing was started (t untouched): the total or
  *         the client's budget is used up, or out of memory */
 static int
@@ -497,10 +498,7 @@ task_ask_icann(struct pk_task *t, const char *name, uint16_t qtype, uint16_t qcl
 	c->pp = pp;
 	c->t = t;
 	c->cb = cb;
-	c->next = pp->charged;
-	if (pp->charged)
-		pp->charged->prev = c;
-	pp->charged = c;
+	LIST_INSERT_HEAD(&pp->charged, c, link);
 	t->charged = c;
 	r = icann_resolve(pp->d->icann, name, qtype, qclass, pk_icann_done, c);
 	if (!r) {
@@ -555,12 +553,12 @@ deleg_retire(struct pkarr_path *pp, struct deleg *g)
 static void
 deleg_jostle(struct pkarr_path *pp, struct deleg *g)
 {
-	struct pk_task *t = pp->tasks, *next;
+	struct pk_task *t = LIST_FIRST(&pp->tasks), *next;
 
 	log_debug("%s: its name servers keep %u clients waiting; resolver reused", g->zone,
 	    g->busy);
-	for (; t; t = next) {
-		next = t->next;
+	for (; t != NULL; t = next) {
+		next = LIST_NEXT(t, link);
 		if (t->deleg == g)
 			task_give_up(t, PKDNS_FAIL_BUDGET);
 	}
@@ -622,7 +620,7 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	cfg.n_forward = n;
 	cfg.stub_zone = g->zone;
 	cfg.dnssec = false; /* nothing chains a packet's zone to the root */
-	cfg.max_inflight = 256;
+	cfg.max_inflight = DELEG_MAX_INFLIGHT;
 	cfg.small = true;
 	g->ic = icann_new(pp->d->base, &cfg);
 	if (!g->ic) {
@@ -699,7 +697,7 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
 	t->icann = NULL;
 	if (rcode == 0 && msg && sec != ICANN_BOGUS &&
 	    ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
-		n = rr_addrs(ldns_pkt_answer(pkt), 53, addrs, MAX_DELEG_NS);
+		n = rr_addrs(ldns_pkt_answer(pkt), DNS_PORT, addrs, MAX_DELEG_NS);
 		ldns_pkt_free(pkt);
 	}
 	if (n == 0) {
@@ -744,7 +742,7 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
 		if (an && au &&
 		    pkarr_answer(&pkt, target, types[i], &pp->params, an, au, NULL, &cname) ==
 			PKARR_ANS_OK)
-			n += rr_addrs(an, 53, addrs + n, max - n);
+			n += rr_addrs(an, DNS_PORT, addrs + n, max - n);
 		ldns_rdf_deep_free(cname);
 		ldns_rr_list_deep_free(an);
 		ldns_rr_list_deep_free(au);
@@ -756,7 +754,7 @@ static int
 task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 {
 	struct sockaddr_storage addrs[MAX_DELEG_NS];
-	size_t n = rr_addrs(glue, 53, addrs, MAX_DELEG_NS);
+	size_t n = rr_addrs(glue, DNS_PORT, addrs, MAX_DELEG_NS);
 	uint8_t pk[32];
 
 	if (!ns || ldns_rr_list_rr_count(ns) == 0)
@@ -894,12 +892,7 @@ lookup_free(struct pk_lookup *l)
 {
 	struct pkarr_path *pp = l->pp;
 
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		pp->lookups = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
+	LIST_REMOVE(l, link);
 	pp->n_lookups--;
 	free(l->best);
 	free(l);
@@ -1052,7 +1045,7 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 {
 	struct pk_lookup *l;
 
-	for (l = pp->lookups; l; l = l->next)
+	LIST_FOREACH(l, &pp->lookups, link)
 		if (memcmp(l->pk, pk, 32) == 0)
 			break;
 	if (!l) {
@@ -1067,10 +1060,7 @@ lookup_join(struct pkarr_path *pp, const uint8_t pk[32], struct pk_task *t)
 		l->pp = pp;
 		memcpy(l->pk, pk, 32);
 		l->start_ms = time_mono_ms();
-		l->next = pp->lookups;
-		if (pp->lookups)
-			pp->lookups->prev = l;
-		pp->lookups = l;
+		LIST_INSERT_HEAD(&pp->lookups, l, link);
 		pp->n_lookups++;
 		l->id = dht_get_mutable(pp->dht, pk, NULL, 0, 0, lookup_value, lookup_done, l,
 		    time_mono_ms());
@@ -1170,7 +1160,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 		return false;
 	if (pkarr_z32_decode_key((const char *)label, len, pk) < 0) {
 		/* <key>.<tld> or <key>.<search domain>: the OS or the user
-		 * added a suffix (DESIGN.md, pkdns #28, pkarr #114) */
+		 * added a suffix (pkdns #28, pkarr #114) */
 		size_t i;
 		for (i = 0; i < pp->n_suffix; i++)
 			if (key_before_suffix(q->info.qname, q->info.qname_len, &pp->suffix[i], pk))
@@ -1205,10 +1195,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 	} else if (t->qname) {
 		t->name = ldns_rdf_clone(t->qname);
 	}
-	t->next = pp->tasks;
-	if (pp->tasks)
-		pp->tasks->prev = t;
-	pp->tasks = t;
+	LIST_INSERT_HEAD(&pp->tasks, t, link);
 	if (pkdns_req_hold(&t->req, task_expired, t) < 0) {
 		task_free(t);
 		return true;
@@ -1453,8 +1440,6 @@ boot_ask(struct boot_req *b)
 		return;
 	b->req = icann_resolve(b->pp->d->icann, b->host, b->qtype, LDNS_RR_CLASS_IN,
 	    boot_resolved, b);
-	if (b->req == ICANN_DONE)
-		b->req = NULL;
 }
 
 static void
@@ -1539,7 +1524,7 @@ add_bootstrap(struct pkarr_path *pp, const char *spec)
 	const char *colon = strrchr(spec, ':');
 	struct boot_req probe;
 
-	if (netaddr_parse(spec, 6881, &ss, &sl) == 0) {
+	if (netaddr_parse(spec, DHT_DEFAULT_PORT, &ss, &sl) == 0) {
 		dht_add_bootstrap(pp->dht, (struct sockaddr *)&ss, sl);
 		return;
 	}
@@ -1687,11 +1672,11 @@ static void
 on_verify(evutil_socket_t fd, short what, void *arg)
 {
 	struct pkarr_path *pp = arg;
-	struct timeval tv = { 0, 10000 };
+	struct timeval tv = { 0, VERIFY_STEP_US };
 	(void)fd;
 	(void)what;
 
-	if (pkarr_cache_verify_some(pp->pcache, 200) > 0)
+	if (pkarr_cache_verify_some(pp->pcache, VERIFY_BATCH) > 0)
 		evtimer_add(pp->ev_verify, &tv);
 	else
 		log_debug("every cached packet verified");
@@ -1705,7 +1690,7 @@ add_suffix_name(struct pkarr_path *pp, const char *text)
 
 	if (pp->n_suffix >= MAX_SUFFIX ||
 	    ldns_str2rdf_dname(&r, text) != LDNS_STATUS_OK || ldns_rdf_size(r) <= 1 ||
-	    ldns_rdf_size(r) > DNS_MAX_NAME - 54) {
+	    ldns_rdf_size(r) > DNS_MAX_NAME - KEY_LABEL_ROOM) {
 		log_err("'%s' cannot follow a key (tld, search-domain)", text);
 		ldns_rdf_deep_free(r);
 		return -1;
@@ -1723,7 +1708,7 @@ add_suffix_name(struct pkarr_path *pp, const char *text)
 static int
 cache_opened(struct pkarr_path *pp)
 {
-	struct timeval tv = { 0, 10000 };
+	struct timeval tv = { 0, VERIFY_STEP_US };
 
 	log_info("packet cache: %zu packets from %s", pkarr_cache_count(pp->pcache),
 	    pp->d->conf.cache_dir);
@@ -1829,10 +1814,10 @@ pkdns_pkarr_free(struct pkdns *d)
 	pp->node = NULL;
 	pp->dht = NULL;
 	dht_testnet_free(pp->testnet);
-	while (pp->lookups)
-		lookup_free(pp->lookups);
-	while (pp->tasks) {
-		struct pk_task *t = pp->tasks;
+	while (!LIST_EMPTY(&pp->lookups))
+		lookup_free(LIST_FIRST(&pp->lookups));
+	while (!LIST_EMPTY(&pp->tasks)) {
+		struct pk_task *t = LIST_FIRST(&pp->tasks);
 		t->lookup = NULL; /* freed above */
 		pkdns_req_drop(&t->req);
 		task_free(t); /* cancels its libunbound query */
@@ -1843,8 +1828,8 @@ pkdns_pkarr_free(struct pkdns *d)
 	if (pp->ev_retire)
 		event_free(pp->ev_retire);
 	/* their contexts go with d->icann, freed next without callbacks */
-	while (pp->charged)
-		pk_icann_free(pp->charged);
+	while (!LIST_EMPTY(&pp->charged))
+		pk_icann_free(LIST_FIRST(&pp->charged));
 	for (size_t i = 0; i < pp->n_boot; i++) {
 		if (pp->boot[i]->req)
 			icann_cancel(d->icann, pp->boot[i]->req);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <unbound-event.h>
 #include <unbound.h>
 
@@ -17,7 +18,10 @@
 #include "util/log.h"
 #include "util/netaddr.h"
 
+#define RCODE_SERVFAIL 2
+
 struct icann {
+	struct event_base *base;
 	struct ub_ctx *ub;
 	struct icann_req *reqs; /* in libunbound, cancelled ones included */
 	size_t n_reqs, max_reqs;
@@ -30,7 +34,14 @@ struct icann_req {
 	icann_cb cb;
 	void *ctx;
 	bool in_resolve;  /* inside ub_resolve_event */
-	bool answered;    /* the callback ran inside ub_resolve_event */
+	/* An answer that came inside ub_resolve_event (libunbound's cache or
+	 * local data), kept for the caller until the loop runs again: no
+	 * callback runs inside the call that started it. */
+	struct event *deferred;
+	int d_rcode, d_sec;
+	uint8_t *d_msg;
+	size_t d_len;
+	char *d_why;
 	struct icann_req *prev, *next;
 };
 
@@ -52,6 +63,7 @@ icann_new(struct event_base *base, const struct icann_config *cfg)
 	if (!ic)
 		return NULL;
 	ic->max_reqs = cfg->max_inflight;
+	ic->base = base;
 	ic->ub = ub_ctx_create_event(base);
 	if (!ic->ub) {
 		log_err("cannot create the libunbound context");
@@ -158,6 +170,16 @@ fail:
 }
 
 static void
+req_free(struct icann_req *r)
+{
+	if (r->deferred)
+		event_free(r->deferred);
+	free(r->d_msg);
+	free(r->d_why);
+	free(r);
+}
+
+static void
 req_unlink(struct icann_req *r)
 {
 	if (r->prev)
@@ -184,7 +206,7 @@ icann_free(struct icann *ic)
 	while (ic->reqs) {
 		struct icann_req *r = ic->reqs;
 		req_unlink(r);
-		free(r);
+		req_free(r);
 	}
 	free(ic);
 }
@@ -202,29 +224,81 @@ icann_full(const struct icann *ic)
 }
 
 static void
+deliver(struct icann_req *r, int rcode, const uint8_t *msg, size_t len, int sec,
+    const char *why_bogus)
+{
+	if (rcode != 0 || msg == NULL || len == 0)
+		r->cb(r->ctx, rcode ? rcode : RCODE_SERVFAIL, NULL, 0, ICANN_INSECURE,
+		    why_bogus);
+	else
+		r->cb(r->ctx, 0, msg, len, (enum icann_sec)sec, why_bogus);
+}
+
+/* The loop is back: hand over the answer that came inside icann_resolve. */
+static void
+deferred_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct icann_req *r = arg;
+	(void)fd;
+	(void)what;
+
+	req_unlink(r);
+	if (r->cb)
+		deliver(r, r->d_rcode, r->d_msg, r->d_len, r->d_sec, r->d_why);
+	req_free(r);
+}
+
+/* Keep an answer that came inside ub_resolve_event for deferred_fire.
+ * @return 0, or -1 (out of memory: it is delivered as SERVFAIL) */
+static int
+defer(struct icann_req *r, int rcode, const void *packet, int packet_len, int sec,
+    const char *why_bogus)
+{
+	struct timeval now = { 0, 0 };
+
+	r->d_rcode = rcode;
+	r->d_sec = sec;
+	if (rcode == 0 && packet != NULL && packet_len > 0) {
+		r->d_msg = malloc((size_t)packet_len);
+		if (r->d_msg == NULL)
+			r->d_rcode = RCODE_SERVFAIL;
+		else
+			memcpy(r->d_msg, packet, (size_t)packet_len);
+		r->d_len = r->d_msg ? (size_t)packet_len : 0;
+	}
+	if (why_bogus != NULL)
+		r->d_why = strdup(why_bogus);
+	r->deferred = evtimer_new(r->ic->base, deferred_fire, r);
+	if (r->deferred == NULL || evtimer_add(r->deferred, &now) < 0)
+		return -1;
+	return 0;
+}
+
+static void
 ub_done(void *arg, int rcode, void *packet, int packet_len, int sec, char *why_bogus,
     int was_ratelimited)
 {
 	struct icann_req *r = arg;
 	(void)was_ratelimited;
 
+	/* an answer from libunbound's cache or local data can come before
+	 * ub_resolve_event returns: kept on the list, delivered from the
+	 * loop */
+	if (r->in_resolve && r->cb && defer(r, rcode, packet, packet_len, sec, why_bogus) == 0)
+		return;
 	req_unlink(r);
-	if (!r->cb) {
-		/* cancelled: its memory in libunbound is back now */
-		free(r);
+	if (r->in_resolve) {
+		/* out of memory while deferring, or cancelled: icann_resolve
+		 * reports the failure (NULL) and frees r */
+		r->cb = NULL;
+		r->in_resolve = false;
+		r->d_rcode = -1;
 		return;
 	}
-	if (rcode != 0 || !packet || packet_len <= 0)
-		r->cb(r->ctx, rcode ? rcode : 2, NULL, 0, ICANN_INSECURE, why_bogus);
-	else
-		r->cb(r->ctx, 0, packet, (size_t)packet_len, (enum icann_sec)sec, why_bogus);
-	/* an answer from libunbound's cache can come before
-	 * ub_resolve_event returns, with an async ID all the same:
-	 * icann_resolve frees r then */
-	if (r->in_resolve)
-		r->answered = true;
-	else
-		free(r);
+	if (r->cb)
+		deliver(r, rcode, packet, packet_len > 0 ? (size_t)packet_len : 0, sec, why_bogus);
+	/* cancelled or answered: its memory in libunbound is back now */
+	req_free(r);
 }
 
 struct icann_req *
@@ -249,15 +323,16 @@ icann_resolve(struct icann *ic, const char *name, uint16_t qtype, uint16_t qclas
 	ic->n_reqs++;
 	r->in_resolve = true;
 	rc = ub_resolve_event(ic->ub, name, qtype, qclass, r, ub_done, &id);
-	r->in_resolve = false;
-	if (r->answered) {
-		free(r);
-		return ICANN_DONE;
+	if (!r->in_resolve) {
+		/* answered inside and could not be deferred: unlinked already */
+		req_free(r);
+		return NULL;
 	}
-	if (rc != 0) {
+	r->in_resolve = false;
+	if (rc != 0 && r->deferred == NULL) {
 		log_warn("resolve %s: %s", name, ub_strerror(rc));
 		req_unlink(r);
-		free(r);
+		req_free(r);
 		return NULL;
 	}
 	(void)id;
@@ -268,7 +343,7 @@ void
 icann_cancel(struct icann *ic, struct icann_req *r)
 {
 	(void)ic;
-	if (!r || r == ICANN_DONE)
+	if (r == NULL || r == ICANN_DONE)
 		return;
 	/* kept, and counted, until libunbound is done with the query */
 	r->cb = NULL;

@@ -41,7 +41,9 @@ struct icann_config {
 enum icann_sec { ICANN_INSECURE = 0, ICANN_BOGUS = 1, ICANN_SECURE = 2 };
 
 /**
- * Called once per icann_resolve(), possibly before icann_resolve returns.
+ * Called once per icann_resolve(), always from the event loop, never
+ * before icann_resolve returns (an answer libunbound has at once, from
+ * its cache or local data, is kept and handed over when the loop runs).
  * @param ctx the caller's pointer
  * @param rcode 0, or a DNS rcode when resolution failed (msg is NULL)
  * @param msg the answer in wire format (valid during the call only)
@@ -70,7 +72,8 @@ bool icann_full(const struct icann *ic);
 /** A resolve in flight. */
 struct icann_req;
 
-/** Returned by icann_resolve() when the callback has already run. */
+/** Never returned any more (the callback never runs inside
+ *  icann_resolve); kept so that callers written for it still build. */
 #define ICANN_DONE ((struct icann_req *)1)
 
 /**
@@ -78,8 +81,8 @@ struct icann_req;
  * @param name the name in text form
  * @param qtype, qclass as in the question
  * @param cb, ctx called once with the answer
- * @return a handle for icann_cancel(), ICANN_DONE when cb already ran,
- *         or NULL on failure or when icann_full() (cb is not called)
+ * @return a handle for icann_cancel(), or NULL on failure or when
+ *         icann_full() (cb is not called)
  */
 struct icann_req *icann_resolve(struct icann *ic, const char *name, uint16_t qtype,
     uint16_t qclass, icann_cb cb, void *ctx);
