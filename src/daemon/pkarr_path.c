@@ -30,6 +30,7 @@
 #define LOG_MODULE "pkarr"
 #include "cache/cache.h"
 #include "daemon/internal.h"
+#include "daemon/ops.h"
 #include "dht/dht.h"
 #include "dht/dht_event.h"
 #include "dns/server.h"
@@ -1074,6 +1075,9 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 	char key[PKARR_Z32_KEY_LEN + 1];
 
 	pkarr_z32_encode(l->pk, key);
+	/* issue 14: the latency histogram */
+	pkdns_ops_lookup_observed(l->pp->d, st->first_value_ms >= 0 ? (uint64_t)st->first_value_ms
+	    : st->elapsed_ms, st->first_value_ms >= 0);
 	log_debug("%s: look-up done: %u queried, %u responses, %u values, %llu ms", key,
 	    st->queried, st->responses, st->values, (unsigned long long)st->elapsed_ms);
 	/* values the look-up dropped as dated too far ahead count as refused:
@@ -1256,6 +1260,7 @@ task_step(struct pk_task *t)
 
 	enum pkarr_cache_state st = pkarr_cache_get_view(pp->pcache, t->pk, now_s(), &v);
 
+	pkdns_ops_packet_cache(pp->d, st != PKARR_CACHE_MISS); /* issue 14: metrics */
 	switch (st) {
 	case PKARR_CACHE_STALE:
 	case PKARR_CACHE_FRESH:
@@ -1882,7 +1887,25 @@ start_dht(struct pkarr_path *pp)
 	dc.loopback_testnet = d->conf.testnet > 0;
 	/* Both DHTs on one socket, [::] with IPv4-mapped addresses (BEP 32);
 	 * IPv4 alone where the host has no IPv6, and for testnets. */
-	if (!d->conf.testnet) {
+	/* issue 14: dht-listen binds one address (port: its own, else dht-port) */
+	if (d->conf.n_dht_listen > 0) {
+		struct sockaddr_storage ss = d->conf.dht_listen[0].ss;
+		char name[80];
+		if (ss.ss_family == AF_INET && ((struct sockaddr_in *)&ss)->sin_port == 0)
+			((struct sockaddr_in *)&ss)->sin_port = htons(d->conf.dht_port);
+		if (ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_port == 0)
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(d->conf.dht_port);
+		pp->node = dht_node_new(d->base, (struct sockaddr *)&ss, d->conf.dht_listen[0].len,
+		    &dc);
+		if (!pp->node) {
+			log_err("dht-listen %s: cannot start the DHT node there",
+			    netaddr_str((struct sockaddr *)&ss, name, sizeof(name)));
+			return -1;
+		}
+		if (d->conf.n_dht_listen > 1)
+			log_warn("dht-listen: only the first address is used");
+	}
+	if (!pp->node && !d->conf.testnet) {
 		struct sockaddr_in6 sin6;
 		int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
@@ -2153,4 +2176,24 @@ pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes, size_t *nodes
 		*nodes = info.nodes4 + info.nodes6;
 		*nodes6 = info.nodes6;
 	}
+}
+
+/* ---- issue 14: what the control channel and the metrics read --------- */
+
+struct dht *
+pkdns_pkarr_dht(struct pkdns *d)
+{
+	return d->pkarr ? d->pkarr->dht : NULL;
+}
+
+struct dht_node *
+pkdns_pkarr_node(struct pkdns *d)
+{
+	return d->pkarr ? d->pkarr->node : NULL;
+}
+
+struct pkarr_cache *
+pkdns_pkarr_cache(struct pkdns *d)
+{
+	return d->pkarr ? d->pkarr->pcache : NULL;
 }

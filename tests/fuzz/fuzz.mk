@@ -25,4 +25,5 @@ EXTRA_DIST += tests/fuzz/README.md \
 	tests/fuzz/fuzz_http.c \
 	tests/fuzz/fuzz_conf.c \
 	tests/fuzz/fuzz_lmdb_check.c \
-	tests/fuzz/fuzz_rebind.c
+	tests/fuzz/fuzz_rebind.c \
+	tests/fuzz/fuzz_ctl_parse.c
