@@ -7,4 +7,6 @@ EXTRA_DIST += \
 	bench/memory.sh bench/startup.sh bench/fill_cache.c \
 	bench/footprint.sh bench/resource_bounds.sh bench/lib/fillq.py \
 	bench/lib/cold.py bench/lib/dnsq.py bench/lib/dnsstat.py \
-	bench/lib/summarise.py bench/lib/timeline.py
+	bench/lib/summarise.py bench/lib/timeline.py \
+	bench/cold_internet.sh bench/cold_internet.py bench/cold_internet_net.c \
+	bench/cold_internet_js.mjs

@@ -359,6 +359,20 @@ test_loss(void)
 	/* 0.9 x 0.9 = 0.81; a binomial's sd over 800 pings is 0.014 */
 	ok(p.to_send == 0 && share >= 0.75 && share <= 0.87,
 	    "%u of %d pings answered (%.3f; 0.81 expected)", p.replies, pings, share);
+	{
+		/* the tally counts what the probe sent, lost or not, and
+		 * none of the nodes' own traffic */
+		struct dht_testnet_source src[DHT_TESTNET_MAX_SOURCES];
+		struct sockaddr_in me;
+		socklen_t ml = sizeof(me);
+		size_t k = dht_testnet_sources(p.tn, src, DHT_TESTNET_MAX_SOURCES);
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&src[0].addr;
+		getsockname(p.fd, (struct sockaddr *)&me, &ml);
+		ok(k == 1 && src[0].addr.ss_family == AF_INET && s4->sin_port == me.sin_port &&
+			src[0].datagrams == (uint64_t)pings,
+		    "the testnet tallied %zu sender(s), %llu datagrams from the probe (%d sent)", k,
+		    k ? (unsigned long long)src[0].datagrams : 0ull, pings);
+	}
 	probe_stop(&p);
 }
 
