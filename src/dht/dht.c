@@ -675,6 +675,13 @@ dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen)
 
 	if (dht_addr_from_sockaddr(sa, salen, &a) < 0 || a.port == 0)
 		return DHT_BOOT_ERROR;
+	/* Told to join through this host: the network lives here (a
+	 * testnet in another process, a libtorrent one, a benchmark), its
+	 * nodes share 127.0.0.1 and only their ports tell them apart. Only
+	 * this host sends from loopback, and nodes enter the table only on
+	 * direct contact, so no one outside can fill it this way. */
+	if (dht_addr_is_loopback(&a))
+		d->rt4.relax_loopback = d->rt6.relax_loopback = true;
 	for (int i = 0; i < d->nboot && slot < 0; i++)
 		if (dht_addr_eq(&d->boot[i], &a)) {
 			slot = i;
@@ -803,6 +810,9 @@ dht_load_nodes(struct dht *d, const uint8_t *buf, size_t len, uint64_t now_ms)
 			struct dht_addr a;
 			if (dht_addr_uncompact(v.str + i + 20, sz - 20, &a) < 0)
 				continue;
+			/* saved from a network on this host (dht_add_bootstrap) */
+			if (dht_addr_is_loopback(&a))
+				d->rt4.relax_loopback = d->rt6.relax_loopback = true;
 			if (routing_heard(dht_rt(d, fam), v.str + i, &a, ROUTING_LOADED, now_ms) == 1)
 				loaded++;
 		}

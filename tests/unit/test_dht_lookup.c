@@ -762,6 +762,52 @@ test_adaptive(void)
 	dht_free(sim.d);
 }
 
+/* Nodes of a network on this host share 127.0.0.1: once a bootstrap
+ * node (or a saved table's node) is on loopback, the routing table takes
+ * one node per loopback port, not one per IP; a public IP stays one. */
+static size_t
+nodes_after_queries(bool loopback_boot)
+{
+	struct dht_config cfg;
+	struct dht_addr a;
+	struct dht_info info;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	dht_free(sim.d);
+	cfg.mode = DHT_MODE_SERVER;
+	sim.d = dht_new(&cfg, sim.now);
+	memset(&a, 0, sizeof(a));
+	a.family = 4;
+	a.ip[0] = 127;
+	a.ip[3] = 1;
+	if (loopback_boot) {
+		a.port = 9;
+		add_boot(&a);
+	}
+	for (int i = 0; i < 6; i++) {
+		a.port = (uint16_t)(2000 + i);
+		query_from(&a, KRPC_M_PING, NULL, 0);
+	}
+	memcpy(a.ip, "\xcb\x00\x71\x07", 4); /* 203.0.113.7 */
+	for (int i = 0; i < 3; i++) {
+		a.port = (uint16_t)(3000 + i);
+		query_from(&a, KRPC_M_PING, NULL, 0);
+	}
+	dht_get_info(sim.d, sim.now, &info);
+	dht_free(sim.d);
+	return info.nodes4;
+}
+
+static void
+test_loopback_network(void)
+{
+	is_int((int)nodes_after_queries(false), 2,
+		"no loopback bootstrap: one node for 127.0.0.1, one for a public IP");
+	is_int((int)nodes_after_queries(true), 7,
+		"loopback bootstrap: a node per 127.0.0.1 port, still one for a public IP");
+}
+
 int
 main(void)
 {
@@ -776,5 +822,6 @@ main(void)
 	test_health();
 	test_adaptive();
 	test_too_new();
+	test_loopback_network();
 	return tap_done();
 }
