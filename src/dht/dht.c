@@ -131,6 +131,7 @@ dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 	t->to = *to;
 	t->sent_ms = now_ms;
 	t->lookup_id = lookup_id;
+	d->last_txn = idx;
 	if (dht_send_raw(d, d->buf, (size_t)n, to) < 0) {
 		t->used = false;
 		return DHT_SEND_UNREACHABLE;
@@ -409,7 +410,13 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 		for (int i = 0; i < d->nboot; i++)
 			if (dht_addr_eq(&d->boot[i], from))
 				d->boot_used_ms[i] = now_ms;
+		uint64_t rtt = now_ms > t.sent_ms ? now_ms - t.sent_ms : 1;
 		routing_heard(dht_rt(d, from->family), m->id, from, ROUTING_REPLY, now_ms);
+		routing_rtt(dht_rt(d, from->family), m->id, from, rtt);
+		if (rtt > d->cfg.query_timeout_ms)
+			rtt = d->cfg.query_timeout_ms;
+		d->rtt_est_ms = d->rtt_est_ms ? (unsigned)((7u * d->rtt_est_ms + rtt) / 8u)
+					      : (unsigned)rtt;
 		if (m->ip.p)
 			external_vote(d, from, &m->ip, now_ms);
 	}
@@ -617,7 +624,7 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 	for (int i = 0; i < DHT_MAX_TXN; i++) {
 		struct dht_txn *t = &d->txn[i];
 		struct dht_lookup *l;
-		uint64_t age, due;
+		uint64_t age, due, soft;
 		if (!t->used)
 			continue;
 		age = now_ms - t->sent_ms;
@@ -630,13 +637,14 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 				dht_lookup_timeout(d, l, &copy, false, now_ms);
 			continue;
 		}
-		if (!t->slow && age >= half && t->purpose == TXN_LOOKUP) {
+		soft = t->soft_ms && t->soft_ms < half ? t->soft_ms : half;
+		if (!t->slow && age >= soft && t->purpose == TXN_LOOKUP) {
 			t->slow = true;
 			if ((l = dht_lookup_find(d, t->lookup_id)) != NULL)
 				dht_lookup_timeout(d, l, t, true, now_ms);
 		}
 		if (t->used) {
-			due = (t->slow || t->purpose != TXN_LOOKUP ? d->cfg.query_timeout_ms : half) - age;
+			due = (t->slow || t->purpose != TXN_LOOKUP ? d->cfg.query_timeout_ms : soft) - age;
 			if (due < next)
 				next = due;
 		}

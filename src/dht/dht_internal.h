@@ -40,6 +40,8 @@ struct dht_txn {
 				    toward alpha */
 	uint8_t purpose;
 	uint16_t salt;
+	uint32_t soft_ms;      /**< TXN_LOOKUP: slow after this long (0: half
+				    the timeout) */
 	struct dht_addr to;
 	uint64_t sent_ms;
 	uint32_t lookup_id;
@@ -53,6 +55,9 @@ struct lookup_cand {
 	bool id_known;         /**< false for bootstrap addresses */
 	bool slow;
 	bool bep42_ok;         /**< ID valid for the address (BEP 42) */
+	uint8_t fails;         /**< from the routing table: queries in a row
+				    it left unanswered */
+	uint16_t rtt_ms;       /**< from the routing table; 0: unknown */
 	uint8_t state;         /**< enum cand_state */
 	uint8_t put_state;     /**< 0 none, 1 sent, 2 answered */
 	struct dht_addr addr;
@@ -157,6 +162,9 @@ struct dht {
 	uint64_t start_ms, last_reply_ms, up_candidate_ms;
 	unsigned fails_since_reply;
 	uint8_t version[4];
+	/* smoothed round trip of all replies (1/8 the new one); 0: none yet */
+	unsigned rtt_est_ms;
+	uint16_t last_txn; /**< the transaction dht_send_query last used */
 	/* dht_input_batch: replies defer their look-up steps and the pings
 	 * of the nodes they name to the end of the batch */
 	struct dht_addr pend_ping[DHT_PEND_PINGS];
