@@ -56,6 +56,36 @@ ip_hash(const struct dht_addr *a)
 	return dht_crc32c(a->ip, a->family == 4 ? 4 : 16);
 }
 
+static struct dht_silent *
+silent_slot(struct dht *d, const struct dht_addr *a)
+{
+	return &d->silent[(ip_hash(a) ^ (a->port * 0x9E37u)) % DHT_SILENT_SLOTS];
+}
+
+unsigned
+dht_silent_fails(const struct dht *d, const struct dht_addr *a, uint64_t now_ms)
+{
+	const struct dht_silent *s = silent_slot((struct dht *)d, a);
+
+	if (s->fails == 0 || !dht_addr_eq(&s->addr, a) || now_ms - s->ms >= DHT_SILENT_MS)
+		return 0;
+	return s->fails;
+}
+
+static void
+silent_note(struct dht *d, const struct dht_addr *a, uint64_t now_ms)
+{
+	struct dht_silent *s = silent_slot(d, a);
+
+	if (!dht_addr_eq(&s->addr, a) || now_ms - s->ms >= DHT_SILENT_MS) {
+		s->addr = *a;
+		s->fails = 0;
+	}
+	s->ms = now_ms;
+	if (s->fails < 255)
+		s->fails++;
+}
+
 int
 dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to)
 {
@@ -404,6 +434,8 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 		return;
 	t = d->txn[idx];
 	d->txn[idx].used = false;
+	if (dht_addr_eq(&silent_slot(d, from)->addr, from))
+		silent_slot(d, from)->fails = 0;
 	d->last_reply_ms = now_ms ? now_ms : 1;
 	d->fails_since_reply = 0;
 	if (m->y == 'r') {
@@ -633,6 +665,7 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 			t->used = false;
 			d->fails_since_reply++;
 			routing_failed(dht_rt(d, copy.to.family), &copy.to);
+			silent_note(d, &copy.to, now_ms);
 			if (copy.lookup_id && (l = dht_lookup_find(d, copy.lookup_id)) != NULL)
 				dht_lookup_timeout(d, l, &copy, false, now_ms);
 			continue;

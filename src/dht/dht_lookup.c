@@ -7,9 +7,12 @@
  * are in flight. Among the k closest candidates not known to have failed,
  * the next query goes to the one expected to answer first: the routing
  * table's measured round trip, or the node's smoothed round trip of all
- * replies when it has none for that node; a node that missed its last
- * query, or whose ID is not BEP 42-valid for its address, counts as
- * slower (dht_lookup_step). A query unanswered after its soft timeout --
+ * replies when it has none for that node, weighed up by a quarter for
+ * each place down the list (a closer node more likely holds the value);
+ * a node that missed its last query, or whose ID is not BEP 42-valid for
+ * its address, counts as slower; one that left its last two queries
+ * unanswered while others answer is not asked (next_cand,
+ * dht_silent_fails). A query unanswered after its soft timeout --
  * about twice the round trip expected of that node, at most half the
  * timeout -- stops counting toward alpha, so a dead or slow node widens
  * the look-up instead of stalling it; its answer is still taken until the
@@ -139,9 +142,15 @@ dht_lookup_add(struct dht *d, struct dht_lookup *l, const uint8_t *id,
 	memset(&c, 0, sizeof(c));
 	c.addr = *a;
 	if (id) {
+		unsigned fails = dht_silent_fails(d, a, d->now_ms);
+		/* twice silent lately while others answer: churned or NAT'd,
+		 * not worth a query (bootstrap addresses are always tried) */
+		if (fails >= 2 && d->health == DHT_HEALTH_UP)
+			return false;
 		memcpy(c.id, id, 20);
 		c.id_known = true;
 		c.bep42_ok = dht_addr_is_local(a) || dht_bep42_valid(a, id);
+		c.fails = (uint8_t)(fails > 255 ? 255 : fails);
 	}
 	pos = l->nc;
 	while (pos > 0 && cand_cmp(l, &c, &l->c[pos - 1]) < 0)
@@ -208,12 +217,15 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 				c->addr = near[i].addr;
 				c->rtt_ms = near[i].rtt_ms;
 				c->fails = near[i].fails;
+				if (dht_silent_fails(d, &c->addr, now_ms) > c->fails)
+					c->fails = (uint8_t)dht_silent_fails(d, &c->addr, now_ms);
 				continue;
 			}
 			if (dht_lookup_add(d, l, near[i].id, &near[i].addr, false)) {
 				struct lookup_cand *c = cand_by_addr(l, &near[i].addr);
 				c->rtt_ms = near[i].rtt_ms;
-				c->fails = near[i].fails;
+				if (near[i].fails > c->fails)
+					c->fails = near[i].fails;
 			}
 		}
 		total += n;
@@ -392,18 +404,22 @@ next_cand(const struct dht *d, struct dht_lookup *l)
 			continue;
 		if (c->state == CAND_REPLIED && ++replied >= (size_t)d->cfg.k)
 			break;
-		if (live++ >= (size_t)d->cfg.k) {
+		if (live >= (size_t)d->cfg.k) {
 			if (best == NULL && c->state == CAND_NEW)
 				return c;
 			continue;
 		}
+		/* the closer, the likelier it holds the value or knows the
+		 * nodes that do: each place down the list weighs a quarter
+		 * of the expected round trip */
 		if (c->state == CAND_NEW) {
-			uint64_t cost = cand_cost(d, c);
+			uint64_t cost = cand_cost(d, c) * (4 + live) / 4;
 			if (cost < best_cost) {
 				best = c;
 				best_cost = cost;
 			}
 		}
+		live++;
 	}
 	return best;
 }
@@ -539,6 +555,10 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
  * only fill the routing table, so they go out after the batch's look-up
  * queries (dht_ping_later). */
 #define REPLY_PINGS 16
+/* ... and at most this many a look-up: past a few, they cost more
+ * messages than the table gains (each look-up's own queries add the nodes
+ * that answer them). */
+#define LOOKUP_PINGS 4
 
 static void
 add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
@@ -555,14 +575,21 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 			l->st.refused++;
 			continue;
 		}
-		if (dht_lookup_add(d, l, s->p + i, &a, true))
+		if (dht_lookup_add(d, l, s->p + i, &a, true)) {
+			/* a candidate now: the look-up's own query, if it
+			 * comes, adds it to the table without a ping */
 			(*added)++;
+			continue;
+		}
 		/* A node that would fit a bucket with room gets a ping: its
 		 * reply adds it. Without this, tables hold only the nodes
-		 * our own look-ups happened to query. */
-		if (*pings < REPLY_PINGS && routing_wants(dht_rt(d, a.family), s->p + i, &a)) {
+		 * our own look-ups happened to query. Not one silent lately. */
+		if (*pings < REPLY_PINGS && l->pings < LOOKUP_PINGS &&
+		    dht_silent_fails(d, &a, d->now_ms) == 0 &&
+		    routing_wants(dht_rt(d, a.family), s->p + i, &a)) {
 			dht_ping_later(d, &a);
 			(*pings)++;
+			l->pings++;
 		}
 	}
 }

@@ -85,6 +85,7 @@ static struct {
 	struct net_node net[NET_MAX];
 	int nnet;
 	const uint8_t *fixed_id; /* replies and query_from use this ID */
+	bool net_named;          /* P_NET replies name every net node */
 	uint64_t get_at[64];     /* when each get went out */
 	unsigned nget_at;
 } sim;
@@ -248,7 +249,17 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 			sim.fixed_id = nn->id;
 			if (!nn->holds)
 				sim.vseq = 0;
-			queue_reply(&m, &a, NULL, 0);
+			if (sim.net_named) {
+				uint8_t all[NET_MAX * DHT_COMPACT_NODE4];
+				for (int j = 0; j < sim.nnet; j++) {
+					memcpy(all + j * DHT_COMPACT_NODE4, sim.net[j].id, 20);
+					dht_addr_compact(&sim.net[j].addr,
+					    all + j * DHT_COMPACT_NODE4 + 20);
+				}
+				queue_reply(&m, &a, all, (size_t)sim.nnet * DHT_COMPACT_NODE4);
+			} else {
+				queue_reply(&m, &a, NULL, 0);
+			}
 			sim.vseq = vseq;
 			sim.fixed_id = NULL;
 			sim.rtt = keep;
@@ -968,6 +979,50 @@ test_soft_timeout(void)
 	dht_free(sim.d);
 }
 
+static int
+asked_count(const struct dht_addr *a)
+{
+	for (size_t i = 0; i < sim.ndst; i++)
+		if (dht_addr_eq(&sim.dst[i], a))
+			return sim.count[i];
+	return 0;
+}
+
+/* Issue 15: a node that left its last two queries unanswered while the
+ * others answer is not asked again, even as the others keep naming it
+ * (churned and NAT'd nodes linger in everyone's tables). */
+static void
+test_silent_skipped(void)
+{
+	uint64_t delay[NET_MAX] = { 30, 30, 30, 30, 30, 30, 30, 30 };
+	uint8_t target[20], pk[32], sk[64];
+
+	crypto_sign_keypair(pk, sk);
+	dht_mutable_target(pk, NULL, 0, target);
+	net_setup(target, delay);
+	memcpy(sim.vpk, pk, 32);
+	memcpy(sim.vsk, sk, 64);
+	sim.vseq = 3;
+	sim.net_named = true;
+	sim.net[0].silent = sim.net[1].silent = true;
+	for (int round = 0; round < 2; round++) {
+		net_get();
+		run(sim.now + 5000, 5, 1);
+	}
+	ok(asked_count(&sim.net[0].addr) >= 2 && asked_count(&sim.net[1].addr) >= 2,
+	    "silent: the two silent nodes were asked in two look-ups (%d, %d times)",
+	    asked_count(&sim.net[0].addr), asked_count(&sim.net[1].addr));
+	sim.ndst = 0;
+	net_get();
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.nvalues >= 1, "silent: the third look-up found the value");
+	ok(asked_count(&sim.net[0].addr) == 0 && asked_count(&sim.net[1].addr) == 0,
+	    "silent: ... without asking them again, though the others name them");
+	ok(asked_count(&sim.net[2].addr) == 1, "silent: the others are asked as before");
+	is_int((int)sim.st.timeouts, 0, "silent: no query of the third look-up timed out");
+	dht_free(sim.d);
+}
+
 int
 main(void)
 {
@@ -985,5 +1040,6 @@ main(void)
 	test_loopback_network();
 	test_fast_first();
 	test_soft_timeout();
+	test_silent_skipped();
 	return tap_done();
 }
