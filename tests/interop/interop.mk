@@ -5,7 +5,8 @@
 # interpreter that has the binding; without it they print "1..0 # SKIP".
 TESTS += tests/interop/test_lt_selftest.py \
 	tests/interop/test_interop_dht.py \
-	tests/interop/test_interop_pkarr.py
+	tests/interop/test_interop_pkarr.py \
+	tests/interop/test_interop_emulated.py
 EXTRA_DIST += tests/interop/README.md \
 	tests/interop/MEASUREMENTS.md \
 	tests/interop/ltdht.py \
@@ -13,4 +14,5 @@ EXTRA_DIST += tests/interop/README.md \
 	tests/interop/measure_lookups.py \
 	tests/interop/test_lt_selftest.py \
 	tests/interop/test_interop_dht.py \
-	tests/interop/test_interop_pkarr.py
+	tests/interop/test_interop_pkarr.py \
+	tests/interop/test_interop_emulated.py
