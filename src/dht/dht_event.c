@@ -361,11 +361,19 @@ tn_tally(struct dht_testnet *tn, const struct sockaddr_storage *from, socklen_t 
 		if (memcmp(&tn->src[i].addr, &a, sizeof(a)) == 0)
 			break;
 	if (i == tn->nsrc) {
-		if (tn->nsrc == DHT_TESTNET_MAX_SOURCES)
-			return;
-		tn->src[tn->nsrc++].addr = a;
+		if (tn->nsrc < DHT_TESTNET_MAX_SOURCES) {
+			tn->nsrc++;
+		} else {
+			i = 0; /* full: the one heard from longest ago */
+			for (size_t j = 1; j < tn->nsrc; j++)
+				if (tn->src[j].last_ms < tn->src[i].last_ms)
+					i = j;
+		}
+		tn->src[i].addr = a;
+		tn->src[i].datagrams = 0;
 	}
 	tn->src[i].datagrams++;
+	tn->src[i].last_ms = time_mono_ms();
 }
 
 static void

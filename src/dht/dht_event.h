@@ -53,7 +53,9 @@ struct dht_testnet_emu {
 	uint64_t seed;     /**< the emulation's PRNG seed */
 };
 
-/** Most outside addresses a testnet tallies; later ones go uncounted. */
+/** Most outside addresses a testnet tallies at a time; a new one takes
+ *  the place of the one heard from longest ago (short-lived clients such
+ *  as pkdns-cli runs come and go; the clients of a benchmark stay). */
 #define DHT_TESTNET_MAX_SOURCES 64
 
 /** Datagrams the testnet received from one address outside it. */
@@ -61,6 +63,7 @@ struct dht_testnet_source {
 	struct sockaddr_storage addr; /**< the sender (IPv4 as AF_INET) */
 	uint64_t datagrams;           /**< received by any of its nodes, lost or
 					   not (what the sender sent) */
+	uint64_t last_ms;             /**< when the latest came (monotonic) */
 };
 
 /**
@@ -165,8 +168,8 @@ bool dht_testnet_node_dead(const struct dht_testnet *tn, int i);
 struct dht_node *dht_testnet_node(struct dht_testnet *tn, int i);
 
 /**
- * The tally of datagrams from outside the testnet (file comment), in the
- * order the senders were first heard.
+ * The tally of datagrams from outside the testnet (file comment), at most
+ * DHT_TESTNET_MAX_SOURCES senders: the latest heard.
  * @param tn testnet
  * @param out where to copy them
  * @param max room in out
