@@ -247,7 +247,11 @@ def main():
     ap.add_argument("--startup", type=int, default=0)
     a = ap.parse_args()
     boot = "127.0.0.1:%d" % a.port
-    net = Net(a.net, a.nodes, a.port, a.rtt, a.loss, a.dead, a.seed)
+    try:
+        net = Net(a.net, a.nodes, a.port, a.rtt, a.loss, a.dead, a.seed)
+    except RuntimeError as e:
+        say("%s (a port of the range taken meanwhile?)" % e)
+        return 3
     procs = []
     try:
         say("%s: %d nodes on %s, rtt %d ms, loss %d %%, dead %d %%, seed %d" % (

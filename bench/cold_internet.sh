@@ -50,16 +50,23 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$BUILD" -I"$SRC" \
 first=1
 for prof in $PROFILES; do
 	IFS=/ read -r rtt loss dead <<<"$prof"
-	port=$(free_port_range "$NODES")
 	startup=0
 	[ "$first" = 1 ] && startup=$STARTUP
 	first=0
 	mkdir -p "$WORK/$rtt"
-	"$PYTHON" "$BENCH_DIR/cold_internet.py" --net "$WORK/net" --pkdns "$PKDNS" \
-		--pkdns-cli "$PKDNS_CLI" --js-modules "$JSDIR/node_modules" --work "$WORK/$rtt" \
-		--port "$port" --nodes "$NODES" --keys "$KEYS" --rtt "$rtt" --loss "$loss" \
-		--dead "$dead" --seed "$SEED" --label "rtt$rtt" --startup "$startup" \
-		>"$WORK/cold-$rtt.txt" || say "profile $prof did not complete"
+	# another program may take a port of the free range before the
+	# network binds it (exit 3): then a new range, three times at most
+	for _try in 1 2 3; do
+		port=$(free_port_range "$NODES")
+		rc=0
+		"$PYTHON" "$BENCH_DIR/cold_internet.py" --net "$WORK/net" --pkdns "$PKDNS" \
+			--pkdns-cli "$PKDNS_CLI" --js-modules "$JSDIR/node_modules" --work "$WORK/$rtt" \
+			--port "$port" --nodes "$NODES" --keys "$KEYS" --rtt "$rtt" --loss "$loss" \
+			--dead "$dead" --seed "$SEED" --label "rtt$rtt" --startup "$startup" \
+			>"$WORK/cold-$rtt.txt" || rc=$?
+		[ "$rc" = 3 ] || break
+	done
+	[ "$rc" = 0 ] || say "profile $prof did not complete"
 	grep -c ' FAIL' "$WORK/cold-$rtt.txt" | sed "s/^/not found within 10 s, all clients, rtt $rtt: /" >&2
 done
 
