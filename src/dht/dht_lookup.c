@@ -555,10 +555,10 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
  * only fill the routing table, so they go out after the batch's look-up
  * queries (dht_ping_later). */
 #define REPLY_PINGS 16
-/* ... and at most this many a look-up: past a few, they cost more
+/* ... and at most this many a look-up: past a couple, they cost more
  * messages than the table gains (each look-up's own queries add the nodes
- * that answer them). */
-#define LOOKUP_PINGS 4
+ * that answer them; bench/RESULTS.md, issue 15). */
+#define LOOKUP_PINGS 2
 
 static void
 add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
