@@ -851,9 +851,6 @@ dht_load_nodes(struct dht *d, const uint8_t *buf, size_t len, uint64_t now_ms)
 			struct dht_addr a;
 			if (dht_addr_uncompact(v.str + i + 20, sz - 20, &a) < 0)
 				continue;
-			/* saved from a network on this host (dht_add_bootstrap) */
-			if (dht_addr_is_loopback(&a))
-				d->rt4.relax_loopback = d->rt6.relax_loopback = true;
 			if (routing_heard(dht_rt(d, fam), v.str + i, &a, ROUTING_LOADED, now_ms) == 1)
 				loaded++;
 		}
