@@ -40,6 +40,12 @@ trap 'exit 143' TERM
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	missing=""
 	for p in $BUILD_DEPS $TEST_DEPS; do
+		# a Node.js from elsewhere (NodeSource) has npm built in and
+		# conflicts with Debian's npm package: the commands are enough
+		case $p in
+		nodejs) command -v node >/dev/null && continue ;;
+		npm) command -v npm >/dev/null && continue ;;
+		esac
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
