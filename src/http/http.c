@@ -6,9 +6,10 @@
  * A connection starts in TLS (handshake deadline), then picks its
  * protocol: ALPN on TLS, the HTTP/2 connection preface on plain
  * listeners (prior knowledge, RFC 9113 section 3.3), HTTP/1.1 otherwise.
- * Caps as in the DNS server's TCP path: per client (IPv4 address, IPv6
- * /64) and in all, a full table closing its least recently active idle
- * connection rather than refusing the newcomer.
+ * Caps as in the DNS server's TCP path (one table, util/connlimit.h):
+ * per client (IPv4 address, IPv6 /64) and in all, a full table closing
+ * its least recently active idle connection rather than refusing the
+ * newcomer.
  */
 #include "config.h"
 
