@@ -30,64 +30,11 @@ UB_PORT=$(free_port)
 say "nsd on :$NSD_PORT, pkdns on :$PK_PORT, unbound on :$UB_PORT"
 
 # --- upstream -----------------------------------------------------------
-mkdir -p "$WORK/nsd"
-{
-	echo "\$ORIGIN $ZONE."
-	echo '$TTL 3600'
-	echo "@ IN SOA ns.$ZONE. hostmaster.$ZONE. 1 3600 600 86400 3600"
-	echo "@ IN NS ns.$ZONE."
-	echo "ns IN A 127.0.0.1"
-	for i in $(seq 0 $((NNAMES - 1))); do echo "n$i IN A 10.$((i / 256)).$((i % 256)).1"; done
-} >"$WORK/nsd/$ZONE.zone"
-cat >"$WORK/nsd/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1
-  do-ip6: no
-  port: $NSD_PORT
-  username: ""
-  chroot: ""
-  zonesdir: "$WORK/nsd"
-  database: ""
-  pidfile: "$WORK/nsd/nsd.pid"
-  xfrdfile: "$WORK/nsd/xfrd.state"
-  zonelistfile: "$WORK/nsd/zone.list"
-  xfrdir: "$WORK/nsd"
-  server-count: 1
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: $ZONE
-  zonefile: $ZONE.zone
-EOF
-bg nsd "$NSD" -d -c "$WORK/nsd/nsd.conf"
-wait_answer "$NSD_PORT" "n0.$ZONE" A 10 || { cat "$WORK/nsd.log"; exit 1; }
+nsd_upstream "$ZONE" $NNAMES "$NSD_PORT"
 
 # --- the two forwarders ----------------------------------------------------
-{
-	unbound_conf "127.0.0.1@$UB_PORT" "$UB_PORT"
-	cat <<EOF
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-forward-zone:
-  name: "."
-  forward-addr: 127.0.0.1@$NSD_PORT
-remote-control:
-  control-enable: no
-EOF
-} >"$WORK/unbound.conf"
-bg unbound "$UNBOUND" -d -c "$WORK/unbound.conf"
-bg pkdns "$PKDNS" -d -v --dht-mode off -l "127.0.0.1:$PK_PORT" -f "127.0.0.1:$NSD_PORT" \
-	--dnssec no --ratelimit 0 --stats-interval 0
-wait_answer "$UB_PORT" "n0.$ZONE" A 10 || { cat "$WORK/unbound.log"; exit 1; }
-wait_answer "$PK_PORT" "n0.$ZONE" A 10 || { cat "$WORK/pkdns.log"; exit 1; }
-
-seq 0 $((NNAMES - 1)) | sed "s/.*/n&.$ZONE A/" >"$WORK/queries.txt"
-shuffle_lines "$WORK/queries.txt"
-
-# --- warm both caches, check every answer -----------------------------------
-warm_check pkdns "$PK_PORT" $NNAMES
-warm_check unbound "$UB_PORT" $NNAMES
+# (and warm both caches, check every answer)
+cached_forwarders "$UB_PORT" "$PK_PORT" "$NSD_PORT" "$ZONE" $NNAMES </dev/null
 pkdns_stats "pkdns stats"
 
 RES=$WORK/results.txt

@@ -31,7 +31,6 @@ startup figures.
 import argparse
 import concurrent.futures
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -55,14 +54,7 @@ def say(msg):
     print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
 
 
-def pct(vals, p):
-    v = sorted(vals)
-    if not v:
-        return float("nan")
-    k = (len(v) - 1) * p / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+pct = dnsq.pct
 
 
 def z32_hex(z):
@@ -78,6 +70,15 @@ def free_udp_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def close_pipe(p):
+    """End a helper that runs until its stdin closes (bounded wait)."""
+    p.stdin.close()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
 
 
 class Net:
@@ -112,11 +113,7 @@ class Net:
             out.append((int(port), int(delay), state == "dead"))
 
     def close(self):
-        self.p.stdin.close()
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
+        close_pipe(self.p)
 
 
 def make_keys(cli, work, n, boot):
@@ -154,14 +151,7 @@ def start_pkdns(a, boot, dns_port, dht_port, cache_dir, log):
     return cmd, open(log, "a")
 
 
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+stop = dnsq.stop
 
 
 class Js:
@@ -181,11 +171,7 @@ class Js:
         return r[0] == "ok", float(r[2])
 
     def close(self):
-        self.p.stdin.close()
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
+        close_pipe(self.p)
 
 
 def lt_get(c, pk):
@@ -202,10 +188,7 @@ def lt_get(c, pk):
 
 
 def pkdns_get(sock, port, z32):
-    t0 = time.monotonic()
-    r = dnsq.query(sock, ("127.0.0.1", port), z32, "A", TIMEOUT)
-    ms = (time.monotonic() - t0) * 1000
-    return r is not None and r[0] == 0 and r[1] > 0, ms
+    return dnsq.timed_answer(sock, port, z32, TIMEOUT)
 
 
 def startup_ms(a, boot, cache_dir, z32, log):

@@ -207,6 +207,74 @@ server:
 EOF
 }
 
+nsd_upstream() { # ZONE NNAMES PORT: nsd serving nI.ZONE A (I < NNAMES) on 127.0.0.1:PORT
+	local zone=$1 n=$2 port=$3 i
+	mkdir -p "$WORK/nsd"
+	{
+		echo "\$ORIGIN $zone."
+		echo '$TTL 3600'
+		echo "@ IN SOA ns.$zone. hostmaster.$zone. 1 3600 600 86400 3600"
+		echo "@ IN NS ns.$zone."
+		echo "ns IN A 127.0.0.1"
+		for i in $(seq 0 $((n - 1))); do echo "n$i IN A 10.$((i / 256)).$((i % 256)).1"; done
+	} >"$WORK/nsd/$zone.zone"
+	cat >"$WORK/nsd/nsd.conf" <<EOF
+server:
+  ip-address: 127.0.0.1
+  do-ip6: no
+  port: $port
+  username: ""
+  chroot: ""
+  zonesdir: "$WORK/nsd"
+  database: ""
+  pidfile: "$WORK/nsd/nsd.pid"
+  xfrdfile: "$WORK/nsd/xfrd.state"
+  zonelistfile: "$WORK/nsd/zone.list"
+  xfrdir: "$WORK/nsd"
+  server-count: 1
+  verbosity: 1
+remote-control:
+  control-enable: no
+zone:
+  name: $zone
+  zonefile: $zone.zone
+EOF
+	bg nsd "$NSD" -d -c "$WORK/nsd/nsd.conf"
+	wait_answer "$port" "n0.$zone" A 10 || { cat "$WORK/nsd.log"; exit 1; }
+}
+
+# unbound and pkdns, one thread each, both forwarding to nsd_upstream's
+# ZONE on NSD_PORT, with its NNAMES names in $WORK/queries.txt (shuffled)
+# and cached in both (every answer checked). More unbound.conf server:
+# lines come on stdin, more pkdns options as arguments.
+cached_forwarders() { # UB_PORT PK_PORT NSD_PORT ZONE NNAMES [PKDNS-OPTION...] <UNBOUND-LINES
+	local ub=$1 pk=$2 nsd=$3 zone=$4 n=$5
+	shift 5
+	{
+		unbound_conf "127.0.0.1@$ub" "$ub"
+		cat
+		cat <<EOF
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@$nsd
+remote-control:
+  control-enable: no
+EOF
+	} >"$WORK/unbound.conf"
+	bg unbound "$UNBOUND" -d -c "$WORK/unbound.conf"
+	bg pkdns "$PKDNS" -d -v --dht-mode off -l "127.0.0.1:$pk" -f "127.0.0.1:$nsd" \
+		"$@" --dnssec no --ratelimit 0 --stats-interval 0
+	wait_answer "$ub" "n0.$zone" A 10 || { cat "$WORK/unbound.log"; exit 1; }
+	wait_answer "$pk" "n0.$zone" A 10 || { cat "$WORK/pkdns.log"; exit 1; }
+
+	seq 0 $((n - 1)) | sed "s/.*/n&.$zone A/" >"$WORK/queries.txt"
+	shuffle_lines "$WORK/queries.txt"
+	warm_check pkdns "$pk" "$n"
+	warm_check unbound "$ub" "$n"
+}
+
 answered() { # FILE
 	awk '$2 == 0 && $3 == 1' "$1" | wc -l
 }

@@ -35,22 +35,11 @@ import ltdht  # noqa: E402
 lt = ltdht.lt
 
 
-def pct(vals, p):
-    v = sorted(vals)
-    if not v:
-        return float("nan")
-    k = (len(v) - 1) * p / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+pct = dnsq.pct
 
 
 def pkdns_get(sock, port, z32, timeout=10.0):
-    t0 = time.monotonic()
-    r = dnsq.query(sock, ("127.0.0.1", port), z32, "A", timeout)
-    ms = (time.monotonic() - t0) * 1000
-    ok = r is not None and r[0] == 0 and r[1] > 0
-    return ok, ms
+    return dnsq.timed_answer(sock, port, z32, timeout)
 
 
 def lt_get(c, pk, timeout=10.0, after_first=2.0):

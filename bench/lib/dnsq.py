@@ -63,6 +63,25 @@ def query(sock, addr, name, qtype, timeout):
                 return flags & 0xF, an
 
 
+def timed_answer(sock, port, name, timeout):
+    """Ask 127.0.0.1:port for name A: (NOERROR with data, ms to the reply)."""
+    t0 = time.monotonic()
+    r = query(sock, ("127.0.0.1", port), name, "A", timeout)
+    ms = (time.monotonic() - t0) * 1000
+    return r is not None and r[0] == 0 and r[1] > 0, ms
+
+
+def pct(vals, p):
+    """The p-th percentile of vals (linear between ranks); NaN when empty."""
+    v = sorted(vals)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
 def poll(addr, name, qtype, wait, interval=0.002):
     """Query every interval until NOERROR with data; seconds or None.
     The socket is connected so that a refused query (nothing bound to

@@ -31,6 +31,42 @@ dns_msg_skip_name(const uint8_t *buf, size_t len, size_t off)
 	return 0;
 }
 
+size_t
+dns_msg_first_rr(const uint8_t *msg, size_t len, unsigned *n_rr)
+{
+	size_t off = DNS_HDR_LEN;
+	unsigned qd;
+
+	if (len < DNS_HDR_LEN)
+		return 0;
+	qd = dns_get16(msg + 4);
+	*n_rr = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8) + dns_get16(msg + 10);
+	for (unsigned i = 0; i < qd; i++) {
+		off = dns_msg_skip_name(msg, len, off);
+		if (off == 0 || off + 4 > len)
+			return 0;
+		off += 4;
+	}
+	return off;
+}
+
+size_t
+dns_msg_next_rr(const uint8_t *msg, size_t len, size_t off, struct dns_rr *rr)
+{
+	rr->owner = off;
+	off = dns_msg_skip_name(msg, len, off);
+	if (off == 0 || off + 10 > len)
+		return 0;
+	rr->type = dns_get16(msg + off);
+	rr->ttl = (uint32_t)msg[off + 4] << 24 | (uint32_t)msg[off + 5] << 16 |
+	    (uint32_t)msg[off + 6] << 8 | msg[off + 7];
+	rr->rdlen = dns_get16(msg + off + 8);
+	rr->rdata = off + 10;
+	if (rr->rdata + rr->rdlen > len)
+		return 0;
+	return rr->rdata + rr->rdlen;
+}
+
 /* The question name: no compression (there is nothing before it to point
  * at), labels <= 63, name <= 255; copied lower-cased. */
 static int

@@ -93,6 +93,28 @@ int dns_msg_rcode(const uint8_t *msg, size_t len);
  */
 size_t dns_msg_skip_name(const uint8_t *buf, size_t len, size_t off);
 
+/** One resource record of a message, as dns_msg_next_rr found it. */
+struct dns_rr {
+	size_t owner;               /**< offset of the owner name */
+	uint16_t type;
+	uint32_t ttl;               /**< as sent (the top bit not cleared) */
+	size_t rdata;               /**< offset of the rdata */
+	size_t rdlen;               /**< within the message */
+};
+
+/**
+ * Walk past the header and the question section.
+ * @param n_rr out: the records after it (ANCOUNT + NSCOUNT + ARCOUNT)
+ * @return the offset of the first record, or 0 when malformed or short
+ */
+size_t dns_msg_first_rr(const uint8_t *msg, size_t len, unsigned *n_rr);
+
+/**
+ * Read the record at off (a dns_msg_first_rr or dns_msg_next_rr answer).
+ * @return the offset after it, or 0 when it is malformed or runs past len
+ */
+size_t dns_msg_next_rr(const uint8_t *msg, size_t len, size_t off, struct dns_rr *rr);
+
 /** @return the number of labels of a wire-format name (root = 0). */
 unsigned dns_name_labels(const uint8_t *name, size_t len);
 

@@ -183,30 +183,19 @@ svcb_private(const struct rebind_policy *p, const uint8_t *rd, size_t rdlen)
 static long
 scan(const struct rebind_policy *p, const uint8_t *msg, size_t len, uint32_t *idx, size_t max)
 {
-	size_t off = DNS_HDR_LEN, n = 0;
-	unsigned qd, rrs;
+	unsigned rrs;
+	size_t off = dns_msg_first_rr(msg, len, &rrs), n = 0;
 
-	if (len < DNS_HDR_LEN)
+	if (!off)
 		return -1;
-	qd = dns_get16(msg + 4);
-	rrs = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8) + dns_get16(msg + 10);
-	for (unsigned i = 0; i < qd; i++) {
-		off = dns_msg_skip_name(msg, len, off);
-		if (off == 0 || off + 4 > len)
-			return -1;
-		off += 4;
-	}
 	for (unsigned i = 0; i < rrs; i++) {
-		size_t owner = off;
-		off = dns_msg_skip_name(msg, len, off);
-		if (off == 0 || off + 10 > len)
+		struct dns_rr r;
+		off = dns_msg_next_rr(msg, len, off, &r);
+		if (!off)
 			return -1;
-		uint16_t type = dns_get16(msg + off);
-		size_t rdlen = dns_get16(msg + off + 8);
-		const uint8_t *rd = msg + off + 10;
-		if (off + 10 + rdlen > len)
-			return -1;
-		off += 10 + rdlen;
+		uint16_t type = r.type;
+		size_t rdlen = r.rdlen, owner = r.owner;
+		const uint8_t *rd = msg + r.rdata;
 		int bad = 0;
 		/* what ldns would read differently from us is refused: an
 		 * address of the wrong size, SVCB parameters that do not add up */

@@ -16,7 +16,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -24,6 +23,7 @@
 #include "dns/ede.h"
 #include "dns/server.h"
 #include "http/tls.h"
+#include "util/connlimit.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/time.h"
@@ -115,8 +115,7 @@ struct tcp_listener {
 struct tcp_conn {
 	struct dns_server *srv;
 	struct bufferevent *bev;
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
+	struct connlimit_link link; /* the server's table: peer, activity order */
 	struct dns_query *held;     /* queries waiting for an answer */
 	unsigned inflight;
 	bool eof;                   /* peer closed or idle: close when drained */
@@ -125,8 +124,6 @@ struct tcp_conn {
 	bool handshaking;           /* DoT: the TLS handshake is not done */
 	struct event *deadline;     /* the message being received is late */
 	bool deadline_on;
-	/* in the server's list, most recently active first */
-	struct tcp_conn *prev, *next;
 };
 
 struct dns_server {
@@ -136,8 +133,7 @@ struct dns_server {
 	void *ctx;
 	struct udp_listener *udp;
 	struct tcp_listener *tcp;
-	struct tcp_conn *conns, *conns_tail; /* most recently active first */
-	unsigned n_conns;
+	struct connlimit conns;     /* the TCP/DoT connections */
 	struct dns_server_stats stats;
 	uint64_t accept_log_ms;     /* when an accept error was last logged */
 	uint64_t accept_unlogged;   /* accept errors since then */
@@ -205,42 +201,38 @@ tcp_fit_fd_limit(struct dns_server_config *cfg)
 		cfg->tcp_max_per_client = cfg->tcp_max_connections;
 }
 
-/* The connection list, most recently active first: the tail is where a
- * full table looks for an idle connection to close. */
-static void
-conn_unlink(struct dns_server *s, struct tcp_conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		s->conns_tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void
-conn_push_front(struct dns_server *s, struct tcp_conn *c)
-{
-	c->prev = NULL;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	else
-		s->conns_tail = c;
-	s->conns = c;
-}
+#define CONN_OF(l) CONNLIMIT_OWNER(l, struct tcp_conn, link)
 
 /* c did something useful (a whole query in, an answer out). */
 static void
 conn_touch(struct dns_server *s, struct tcp_conn *c)
 {
-	if (s->conns != c) {
-		conn_unlink(s, c);
-		conn_push_front(s, c);
-	}
+	connlimit_touch(&s->conns, &c->link);
+}
+
+/* For a full table (or one client's full share of it): a connection with
+ * no query in flight may be closed (RFC 7766 section 6.2.3), preferably
+ * one with nothing half-received or unsent. */
+static enum connlimit_idle
+tcp_conn_idle(struct connlimit_link *l)
+{
+	struct tcp_conn *c = CONN_OF(l);
+
+	if (c->inflight)
+		return CONNLIMIT_BUSY;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		return CONNLIMIT_IDLE;
+	return CONNLIMIT_PARTIAL;
+}
+
+static void
+tcp_conn_evict(struct connlimit_link *l)
+{
+	struct tcp_conn *c = CONN_OF(l);
+
+	c->srv->stats.tcp_evicted++;
+	tcp_conn_free(c);
 }
 
 struct dns_server *
@@ -258,6 +250,7 @@ dns_server_new(struct event_base *base, const struct dns_server_config *cfg,
 	if (s->cfg.tcp_msg_timeout_ms == 0)
 		s->cfg.tcp_msg_timeout_ms = TCP_MSG_TIMEOUT_MS;
 	tcp_fit_fd_limit(&s->cfg);
+	connlimit_init(&s->conns, tcp_conn_idle, tcp_conn_evict);
 	s->handler = handler;
 	s->ctx = ctx;
 	for (int i = 0; i < UDP_BATCH; i++) {
@@ -658,6 +651,27 @@ dns_query_hold(struct dns_query *q)
 	return &h->q;
 }
 
+/* A query over a stream (TCP, DoT, or handed in by dns_server_submit):
+ * the message is in s->tcp_rx, the answer goes to s->scratch with room
+ * for the length prefix in front. */
+static void
+stream_query_init(struct dns_server *s, struct dns_query *q, struct dns_query_priv *p,
+    size_t len, enum dns_transport transport, const struct sockaddr *client,
+    socklen_t client_len)
+{
+	memset(p, 0, sizeof(*p));
+	memset(q, 0, sizeof(*q));
+	p->srv = s;
+	p->req = s->tcp_rx;
+	p->req_len = len;
+	p->out = s->scratch + 2;
+	q->priv = p;
+	q->tcp = true;
+	q->transport = (uint8_t)transport;
+	q->client_len = client_len;
+	memcpy(&q->client, client, (size_t)client_len);
+}
+
 /* Parse one query and hand it on; errors are answered here. */
 static void
 process(struct dns_server *s, struct dns_query *q)
@@ -800,27 +814,24 @@ addr_is_wildcard(const struct sockaddr *addr)
 	return false;
 }
 
+/* The UDP socket (the TCP one is connlimit_listen_socket's). */
 static int
-make_socket(const struct sockaddr *addr, socklen_t len, int type)
+make_udp_socket(const struct sockaddr *addr, socklen_t len)
 {
 	int one = 1;
-	int fd = socket(addr->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rcv = 1 << 20;
+	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
 	if (addr->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (type == SOCK_STREAM)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	else {
-		int rcv = 1 << 20;
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-		if (addr_is_wildcard(addr)) {
-			if (addr->sa_family == AF_INET)
-				setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-			else
-				setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-		}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (addr_is_wildcard(addr)) {
+		if (addr->sa_family == AF_INET)
+			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		else
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
 	if (bind(fd, addr, len) < 0) {
 		int e = errno;
@@ -841,8 +852,7 @@ tcp_conn_free(struct tcp_conn *c)
 	/* held queries stay with their owners; their answers go nowhere */
 	for (struct dns_query *q = c->held; q; q = q->priv->next)
 		q->priv->conn = NULL;
-	conn_unlink(s, c);
-	s->n_conns--;
+	connlimit_remove(&s->conns, &c->link);
 	bufferevent_free(c->bev);
 	if (c->deadline)
 		event_free(c->deadline);
@@ -886,7 +896,7 @@ tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		char a[NETADDR_STRLEN];
 		log_debug("tcp: %s sent part of a message and not the rest in %u ms; closing",
-		    netaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)),
+		    netaddr_str((struct sockaddr *)&c->link.peer, a, sizeof(a)),
 		    c->srv->cfg.tcp_msg_timeout_ms);
 	}
 	c->eof = true;
@@ -933,17 +943,10 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 
 		struct dns_query q;
 		struct dns_query_priv p;
-		memset(&p, 0, sizeof(p));
-		p.srv = s;
-		p.req = s->tcp_rx;
-		p.req_len = mlen;
+		stream_query_init(s, &q, &p, mlen,
+		    c->tls ? DNS_TRANSPORT_TLS : DNS_TRANSPORT_TCP,
+		    (const struct sockaddr *)&c->link.peer, c->link.peer_len);
 		p.conn = c;
-		p.out = s->scratch + 2;
-		q.priv = &p;
-		q.tcp = true;
-		q.transport = c->tls ? DNS_TRANSPORT_TLS : DNS_TRANSPORT_TCP;
-		q.client_len = c->peer_len;
-		memcpy(&q.client, &c->peer, c->peer_len);
 		process(s, &q);
 	}
 	if (!c->eof) {
@@ -1009,50 +1012,6 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* One client for the per-client cap: an IPv4 address, or an IPv6 /64
- * (one host often has a whole /64). */
-static bool
-same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			   &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
-	return false;
-}
-
-/* The table (or one client's share of it) is full: close the least
- * recently active connection with no query in flight (RFC 7766 section
- * 6.2.3), preferring one with nothing half-received or unsent.
- * @param client only this client's connections, or NULL for anyone's
- * @return false when every candidate is busy */
-static bool
-tcp_make_room(struct dns_server *s, const struct sockaddr_storage *client)
-{
-	struct tcp_conn *second = NULL;
-
-	for (struct tcp_conn *c = s->conns_tail; c; c = c->prev) {
-		if (c->inflight || (client && !same_client(&c->peer, client)))
-			continue;
-		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-			second = c;
-			break;
-		}
-		if (!second)
-			second = c;
-	}
-	if (!second)
-		return false;
-	s->stats.tcp_evicted++;
-	tcp_conn_free(second);
-	return true;
-}
-
 static int tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t salen,
     struct tls_server *tls);
 
@@ -1067,72 +1026,41 @@ tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t sal
     struct tls_server *tls)
 {
 	struct tcp_conn *c;
-	SSL *ssl = NULL;
 	struct timeval idle = { (time_t)s->cfg.tcp_idle_timeout_s, 0 };
 
-	if ((size_t)salen > sizeof(c->peer)) {
+	if ((size_t)salen > sizeof(c->link.peer)) {
 		close(fd);
 		return -1;
 	}
 	/* a client over its share makes room among its own connections: an
 	 * attacker only crowds out itself, and a client that leaks idle
 	 * connections (all clients on loopback are one) never locks itself out */
-	if (s->cfg.tcp_max_per_client) {
-		struct sockaddr_storage peer;
-		unsigned n = 0;
-		memcpy(&peer, sa, (size_t)salen);
-		for (c = s->conns; c; c = c->next)
-			if (same_client(&c->peer, &peer))
-				n++;
-		if (n >= s->cfg.tcp_max_per_client && !tcp_make_room(s, &peer)) {
-			s->stats.tcp_refused++;
-			close(fd);
-			return -1;
-		}
-	}
-	if (s->n_conns >= s->cfg.tcp_max_connections && !tcp_make_room(s, NULL)) {
+	if (connlimit_admit(&s->conns, sa, salen, s->cfg.tcp_max_connections,
+		s->cfg.tcp_max_per_client) < 0) {
 		s->stats.tcp_refused++;
 		close(fd);
 		return -1;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c && tls)
-		ssl = tls_server_ssl(tls, TLS_ALPN_DOT);
-	if (!c || (tls && !ssl) || evutil_make_socket_nonblocking(fd) < 0) {
-		if (ssl)
-			SSL_free(ssl);
-		free(c);
+	if (!c) {
 		close(fd);
 		return -1;
 	}
-	if (ssl) {
-		/* the bufferevent owns ssl from here (freed with it, or on failure) */
-		c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->tls = true;
-		c->handshaking = true;
-		s->stats.tls_connections++;
-	} else {
-		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	c->deadline = evtimer_new(s->base, tcp_deadline_cb, c);
-	if (!c->bev || !c->deadline) {
+	c->bev = tls_server_accept_bev(s->base, fd, tls, TLS_ALPN_DOT);
+	c->deadline = c->bev ? evtimer_new(s->base, tcp_deadline_cb, c) : NULL;
+	if (!c->deadline) {
 		if (c->bev)
 			bufferevent_free(c->bev);
-		else
-			close(fd);
-		if (c->deadline)
-			event_free(c->deadline);
 		free(c);
 		return -1;
 	}
+	if (tls) {
+		c->tls = true;
+		c->handshaking = true;
+		s->stats.tls_connections++;
+	}
 	c->srv = s;
-	memcpy(&c->peer, sa, (size_t)salen);
-	c->peer_len = (socklen_t)salen;
-	conn_push_front(s, c);
-	s->n_conns++;
+	connlimit_add(&s->conns, &c->link, sa, salen);
 	s->stats.tcp_connections++;
 	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
@@ -1186,95 +1114,27 @@ tcp_accept_error_cb(struct evconnlistener *lev, void *arg)
 	evtimer_add(t->resume, &pause);
 }
 
-int
-dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t len)
-{
-	char a[NETADDR_STRLEN];
-	struct udp_listener *u;
-	struct tcp_listener *t;
-	int ufd, tfd;
-
-	netaddr_str(addr, a, sizeof(a));
-	ufd = make_socket(addr, len, SOCK_DGRAM);
-	if (ufd < 0) {
-		int e = errno;
-		log_err("cannot listen on %s (udp): %s", a, strerror(e));
-		errno = e;
-		return -1;
-	}
-	tfd = make_socket(addr, len, SOCK_STREAM);
-	if (tfd < 0 || listen(tfd, 128) < 0) {
-		int e = errno;
-		log_err("cannot listen on %s (tcp): %s", a, strerror(e));
-		if (tfd >= 0)
-			close(tfd);
-		close(ufd);
-		errno = e;
-		return -1;
-	}
-	u = calloc(1, sizeof(*u));
-	t = calloc(1, sizeof(*t));
-	if (!u || !t) {
-		free(u);
-		free(t);
-		close(ufd);
-		close(tfd);
-		return -1;
-	}
-	u->srv = s;
-	u->fd = ufd;
-	u->refs = 1; /* the server's own */
-	u->pktinfo = addr_is_wildcard(addr);
-	u->ev = event_new(s->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
-	t->srv = s;
-	t->resume = evtimer_new(s->base, tcp_resume_cb, t);
-	t->lev = evconnlistener_new(s->base, tcp_accept_cb, t,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);
-	if (!u->ev || !t->lev || !t->resume || event_add(u->ev, NULL) < 0) {
-		if (u->ev)
-			event_free(u->ev);
-		if (t->resume)
-			event_free(t->resume);
-		if (t->lev)
-			evconnlistener_free(t->lev);
-		else
-			close(tfd);
-		close(ufd);
-		free(u);
-		free(t);
-		return -1;
-	}
-	evconnlistener_set_error_cb(t->lev, tcp_accept_error_cb);
-	u->next = s->udp;
-	s->udp = u;
-	t->next = s->tcp;
-	s->tcp = t;
-	log_info("listening on %s (udp, tcp)", a);
-	return 0;
-}
-
-int
-dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen_t len,
-    struct tls_server *tls)
+/* A TCP listener (DoT with tls) on addr, pushed on the server's list.
+ * @param proto "tcp" or "tls", for the log line on failure */
+static struct tcp_listener *
+tcp_listener_new(struct dns_server *s, const struct sockaddr *addr, socklen_t len,
+    struct tls_server *tls, const char *proto)
 {
 	char a[NETADDR_STRLEN];
 	struct tcp_listener *t;
-	int tfd;
+	int tfd = connlimit_listen_socket(addr, len);
 
-	netaddr_str(addr, a, sizeof(a));
-	tfd = make_socket(addr, len, SOCK_STREAM);
-	if (tfd < 0 || listen(tfd, 128) < 0) {
+	if (tfd < 0) {
 		int e = errno;
-		log_err("cannot listen on %s (tls): %s", a, strerror(e));
-		if (tfd >= 0)
-			close(tfd);
+		log_err("cannot listen on %s (%s): %s", netaddr_str(addr, a, sizeof(a)), proto,
+		    strerror(e));
 		errno = e;
-		return -1;
+		return NULL;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		close(tfd);
-		return -1;
+		return NULL;
 	}
 	t->srv = s;
 	t->tls = tls;
@@ -1289,12 +1149,71 @@ dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen
 		else
 			close(tfd);
 		free(t);
-		return -1;
+		return NULL;
 	}
 	evconnlistener_set_error_cb(t->lev, tcp_accept_error_cb);
 	t->next = s->tcp;
 	s->tcp = t;
-	log_info("listening on %s (tls)", a);
+	return t;
+}
+
+int
+dns_server_listen(struct dns_server *s, const struct sockaddr *addr, socklen_t len)
+{
+	char a[NETADDR_STRLEN];
+	struct udp_listener *u;
+	struct tcp_listener *t;
+	int ufd;
+
+	netaddr_str(addr, a, sizeof(a));
+	ufd = make_udp_socket(addr, len);
+	if (ufd < 0) {
+		int e = errno;
+		log_err("cannot listen on %s (udp): %s", a, strerror(e));
+		errno = e;
+		return -1;
+	}
+	t = tcp_listener_new(s, addr, len, NULL, "tcp");
+	if (!t) {
+		int e = errno;
+		close(ufd);
+		errno = e;
+		return -1;
+	}
+	u = calloc(1, sizeof(*u));
+	if (u) {
+		u->srv = s;
+		u->fd = ufd;
+		u->refs = 1; /* the server's own */
+		u->pktinfo = addr_is_wildcard(addr);
+		u->ev = event_new(s->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
+	}
+	if (!u || !u->ev || event_add(u->ev, NULL) < 0) {
+		if (u && u->ev)
+			event_free(u->ev);
+		free(u);
+		close(ufd);
+		s->tcp = t->next;
+		evconnlistener_free(t->lev);
+		event_free(t->resume);
+		free(t);
+		return -1;
+	}
+	u->next = s->udp;
+	s->udp = u;
+	log_info("listening on %s (udp, tcp)", a);
+	return 0;
+}
+
+int
+dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen_t len,
+    struct tls_server *tls)
+{
+	char a[NETADDR_STRLEN];
+
+	if (!tcp_listener_new(s, addr, len, tls, "tls"))
+		return -1;
+	log_info("listening on %s (tls)", netaddr_str(addr, a, sizeof(a)));
 	return 0;
 }
 
@@ -1316,18 +1235,8 @@ dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
 	h->ctx = ctx;
 	h->in_submit = true;
 	memcpy(s->tcp_rx, msg, len);
-	memset(&p, 0, sizeof(p));
-	memset(&q, 0, sizeof(q));
-	p.srv = s;
-	p.req = s->tcp_rx;
-	p.req_len = len;
+	stream_query_init(s, &q, &p, len, transport, client, client_len);
 	p.sub = h;
-	p.out = s->scratch + 2;
-	q.priv = &p;
-	q.tcp = true;
-	q.transport = (uint8_t)transport;
-	q.client_len = client_len;
-	memcpy(&q.client, client, (size_t)client_len);
 	process(s, &q);
 	h->in_submit = false;
 	if (h->done || !h->held) {
@@ -1376,8 +1285,8 @@ dns_server_free(struct dns_server *s)
 	if (!s)
 		return;
 	dns_server_close_listeners(s);
-	while (s->conns)
-		tcp_conn_free(s->conns);
+	while (s->conns.head)
+		tcp_conn_free(CONN_OF(s->conns.head));
 	for (int i = 0; i < UDP_BATCH; i++)
 		free(s->tx[i]);
 	free(s);

@@ -46,34 +46,22 @@ rd32(const uint8_t *p)
 long
 doh_min_ttl(const uint8_t *msg, size_t len)
 {
-	size_t off = DNS_HDR_LEN;
-	unsigned qd, rr;
+	unsigned n_rr;
+	size_t off = dns_msg_first_rr(msg, len, &n_rr);
 	long best = -1;
 
-	if (len < DNS_HDR_LEN)
+	if (!off)
 		return -1;
-	qd = dns_get16(msg + 4);
-	rr = (unsigned)dns_get16(msg + 6) + dns_get16(msg + 8) + dns_get16(msg + 10);
-	for (unsigned i = 0; i < qd; i++) {
-		off = dns_msg_skip_name(msg, len, off);
-		if (!off || off + 4 > len)
+	for (unsigned i = 0; i < n_rr; i++) {
+		struct dns_rr r;
+		off = dns_msg_next_rr(msg, len, off, &r);
+		if (!off)
 			return -1;
-		off += 4;
-	}
-	for (unsigned i = 0; i < rr; i++) {
-		off = dns_msg_skip_name(msg, len, off);
-		if (!off || off + 10 > len)
-			return -1;
-		uint16_t type = dns_get16(msg + off);
-		long ttl = (long)(rd32(msg + off + 4) & 0x7fffffffu);
-		size_t rdlen = dns_get16(msg + off + 8);
-		size_t rd = off + 10;
-		if (rd + rdlen > len)
-			return -1;
-		off = rd + rdlen;
-		if (type == DNS_TYPE_OPT)
+		long ttl = (long)(r.ttl & 0x7fffffffu);
+		size_t rd = r.rdata, rdlen = r.rdlen;
+		if (r.type == DNS_TYPE_OPT)
 			continue;
-		if (type == 6 /* SOA */ && i >= dns_get16(msg + 6)) {
+		if (r.type == 6 /* SOA */ && i >= dns_get16(msg + 6)) {
 			/* RFC 2308 section 5: a negative answer lives min(TTL, MINIMUM) */
 			size_t p = dns_msg_skip_name(msg, rd + rdlen, rd);
 			if (p)

@@ -6,9 +6,10 @@
  * A connection starts in TLS (handshake deadline), then picks its
  * protocol: ALPN on TLS, the HTTP/2 connection preface on plain
  * listeners (prior knowledge, RFC 9113 section 3.3), HTTP/1.1 otherwise.
- * Caps as in the DNS server's TCP path: per client (IPv4 address, IPv6
- * /64) and in all, a full table closing its least recently active idle
- * connection rather than refusing the newcomer.
+ * Caps as in the DNS server's TCP path (one table, util/connlimit.h):
+ * per client (IPv4 address, IPv6 /64) and in all, a full table closing
+ * its least recently active idle connection rather than refusing the
+ * newcomer.
  */
 #include "config.h"
 
@@ -44,6 +45,8 @@ struct http_listener {
 };
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static enum connlimit_idle conn_idle(struct connlimit_link *l);
+static void conn_evict(struct connlimit_link *l);
 
 struct http_server *
 http_server_new(struct event_base *base, const struct http_server_config *cfg)
@@ -81,6 +84,7 @@ http_server_new(struct event_base *base, const struct http_server_config *cfg)
 		memcpy(s->trusted, cfg->trusted_proxy, cfg->n_trusted_proxy * sizeof(*s->trusted));
 	}
 	s->cfg.trusted_proxy = s->trusted;
+	connlimit_init(&s->conns, conn_idle, conn_evict);
 	return s;
 }
 
@@ -103,67 +107,31 @@ http_route_add(struct http_server *s, unsigned methods, const char *prefix, http
 	return 0;
 }
 
-/* ---- the connection list ------------------------------------------- */
+/* ---- the connection table ---------------------------------------- */
 
-static void
-conn_unlink(struct http_server *s, struct http_conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		s->conns_tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void
-conn_push_front(struct http_server *s, struct http_conn *c)
-{
-	c->prev = NULL;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	else
-		s->conns_tail = c;
-	s->conns = c;
-}
+#define CONN_OF(l) CONNLIMIT_OWNER(l, struct http_conn, link)
 
 void
 http_conn_touch(struct http_conn *c)
 {
-	if (c->srv->conns != c) {
-		conn_unlink(c->srv, c);
-		conn_push_front(c->srv, c);
-	}
+	connlimit_touch(&c->srv->conns, &c->link);
 }
 
-static bool
-same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static enum connlimit_idle
+conn_idle(struct connlimit_link *l)
 {
-	uint8_t x[16], y[16];
-	size_t n = netaddr_ip_bytes((const struct sockaddr *)a, x);
-	size_t m = netaddr_ip_bytes((const struct sockaddr *)b, y);
+	struct http_conn *c = CONN_OF(l);
 
-	if (n == 0 || n != m)
-		return false;
-	return memcmp(x, y, n == 16 ? 8 : 4) == 0;
+	return c->n_reqs || c->in_read ? CONNLIMIT_BUSY : CONNLIMIT_IDLE;
 }
 
-/* Close the least recently active connection with nothing in flight. */
-static bool
-make_room(struct http_server *s, const struct sockaddr_storage *client)
+static void
+conn_evict(struct connlimit_link *l)
 {
-	for (struct http_conn *c = s->conns_tail; c; c = c->prev) {
-		if (c->n_reqs || c->in_read || (client && !same_client(&c->peer, client)))
-			continue;
-		s->stats.evicted++;
-		http_conn_free(c);
-		return true;
-	}
-	return false;
+	struct http_conn *c = CONN_OF(l);
+
+	c->srv->stats.evicted++;
+	http_conn_free(c);
 }
 
 /* ---- requests ------------------------------------------------------ */
@@ -179,8 +147,8 @@ http_req_new(struct http_conn *c)
 	rp->req.priv = rp;
 	rp->req.tls = c->tls;
 	rp->req.version = c->proto == HTTP_PROTO_H2 ? 2 : 1;
-	memcpy(&rp->req.peer, &c->peer, c->peer_len);
-	rp->req.peer_len = c->peer_len;
+	memcpy(&rp->req.peer, &c->link.peer, c->link.peer_len);
+	rp->req.peer_len = c->link.peer_len;
 	rp->prev = c->reqs_tail;
 	if (c->reqs_tail)
 		c->reqs_tail->next = rp;
@@ -434,9 +402,8 @@ http_conn_free(struct http_conn *c)
 		http_req_free(c->reqs);
 	if (c->h2)
 		h2_free(c);
-	conn_unlink(s, c);
-	s->n_conns--;
-	s->stats.open = s->n_conns;
+	connlimit_remove(&s->conns, &c->link);
+	s->stats.open = s->conns.n;
 	bufferevent_free(c->bev);
 	event_free(c->timer);
 	free(c);
@@ -498,7 +465,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		char a[NETADDR_STRLEN];
 		log_debug("%s: %s not done in time; closing",
-		    netaddr_str((struct sockaddr *)&c->peer, a, sizeof(a)),
+		    netaddr_str((struct sockaddr *)&c->link.peer, a, sizeof(a)),
 		    c->handshaking ? "TLS handshake" : "request");
 	}
 	http_conn_free(c);
@@ -519,6 +486,20 @@ sniff(struct http_conn *c)
 	if (!p || memcmp(p, H2_PREFACE, k) != 0)
 		return HTTP_PROTO_H1;
 	return k == H2_PREFACE_LEN ? HTTP_PROTO_H2 : HTTP_PROTO_SNIFF;
+}
+
+/* The end of a callback that set in_read: the free deferred inside it,
+ * or a close that is due. */
+static void
+conn_callback_done(struct http_conn *c)
+{
+	c->in_read = false;
+	if (c->dead) {
+		c->dead = false;
+		http_conn_free(c);
+		return;
+	}
+	conn_maybe_close(c);
 }
 
 static void
@@ -550,13 +531,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		h2_read(c);
 	else
 		h1_read(c);
-	c->in_read = false;
-	if (c->dead) {
-		c->dead = false;
-		http_conn_free(c);
-		return;
-	}
-	conn_maybe_close(c);
+	conn_callback_done(c);
 }
 
 static void
@@ -570,13 +545,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		h2_flush(c);
 	else if (c->proto == HTTP_PROTO_H1)
 		h1_write_done(c);
-	c->in_read = false;
-	if (c->dead) {
-		c->dead = false;
-		http_conn_free(c);
-		return;
-	}
-	conn_maybe_close(c);
+	conn_callback_done(c);
 }
 
 static void
@@ -622,69 +591,36 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *sa, sock
     struct tls_server *tls)
 {
 	struct http_conn *c;
-	SSL *ssl = NULL;
 	struct timeval idle = { (time_t)s->cfg.idle_timeout_s, 0 };
-	struct sockaddr_storage peer;
 
-	if ((size_t)salen > sizeof(peer)) {
+	if ((size_t)salen > sizeof(c->link.peer)) {
 		close(fd);
 		return -1;
 	}
-	memset(&peer, 0, sizeof(peer));
-	memcpy(&peer, sa, (size_t)salen);
-	if (s->cfg.max_per_client) {
-		unsigned n = 0;
-		for (c = s->conns; c; c = c->next)
-			if (same_client(&c->peer, &peer))
-				n++;
-		if (n >= s->cfg.max_per_client && !make_room(s, &peer)) {
-			s->stats.refused++;
-			close(fd);
-			return -1;
-		}
-	}
-	if (s->n_conns >= s->cfg.max_connections && !make_room(s, NULL)) {
+	if (connlimit_admit(&s->conns, sa, salen, s->cfg.max_connections,
+		s->cfg.max_per_client) < 0) {
 		s->stats.refused++;
 		close(fd);
 		return -1;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c && tls)
-		ssl = tls_server_ssl(tls, TLS_ALPN_HTTP);
-	if (!c || (tls && !ssl) || evutil_make_socket_nonblocking(fd) < 0) {
-		if (ssl)
-			SSL_free(ssl);
-		free(c);
+	if (!c) {
 		close(fd);
 		return -1;
 	}
-	if (ssl) {
-		c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->tls = c->handshaking = true;
-	} else {
-		c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	c->timer = evtimer_new(s->base, conn_timer_cb, c);
-	if (!c->bev || !c->timer) {
+	c->bev = tls_server_accept_bev(s->base, fd, tls, TLS_ALPN_HTTP);
+	c->timer = c->bev ? evtimer_new(s->base, conn_timer_cb, c) : NULL;
+	if (!c->timer) {
 		if (c->bev)
 			bufferevent_free(c->bev);
-		else
-			close(fd);
-		if (c->timer)
-			event_free(c->timer);
 		free(c);
 		return -1;
 	}
+	c->tls = c->handshaking = tls != NULL;
 	c->srv = s;
-	c->peer = peer;
-	c->peer_len = salen;
-	conn_push_front(s, c);
-	s->n_conns++;
+	connlimit_add(&s->conns, &c->link, sa, salen);
 	s->stats.connections++;
-	s->stats.open = s->n_conns;
+	s->stats.open = s->conns.n;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, s->cfg.max_header + s->cfg.max_body + 4096);
@@ -717,22 +653,15 @@ http_server_listen(struct http_server *s, const struct sockaddr *addr, socklen_t
 {
 	char a[NETADDR_STRLEN];
 	struct http_listener *l = calloc(1, sizeof(*l));
-	int one = 1;
-	int fd = -1;
+	int fd;
 
 	netaddr_str(addr, a, sizeof(a));
 	if (!l)
 		return -1;
-	fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && addr->sa_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, addr, len) < 0 || listen(fd, 128) < 0) {
+	fd = connlimit_listen_socket(addr, len);
+	if (fd < 0) {
 		int e = errno;
 		log_err("cannot listen on %s (%s): %s", a, tls ? "https" : "http", strerror(e));
-		if (fd >= 0)
-			close(fd);
 		free(l);
 		errno = e;
 		return -1;
@@ -770,8 +699,8 @@ http_server_free(struct http_server *s)
 	if (!s)
 		return;
 	http_server_close_listeners(s);
-	while (s->conns)
-		http_conn_free(s->conns);
+	while (s->conns.head)
+		http_conn_free(CONN_OF(s->conns.head));
 	while (s->routes) {
 		struct http_route *r = s->routes;
 		s->routes = r->next;

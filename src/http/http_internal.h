@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "http/http.h"
+#include "util/connlimit.h"
 
 struct bufferevent;
 struct event;
@@ -54,8 +55,7 @@ struct http_req_priv {
 struct http_conn {
 	struct http_server *srv;
 	struct bufferevent *bev;
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
+	struct connlimit_link link; /* the server's table: peer, activity order */
 	bool tls;
 	bool handshaking;
 	bool closing;               /* close once the output is out */
@@ -69,7 +69,6 @@ struct http_conn {
 	struct http_req_priv *reqs, *reqs_tail;
 	unsigned n_reqs;
 	void *h2;                   /* nghttp2_session */
-	struct http_conn *prev, *next; /* the server's, most recently active first */
 };
 
 struct http_route {
@@ -89,8 +88,7 @@ struct http_server {
 	struct netprefix *trusted;
 	struct http_route *routes;
 	struct http_listener *listeners;
-	struct http_conn *conns, *conns_tail;
-	unsigned n_conns;
+	struct connlimit conns;
 	size_t body_bytes;          /* request bodies held now */
 	struct http_server_stats stats;
 };

@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/util.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -177,4 +182,34 @@ tls_server_free(struct tls_server *t)
 	SSL_CTX_free(t->ctx[0]);
 	SSL_CTX_free(t->ctx[1]);
 	free(t);
+}
+
+struct bufferevent *
+tls_server_accept_bev(struct event_base *base, int fd, struct tls_server *tls,
+    enum tls_alpn alpn)
+{
+	struct bufferevent *bev;
+	SSL *ssl = NULL;
+
+	if ((tls && !(ssl = tls_server_ssl(tls, alpn))) ||
+	    evutil_make_socket_nonblocking(fd) < 0) {
+		if (ssl)
+			SSL_free(ssl);
+		close(fd);
+		return NULL;
+	}
+	if (!ssl) {
+		bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+		if (!bev)
+			close(fd);
+		return bev;
+	}
+	/* the bufferevent owns ssl from here (freed with it, or on failure) */
+	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	else
+		close(fd);
+	return bev;
 }

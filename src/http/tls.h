@@ -47,6 +47,19 @@ SSL *tls_server_ssl(struct tls_server *t, enum tls_alpn alpn);
 /** @return true when the SSL negotiated ALPN "h2" */
 int tls_ssl_is_h2(const SSL *ssl);
 
+struct bufferevent;
+struct event_base;
+
+/**
+ * The bufferevent of an accepted connection: made non-blocking, over TLS
+ * (accepting, a dirty shutdown allowed) when tls is not NULL, plain
+ * otherwise. It owns fd (closed when it is freed).
+ * @param tls the listener's TLS context, or NULL for plain TCP
+ * @return the bufferevent, or NULL with fd closed
+ */
+struct bufferevent *tls_server_accept_bev(struct event_base *base, int fd,
+    struct tls_server *tls, enum tls_alpn alpn);
+
 /** Free the context (connections using it keep their reference). */
 void tls_server_free(struct tls_server *t);
 

@@ -14,7 +14,12 @@
 #   queries:  q DIG-ARGS... runs dig against the daemon and leaves the
 #             output in $OUT (parse it with status, has_flag, answers,
 #             ttl_of, ttl_aged, msg_size); probe ARGS... runs
-#             dnsprobe.py; now gives the time for ttl_aged.
+#             dnsprobe.py; now gives the time for ttl_aged; elapsed_q
+#             DIG-ARGS... is q timed (ms in $MS).
+#   waits:    wait_log PATTERN [SECONDS] [FILE] (a line in the daemon's
+#             log, or FILE)
+#   DNSSEC:   sign_e2e_zone (e2e.example signed, two RRSIGs spoiled, DS
+#             in $TMPD/ta.ds)
 #   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
 #             [COUNT] (the first of COUNT (20) consecutive free UDP ports)
 # Loopback only, every wait bounded, everything killed by the EXIT trap.
@@ -355,6 +360,43 @@ pkdns_stop() {
 }
 
 _SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
+
+# elapsed_q DIG-ARGS...: q (15 s allowed), and the time it took in ms in $MS
+elapsed_q() {
+	local s
+	s=$(date +%s%N)
+	QTIME=15 q "$@"
+	MS=$((($(date +%s%N) - s) / 1000000))
+}
+
+# sign_e2e_zone: e2e.example (tests/e2e/data) signed with a new ECDSA P-256
+# key ($key, in $TMPD/keys) as $TMPD/zones/e2e.example.zone.signed, the
+# RRSIGs of bogus1 and bogus2 spoiled (one test line), its DS in
+# $TMPD/ta.ds. Needs ldns-keygen, ldns-signzone, ldns-key2ds.
+sign_e2e_zone() {
+	local r
+	mkdir -p "$TMPD/keys" "$TMPD/zones"
+	key=$(cd "$TMPD/keys" && ldns-keygen -a ECDSAP256SHA256 -k e2e.example 2>/dev/null)
+	if [ -z "$key" ] || [ ! -f "$TMPD/keys/$key.key" ]; then bail_out "ldns-keygen failed"; fi
+	cp "$E2E_DATA/e2e.example.zone" "$TMPD/zones/e2e.example.zone"
+	(cd "$TMPD/zones" && ldns-signzone -f e2e.example.zone.signed e2e.example.zone "$TMPD/keys/$key") ||
+		bail_out "ldns-signzone failed"
+	r=$("$PYTHON" "$E2E_DIR/dnsprobe.py" tamper "$TMPD/zones/e2e.example.zone.signed" bogus1.e2e.example bogus2.e2e.example)
+	is "$r" "spoiled=2" "spoiled the RRSIGs of bogus1 and bogus2 (TXT)"
+	ldns-key2ds -n -2 "$TMPD/keys/$key.key" >"$TMPD/ta.ds" 2>/dev/null
+}
+
+# wait_log PATTERN [SECONDS] [FILE]: wait, at most SECONDS (5 by default),
+# until FILE (the daemon's log by default) has a line matching PATTERN
+# (grep's basic regex); 1 if it never does.
+wait_log() {
+	local i
+	for i in $(seq 1 $((${2:-5} * 10))); do
+		grep -q -- "$1" "${3:-$PKDNS_LOG}" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 check_sanitizer_log() { # LOGFILE
 	local hits

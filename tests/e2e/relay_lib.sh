@@ -11,7 +11,13 @@
 #                         files of DIR as /<key>; port in $FAKE_PORT, the
 #                         If-Modified-Since headers it saw in DIR.ims
 #   keep_pid PID          killed (bounded) by the EXIT trap
+#   require_relay_curl    require_pkarr, and skip all without curl
 _EXTRA_PIDS=
+
+require_relay_curl() {
+	require_pkarr
+	command -v curl >/dev/null || skip_all "curl not installed"
+}
 
 keep_pid() { _EXTRA_PIDS="$_EXTRA_PIDS $1"; }
 

@@ -330,18 +330,12 @@ is "$(subj "$DOT_PORT")" "pkdns test 1" "DoT serves the first certificate"
 cp "$PKI/server2.pem" "$PKI/live.pem"
 cp "$PKI/server2.key" "$PKI/live.key"
 kill -HUP "$PKDNS_PID"
-for _ in $(seq 1 50); do
-	grep -q 'certificate .* reloaded' "$PKDNS_LOG" && break
-	sleep 0.1
-done
+wait_log 'certificate .* reloaded'
 is "$(subj "$DOT_PORT")" "pkdns test 2" "SIGHUP: DoT serves the new certificate"
 is "$(subj "$DOH_PORT")" "pkdns test 2" "SIGHUP: HTTPS serves the new certificate"
 echo "not a certificate" >"$PKI/live.pem"
 kill -HUP "$PKDNS_PID"
-for _ in $(seq 1 50); do
-	grep -q 'keeping the old certificate' "$PKDNS_LOG" && break
-	sleep 0.1
-done
+wait_log 'keeping the old certificate'
 is "$(subj "$DOT_PORT")" "pkdns test 2" "SIGHUP with a broken file: the old certificate stays"
 
 pkdns_stop

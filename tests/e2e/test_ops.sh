@@ -94,9 +94,9 @@ EOF
 LISTENER=$!
 for _ in $(seq 1 50); do [ -S "$NS" ] && break; sleep 0.1; done
 NOTIFY_SOCKET=$NS pkdns_start "${UP[@]}" --control-socket none
-for _ in $(seq 1 50); do grep -q READY "$TMPD/notify.out" 2>/dev/null && break; sleep 0.1; done
+wait_log READY 5 "$TMPD/notify.out"
 like "$(head -n 1 "$TMPD/notify.out")" "^READY=1\|MAINPID=$PKDNS_PID" "READY=1 (with MAINPID) once the listeners answer"
-for _ in $(seq 1 50); do grep -q STATUS= "$TMPD/notify.out" && break; sleep 0.1; done
+wait_log STATUS= 5 "$TMPD/notify.out"
 like "$(cat "$TMPD/notify.out")" "STATUS=serving; DHT off" "STATUS= says the DHT state"
 kill -HUP "$PKDNS_PID"
 for _ in $(seq 1 50); do [ "$(grep -c READY=1 "$TMPD/notify.out")" -ge 2 ] && break; sleep 0.1; done
@@ -118,7 +118,7 @@ isnt "$rc" 0 "a second start with the same pidfile fails (on another port)"
 like "$out" "already running \(pid $FIRST\)" "  ... saying: already running (pid N)"
 is "$(cat "$PF")" "$FIRST" "  ... and the first one's pidfile is intact"
 kill -HUP "$(cat "$PF")"
-for _ in $(seq 1 50); do grep -q "configuration reloaded" "$PKDNS_LOG" && break; sleep 0.1; done
+wait_log "configuration reloaded"
 like "$(cat "$PKDNS_LOG")" "configuration reloaded" "kill -HUP \$(cat pidfile) still reaches the daemon"
 pkdns_stop
 ok "the pidfile is removed at exit" test ! -e "$PF"

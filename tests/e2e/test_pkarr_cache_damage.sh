@@ -115,12 +115,8 @@ done
 # --- unusable directories ---------------------------------------------------
 # hup_reopen WHAT: SIGHUP makes pkdns open the cache it could not open
 hup_reopen() {
-	local i
 	kill -HUP "$PKDNS_PID"
-	for i in $(seq 1 50); do
-		grep -q 'open again' "$PKDNS_LOG" && break
-		sleep 0.1
-	done
+	wait_log 'open again'
 	like "$(cat "$PKDNS_LOG")" 'packet cache: .* open again' "$1: SIGHUP opens the cache"
 }
 
@@ -148,10 +144,7 @@ answers_both "retried by the timer"
 sleep 1.5
 is "$(grep -c 'open again' "$PKDNS_LOG")" 0 "retried by the timer: still memory only while the file is there"
 rm -f "$F"
-for i in $(seq 1 50); do
-	grep -q 'open again' "$PKDNS_LOG" && break
-	sleep 0.1
-done
+wait_log 'open again'
 like "$(cat "$PKDNS_LOG")" 'packet cache: .* open again' "retried by the timer: opened within 5 s, no SIGHUP"
 pkdns_stop
 from_disk "retried by the timer" "$F"

@@ -100,10 +100,7 @@ q "$KA" A
 is "$(status) $(list A)" "NOERROR 192.0.2.7 192.168.1.1" "no private-address: the policy is off"
 cp "$TMPD/hup.conf" "$TMPD/empty.conf"
 kill -HUP "$PKDNS_PID"
-for i in $(seq 1 50); do
-	grep -q 'configuration reloaded' "$PKDNS_LOG" && break
-	sleep 0.1
-done
+wait_log 'configuration reloaded'
 q "$KA" A
 is "$(status) $(list A)" "NOERROR 192.0.2.7" "private-address added and SIGHUP: the policy applies"
 pkdns_stop

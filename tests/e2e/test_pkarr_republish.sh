@@ -61,10 +61,7 @@ like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.e2e\.example: 1 IPv4 addresses' \
 
 # wait (bounded) for a round that republishes both the asked and the
 # configured key
-for i in $(seq 1 40); do
-	grep -q 'republishing 2 packets' "$PKDNS_LOG" && break
-	sleep 0.25
-done
+wait_log 'republishing 2 packets' 10
 like "$(cat "$PKDNS_LOG")" 'republishing 2 packets' "a round republishes the asked and the configured key"
 like "$(cat "$PKDNS_LOG")" 'republished to [1-9][0-9]* nodes' "the puts are acknowledged by DHT nodes"
 

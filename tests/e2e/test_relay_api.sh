@@ -11,8 +11,7 @@
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 . "$E2E_DIR/pkarr_lib.sh"
 . "$E2E_DIR/relay_lib.sh"
-require_pkarr
-command -v curl >/dev/null || skip_all "curl not installed"
+require_relay_curl
 command -v openssl >/dev/null || skip_all "openssl not installed"
 
 # --check-config knows a relay URL and the CA file

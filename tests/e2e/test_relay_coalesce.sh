@@ -8,8 +8,7 @@
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 . "$E2E_DIR/pkarr_lib.sh"
 . "$E2E_DIR/relay_lib.sh"
-require_pkarr
-command -v curl >/dev/null || skip_all "curl not installed"
+require_relay_curl
 
 nsd_start
 slow_node_start 0.7

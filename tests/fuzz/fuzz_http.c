@@ -23,7 +23,7 @@
  *     -I<dir with an empty config.h> -Isrc tests/fuzz/fuzz_http.c \
  *     src/http/http.c src/http/http1.c src/http/h2.c src/http/parse.c \
  *     src/http/doh.c src/http/tls.c src/dns/server.c src/dns/msg.c \
- *     src/util/log.c src/util/netaddr.c \
+ *     src/util/log.c src/util/netaddr.c src/util/connlimit.c \
  *     -levent -levent_openssl -lssl -lcrypto -lnghttp2 -o fuzz_http
  *   ./fuzz_http -max_len=8192 -max_total_time=120
  */

@@ -22,6 +22,7 @@
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -I<dir with an empty config.h> -Isrc tests/fuzz/fuzz_tcp_framing.c \
  *     src/dns/server.c src/dns/msg.c src/dns/ede.c src/util/log.c src/util/netaddr.c \
+ *     src/util/connlimit.c \
  *     src/http/tls.c -levent -levent_openssl -lssl -lcrypto -o fuzz_tcp_framing
  *   ./fuzz_tcp_framing -max_len=4096 -max_total_time=120
  */

@@ -23,6 +23,11 @@ tests_unit_test_ratelimit_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_ratelimit_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 TESTS += tests/unit/test_ratelimit
 
+check_PROGRAMS += tests/unit/test_connlimit
+tests_unit_test_connlimit_SOURCES = tests/unit/test_connlimit.c
+tests_unit_test_connlimit_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_connlimit
+
 check_PROGRAMS += tests/unit/test_acl
 tests_unit_test_acl_SOURCES = tests/unit/test_acl.c
 tests_unit_test_acl_LDADD = libpkdns.a $(DEPS_LIBS)

@@ -323,6 +323,17 @@ sim_new(struct dht_config *cfg, enum policy pol, uint64_t rtt)
 	sim.d = dht_new(cfg, sim.now);
 }
 
+/* sim_new with silent peers (rtt 5), the DHT remade in another mode. */
+static void
+sim_new_mode(struct dht_config *cfg, enum dht_mode mode)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	sim_new(cfg, P_SILENT, 5);
+	dht_free(sim.d);
+	cfg->mode = mode;
+	sim.d = dht_new(cfg, sim.now);
+}
+
 static void
 add_boot(const struct dht_addr *a)
 {
@@ -766,11 +777,7 @@ test_adaptive(void)
 	uint8_t tok[3][32], lantok[32], bad[20];
 	size_t toklen[3], lantoklen;
 
-	memset(&cfg, 0, sizeof(cfg));
-	sim_new(&cfg, P_SILENT, 5);
-	dht_free(sim.d);
-	cfg.mode = DHT_MODE_ADAPTIVE;
-	sim.d = dht_new(&cfg, sim.now);
+	sim_new_mode(&cfg, DHT_MODE_ADAPTIVE);
 	memset(&spoof, 0, sizeof(spoof));
 	spoof.family = 4;
 	spoof.port = 6881;
@@ -824,11 +831,7 @@ nodes_after_queries(bool loopback_boot)
 	struct dht_addr a;
 	struct dht_info info;
 
-	memset(&cfg, 0, sizeof(cfg));
-	sim_new(&cfg, P_SILENT, 5);
-	dht_free(sim.d);
-	cfg.mode = DHT_MODE_SERVER;
-	sim.d = dht_new(&cfg, sim.now);
+	sim_new_mode(&cfg, DHT_MODE_SERVER);
 	memset(&a, 0, sizeof(a));
 	a.family = 4;
 	a.ip[0] = 127;

@@ -515,6 +515,36 @@ test_names(void)
 	is_int(dns_lower(0xc4), 0xc4, "dns_lower high byte untouched");
 }
 
+/* dns_msg_first_rr / dns_msg_next_rr over one question and two records */
+static void
+test_rr_walk(void)
+{
+	static const uint8_t m[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 1,
+		/* question: a. A IN */
+		1, 'a', 0, 0, 1, 0, 1,
+		/* answer: a. (pointer) A IN TTL 0x80000e10 10.0.0.1 */
+		0xc0, 12, 0, 1, 0, 1, 0x80, 0, 0x0e, 0x10, 0, 4, 10, 0, 0, 1,
+		/* additional: OPT, root, no rdata */
+		0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0,
+	};
+	struct dns_rr r;
+	unsigned n = 0;
+	size_t off = dns_msg_first_rr(m, sizeof(m), &n);
+
+	is_int(off, 19, "first record after the question");
+	is_int(n, 2, "two records after the question");
+	off = dns_msg_next_rr(m, sizeof(m), off, &r);
+	ok(off == 35 && r.owner == 19 && r.type == 1 && r.ttl == 0x80000e10u && r.rdata == 31 &&
+	    r.rdlen == 4, "the A record: owner, type, TTL as sent, rdata");
+	off = dns_msg_next_rr(m, sizeof(m), off, &r);
+	ok(off == sizeof(m) && r.type == 41 && r.rdlen == 0, "the OPT record, to the end");
+	is_int(dns_msg_next_rr(m, sizeof(m) - 1, 35, &r), 0, "a record cut short: 0");
+	is_int(dns_msg_next_rr(m, 34, 19, &r), 0, "rdata past the end: 0");
+	is_int(dns_msg_first_rr(m, 18, &n), 0, "a question cut short: 0");
+	is_int(dns_msg_first_rr(m, 11, &n), 0, "a short header: 0");
+}
+
 int
 main(void)
 {
@@ -525,5 +555,6 @@ main(void)
 	test_error_reply();
 	test_opt_truncate();
 	test_names();
+	test_rr_walk();
 	return tap_done();
 }

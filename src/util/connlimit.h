@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * connlimit.h -- the table of a TCP server's connections (the DNS
+ * server's TCP/DoT side and the HTTP server): caps in all and per
+ * client (an IPv4 address, or an IPv6 /64), and a full table closing
+ * its least recently active idle connection rather than refusing the
+ * newcomer (RFC 7766 section 6.2.3). No sockets here but the listening
+ * one: the owner embeds a struct connlimit_link in each connection and
+ * says, by callback, which are idle and how one is closed.
+ */
+#ifndef PKDNS_UTIL_CONNLIMIT_H
+#define PKDNS_UTIL_CONNLIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/** The connection that embeds link l as member m. */
+#define CONNLIMIT_OWNER(l, type, m) ((type *)(void *)((char *)(l) - offsetof(type, m)))
+
+/** A connection as the table sees it. */
+struct connlimit_link {
+	struct connlimit_link *prev, *next; /* most recently active first */
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+};
+
+/** How idle a connection is, for choosing one to close. */
+enum connlimit_idle {
+	CONNLIMIT_BUSY,    /**< work in flight: never closed to make room */
+	CONNLIMIT_PARTIAL, /**< idle, but bytes half-received or unsent */
+	CONNLIMIT_IDLE     /**< nothing at all in flight */
+};
+
+struct connlimit {
+	struct connlimit_link *head, *tail; /* most recently active first */
+	unsigned n;
+	/** @return how idle the connection of l is */
+	enum connlimit_idle (*idle)(struct connlimit_link *l);
+	/** Close the connection of l to make room (it calls connlimit_remove). */
+	void (*evict)(struct connlimit_link *l);
+};
+
+/**
+ * An empty table.
+ * @param idle says how idle a connection is
+ * @param evict closes a connection chosen to make room
+ */
+void connlimit_init(struct connlimit *t, enum connlimit_idle (*idle)(struct connlimit_link *),
+    void (*evict)(struct connlimit_link *));
+
+/**
+ * Whether a and b are one client for the per-client cap: the same IPv4
+ * address (an IPv4-mapped IPv6 address counts as its IPv4 address) or
+ * the same IPv6 /64.
+ */
+bool connlimit_same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/**
+ * Room for a newcomer from peer: when its client has max_per_client
+ * connections, close that client's least recently active idle one; when
+ * the table has max_total, anyone's. A client over its share crowds out
+ * only itself.
+ * @param max_per_client 0 for no per-client cap
+ * @param salen at most sizeof(struct sockaddr_storage)
+ * @return 0 when the newcomer may be added, -1 when every candidate is busy
+ */
+int connlimit_admit(struct connlimit *t, const struct sockaddr *peer, socklen_t salen,
+    unsigned max_total, unsigned max_per_client);
+
+/**
+ * Close the least recently active connection with nothing in flight,
+ * preferring a CONNLIMIT_IDLE one to a CONNLIMIT_PARTIAL one.
+ * @param client only this client's connections, or NULL for anyone's
+ * @return false when every candidate is busy
+ */
+bool connlimit_make_room(struct connlimit *t, const struct sockaddr_storage *client);
+
+/**
+ * Add l, from peer, as the most recently active.
+ * @param salen at most sizeof(struct sockaddr_storage)
+ */
+void connlimit_add(struct connlimit *t, struct connlimit_link *l, const struct sockaddr *peer,
+    socklen_t salen);
+
+/** Take l out of the table. */
+void connlimit_remove(struct connlimit *t, struct connlimit_link *l);
+
+/** l did something useful: make it the most recently active. */
+void connlimit_touch(struct connlimit *t, struct connlimit_link *l);
+
+/**
+ * A non-blocking, close-on-exec TCP socket listening on addr (IPv6
+ * only on an IPv6 address, SO_REUSEADDR, backlog 128).
+ * @return the descriptor, or -1 with errno set
+ */
+int connlimit_listen_socket(const struct sockaddr *addr, socklen_t len);
+
+#endif
