@@ -32,6 +32,7 @@
 #include "http/tls.h"
 #include "util/log.h"
 #include "util/netaddr.h"
+#include "util/time.h"
 
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
@@ -40,9 +41,15 @@
 struct http_listener {
 	struct http_server *srv;
 	struct evconnlistener *lev;
+	struct event *resume;      /* accepting again after an accept() error */
 	struct tls_server *tls;
+	uint64_t log_ms;           /* when an accept error was last logged */
+	uint64_t unlogged;         /* accept errors since then */
 	struct http_listener *next;
 };
+
+#define ACCEPT_PAUSE_MS 100    /* after accept() fails (EMFILE...) */
+#define ACCEPT_LOG_MS 10000    /* at most one accept error line per 10 s */
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static enum connlimit_idle conn_idle(struct connlimit_link *l);
@@ -640,11 +647,35 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 }
 
 static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_listener *l = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->lev);
+}
+
+/* accept() failed for a reason libevent does not retry (EMFILE, ENFILE,
+ * ENOBUFS...): the listener stays readable, so without a pause this would
+ * spin at full CPU and log a line per attempt (as the DNS listeners). */
+static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	(void)arg;
-	(void)lev;
-	log_warn("accept: %s", strerror(errno));
+	struct http_listener *l = arg;
+	int e = errno;
+	uint64_t now = time_mono_ms();
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	l->unlogged++;
+	if (l->log_ms == 0 || now - l->log_ms >= ACCEPT_LOG_MS) {
+		log_warn("accept: %s (%llu times since the last such line); pausing HTTP "
+			 "accepts %d ms at a time", strerror(e), (unsigned long long)l->unlogged,
+		    ACCEPT_PAUSE_MS);
+		l->log_ms = now ? now : 1;
+		l->unlogged = 0;
+	}
+	evconnlistener_disable(lev);
+	evtimer_add(l->resume, &pause);
 }
 
 int
@@ -668,10 +699,16 @@ http_server_listen(struct http_server *s, const struct sockaddr *addr, socklen_t
 	}
 	l->srv = s;
 	l->tls = tls;
+	l->resume = evtimer_new(s->base, resume_cb, l);
 	l->lev = evconnlistener_new(s->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
 	    -1, fd);
-	if (!l->lev) {
-		close(fd);
+	if (!l->lev || !l->resume) {
+		if (l->resume)
+			event_free(l->resume);
+		if (l->lev)
+			evconnlistener_free(l->lev);
+		else
+			close(fd);
 		free(l);
 		return -1;
 	}
@@ -689,6 +726,7 @@ http_server_close_listeners(struct http_server *s)
 		struct http_listener *l = s->listeners;
 		s->listeners = l->next;
 		evconnlistener_free(l->lev);
+		event_free(l->resume);
 		free(l);
 	}
 }

@@ -139,6 +139,53 @@ else
 fi
 pkdns_stop
 
+# --- the same at the HTTP (DoH, relay API) listener ---
+hp=$(pick_port)
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --http-listen 127.0.0.1:"$hp"
+q www.e2e.example A
+nfd=$(find /proc/"$PKDNS_PID"/fd -mindepth 1 -maxdepth 1 | wc -l)
+if prlimit --pid "$PKDNS_PID" --nofile=$((nfd + 8)): 2>/dev/null; then
+	rm -f "$TMPD/fdhog.ready"
+	"$PYTHON" - "$hp" "$TMPD/fdhog.ready" <<'EOF' &
+import socket, sys, time
+conns = []
+for i in range(60):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (10 + i % 20), 0))  # under the per-client cap
+    s.settimeout(1)
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        conns.append(s)
+    except OSError:
+        s.close()
+open(sys.argv[2], "w").close()
+time.sleep(4)
+EOF
+	hog=$!
+	for _ in $(seq 1 50); do [ -e "$TMPD/fdhog.ready" ] && break; sleep 0.1; done
+	sleep 0.5
+	cpu0=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
+	sleep 2
+	cpu1=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
+	ticks=$(getconf CLK_TCK)
+	diag "HTTP: CPU over 2 s at the fd limit: $((cpu1 - cpu0)) ticks of $((2 * ticks))"
+	cmp_ok $((cpu1 - cpu0)) -lt $((ticks / 2)) "HTTP at the fd limit: under 25 % CPU over 2 s (no accept loop)"
+	n=$(grep -c 'accept:' "$PKDNS_LOG")
+	diag "HTTP accept error lines: $n; $(grep 'accept:' "$PKDNS_LOG" | head -n 1)"
+	cmp_ok "$n" -ge 1 "  ... the accept error is logged"
+	cmp_ok "$n" -le 2 "  ... at most one line per 10 s"
+	q www.e2e.example A
+	is "$(status)" NOERROR "  ... UDP still answers (from the cache)"
+	wait "$hog"
+	sleep 0.5
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+		"http://127.0.0.1:$hp/dns-query?dns=AAABAAABAAAAAAAAA3d3dwNlMmUHZXhhbXBsZQAAAQAB")
+	is "$code" 200 "  ... once the clients left, HTTP accepts again (DoH GET 200)"
+else
+	for t in cpu logged bounded udp recovers; do skip "HTTP fd limit: $t" "prlimit cannot change the limit of a running process here"; done
+fi
+pkdns_stop
+
 # --- at start-up, tcp-max-connections must fit the descriptor limit ---
 p=$(pick_port)
 out=$(timeout -s TERM 3 prlimit --nofile=200:200 "$PKDNS" -d --dht-mode off -l 127.0.0.1:"$p" \
