@@ -13,8 +13,34 @@
 . "$E2E_DIR/pkarr_lib.sh"
 require_pkarr
 
-HOST_PID=
+HOST_PID= HOLD_PID=
+# The testnet's 20 ports are picked at the start and named in pkdns's
+# bootstrap, but the network comes up seconds later: until then a holder
+# keeps them bound, or a test running beside this one may take one.
+hold_ports() {
+	"$PYTHON" - "$TESTNET_PORT" "$TMPD/hold.release" <<'EOF' &
+import os, socket, sys, time
+base = int(sys.argv[1])
+socks = []
+for p in range(base, base + 20):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", p))
+    socks.append(s)
+for _ in range(1200):  # 60 s at most
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.05)
+EOF
+	HOLD_PID=$!
+}
+release_ports() {
+	[ -n "$HOLD_PID" ] || return 0
+	: >"$TMPD/hold.release"
+	wait "$HOLD_PID" 2>/dev/null
+	HOLD_PID=
+}
 host_start() { # the DHT network: a pkdns hosting a testnet on $TESTNET_PORT
+	release_ports
 	"$PKDNS" -d -l 127.0.0.1:"$(pick_port)" --dht-mode client --dht-port 0 --dnssec no \
 		--testnet 20 --testnet-port "$TESTNET_PORT" >>"$TMPD/host.log" 2>&1 &
 	HOST_PID=$!
@@ -29,6 +55,7 @@ host_stop() {
 }
 _boot_cleanup() {
 	local rc=$?
+	release_ports
 	host_stop
 	(exit $rc)
 	_pkarr_cleanup
@@ -43,6 +70,7 @@ printf '%s\n' '$ORIGIN later.example.' '$TTL 60' \
 nsd_start
 TESTNET_PORT=$(pick_testnet_port)
 [ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports"
+hold_ports
 DEAD=$(pick_port)
 [ -n "$DEAD" ] || bail_out "no free port"
 
