@@ -34,6 +34,7 @@
 #include "dns/server.h"
 #include "http/front.h"
 #include "icann/icann.h"
+#include "pkarr/resolver.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/ratelimit.h"
@@ -494,7 +495,7 @@ pkdns_log_stats(struct pkdns *d)
 
 	size_t packets, nodes, nodes6;
 
-	pkdns_pkarr_stats(d, &packets, &nodes, &nodes6);
+	pkdns_resolver_stats(d, &packets, &nodes, &nodes6);
 	cache_get_stats(d->cache, &cs);
 	dns_server_get_stats(d->dns, &ss);
 	log_msg(LOG_LVL_WARN < d->conf.verbose ? LOG_LVL_INFO : LOG_LVL_WARN, "stats",
@@ -607,6 +608,7 @@ pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
 	}
 	ratelimit_set(d->rl_query, c->ratelimit, c->ratelimit_burst);
 	cache_set_stale(d->cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_resolver_reconfigure(d, c);
 	pkdns_pkarr_reconfigure(d, c);
 }
 
@@ -619,7 +621,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 
 	log_reopen();
-	pkdns_pkarr_reopen_cache(d);
+	pkarr_resolver_reopen_cache(d->resolver);
 	/* a configuration with errors changes nothing: the old one serves on */
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {
 		log_err("SIGHUP: configuration has errors, keeping the old one");
@@ -782,10 +784,11 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		goto fail;
 	d->http = http_front_server(d->front);
 
-	if (pkdns_pkarr_init(d) < 0)
+	/* the resolver, then its clients: DNS questions and the relay API */
+	if (pkdns_resolver_start(d) < 0 || pkdns_pkarr_init(d, d->resolver) < 0)
 		goto fail;
-	/* RELAY: the pkarr relay API on the HTTP listeners */
-	d->relay = relay_api_new(d);
+	/* the pkarr relay API on the HTTP listeners */
+	d->relay = relay_api_new(d, d->resolver);
 	if (!d->relay || relay_http_mount(d->http, d->relay) < 0)
 		goto fail;
 	pkdns_apply_conf(d, &d->conf);
@@ -853,6 +856,8 @@ pkdns_free(struct pkdns *d)
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
 	relay_api_free(d->relay);
+	/* after its clients, before d->icann (its bootstrap questions) */
+	pkarr_resolver_free(d->resolver);
 	while (!LIST_EMPTY(&d->icann_res)) {
 		struct icann_res *res = LIST_FIRST(&d->icann_res);
 		while (!LIST_EMPTY(&res->waiters)) {
