@@ -13,7 +13,10 @@
 # name is queried once before measuring (cache warm), and checked.
 #
 # Environment: ROUNDS (3), SECONDS_PER_RUN (10), CLIENTS (8), BENCH_PROFILE=1
-# also records a perf profile of pkdns under load and prints its top.
+# also records a perf profile of pkdns under load and prints its top;
+# PKDNS_ARGS adds options to pkdns (e.g. "--cache-size 4k": an answer
+# cache too small to hold the names, so that most answers come from the
+# packet cache, as bench/answer_cost.sh measures in isolation).
 # Bounded: about 2.5 minutes with the defaults.
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/lib.sh"
@@ -31,9 +34,10 @@ PK_PORT=$(free_port)
 UB_PORT=$(free_port)
 say "testnet on 127.0.0.1:$TN, pkdns on :$PK_PORT, unbound on :$UB_PORT"
 
+# shellcheck disable=SC2086
 bg pkdns "$PKDNS" -d -v --testnet 20 --testnet-port "$TN" --dht-port 0 \
 	-l "127.0.0.1:$PK_PORT" -f 127.0.0.1:9 --dnssec no --ratelimit 0 \
-	--dht-ratelimit 0 --stats-interval 0
+	--dht-ratelimit 0 --stats-interval 0 ${PKDNS_ARGS:-}
 sleep 1
 kill -0 "$(pid_of pkdns)" || { cat "$WORK/pkdns.log"; exit 1; }
 

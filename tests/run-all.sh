@@ -26,7 +26,7 @@ sanitize=no
 BUILD_DEPS="build-essential autoconf automake pkg-config libldns-dev libsodium-dev
   libevent-dev libunbound-dev liblmdb-dev dns-root-data libssl-dev libnghttp2-dev"
 TEST_DEPS="dnsutils knot-dnsutils ldnsutils nsd unbound dnsmasq-base python3
-  python3-libtorrent iproute2 procps shellcheck curl openssl dnsperf nghttp2-client chromium libnss3-tools nodejs npm"
+  python3-libtorrent iproute2 procps shellcheck curl openssl dnsperf nghttp2-client chromium libnss3-tools nodejs npm prometheus"
 
 # the tools the tests drive live in sbin, which a plain `su` leaves out
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"

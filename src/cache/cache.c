@@ -636,6 +636,41 @@ cache_remove(struct cache *c, const struct cache_key *key)
 	remove_key(c, key, key_hash(c, key));
 }
 
+/* Whether wire name n (lower case) is zone z or under it: z is a whole
+ * number of labels at the end of n. */
+static bool
+name_under(const uint8_t *n, size_t nlen, const uint8_t *z, size_t zlen)
+{
+	size_t off = 0;
+
+	while (off < nlen && nlen - off >= zlen) {
+		if (nlen - off == zlen)
+			return memcmp(n + off, z, zlen) == 0;
+		if (n[off] == 0)
+			break;
+		off += (size_t)n[off] + 1;
+	}
+	return false;
+}
+
+size_t
+cache_remove_under(struct cache *c, const uint8_t *zone, size_t zone_len)
+{
+	struct cache_entry *e, *next;
+	size_t n = 0;
+
+	if (!c || !zone || zone_len == 0 || zone_len > 255)
+		return 0;
+	for (e = c->head; e; e = next) {
+		next = e->next;
+		if (name_under(entry_name_c(e), e->qname_len, zone, zone_len)) {
+			entry_drop(c, e);
+			n++;
+		}
+	}
+	return n;
+}
+
 void
 cache_get_stats(const struct cache *c, struct cache_stats *st)
 {

@@ -172,6 +172,16 @@ long cache_lookup(struct cache *c, const struct cache_key *key, uint16_t id,
 void cache_remove(struct cache *c, const struct cache_key *key);
 
 /**
+ * Drop every entry whose name is zone or a name under it (pkdns-control
+ * flush_zone). Walks the whole cache: for an operator, not a hot path.
+ * @param c the cache
+ * @param zone wire-format name, lower-cased, root label included
+ * @param zone_len its length
+ * @return how many entries were dropped
+ */
+size_t cache_remove_under(struct cache *c, const uint8_t *zone, size_t zone_len);
+
+/**
  * Read the counters.
  * @param c the cache
  * @param st filled in

@@ -5,7 +5,7 @@
  *
  * A packet goes on the DHT as a BEP 44 mutable item with k = public key,
  * seq = timestamp in microseconds, v = the DNS message and no salt
- * (DESIGN.md, "SignedPacket"). Resolving waits for the whole look-up so
+ * (doc/design.md, "SignedPacket"). Resolving waits for the whole look-up so
  * the highest seq seen wins, not the first answer.
  */
 #include "config.h"

@@ -32,7 +32,8 @@
 #include "util/netaddr.h"
 #include "util/time.h"
 
-/* The routers every Mainline client bootstraps from (DESIGN.md). */
+/* The routers every Mainline client bootstraps from (doc/design.md,
+ * "Bootstrap"). */
 static const char *const default_bootstrap[] = {
 	"router.bittorrent.com:6881",
 	"router.utorrent.com:6881",

@@ -4,8 +4,8 @@
  * keys (generate, publickey) and the helpers every command shares.
  *
  * A seed file holds a 32-byte Ed25519 seed as 64 hex digits and a
- * newline, mode 0600 (DESIGN.md, "Interfaces the outside world depends
- * on"). Global options may come before or after the command, as users of
+ * newline, mode 0600 (doc/design.md, "Interfaces others depend on").
+ * Global options may come before or after the command, as users of
  * the Rust pkdns-cli are used to.
  */
 #include "config.h"

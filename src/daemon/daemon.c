@@ -30,6 +30,7 @@
 #include "daemon/internal.h"
 #include "daemon/relay_api.h"
 #include "daemon/relay_http.h"
+#include "daemon/ops.h"
 #include "dns/acl.h"
 #include "dns/server.h"
 #include "http/front.h"
@@ -528,6 +529,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 
 	log_info("signal %d: stopping", (int)sig);
+	pkdns_ops_stopping(d); /* issue 14: STOPPING=1 */
 	dns_server_close_listeners(d->dns);
 	http_front_close_listeners(d->front);
 	event_base_loopexit(d->base, NULL);
@@ -615,10 +617,16 @@ pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct pkdns *d = arg;
-	struct conf fresh;
 	(void)sig;
 	(void)what;
+	/* issue 14: the control channel's reload takes the same path */
+	(void)pkdns_ops_reload(arg, NULL, 0);
+}
+
+int
+pkdns_reload(struct pkdns *d)
+{
+	struct conf fresh;
 
 	log_reopen();
 	pkarr_resolver_reopen_cache(d->resolver);
@@ -626,11 +634,12 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {
 		log_err("SIGHUP: configuration has errors, keeping the old one");
 		conf_free(&fresh);
-		return;
+		return -1;
 	}
 	pkdns_apply_conf(d, &fresh);
 	conf_free(&fresh);
 	log_info("SIGHUP: configuration reloaded");
+	return 0;
 }
 
 static void
@@ -656,48 +665,6 @@ add_signal(struct pkdns *d, int sig, event_callback_fn fn, struct event **ev)
 	return (*ev && event_add(*ev, NULL) == 0) ? 0 : -1;
 }
 
-/* The pidfile is opened before daemon() changes directory to / (so a
- * relative path works, and an error reaches the terminal) and written
- * after it, with the child's PID. It is not truncated at open, so a second
- * pkdns that fails later leaves the running one's file alone.
- * @return the descriptor, or -1 after logging; *abs: the absolute path */
-static int
-pidfile_open(const char *path, char **abs)
-{
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	char dir[PATH_MAX], real[PATH_MAX];
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
-	    slash ? (slash == path ? "/" : path) : ".");
-	if (!*base || !realpath(dir, real)) {
-		log_err("pidfile %s: %s", path, *base ? strerror(errno) : "not a file name");
-		return -1;
-	}
-	*abs = malloc(strlen(real) + strlen(base) + 2);
-	if (!*abs)
-		return -1;
-	sprintf(*abs, "%s/%s", strcmp(real, "/") ? real : "", base);
-	fd = open(*abs, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		log_err("pidfile %s: %s", *abs, strerror(errno));
-	return fd;
-}
-
-static int
-pidfile_write(int fd, const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
-		log_err("pidfile %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 struct pkdns *
 pkdns_new(struct conf *cfg, int argc, char **argv)
 {
@@ -712,15 +679,15 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	}
 	d->conf = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	/* pkdns_free() removes d->conf.pidfile: set once this process wrote it */
-	char *pidfile = d->conf.pidfile, *pidfile_abs = NULL;
-	int pidfd = -1;
-	d->conf.pidfile = NULL;
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 	d->base = event_base_new();
 	if (!d->base)
+		goto fail;
+	/* issue 14: the user looked up, the pidfile locked (a second
+	 * instance stops here), the service manager's socket */
+	if (pkdns_ops_early(d) < 0)
 		goto fail;
 	d->cache = cache_new((size_t)d->conf.cache_size);
 	if (!d->cache) {
@@ -804,7 +771,8 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		if (!d->ev_stats || event_add(d->ev_stats, &tv) < 0)
 			goto fail;
 	}
-	if (pidfile && (pidfd = pidfile_open(pidfile, &pidfile_abs)) < 0)
+	/* issue 14: control socket and /metrics, before the privilege drop */
+	if (pkdns_ops_open(d) < 0)
 		goto fail;
 	if (!d->conf.foreground) {
 		if (daemon(0, 0) < 0) {
@@ -815,21 +783,11 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		/* the event base must notice the fork */
 		event_reinit(d->base);
 	}
-	if (pidfd >= 0) {
-		d->conf.pidfile = pidfile_abs;
-		pidfile_abs = NULL;
-		if (pidfile_write(pidfd, d->conf.pidfile) < 0)
-			goto fail;
-		close(pidfd);
-		pidfd = -1;
-	}
-	free(pidfile);
+	/* issue 14: pidfile written, privileges dropped, READY=1 */
+	if (pkdns_ops_started(d) < 0)
+		goto fail;
 	return d;
 fail:
-	if (pidfd >= 0)
-		close(pidfd);
-	free(pidfile);
-	free(pidfile_abs);
 	pkdns_free(d);
 	return NULL;
 }
@@ -853,6 +811,7 @@ pkdns_free(struct pkdns *d)
 		return;
 	/* HTTP first: its requests cancel their held DNS queries */
 	http_front_free(d->front);
+	pkdns_ops_free(d); /* issue 14: after HTTP, whose routes it mounted */
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
 	relay_api_free(d->relay);
@@ -886,8 +845,6 @@ pkdns_free(struct pkdns *d)
 		event_free(d->ev_stats);
 	if (d->base)
 		event_base_free(d->base);
-	if (d->conf.pidfile)
-		unlink(d->conf.pidfile);
 	conf_free(&d->conf);
 	free(d->rebind);
 	free(d);

@@ -89,6 +89,7 @@ struct pkdns {
 	struct relay_api *relay;              /* the relay API, a resolver client */
 	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_stats stats;
+	struct pkdns_ops *ops;        /* issue 14: daemon/ops.h */
 };
 
 /**

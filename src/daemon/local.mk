@@ -3,6 +3,8 @@
 sbin_PROGRAMS += src/pkdns
 src_pkdns_SOURCES = src/daemon/main.c src/daemon/daemon.c src/daemon/daemon.h \
 	src/daemon/internal.h src/daemon/pkarr_path.c src/daemon/resolver_conf.c \
+	src/daemon/ops.c src/daemon/ops.h src/daemon/control.c src/daemon/control.h \
+	src/daemon/metrics.c \
 	src/daemon/request.c src/daemon/request.h \
 	src/daemon/reply.c \
 	src/daemon/relay_api.c src/daemon/relay_api.h \

@@ -24,6 +24,7 @@
 #define LOG_MODULE "pkarr"
 #include "cache/cache.h"
 #include "daemon/internal.h"
+#include "daemon/ops.h"
 #include "dns/server.h"
 #include "icann/icann.h"
 #include "pkarr/answer.h"
@@ -124,7 +125,7 @@ static void task_step(struct pk_task *t);
 static void task_fail(struct pk_task *t, int rcode, enum pkdns_fail why);
 static void task_ns_key_got(void *ctx, const struct pkarr_resolver_result *res);
 static int task_get(struct pk_task *t, const uint8_t pk[32], pkarr_resolver_get_fn fn,
-    struct pkarr_packet *out, bool *stale);
+    struct pkarr_view *view, bool *stale);
 
 /* ---- tasks ----------------------------------------------------------- */
 
@@ -626,10 +627,10 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
     struct sockaddr_storage *addrs, size_t max)
 {
 	static const ldns_rr_type types[2] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA };
-	struct pkarr_packet pkt;
+	struct pkarr_view v; /* valid until the next call into the resolver */
 	size_t n = 0;
 
-	switch (pkarr_resolver_cached(pp->r, pk, &pkt, NULL)) {
+	switch (pkarr_resolver_cached_view(pp->r, pk, &v)) {
 	case PKARR_RESOLVER_FOUND:
 		break;
 	case PKARR_RESOLVER_NONE:
@@ -641,7 +642,7 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
 		ldns_rr_list *an = ldns_rr_list_new(), *au = ldns_rr_list_new();
 		ldns_rdf *cname = NULL;
 		if (an && au &&
-		    pkarr_answer(&pkt, target, types[i], &pp->params, an, au, NULL, &cname) ==
+		    pkarr_answer_view(&v, target, types[i], &pp->params, an, au, NULL, &cname) ==
 			PKARR_ANS_OK)
 			n += rr_addrs(an, DNS_PORT, addrs + n, max - n);
 		ldns_rdf_deep_free(cname);
@@ -711,7 +712,7 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 	 * (once: a key with no packet is remembered as negative). */
 	if (lookup_key && !t->ns_key_asked) {
 		t->ns_key_asked = true;
-		struct pkarr_packet unused;
+		struct pkarr_view unused;
 		bool stale;
 		/* just missed in the cache: a look-up (or a failure) */
 		int rc = task_get(t, key_pk, task_ns_key_got, &unused, &stale);
@@ -725,7 +726,7 @@ task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 }
 
 static void
-task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
+task_answer(struct pk_task *t, const struct pkarr_view *v)
 {
 	ldns_rr_list *an = ldns_rr_list_new(), *ns = ldns_rr_list_new(), *ar = ldns_rr_list_new();
 	ldns_rdf *target = NULL;
@@ -738,8 +739,8 @@ task_answer(struct pk_task *t, const struct pkarr_packet *pkt)
 		task_fail(t, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL);
 		return;
 	}
-	st = pkarr_answer(pkt, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an, ns, ar,
-	    &target);
+	st = pkarr_answer_view(v, t->name, (ldns_rr_type)t->req.q->info.qtype, &t->pp->params, an,
+	    ns, ar, &target);
 	move_rrs(t->req.chain, an);
 	ldns_rr_list_deep_free(an);
 	switch (st) {
@@ -799,7 +800,7 @@ task_got(void *ctx, const struct pkarr_resolver_result *res)
 	case PKARR_RESOLVER_FOUND:
 		if (res->stale)
 			pkdns_reply_stale(t->req.q);
-		task_answer(t, res->pkt);
+		task_answer(t, res->view); /* no view: SERVFAIL (pkarr_answer_view of NULL) */
 		break;
 	case PKARR_RESOLVER_NONE:
 		task_no_packet(t);
@@ -827,16 +828,23 @@ task_ns_key_got(void *ctx, const struct pkarr_resolver_result *res)
 }
 
 /* Ask the resolver for pk's packet for t, answered by fn later, or fail t.
- * @return 0 when waiting, 1 with the packet in out (stale set), 2 with no
- *         packet, -1 when t was failed (and freed) */
+ * @return 0 when waiting, 1 with the packet's view (valid until the next
+ *         call into the resolver; stale set), 2 with no packet, -1 when t
+ *         was failed (and freed) */
 static int
 task_get(struct pk_task *t, const uint8_t pk[32], pkarr_resolver_get_fn fn,
-    struct pkarr_packet *out, bool *stale)
+    struct pkarr_view *view, bool *stale)
 {
 	struct pkarr_path *pp = t->pp;
+	int rc = pkarr_resolver_get_view(pp->r, pk, (const struct sockaddr *)&t->req.q->client, fn,
+	    t, view, stale, &t->get);
 
-	switch (pkarr_resolver_get(pp->r, pk, (const struct sockaddr *)&t->req.q->client, fn, t, out,
-	    stale, &t->get)) {
+	/* issue 14: metrics, a hit is a packet or a negative entry (the
+	 * question's own key; not a name server's) */
+	if (memcmp(pk, t->pk, 32) == 0)
+		pkdns_ops_packet_cache(pp->d,
+		    rc == PKARR_RESOLVER_FOUND || rc == PKARR_RESOLVER_NONE);
+	switch (rc) {
 	case PKARR_RESOLVER_FOUND:
 		return 1;
 	case PKARR_RESOLVER_NONE:
@@ -859,14 +867,14 @@ task_get(struct pk_task *t, const uint8_t pk[32], pkarr_resolver_get_fn fn,
 static void
 task_step(struct pk_task *t)
 {
-	struct pkarr_packet pkt;
+	struct pkarr_view v;
 	bool stale = false;
 
-	switch (task_get(t, t->pk, task_got, &pkt, &stale)) {
+	switch (task_get(t, t->pk, task_got, &v, &stale)) {
 	case 1:
 		if (stale)
 			pkdns_reply_stale(t->req.q);
-		task_answer(t, &pkt);
+		task_answer(t, &v);
 		break;
 	case 2:
 		task_no_packet(t);

@@ -18,6 +18,7 @@
 #include "cache/cache.h"
 #include "daemon/internal.h"
 #include "daemon/request.h"
+#include "daemon/ops.h"
 #include "dns/msg.h"
 #include "dns/server.h"
 #include "util/log.h"
@@ -278,6 +279,8 @@ count_reply(struct pkdns_req *r)
 	if (r->rcode == DNS_RCODE_SERVFAIL && !r->stale && r->reason != PKDNS_FAIL_BOGUS &&
 	    (r->path == PKDNS_PATH_ICANN || r->used_icann))
 		d->stats.icann_failures++;
+	/* issue 14: metrics by transport, path, rcode and reason */
+	pkdns_ops_replied(d, (int)r->transport, (int)r->path, r->rcode, (int)r->reason);
 }
 
 bool

@@ -15,6 +15,7 @@
 
 #define LOG_MODULE "pkarr"
 #include "daemon/internal.h"
+#include "daemon/ops.h"
 #include "icann/icann.h"
 #include "pkarr/resolver.h"
 #include "util/log.h"
@@ -70,6 +71,13 @@ host_cancel(void *ctx, void *handle)
 	free(h);
 }
 
+/* A DHT look-up ended: the latency histogram (ops.c). */
+static void
+lookup_observed(void *ctx, uint64_t ms, bool found)
+{
+	pkdns_ops_lookup_observed(ctx, ms, found);
+}
+
 /* The resolver's settings in c. */
 static void
 resolver_config(const struct conf *c, struct pkarr_resolver_config *rc)
@@ -89,6 +97,10 @@ resolver_config(const struct conf *c, struct pkarr_resolver_config *rc)
 	default: rc->dht_mode = PKARR_RESOLVER_DHT_ADAPTIVE; break;
 	}
 	rc->dht_port = c->dht_port;
+	if (c->n_dht_listen > 0) {
+		rc->dht_listen = &c->dht_listen[0].ss;
+		rc->dht_listen_len = (uint32_t)c->dht_listen[0].len;
+	}
 	rc->testnet = c->testnet;
 	rc->testnet_port = c->testnet_port;
 	rc->testnet_rtt = c->testnet_rtt;
@@ -109,9 +121,11 @@ int
 pkdns_resolver_start(struct pkdns *d)
 {
 	struct pkarr_resolver_config rc;
-	struct pkarr_resolver_hooks hooks = { d, host_resolve, host_cancel };
+	struct pkarr_resolver_hooks hooks = { d, host_resolve, host_cancel, lookup_observed };
 
 	resolver_config(&d->conf, &rc);
+	if (d->conf.n_dht_listen > 1)
+		log_warn("dht-listen: only the first address is used");
 	d->resolver = pkarr_resolver_new(d->base, &rc, &hooks);
 	return d->resolver ? 0 : -1;
 }

@@ -69,6 +69,7 @@ struct dht_node {
 	struct event *emu_timer;  /* fires at the first queued datagram */
 	struct emu_pkt *q;        /* min-heap on due_ms */
 	size_t nq;
+	uint64_t sent, received;  /* datagrams, for the metrics */
 };
 
 struct dht_testnet {
@@ -254,6 +255,7 @@ node_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to,
 {
 	struct dht_node *n = ctx;
 
+	n->sent++;
 	if (n->tn) {
 		/* an emulated link: a lost datagram counts as sent */
 		if (n->dead || emu_chance(n->tn, n->tn->emu.loss_pct))
@@ -354,6 +356,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 			k++;
 		}
 		dht_input_batch(n->d, dg, k, time_mono_ms());
+		n->received += k;
 		got = true;
 		if (r < RX_BATCH)
 			break;
@@ -361,6 +364,13 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	/* Input can finish look-ups or add transactions: re-plan the timer. */
 	if (got)
 		schedule(n, dht_periodic(n->d, time_mono_ms()));
+}
+
+void
+dht_node_counters(const struct dht_node *n, uint64_t *sent, uint64_t *received)
+{
+	*sent = n ? n->sent : 0;
+	*received = n ? n->received : 0;
 }
 
 void

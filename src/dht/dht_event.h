@@ -88,6 +88,12 @@ bool dht_node_dual_stack(const struct dht_node *n);
 uint64_t dht_node_now(const struct dht_node *n);
 
 /**
+ * Datagrams the node sent (or tried to) and received, since it started.
+ * @param n node (NULL: zeros)
+ */
+void dht_node_counters(const struct dht_node *n, uint64_t *sent, uint64_t *received);
+
+/**
  * Run dht_periodic soon (call after starting look-ups so that their
  * timers and done callbacks are scheduled without waiting).
  * @param n node

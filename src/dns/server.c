@@ -370,6 +370,8 @@ finalize(struct dns_query *q, uint8_t *msg, size_t len, bool add_opt)
 				len = add_ede(q, msg, len, opt_off);
 		}
 	}
+	q->priv->srv->stats.rcode[q->transport <= DNS_TRANSPORT_HTTP ? q->transport : 1]
+	    [msg[3] & 0x0f]++; /* metrics (issue 14) */
 	return len;
 }
 

@@ -260,6 +260,7 @@ struct dns_server_stats {
 	uint64_t tcp_evicted;      /**< idle connections closed to make room */
 	uint64_t tcp_slow;         /**< closed: a message not whole in time */
 	uint64_t accept_errors;    /**< accept() failed (e.g. EMFILE) */
+	uint64_t rcode[5][16];     /**< answers sent: [enum dns_transport][rcode (4 bits)] */
 	uint64_t tls_connections;  /**< DoT connections accepted */
 	uint64_t tls_handshake_failed; /**< DoT handshakes failed or timed out */
 	uint64_t doh_queries;      /**< queries from dns_server_submit */

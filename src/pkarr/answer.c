@@ -2,9 +2,15 @@
 /*
  * answer.c -- answering a question from a packet's records (see answer.h).
  *
- * The packet is loaded into a flat array of (lower-cased owner, record)
- * pairs; with at most 1000 bytes of DNS there are at most a few hundred
- * records, so linear scans beat any index we could build per call.
+ * The index (struct pkarr_rr_ref) says where each record starts in the
+ * DNS message; names are compared in the message itself, following its
+ * compression pointers and folding ASCII case on the way, against
+ * lower-case uncompressed names on the stack. With at most a hundred
+ * records, linear scans with a length filter beat any index we could
+ * keep. Only the records handed out are parsed with ldns, at the
+ * record's offset and with ldns_wire2rr's own steps (the owner cloned
+ * from the question instead of read and replaced, then ldns_wire2rdf),
+ * so they are byte for byte what a parse of the whole packet gives.
  */
 #include "config.h"
 
@@ -18,26 +24,40 @@
 #include "pkarr/answer.h"
 #include "pkarr/zbase32.h"
 
-/* A 1000-byte message cannot hold more: each RR takes >= 11 bytes. */
-#define MAX_RECORDS 100
+/* Longest wire name, root label included (RFC 1035 section 3.1). */
+#define NAME_MAX_WIRE 255
+/* A name buffer: the longest name, and room for a wildcard label ("*.")
+ * in front of one, which no owner can then match. */
+#define NAME_BUF (NAME_MAX_WIRE + 2)
+/* The wire form of "<key>.": a length byte, the key, the root. */
+#define APEX_LEN (PKARR_Z32_KEY_LEN + 2)
+/* Two top bits of a length byte that make it a compression pointer. */
+#define PTR_BITS 0xc0
+/* Each pointer of a message followed once at most: a name cannot go
+ * through more distinct two-byte pointers than half the message holds. */
+#define MAX_PTR_HOPS (PKARR_MAX_DNS / 2)
+/* Type, class and TTL of a record: the bytes between owner and RDLENGTH. */
+#define RR_FIXED 8
+/* SOA rdata of a negative answer after mname and rname: serial, refresh,
+ * retry, expire, minimum (RFC 1035 section 3.3.13). */
+#define SOA_NUMS 5
 
-struct rec {
-	ldns_rdf *owner; /* canonical (lower-case) clone */
-	ldns_rr *rr;     /* borrowed from zone.pkt */
+/* A lower-case uncompressed name. */
+struct name {
+	uint8_t w[NAME_BUF];
+	size_t len;
 };
 
 struct zone {
-	ldns_pkt *pkt;
-	ldns_rdf *apex; /* "<key>." lower case */
-	struct rec recs[MAX_RECORDS];
-	size_t n;
+	const struct pkarr_view *v;
+	uint8_t apex[APEX_LEN]; /* "<key>." lower case */
 };
 
 ldns_rdf *
 pkarr_key_dname(const uint8_t pk[32])
 {
 	char z32[PKARR_Z32_KEY_LEN + 1];
-	uint8_t wire[PKARR_Z32_KEY_LEN + 2];
+	uint8_t wire[APEX_LEN];
 
 	if (pk == NULL)
 		return NULL;
@@ -48,39 +68,80 @@ pkarr_key_dname(const uint8_t pk[32])
 	return ldns_dname_new_frm_data(sizeof(wire), wire);
 }
 
-/* A dname in canonical form (RFC 4034 section 6.2: ASCII letters lower
- * case). Length bytes are below 'A', so the whole wire form can be
- * folded; ldns_dname2canonical does the same through the locale's
- * tolower, 20 instructions a byte, for every record of every packet. */
+static uint8_t
+lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+/* Copy a wire name in lower case (RFC 4034 section 6.2: ASCII letters;
+ * length bytes are below 'A', so the whole form can be folded). */
 static void
-name_lower(ldns_rdf *name)
+name_set(struct name *n, const uint8_t *w, size_t len)
 {
-	uint8_t *p = ldns_rdf_data(name);
-
-	for (size_t i = 0; i < ldns_rdf_size(name); i++)
-		if (p[i] >= 'A' && p[i] <= 'Z')
-			p[i] = (uint8_t)(p[i] + ('a' - 'A'));
+	for (size_t i = 0; i < len; i++)
+		n->w[i] = lower(w[i]);
+	n->len = len;
 }
 
-/* Every name compared here is canonical (lower case, uncompressed wire
- * form: name_lower, or the z-base32 key, which is lower case),
- * so equal names are equal bytes. ldns_dname_compare folds case again and
- * ldns_dname_is_subdomain allocates every label: answering from a
- * 30-record packet cost 600k instructions, most of them there. */
-static bool
-name_eq(const ldns_rdf *a, const ldns_rdf *b)
+/* Read the name at off of the message into out, lower case, as
+ * ldns_wire2dname reads it. @return its length, or 0 when it is bad. */
+static size_t
+wire_name(const uint8_t *m, size_t mlen, size_t off, uint8_t out[NAME_BUF],
+	  unsigned *labels)
 {
-	return ldns_rdf_size(a) == ldns_rdf_size(b) &&
-	    memcmp(ldns_rdf_data(a), ldns_rdf_data(b), ldns_rdf_size(a)) == 0;
+	size_t o = 0, hops = 0;
+
+	*labels = 0;
+	while (off < mlen) {
+		uint8_t l = m[off];
+
+		if ((l & PTR_BITS) == PTR_BITS) {
+			if (off + 1 >= mlen || ++hops > MAX_PTR_HOPS)
+				return 0;
+			off = ((size_t)(l & ~PTR_BITS) << 8) | m[off + 1];
+			if (off == 0 || off >= mlen)
+				return 0;
+			continue;
+		}
+		if (l == 0) {
+			out[o++] = 0;
+			return o;
+		}
+		if (l > LDNS_MAX_LABELLEN || off + 1 + l > mlen ||
+		    o + 1 + l >= NAME_MAX_WIRE)
+			return 0;
+		out[o++] = l;
+		for (size_t i = 0; i < l; i++)
+			out[o++] = lower(m[off + 1 + i]);
+		off += 1 + (size_t)l;
+		(*labels)++;
+	}
+	return 0;
 }
 
-/* Is `name` equal to or below `parent`: does parent's wire form end
- * name's, starting at one of name's label boundaries? */
-static bool
-name_under(const ldns_rdf *name, const ldns_rdf *parent)
+/* The owner of record i, lower case. */
+static void
+owner_of(const struct zone *z, size_t i, struct name *out)
 {
-	const uint8_t *n = ldns_rdf_data(name);
-	size_t nl = ldns_rdf_size(name), pl = ldns_rdf_size(parent), o = 0;
+	unsigned labels;
+
+	out->len = wire_name(z->v->dns, z->v->dns_len, z->v->rr[i].off,
+			     out->w, &labels);
+}
+
+static bool
+name_eq(const struct name *a, const uint8_t *b, size_t blen)
+{
+	return a->len == blen && memcmp(a->w, b, blen) == 0;
+}
+
+/* Is name (n, nl) equal to or below parent (p, pl): does parent's wire
+ * form end name's, starting at one of name's label boundaries? */
+static bool
+name_under(const uint8_t *n, size_t nl, const uint8_t *p, size_t pl)
+{
+	size_t o = 0;
 
 	if (pl == 0 || pl > nl)
 		return false;
@@ -89,61 +150,28 @@ name_under(const ldns_rdf *name, const ldns_rdf *parent)
 		if (o >= nl)
 			return false;
 	}
-	return nl - o == pl && memcmp(n + o, ldns_rdf_data(parent), pl) == 0;
+	return nl - o == pl && memcmp(n + o, p, pl) == 0;
 }
 
-static void
-zone_free(struct zone *z)
+static unsigned
+label_count(const uint8_t *n, size_t len)
 {
-	for (size_t i = 0; i < z->n; i++)
-		ldns_rdf_deep_free(z->recs[i].owner);
-	z->n = 0;
-	ldns_rdf_deep_free(z->apex);
-	z->apex = NULL;
-	ldns_pkt_free(z->pkt);
-	z->pkt = NULL;
+	unsigned c = 0;
+
+	for (size_t o = 0; o < len && n[o] != 0; o += (size_t)n[o] + 1)
+		c++;
+	return c;
 }
 
-static int
-zone_load(struct zone *z, const struct pkarr_packet *pkt)
+static bool
+owner_is(const struct zone *z, size_t i, const struct name *name)
 {
-	ldns_rr_list *an;
+	struct name o;
 
-	memset(z, 0, sizeof(*z));
-	if (pkt->dns_len > PKARR_MAX_DNS)
-		return PKARR_E_SIZE;
-	if (ldns_wire2pkt(&z->pkt, pkt->dns, pkt->dns_len) != LDNS_STATUS_OK)
-		return PKARR_E_DNS;
-	z->apex = pkarr_key_dname(pkt->pk);
-	if (z->apex == NULL) {
-		zone_free(z);
-		return PKARR_E_NOMEM;
-	}
-	/* pkarr writers put every record in the answer section. */
-	an = ldns_pkt_answer(z->pkt);
-	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		ldns_rdf *o;
-
-		if (ldns_rr_owner(rr) == NULL ||
-		    ldns_rdf_get_type(ldns_rr_owner(rr)) != LDNS_RDF_TYPE_DNAME)
-			continue;
-		o = ldns_rdf_clone(ldns_rr_owner(rr));
-		if (o == NULL) {
-			zone_free(z);
-			return PKARR_E_NOMEM;
-		}
-		name_lower(o);
-		/* Records outside the key are not the key's to publish. */
-		if (!name_under(o, z->apex) || z->n >= MAX_RECORDS) {
-			ldns_rdf_deep_free(o);
-			continue;
-		}
-		z->recs[z->n].owner = o;
-		z->recs[z->n].rr = rr;
-		z->n++;
-	}
-	return 0;
+	if (z->v->rr[i].owner_len != name->len)
+		return false;
+	owner_of(z, i, &o);
+	return name_eq(&o, name->w, name->len);
 }
 
 static uint32_t
@@ -156,15 +184,80 @@ clamp_ttl(uint32_t ttl, const struct pkarr_answer_params *p)
 	return ttl;
 }
 
-static uint32_t
-zone_min_ttl(const struct zone *z, const struct pkarr_answer_params *p)
+int
+pkarr_index_build(const uint8_t *dns, size_t dns_len, const uint8_t pk[32],
+		  struct pkarr_rr_ref out[PKARR_MAX_RECORDS], size_t *n)
+{
+	uint8_t apex[APEX_LEN], owner[NAME_BUF];
+	char z32[PKARR_Z32_KEY_LEN + 1];
+	size_t qd, an;
+	size_t pos = LDNS_HEADER_SIZE, nrec;
+	int rc = 0;
+
+	if (dns == NULL || pk == NULL || out == NULL || n == NULL)
+		return PKARR_E_INVAL;
+	*n = 0;
+	if (dns_len > PKARR_MAX_DNS)
+		return PKARR_E_SIZE;
+	if (dns_len < LDNS_HEADER_SIZE)
+		return PKARR_E_DNS;
+	pkarr_z32_encode(pk, z32);
+	apex[0] = PKARR_Z32_KEY_LEN;
+	memcpy(apex + 1, z32, PKARR_Z32_KEY_LEN);
+	apex[APEX_LEN - 1] = 0;
+	qd = LDNS_QDCOUNT(dns);
+	an = LDNS_ANCOUNT(dns);
+	nrec = qd + an + LDNS_NSCOUNT(dns) + LDNS_ARCOUNT(dns);
+	/* What the answer has always required: the whole message parses,
+	 * every record of every section as ldns_wire2pkt reads it (one
+	 * ldns_wire2rr after the other: record boundaries are where ldns's
+	 * own reading of each record ends, not where RDLENGTH says). */
+	for (size_t i = 0; i < nrec && rc == 0; i++) {
+		ldns_pkt_section sec = i < qd	       ? LDNS_SECTION_QUESTION
+				       : i < qd + an ? LDNS_SECTION_ANSWER
+						     : LDNS_SECTION_ADDITIONAL;
+		size_t start = pos, olen;
+		ldns_rr *rr = NULL;
+		unsigned labels;
+
+		if (ldns_wire2rr(&rr, dns, dns_len, &pos, sec) != LDNS_STATUS_OK)
+			return PKARR_E_DNS;
+		if (sec != LDNS_SECTION_ANSWER) {
+			ldns_rr_free(rr);
+			continue;
+		}
+		olen = wire_name(dns, dns_len, start, owner, &labels);
+		/* our reading of the owner must be ldns's, case aside */
+		if (olen == 0 || olen != ldns_rdf_size(ldns_rr_owner(rr)) ||
+		    label_count(ldns_rdf_data(ldns_rr_owner(rr)), olen) != labels)
+			rc = PKARR_E_DNS;
+		/* Records outside the key are not the key's to publish. */
+		else if (name_under(owner, olen, apex, sizeof(apex)) &&
+			 *n < PKARR_MAX_RECORDS && start <= UINT16_MAX) {
+			out[*n].off = (uint16_t)start;
+			out[*n].type = (uint16_t)ldns_rr_get_type(rr);
+			out[*n].ttl = ldns_rr_ttl(rr);
+			out[*n].owner_len = (uint8_t)olen;
+			out[*n].labels = (uint8_t)labels;
+			(*n)++;
+		}
+		ldns_rr_free(rr);
+	}
+	if (rc < 0)
+		*n = 0;
+	return rc;
+}
+
+uint32_t
+pkarr_view_min_ttl(const struct pkarr_view *v,
+		   const struct pkarr_answer_params *p)
 {
 	uint32_t best = 0;
 
-	if (z->n == 0)
+	if (v->n == 0)
 		return clamp_ttl(p->min_ttl, p);
-	for (size_t i = 0; i < z->n; i++) {
-		uint32_t t = clamp_ttl(ldns_rr_ttl(z->recs[i].rr), p);
+	for (size_t i = 0; i < v->n; i++) {
+		uint32_t t = clamp_ttl(v->rr[i].ttl, p);
 		if (i == 0 || t < best)
 			best = t;
 	}
@@ -172,27 +265,119 @@ zone_min_ttl(const struct zone *z, const struct pkarr_answer_params *p)
 }
 
 int
+pkarr_view_from_packet(const struct pkarr_packet *pkt,
+		       struct pkarr_rr_ref rr[PKARR_MAX_RECORDS],
+		       struct pkarr_view *v)
+{
+	if (pkt == NULL || rr == NULL || v == NULL)
+		return PKARR_E_INVAL;
+	v->pk = pkt->pk;
+	v->ts_us = pkt->ts_us;
+	v->dns = pkt->dns;
+	v->dns_len = pkt->dns_len;
+	v->rr = rr;
+	return pkarr_index_build(pkt->dns, pkt->dns_len, pkt->pk, rr, &v->n);
+}
+
+int
 pkarr_packet_min_ttl(const struct pkarr_packet *pkt,
 		     const struct pkarr_answer_params *p, uint32_t *ttl)
 {
-	struct zone z;
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	struct pkarr_view v;
 	int rc;
 
 	if (pkt == NULL || p == NULL || ttl == NULL)
 		return PKARR_E_INVAL;
-	rc = zone_load(&z, pkt);
+	rc = pkarr_view_from_packet(pkt, rr, &v);
 	if (rc < 0)
-		return rc;
-	*ttl = zone_min_ttl(&z, p);
-	zone_free(&z);
+		return rc == PKARR_E_SIZE ? rc : PKARR_E_DNS;
+	*ttl = pkarr_view_min_ttl(&v, p);
 	return 0;
 }
 
-static bool
-zone_has_name(const struct zone *z, const ldns_rdf *name)
+/* Where the (possibly compressed) name at off ends in the message. */
+static size_t
+name_end(const uint8_t *m, size_t mlen, size_t off)
 {
-	for (size_t i = 0; i < z->n; i++)
-		if (name_eq(z->recs[i].owner, name))
+	while (off < mlen && m[off] != 0) {
+		if ((m[off] & PTR_BITS) == PTR_BITS)
+			return off + 2;
+		off += (size_t)m[off] + 1;
+	}
+	return off + 1;
+}
+
+/* Record i as a new ldns_rr with a clamped TTL and, when owner is not
+ * NULL, that owner instead of its own: ldns_wire2rr's steps, with the
+ * owner cloned rather than read and replaced. */
+static ldns_rr *
+make_rr(const struct zone *z, size_t i, const ldns_rdf *owner,
+	const struct pkarr_answer_params *p)
+{
+	const uint8_t *m = z->v->dns;
+	size_t len = z->v->dns_len, pos = z->v->rr[i].off;
+	ldns_rdf *o = NULL;
+	ldns_rr *rr;
+
+	if (owner != NULL)
+		o = ldns_rdf_clone(owner);
+	else if (ldns_wire2dname(&o, m, len, &pos) != LDNS_STATUS_OK)
+		o = NULL;
+	if (o == NULL)
+		return NULL;
+	rr = ldns_rr_new();
+	if (rr == NULL) {
+		ldns_rdf_deep_free(o);
+		return NULL;
+	}
+	ldns_rr_set_owner(rr, o);
+	pos = name_end(m, len, z->v->rr[i].off);
+	/* the index was built from a whole parse: type, class and TTL are
+	 * there (RR_FIXED bytes), the RDATA reads as it read then */
+	if (pos + RR_FIXED > len) {
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	ldns_rr_set_type(rr, ldns_read_uint16(m + pos));
+	ldns_rr_set_class(rr, ldns_read_uint16(m + pos + 2));
+	ldns_rr_set_ttl(rr, clamp_ttl(ldns_read_uint32(m + pos + 4), p));
+	pos += RR_FIXED;
+	if (ldns_wire2rdf(rr, m, len, &pos) != LDNS_STATUS_OK) {
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	ldns_rr_set_question(rr, false);
+	return rr;
+}
+
+static int
+push_rr(ldns_rr_list *list, ldns_rr *rr)
+{
+	if (rr == NULL)
+		return -1;
+	if (!ldns_rr_list_push_rr(list, rr)) {
+		ldns_rr_free(rr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append record i (see make_rr) to list, if there is a list. */
+static int
+push_record(ldns_rr_list *list, const struct zone *z, size_t i,
+	    const ldns_rdf *owner, const struct pkarr_answer_params *p)
+{
+	if (list == NULL)
+		return 0;
+	return push_rr(list, make_rr(z, i, owner, p));
+}
+
+static bool
+zone_has_name(const struct zone *z, const struct name *name)
+{
+	for (size_t i = 0; i < z->v->n; i++)
+		if (owner_is(z, i, name))
 			return true;
 	return false;
 }
@@ -200,109 +385,99 @@ zone_has_name(const struct zone *z, const ldns_rdf *name)
 /* RFC 4592 section 2.2.2: a name exists when it owns records or has
  * descendants that do (an empty non-terminal); the apex always exists. */
 static bool
-zone_name_exists(const struct zone *z, const ldns_rdf *name)
+zone_name_exists(const struct zone *z, const struct name *name)
 {
-	if (name_eq(name, z->apex))
+	struct name o;
+
+	if (name_eq(name, z->apex, sizeof(z->apex)))
 		return true;
-	for (size_t i = 0; i < z->n; i++)
-		if (name_under(z->recs[i].owner, name))
+	for (size_t i = 0; i < z->v->n; i++) {
+		if (z->v->rr[i].owner_len < name->len)
+			continue;
+		owner_of(z, i, &o);
+		if (name_under(o.w, o.len, name->w, name->len))
 			return true;
+	}
 	return false;
 }
 
-/* Append a clone of rr with a clamped TTL and, when owner is not NULL, that
- * owner instead of the record's own. */
-static int
-push_clone(ldns_rr_list *list, const ldns_rr *rr, const ldns_rdf *owner,
-	   const struct pkarr_answer_params *p)
+/* The record index of the highest NS rrset owner at or above name (apex
+ * included), or -1. A DS question at the cut belongs to the parent side:
+ * not a cut then. */
+static long
+zone_find_cut(const struct zone *z, const struct name *name, ldns_rr_type qtype)
 {
-	ldns_rr *c;
+	long best = -1;
+	struct name o;
 
-	if (list == NULL)
-		return 0;
-	c = ldns_rr_clone(rr);
-	if (c == NULL)
-		return -1;
-	if (owner != NULL) {
-		ldns_rdf *o = ldns_rdf_clone(owner);
-		if (o == NULL) {
-			ldns_rr_free(c);
-			return -1;
-		}
-		ldns_rdf_deep_free(ldns_rr_owner(c));
-		ldns_rr_set_owner(c, o);
-	}
-	ldns_rr_set_ttl(c, clamp_ttl(ldns_rr_ttl(c), p));
-	if (!ldns_rr_list_push_rr(list, c)) {
-		ldns_rr_free(c);
-		return -1;
-	}
-	return 0;
-}
+	for (size_t i = 0; i < z->v->n; i++) {
+		const struct pkarr_rr_ref *r = &z->v->rr[i];
 
-/* The highest NS rrset owner at or above name (apex included), or NULL.
- * A DS question at the cut belongs to the parent side: not a cut then. */
-static const ldns_rdf *
-zone_find_cut(const struct zone *z, const ldns_rdf *name, ldns_rr_type qtype)
-{
-	const ldns_rdf *best = NULL;
-
-	for (size_t i = 0; i < z->n; i++) {
-		const ldns_rdf *o = z->recs[i].owner;
-		if (ldns_rr_get_type(z->recs[i].rr) != LDNS_RR_TYPE_NS)
+		if (r->type != LDNS_RR_TYPE_NS || r->owner_len > name->len)
 			continue;
-		if (!name_under(name, o))
+		if (best >= 0 && r->labels >= z->v->rr[best].labels)
 			continue;
-		if (qtype == LDNS_RR_TYPE_DS && name_eq(name, o))
+		owner_of(z, i, &o);
+		if (!name_under(name->w, name->len, o.w, o.len))
 			continue;
-		if (best == NULL ||
-		    ldns_dname_label_count(o) < ldns_dname_label_count(best))
-			best = o;
+		if (qtype == LDNS_RR_TYPE_DS && name_eq(name, o.w, o.len))
+			continue;
+		best = (long)i;
 	}
 	return best;
 }
 
 static int
-add_delegation(const struct zone *z, const ldns_rdf *cut,
+add_delegation(const struct zone *z, size_t cut_i,
 	       const struct pkarr_answer_params *p, ldns_rr_list *authority,
 	       ldns_rr_list *additional)
 {
-	for (size_t i = 0; i < z->n; i++) {
-		const ldns_rr *rr = z->recs[i].rr;
-		ldns_rdf *ns;
+	struct name cut, ns;
 
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS ||
-		    !name_eq(z->recs[i].owner, cut))
+	owner_of(z, cut_i, &cut);
+	for (size_t i = 0; i < z->v->n; i++) {
+		ldns_rr *rr;
+		const ldns_rdf *target;
+
+		if (z->v->rr[i].type != LDNS_RR_TYPE_NS || !owner_is(z, i, &cut))
 			continue;
-		if (push_clone(authority, rr, NULL, p) < 0)
-			return -1;
-		if (additional == NULL || ldns_rr_rd_count(rr) < 1)
+		if (authority == NULL && additional == NULL)
 			continue;
-		ns = ldns_rdf_clone(ldns_rr_rdf(rr, 0));
-		if (ns == NULL)
+		rr = make_rr(z, i, NULL, p);
+		if (rr == NULL)
 			return -1;
-		name_lower(ns);
-		for (size_t j = 0; j < z->n; j++) {
-			ldns_rr_type t = ldns_rr_get_type(z->recs[j].rr);
-			if ((t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA) &&
-			    name_eq(z->recs[j].owner, ns) &&
-			    push_clone(additional, z->recs[j].rr, NULL, p) < 0) {
-				ldns_rdf_deep_free(ns);
+		target = ldns_rr_rd_count(rr) >= 1 ? ldns_rr_rdf(rr, 0) : NULL;
+		if (target != NULL && ldns_rdf_size(target) <= NAME_MAX_WIRE)
+			name_set(&ns, ldns_rdf_data(target), ldns_rdf_size(target));
+		else
+			ns.len = 0; /* matches no owner */
+		if (authority != NULL) {
+			if (push_rr(authority, rr) < 0)
 				return -1;
-			}
+		} else {
+			ldns_rr_free(rr);
 		}
-		ldns_rdf_deep_free(ns);
+		if (additional == NULL || target == NULL)
+			continue;
+		for (size_t j = 0; j < z->v->n; j++) {
+			uint16_t t = z->v->rr[j].type;
+			if ((t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA) &&
+			    owner_is(z, j, &ns) &&
+			    push_record(additional, z, j, NULL, p) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
 
 static int
-add_soa(const struct zone *z, const struct pkarr_packet *pkt,
-	const struct pkarr_answer_params *p, ldns_rr_list *authority)
+add_soa(const struct zone *z, const struct pkarr_answer_params *p,
+	ldns_rr_list *authority)
 {
-	uint32_t neg = zone_min_ttl(z, p);
-	uint32_t serial = (uint32_t)(pkt->ts_us / 1000000u);
-	uint32_t nums[5] = {serial, neg, neg, p->max_ttl, neg};
+	uint32_t neg = pkarr_view_min_ttl(z->v, p);
+	uint32_t serial = (uint32_t)(z->v->ts_us / PKARR_US_PER_S);
+	uint32_t nums[SOA_NUMS] = {serial, neg, neg, p->max_ttl, neg};
+	ldns_rdf *apex;
 	ldns_rr *soa;
 
 	if (authority == NULL)
@@ -313,13 +488,13 @@ add_soa(const struct zone *z, const struct pkarr_packet *pkt,
 	ldns_rr_set_type(soa, LDNS_RR_TYPE_SOA);
 	ldns_rr_set_class(soa, LDNS_RR_CLASS_IN);
 	ldns_rr_set_ttl(soa, neg);
-	ldns_rr_set_owner(soa, ldns_rdf_clone(z->apex));
+	apex = ldns_dname_new_frm_data(sizeof(z->apex), z->apex);
+	ldns_rr_set_owner(soa, apex);
 	/* No mailbox exists for a key: rname is the root ("no mail"). */
-	if (ldns_rr_owner(soa) == NULL ||
-	    !ldns_rr_push_rdf(soa, ldns_rdf_clone(z->apex)) ||
+	if (apex == NULL || !ldns_rr_push_rdf(soa, ldns_rdf_clone(apex)) ||
 	    !ldns_rr_push_rdf(soa, ldns_dname_new_frm_str(".")))
 		goto fail;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < SOA_NUMS; i++) {
 		ldns_rdf *r = ldns_native2rdf_int32(
 			i == 0 ? LDNS_RDF_TYPE_INT32 : LDNS_RDF_TYPE_PERIOD,
 			nums[i]);
@@ -340,54 +515,154 @@ fail:
 }
 
 /* The owner that holds the data for `name`: itself, its wildcard
- * (RFC 4592 section 3.3.1) or nothing (NXDOMAIN). *out is a new rdf. */
+ * (RFC 4592 section 3.3.1) or nothing (NXDOMAIN) into out. */
 static enum pkarr_answer_status
-zone_match(const struct zone *z, const ldns_rdf *name, ldns_rdf **out)
+zone_match(const struct zone *z, const struct name *name, struct name *out)
 {
-	ldns_rdf *ce, *wc;
-	uint8_t wire[LDNS_MAX_DOMAINLEN + 2];
-	size_t cl;
+	struct name ce;
+	size_t off;
 
-	*out = NULL;
 	if (zone_name_exists(z, name)) {
-		*out = ldns_rdf_clone(name);
-		return *out ? PKARR_ANS_OK : PKARR_ANS_SERVFAIL;
+		*out = *name;
+		return PKARR_ANS_OK;
 	}
 	/* Closest encloser: the longest existing ancestor; the apex exists,
 	 * so the walk ends there at the latest. */
-	ce = ldns_dname_left_chop(name);
-	while (ce != NULL && !zone_name_exists(z, ce)) {
-		ldns_rdf *up = ldns_dname_left_chop(ce);
-		ldns_rdf_deep_free(ce);
-		ce = up;
+	off = (size_t)name->w[0] + 1;
+	for (;;) {
+		if (off >= name->len || name->w[off] == 0)
+			return PKARR_ANS_SERVFAIL;
+		ce.len = name->len - off;
+		memcpy(ce.w, name->w + off, ce.len);
+		if (zone_name_exists(z, &ce))
+			break;
+		off += (size_t)name->w[off] + 1;
 	}
-	if (ce == NULL)
-		return PKARR_ANS_SERVFAIL;
-	cl = ldns_rdf_size(ce);
-	if (cl + 2 > sizeof(wire)) {
-		ldns_rdf_deep_free(ce);
-		return PKARR_ANS_SERVFAIL;
-	}
-	wire[0] = 1;
-	wire[1] = '*';
-	memcpy(wire + 2, ldns_rdf_data(ce), cl);
-	ldns_rdf_deep_free(ce);
-	wc = ldns_dname_new_frm_data((uint16_t)(cl + 2), wire);
-	if (wc == NULL)
-		return PKARR_ANS_SERVFAIL;
-	if (!zone_has_name(z, wc)) {
-		ldns_rdf_deep_free(wc);
-		return PKARR_ANS_NXDOMAIN;
-	}
-	*out = wc;
-	return PKARR_ANS_OK;
+	out->w[0] = 1;
+	out->w[1] = '*';
+	memcpy(out->w + 2, ce.w, ce.len);
+	out->len = ce.len + 2;
+	return zone_has_name(z, out) ? PKARR_ANS_OK : PKARR_ANS_NXDOMAIN;
 }
 
-/* The last label before the root equals the apex's only label. */
 static bool
-ends_in_apex(const ldns_rdf *name, const struct zone *z)
+ends_in_apex(const struct name *name, const struct zone *z)
 {
-	return name_under(name, z->apex);
+	return name_under(name->w, name->len, z->apex, sizeof(z->apex));
+}
+
+/* The records at match (see pkarr_answer_view): pushes those of qtype
+ * with owner cur_case; *cname receives the first CNAME's index or -1.
+ * @return how many were pushed, or -1 */
+static int
+push_matches(const struct zone *z, const struct name *match, ldns_rr_type qtype,
+	     const ldns_rdf *cur_case, const struct pkarr_answer_params *p,
+	     ldns_rr_list *answer, long *cname)
+{
+	int found = 0;
+
+	*cname = -1;
+	for (size_t i = 0; i < z->v->n; i++) {
+		uint16_t t = z->v->rr[i].type;
+
+		if (!owner_is(z, i, match))
+			continue;
+		if (t == LDNS_RR_TYPE_CNAME && *cname < 0)
+			*cname = (long)i;
+		if (qtype != LDNS_RR_TYPE_ANY && t != qtype)
+			continue;
+		if (push_record(answer, z, i, cur_case, p) < 0)
+			return -1;
+		found++;
+	}
+	return found;
+}
+
+enum pkarr_answer_status
+pkarr_answer_view(const struct pkarr_view *v, const ldns_rdf *qname,
+		  ldns_rr_type qtype, const struct pkarr_answer_params *p,
+		  ldns_rr_list *answer, ldns_rr_list *authority,
+		  ldns_rr_list *additional, ldns_rdf **target)
+{
+	struct name visited[PKARR_MAX_CNAME_CHAIN + 1], match;
+	const ldns_rdf *cur_case = qname; /* borrowed: qname or a CNAME's */
+	size_t nvisited = 0;
+	int links = 0;
+	struct zone z;
+
+	if (target != NULL)
+		*target = NULL;
+	if (v == NULL || qname == NULL || p == NULL || answer == NULL ||
+	    ldns_rdf_get_type(qname) != LDNS_RDF_TYPE_DNAME ||
+	    ldns_rdf_size(qname) > NAME_MAX_WIRE || v->pk == NULL ||
+	    (v->n > 0 && v->rr == NULL))
+		return PKARR_ANS_SERVFAIL;
+	z.v = v;
+	z.apex[0] = PKARR_Z32_KEY_LEN;
+	pkarr_z32_encode(v->pk, (char *)z.apex + 1); /* its NUL is the root */
+	name_set(&visited[0], ldns_rdf_data(qname), ldns_rdf_size(qname));
+	if (!ends_in_apex(&visited[0], &z))
+		return PKARR_ANS_SERVFAIL; /* caller bug: not this key's name */
+
+	for (;;) {
+		struct name *cur = &visited[nvisited];
+		enum pkarr_answer_status st;
+		ldns_rr *cname_rr;
+		long cut, cname;
+		int found;
+
+		if (!ends_in_apex(cur, &z)) {
+			/* The chain left this key's zone: someone else's. */
+			if (target == NULL)
+				return PKARR_ANS_SERVFAIL;
+			*target = ldns_rdf_clone(cur_case);
+			return *target ? PKARR_ANS_CNAME_OUT : PKARR_ANS_SERVFAIL;
+		}
+		for (size_t i = 0; i < nvisited; i++)
+			if (name_eq(&visited[i], cur->w, cur->len))
+				return PKARR_ANS_SERVFAIL; /* CNAME loop */
+		nvisited++;
+
+		cut = zone_find_cut(&z, cur, qtype);
+		if (cut >= 0)
+			return add_delegation(&z, (size_t)cut, p, authority,
+					      additional) == 0
+				       ? PKARR_ANS_DELEGATION
+				       : PKARR_ANS_SERVFAIL;
+		st = zone_match(&z, cur, &match);
+		if (st == PKARR_ANS_NXDOMAIN)
+			return add_soa(&z, p, authority) < 0 ? PKARR_ANS_SERVFAIL
+							     : st;
+		if (st != PKARR_ANS_OK)
+			return st;
+		found = push_matches(&z, &match, qtype, cur_case, p, answer,
+				     &cname);
+		if (found < 0)
+			return PKARR_ANS_SERVFAIL;
+		if (found > 0)
+			return PKARR_ANS_OK;
+		cname_rr = cname >= 0 ? make_rr(&z, (size_t)cname, cur_case, p)
+				      : NULL;
+		if (cname >= 0 && cname_rr == NULL)
+			return PKARR_ANS_SERVFAIL;
+		if (cname_rr == NULL || ldns_rr_rd_count(cname_rr) < 1 ||
+		    ldns_rdf_get_type(ldns_rr_rdf(cname_rr, 0)) !=
+			    LDNS_RDF_TYPE_DNAME ||
+		    ldns_rdf_size(ldns_rr_rdf(cname_rr, 0)) > NAME_MAX_WIRE) {
+			/* Exists (or empty non-terminal), not this type. */
+			ldns_rr_free(cname_rr);
+			return add_soa(&z, p, authority) < 0 ? PKARR_ANS_SERVFAIL
+							     : PKARR_ANS_NODATA;
+		}
+		/* the answer list owns the CNAME, so cur_case lives on */
+		if (push_rr(answer, cname_rr) < 0)
+			return PKARR_ANS_SERVFAIL;
+		if (++links > PKARR_MAX_CNAME_CHAIN)
+			return PKARR_ANS_SERVFAIL;
+		cur_case = ldns_rr_rdf(cname_rr, 0);
+		name_set(&visited[nvisited], ldns_rdf_data(cur_case),
+			 ldns_rdf_size(cur_case));
+	}
 }
 
 enum pkarr_answer_status
@@ -396,112 +671,17 @@ pkarr_answer(const struct pkarr_packet *pkt, const ldns_rdf *qname,
 	     ldns_rr_list *answer, ldns_rr_list *authority,
 	     ldns_rr_list *additional, ldns_rdf **target)
 {
-	enum pkarr_answer_status st = PKARR_ANS_SERVFAIL;
-	ldns_rdf *visited[PKARR_MAX_CNAME_CHAIN + 1];
-	ldns_rdf *cur = NULL, *cur_case = NULL, *match = NULL;
-	size_t nvisited = 0;
-	int links = 0;
-	struct zone z;
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	struct pkarr_view v;
 
 	if (target != NULL)
 		*target = NULL;
-	if (pkt == NULL || qname == NULL || p == NULL || answer == NULL ||
-	    ldns_rdf_get_type(qname) != LDNS_RDF_TYPE_DNAME)
+	if (pkt == NULL || qname == NULL || p == NULL || answer == NULL)
 		return PKARR_ANS_SERVFAIL;
-	if (zone_load(&z, pkt) < 0) {
+	if (pkarr_view_from_packet(pkt, rr, &v) < 0) {
 		log_warn("packet does not load as a zone");
 		return PKARR_ANS_SERVFAIL;
 	}
-	cur_case = ldns_rdf_clone(qname);
-	cur = ldns_rdf_clone(qname);
-	if (cur == NULL || cur_case == NULL)
-		goto out;
-	name_lower(cur);
-	if (!ends_in_apex(cur, &z))
-		goto out; /* caller bug: the name must end in this key */
-
-	for (;;) {
-		const ldns_rdf *cut;
-		const ldns_rr *cname = NULL;
-		bool found = false;
-
-		if (!ends_in_apex(cur, &z)) {
-			/* The chain left this key's zone: someone else's. */
-			if (target == NULL)
-				goto out;
-			*target = cur_case;
-			cur_case = NULL;
-			st = PKARR_ANS_CNAME_OUT;
-			goto out;
-		}
-		for (size_t i = 0; i < nvisited; i++)
-			if (name_eq(visited[i], cur))
-				goto out; /* CNAME loop */
-		visited[nvisited++] = cur;
-
-		cut = zone_find_cut(&z, cur, qtype);
-		if (cut != NULL) {
-			if (add_delegation(&z, cut, p, authority, additional) == 0)
-				st = PKARR_ANS_DELEGATION;
-			goto out;
-		}
-		st = zone_match(&z, cur, &match);
-		if (st == PKARR_ANS_NXDOMAIN) {
-			if (add_soa(&z, pkt, p, authority) < 0)
-				st = PKARR_ANS_SERVFAIL;
-			goto out;
-		}
-		st = PKARR_ANS_SERVFAIL;
-		if (match == NULL)
-			goto out;
-		for (size_t i = 0; i < z.n; i++) {
-			const ldns_rr *rr = z.recs[i].rr;
-			ldns_rr_type t = ldns_rr_get_type(rr);
-
-			if (!name_eq(z.recs[i].owner, match))
-				continue;
-			if (t == LDNS_RR_TYPE_CNAME && cname == NULL)
-				cname = rr;
-			if (qtype != LDNS_RR_TYPE_ANY && t != qtype)
-				continue;
-			if (push_clone(answer, rr, cur_case, p) < 0)
-				goto out;
-			found = true;
-		}
-		ldns_rdf_deep_free(match);
-		match = NULL;
-		if (found) {
-			st = PKARR_ANS_OK;
-			goto out;
-		}
-		if (cname == NULL || ldns_rr_rd_count(cname) < 1 ||
-		    ldns_rdf_get_type(ldns_rr_rdf(cname, 0)) !=
-			    LDNS_RDF_TYPE_DNAME) {
-			/* Exists (or empty non-terminal), not this type. */
-			st = add_soa(&z, pkt, p, authority) < 0
-				     ? PKARR_ANS_SERVFAIL
-				     : PKARR_ANS_NODATA;
-			goto out;
-		}
-		if (push_clone(answer, cname, cur_case, p) < 0)
-			goto out;
-		if (++links > PKARR_MAX_CNAME_CHAIN)
-			goto out;
-		ldns_rdf_deep_free(cur_case);
-		cur_case = ldns_rdf_clone(ldns_rr_rdf(cname, 0));
-		/* cur stays owned by visited[]; start a new one. */
-		cur = ldns_rdf_clone(ldns_rr_rdf(cname, 0));
-		if (cur == NULL || cur_case == NULL)
-			goto out;
-		name_lower(cur);
-	}
-out:
-	if (nvisited == 0 || (cur != NULL && visited[nvisited - 1] != cur))
-		ldns_rdf_deep_free(cur);
-	for (size_t i = 0; i < nvisited; i++)
-		ldns_rdf_deep_free(visited[i]);
-	ldns_rdf_deep_free(cur_case);
-	ldns_rdf_deep_free(match);
-	zone_free(&z);
-	return st;
+	return pkarr_answer_view(&v, qname, qtype, p, answer, authority,
+				 additional, target);
 }

@@ -13,8 +13,16 @@
  * question's name) and negative answers carry a synthesised SOA for
  * negative caching (RFC 2308 section 3; RFC 6604 for CNAME chains).
  *
- * The packet's DNS message is parsed afresh on each call (it is at most
- * 1000 bytes); nothing is kept between calls.
+ * The packet is parsed once into a compact index (struct pkarr_rr_ref:
+ * where each record of the answer section starts in the DNS message, its
+ * type, TTL and owner's length), which the packet cache keeps beside the
+ * packet (pkarr_cache_get_view()). Answering then compares names in the
+ * message itself and parses only the records it hands out: no parse of
+ * the whole packet per question. pkarr_answer() builds the index on the
+ * stack for one call, for a packet that is not in the cache.
+ *
+ * Functions here do no I/O and keep no state; no callbacks. Errors: a
+ * negative PKARR_E_* code, or PKARR_ANS_SERVFAIL for the answer itself.
  */
 #ifndef PKDNS_PKARR_ANSWER_H
 #define PKDNS_PKARR_ANSWER_H
@@ -45,7 +53,94 @@ struct pkarr_answer_params {
 #define PKARR_MAX_CNAME_CHAIN 8
 
 /**
- * Answer a question from a verified packet.
+ * Most records of a packet that are answered from: a 1000-byte message
+ * cannot hold more, each record taking at least 11 bytes. Records past
+ * it are ignored.
+ */
+#define PKARR_MAX_RECORDS 100
+
+/**
+ * One record of a packet's answer section, located in its DNS message:
+ * 12 bytes whatever the record's size, so the index of a packet costs
+ * 12 bytes per record and refers to the message for everything else.
+ */
+struct pkarr_rr_ref {
+	uint16_t off;      /**< offset of the record (its owner) in the message */
+	uint16_t type;     /**< RR type */
+	uint32_t ttl;      /**< TTL as published (not clamped) */
+	uint8_t owner_len; /**< wire length of the owner, uncompressed */
+	uint8_t labels;    /**< labels of the owner, the root not counted */
+};
+
+/**
+ * A verified packet with its index: everything pkarr_answer_view() reads.
+ * The pointers are borrowed (from the packet cache or the caller) and
+ * must outlive the calls that use the view.
+ */
+struct pkarr_view {
+	const uint8_t *pk;              /**< the 32-byte key */
+	uint64_t ts_us;                 /**< the packet's timestamp */
+	const uint8_t *dns;             /**< its DNS message */
+	size_t dns_len;                 /**< the message's length */
+	const struct pkarr_rr_ref *rr;  /**< its records under the key */
+	size_t n;                       /**< how many */
+};
+
+/**
+ * Index a packet's records: those of the answer section whose owner is at
+ * or below the key, in message order, at most PKARR_MAX_RECORDS (as
+ * pkarr_answer() has always read a packet; pkarr writers put every
+ * record in the answer section). The message must parse as a whole with
+ * ldns (it does for any verified packet); each record is found where
+ * ldns's own parse finds it.
+ * @param dns the DNS message (at most PKARR_MAX_DNS bytes)
+ * @param dns_len its length
+ * @param pk the packet's 32-byte key
+ * @param out receives the records (room for PKARR_MAX_RECORDS)
+ * @param n receives how many
+ * @return 0, PKARR_E_SIZE, PKARR_E_DNS (does not parse), PKARR_E_INVAL
+ */
+int pkarr_index_build(const uint8_t *dns, size_t dns_len, const uint8_t pk[32],
+		      struct pkarr_rr_ref out[PKARR_MAX_RECORDS], size_t *n);
+
+/**
+ * Make the view of a packet that is not in the cache, its index built
+ * into caller storage (on the stack: 1200 bytes).
+ * @param pkt a verified packet (borrowed by the view)
+ * @param rr storage for the index, borrowed by the view
+ * @param v receives the view
+ * @return as pkarr_index_build()
+ */
+int pkarr_view_from_packet(const struct pkarr_packet *pkt,
+			   struct pkarr_rr_ref rr[PKARR_MAX_RECORDS],
+			   struct pkarr_view *v);
+
+/**
+ * As pkarr_answer(), from a packet's view: same outcomes, same records,
+ * byte for byte. Allocates only the records handed out (and the SOA of
+ * a negative answer).
+ * @param v a verified packet and its index (pkarr_index_build())
+ * @return as pkarr_answer()
+ */
+enum pkarr_answer_status
+pkarr_answer_view(const struct pkarr_view *v, const ldns_rdf *qname,
+		  ldns_rr_type qtype, const struct pkarr_answer_params *p,
+		  ldns_rr_list *answer, ldns_rr_list *authority,
+		  ldns_rr_list *additional, ldns_rdf **target);
+
+/**
+ * The smallest clamped TTL of a view's records (p->min_ttl clamped when
+ * it has none): as pkarr_packet_min_ttl().
+ * @param v the view
+ * @param p the TTL clamp
+ * @return the TTL
+ */
+uint32_t pkarr_view_min_ttl(const struct pkarr_view *v,
+			    const struct pkarr_answer_params *p);
+
+/**
+ * Answer a question from a verified packet (its index is built for this
+ * call; pkarr_answer_view() answers from one kept in the packet cache).
  *
  * The question's name must end in the packet's key: its last label before
  * the root is the 52-character key (any case). Suffixes such as ".key" or

@@ -9,7 +9,15 @@
  * key, since keys are chosen by strangers), so it costs one bucket
  * pointer per one or two entries. Entries sit on one of two LRU lists:
  * packets and negative entries. Readers get a struct pkarr_packet rebuilt
- * into one scratch buffer the cache owns.
+ * into one scratch buffer the cache owns, or (pkarr_cache_get_view()) a
+ * view of the entry itself with its index.
+ *
+ * The index (answer.h: where each record starts in the DNS message, its
+ * type, TTL and owner's length, 12 bytes a record) is a second
+ * allocation, built when the packet is stored or, for a packet read back
+ * from disk, when its signature is checked; it is freed with the entry
+ * and counted in the entry's bytes. So a packet is parsed once, not once
+ * per question.
  *
  * LMDB mirrors the packet list: what is evicted from memory is deleted
  * from disk too, so the file stays bounded by the same budget and a
@@ -34,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,10 +63,18 @@
 #define DISK_HDR 8
 #define DISK_MIN (DISK_HDR + 32 + PKARR_RELAY_HDR)
 #define DISK_MAX (DISK_MIN + PKARR_MAX_DNS)
+/* The allocator's chunks (glibc malloc): a size_t header, rounded up to
+ * CHUNK_ALIGN bytes, CHUNK_MIN at least. */
+#define CHUNK_ALIGN 16
+#define CHUNK_MIN 32
+/* Buckets of a new cache's hash table (grow() doubles them). */
+#define BUCKETS_MIN 64
+/* Records of the file collected at first (collect() doubles them). */
+#define RECS_MIN 256
 
 struct entry {
 	struct entry *hnext;       /* hash chain */
-	struct entry *prev, *next; /* LRU: head is the most recent */
+	TAILQ_ENTRY(entry) lru;    /* LRU: the first is the most recent */
 	uint64_t stored_s;
 	uint64_t until_s; /* packet: end of freshness; negative: end */
 	uint64_t ts_us;
@@ -67,13 +84,22 @@ struct entry {
 	uint8_t negative;
 	uint8_t verified; /* 0: read from disk, signature not checked yet */
 	uint8_t on_disk;  /* a record of it is in the file (see disk_put()) */
+	uint8_t nrr;      /* records in rr */
+	struct pkarr_rr_ref *rr; /* the index; NULL until verified, or none */
 	uint8_t dns[];
 };
 
+TAILQ_HEAD(entry_list, entry);
+
 struct lru {
-	struct entry *head, *tail;
+	struct entry_list q;
 	size_t bytes;
 };
+
+#define LRU_FIRST(l) TAILQ_FIRST(&(l)->q)
+#define LRU_LAST(l) TAILQ_LAST(&(l)->q, entry_list)
+#define LRU_NEXT(e) TAILQ_NEXT((e), lru)
+#define LRU_PREV(e) TAILQ_PREV((e), entry_list, lru)
 
 struct pkarr_cache {
 	struct pkarr_answer_params params;
@@ -113,17 +139,31 @@ alloc_size(size_t dns_len)
 static size_t
 bytes_for(size_t dns_len)
 {
-	size_t chunk = (alloc_size(dns_len) + sizeof(size_t) + 15) & ~(size_t)15;
+	size_t chunk = (alloc_size(dns_len) + sizeof(size_t) + CHUNK_ALIGN - 1) &
+		       ~(size_t)(CHUNK_ALIGN - 1);
 
-	if (chunk < 32)
-		chunk = 32;
+	if (chunk < CHUNK_MIN)
+		chunk = CHUNK_MIN;
 	return chunk + 2 * sizeof(struct entry *);
+}
+
+/* What an index of n records costs: its chunk (as in bytes_for). */
+static size_t
+index_bytes(size_t n)
+{
+	size_t chunk;
+
+	if (n == 0)
+		return 0;
+	chunk = (n * sizeof(struct pkarr_rr_ref) + sizeof(size_t) + CHUNK_ALIGN - 1) &
+		~(size_t)(CHUNK_ALIGN - 1);
+	return chunk < CHUNK_MIN ? CHUNK_MIN : chunk;
 }
 
 static size_t
 entry_bytes(const struct entry *e)
 {
-	return bytes_for(e->dns_len);
+	return bytes_for(e->dns_len) + index_bytes(e->nrr);
 }
 
 /* What a record takes in the file: its value, its key, LMDB's node header
@@ -174,42 +214,22 @@ lru_unlink(struct pkarr_cache *c, struct lru *l, struct entry *e)
 {
 	/* Whatever leaves its place, the cursor goes on towards the head. */
 	if (c->vcursor == e)
-		c->vcursor = e->prev;
+		c->vcursor = LRU_PREV(e);
 	if (c->dtail == e)
-		c->dtail = e->prev;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		l->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		l->tail = e->prev;
-	e->prev = e->next = NULL;
+		c->dtail = LRU_PREV(e);
+	TAILQ_REMOVE(&l->q, e, lru);
 }
 
 static void
 lru_push_head(struct lru *l, struct entry *e)
 {
-	e->prev = NULL;
-	e->next = l->head;
-	if (l->head)
-		l->head->prev = e;
-	l->head = e;
-	if (l->tail == NULL)
-		l->tail = e;
+	TAILQ_INSERT_HEAD(&l->q, e, lru);
 }
 
 static void
 lru_push_tail(struct lru *l, struct entry *e)
 {
-	e->next = NULL;
-	e->prev = l->tail;
-	if (l->tail)
-		l->tail->next = e;
-	l->tail = e;
-	if (l->head == NULL)
-		l->head = e;
+	TAILQ_INSERT_TAIL(&l->q, e, lru);
 }
 
 static void
@@ -338,7 +358,7 @@ disk_close(struct pkarr_cache *c)
 	c->held = NULL;
 	mdb_env_close(c->env);
 	c->env = NULL;
-	for (struct entry *e = c->pos.head; e != NULL; e = e->next)
+	for (struct entry *e = LRU_FIRST(&c->pos); e != NULL; e = LRU_NEXT(e))
 		e->on_disk = 0;
 	c->disk_bytes = 0;
 	c->dtail = NULL;
@@ -463,11 +483,11 @@ static bool
 disk_make_room(struct pkarr_cache *c, MDB_txn *txn, uint64_t need,
 	       const struct entry *keep)
 {
-	struct entry *v = c->dtail != NULL ? c->dtail : c->pos.tail;
+	struct entry *v = c->dtail != NULL ? c->dtail : LRU_LAST(&c->pos);
 
 	while (c->disk_bytes + need > c->disk_budget && v != NULL &&
 	       v != keep) {
-		struct entry *prev = v->prev;
+		struct entry *prev = LRU_PREV(v);
 
 		disk_forget(c, txn, v);
 		c->dtail = prev;
@@ -524,6 +544,16 @@ disk_put(struct pkarr_cache *c, MDB_txn *txn, struct entry *e, bool had_record)
 
 /* ---- entries ------------------------------------------------------- */
 
+/* Every entry is freed here: its index with it. */
+static void
+entry_free(struct entry *e)
+{
+	if (e != NULL)
+		free(e->rr);
+	free(e);
+}
+
+
 static void
 drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 {
@@ -532,7 +562,7 @@ drop(struct pkarr_cache *c, struct entry *e, MDB_txn *txn)
 	unlink_entry(c, e);
 	if (was_on_disk)
 		disk_del(c, txn, e->pk);
-	free(e);
+	entry_free(e);
 }
 
 /* drop() in a transaction of its own */
@@ -549,9 +579,9 @@ drop_now(struct pkarr_cache *c, struct entry *e)
 static struct entry *
 victim_of(struct lru *l, const struct entry *keep)
 {
-	struct entry *v = l->tail;
+	struct entry *v = LRU_LAST(l);
 
-	return v == keep ? v->prev : v;
+	return v != NULL && v == keep ? LRU_PREV(v) : v;
 }
 
 /* Keep negatives under a quarter of the budget and everything under it,
@@ -576,18 +606,50 @@ evict(struct pkarr_cache *c, MDB_txn *txn, const struct entry *keep)
 	}
 }
 
-/* Freshness of the verified packet pkt (e's content) stored at stored_s. */
-static int
-set_times(struct pkarr_cache *c, struct entry *e,
-	  const struct pkarr_packet *pkt, uint64_t stored_s)
+/* The view of a packet entry (its index must be built). */
+static void
+entry_view(const struct entry *e, struct pkarr_view *v)
 {
-	uint32_t ttl = 0;
+	v->pk = e->pk;
+	v->ts_us = e->ts_us;
+	v->dns = e->dns;
+	v->dns_len = e->dns_len;
+	v->rr = e->rr;
+	v->n = e->nrr;
+}
 
-	if (pkarr_packet_min_ttl(pkt, &c->params, &ttl) < 0)
+/* Build e's index from its DNS message. e must not be linked (its bytes
+ * change). @return 0, PKARR_E_DNS or PKARR_E_NOMEM */
+static int
+build_index(struct entry *e)
+{
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	size_t n = 0;
+
+	if (pkarr_index_build(e->dns, e->dns_len, e->pk, rr, &n) < 0)
 		return PKARR_E_DNS;
-	e->stored_s = stored_s;
-	e->until_s = stored_s + ttl;
+	free(e->rr);
+	e->rr = NULL;
+	e->nrr = 0;
+	if (n > 0) {
+		e->rr = malloc(n * sizeof(rr[0]));
+		if (e->rr == NULL)
+			return PKARR_E_NOMEM;
+		memcpy(e->rr, rr, n * sizeof(rr[0]));
+	}
+	e->nrr = (uint8_t)n;
 	return 0;
+}
+
+/* Freshness of the packet entry e (its index built) stored at stored_s. */
+static void
+set_times(struct pkarr_cache *c, struct entry *e, uint64_t stored_s)
+{
+	struct pkarr_view v;
+
+	entry_view(e, &v);
+	e->stored_s = stored_s;
+	e->until_s = stored_s + pkarr_view_min_ttl(&v, &c->params);
 }
 
 /* Check the signature of a packet read from disk before anyone sees it.
@@ -601,8 +663,15 @@ ensure_verified(struct pkarr_cache *c, struct entry *e)
 		return 0;
 	entry_to_packet(e, &c->scratch);
 	rc = pkarr_packet_verify(&c->scratch);
+	if (rc == 0) {
+		/* the index adds to the entry's bytes: out and back in */
+		struct lru *l = list_of(c, e);
+		l->bytes -= entry_bytes(e);
+		rc = build_index(e);
+		l->bytes += entry_bytes(e);
+	}
 	if (rc == 0)
-		rc = set_times(c, e, &c->scratch, e->stored_s);
+		set_times(c, e, e->stored_s);
 	if (rc < 0) {
 		log_warn("packet cache: dropped a packet from disk: %s",
 			 pkarr_strerror(rc));
@@ -654,7 +723,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	struct entry *old, *e;
 	MDB_txn *txn;
 	bool had_record;
-	int result;
+	int result, rc;
 
 	if (c == NULL || pkt == NULL)
 		return PKARR_E_INVAL;
@@ -677,8 +746,7 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 			return PKARR_PUT_OLDER;
 		if (cmp == 0) {
 			/* Seen again on the DHT: fresh for another TTL. */
-			if (set_times(c, old, pkt, now_s) < 0)
-				return PKARR_E_DNS;
+			set_times(c, old, now_s);
 			lru_touch(c, old);
 			txn = txn_begin(c);
 			disk_put(c, txn, old, false);
@@ -689,15 +757,17 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 	e = entry_from_packet(pkt);
 	if (e == NULL)
 		return PKARR_E_NOMEM;
-	if (set_times(c, e, pkt, now_s) < 0) {
-		free(e);
-		return PKARR_E_DNS;
+	rc = build_index(e);
+	if (rc < 0) {
+		entry_free(e);
+		return rc;
 	}
+	set_times(c, e, now_s);
 	result = (old != NULL && !old->negative) ? PKARR_PUT_NEWER : PKARR_PUT_NEW;
 	had_record = old != NULL && old->on_disk;
 	if (old != NULL) {
 		unlink_entry(c, old);
-		free(old);
+		entry_free(old);
 	}
 	link_entry(c, e, false);
 	txn = txn_begin(c);
@@ -738,14 +808,15 @@ pkarr_cache_put_negative(struct pkarr_cache *c, const uint8_t pk[32],
 	return 0;
 }
 
-enum pkarr_cache_state
-pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
-		const struct pkarr_packet **out)
+/* pkarr_cache_get() without the scratch copy: the state, and in *ep
+ * the entry for FRESH and STALE. */
+static enum pkarr_cache_state
+get_entry(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
+	  struct entry **ep)
 {
 	struct entry *e;
 
-	if (out != NULL)
-		*out = NULL;
+	*ep = NULL;
 	if (c == NULL || pk == NULL)
 		return PKARR_CACHE_MISS;
 	e = find(c, pk);
@@ -763,11 +834,40 @@ pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
 	lru_touch(c, e);
 	if (e->negative)
 		return PKARR_CACHE_NEGATIVE;
-	if (out != NULL) {
+	*ep = e;
+	return now_s < e->until_s ? PKARR_CACHE_FRESH : PKARR_CACHE_STALE;
+}
+
+enum pkarr_cache_state
+pkarr_cache_get(struct pkarr_cache *c, const uint8_t pk[32], uint64_t now_s,
+		const struct pkarr_packet **out)
+{
+	struct entry *e;
+	enum pkarr_cache_state st = get_entry(c, pk, now_s, &e);
+
+	if (out != NULL)
+		*out = NULL;
+	if (e != NULL && out != NULL) {
 		entry_to_packet(e, &c->scratch);
 		*out = &c->scratch;
 	}
-	return now_s < e->until_s ? PKARR_CACHE_FRESH : PKARR_CACHE_STALE;
+	return st;
+}
+
+enum pkarr_cache_state
+pkarr_cache_get_view(struct pkarr_cache *c, const uint8_t pk[32],
+		     uint64_t now_s, struct pkarr_view *out)
+{
+	struct entry *e;
+	enum pkarr_cache_state st;
+
+	if (out == NULL)
+		return PKARR_CACHE_MISS;
+	memset(out, 0, sizeof(*out));
+	st = get_entry(c, pk, now_s, &e);
+	if (e != NULL)
+		entry_view(e, out);
+	return st;
 }
 
 int
@@ -809,11 +909,11 @@ pkarr_cache_foreach(struct pkarr_cache *c, pkarr_cache_cb cb, void *ctx)
 
 	if (c == NULL || cb == NULL)
 		return PKARR_E_INVAL;
-	for (e = c->pos.head; e; e = next) {
+	for (e = LRU_FIRST(&c->pos); e; e = next) {
 		int rc;
 
 		/* ensure_verified() may free e, nothing else */
-		next = e->next;
+		next = LRU_NEXT(e);
 		if (ensure_verified(c, e) < 0)
 			continue;
 		entry_to_packet(e, &c->scratch);
@@ -836,12 +936,12 @@ pkarr_cache_verify_some(struct pkarr_cache *c, size_t max)
 
 		if (e == NULL) {
 			/* cannot happen (see the top of the file); recover */
-			c->vcursor = c->pos.tail;
+			c->vcursor = LRU_LAST(&c->pos);
 			if (c->vcursor == NULL)
 				break;
 			continue;
 		}
-		c->vcursor = e->prev;
+		c->vcursor = LRU_PREV(e);
 		if (!e->verified) {
 			(void)ensure_verified(c, e);
 			done++;
@@ -982,7 +1082,7 @@ collect(struct pkarr_cache *c, MDB_txn *txn, struct rec **out, size_t *n_out,
 		if (find(c, k.mv_data) != NULL)
 			continue; /* memory knows newer: written back by load() */
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
+			size_t ncap = cap ? cap * 2 : RECS_MIN;
 			struct rec *nv = realloc(v, ncap * sizeof(*nv));
 			if (nv == NULL) {
 				mdb_cursor_close(cur);
@@ -1013,7 +1113,7 @@ disk_fit(struct pkarr_cache *c, MDB_txn *txn, bool reopened)
 	struct entry *e, *last = NULL;
 	uint64_t used = 0;
 
-	for (e = c->pos.head; e != NULL; e = e->next) {
+	for (e = LRU_FIRST(&c->pos); e != NULL; e = LRU_NEXT(e)) {
 		uint64_t cost = disk_cost(e->dns_len);
 
 		if (used + cost > c->disk_budget)
@@ -1021,14 +1121,16 @@ disk_fit(struct pkarr_cache *c, MDB_txn *txn, bool reopened)
 		used += cost;
 		last = e;
 	}
-	for (e = last != NULL ? last->next : c->pos.head; e != NULL; e = e->next) {
+	for (e = last != NULL ? LRU_NEXT(last) : LRU_FIRST(&c->pos); e != NULL;
+	     e = LRU_NEXT(e)) {
 		if (e->on_disk)
 			disk_forget(c, txn, e);
 		else if (reopened)
 			disk_del(c, txn, e->pk);
 	}
 	c->dtail = last;
-	for (e = c->pos.head; last != NULL && e != last->next; e = e->next)
+	for (e = LRU_FIRST(&c->pos); last != NULL && e != LRU_NEXT(last);
+	     e = LRU_NEXT(e))
 		if (!e->on_disk)
 			disk_put(c, txn, e, reopened);
 }
@@ -1088,7 +1190,7 @@ load(struct pkarr_cache *c)
 	txn_commit(c, txn);
 	if (c->env == NULL)
 		return -1; /* the commit failed: memory only again */
-	c->vcursor = c->pos.tail;
+	c->vcursor = LRU_LAST(&c->pos);
 	if (bad > 0)
 		log_warn("packet cache: dropped %zu bad records from disk", bad);
 	if (nexcess > 0)
@@ -1296,7 +1398,7 @@ disk_rebuild(struct pkarr_cache *c)
 		disk_failed(c, "reopen", rc);
 		return;
 	}
-	for (e = c->pos.head; e != NULL; e = e->next) {
+	for (e = LRU_FIRST(&c->pos); e != NULL; e = LRU_NEXT(e)) {
 		if (c->disk_bytes + disk_cost(e->dns_len) > c->disk_budget)
 			break;
 		disk_put(c, txn, e, false);
@@ -1396,6 +1498,8 @@ pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
 		return NULL;
 	c->params = *p;
 	c->max_bytes = max_bytes;
+	TAILQ_INIT(&c->pos.q);
+	TAILQ_INIT(&c->neg.q);
 	if (map_bytes == 0)
 		map_bytes = pkarr_cache_map_size(max_bytes,
 						 (unsigned)(sizeof(size_t) * CHAR_BIT));
@@ -1403,7 +1507,7 @@ pkarr_cache_new_map(size_t max_bytes, const char *lmdb_dir,
 		map_bytes = SIZE_MAX;
 	c->map_bytes = map_bytes;
 	c->disk_budget = disk_bytes != 0 ? disk_bytes : map_bytes / 4;
-	c->nbuckets = 64;
+	c->nbuckets = BUCKETS_MIN;
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
 	if (c->buckets == NULL) {
 		free(c);
@@ -1432,7 +1536,7 @@ pkarr_cache_free(struct pkarr_cache *c)
 		struct entry *e = c->buckets[i], *next;
 		for (; e; e = next) {
 			next = e->hnext;
-			free(e);
+			entry_free(e);
 		}
 	}
 	free(c->buckets);

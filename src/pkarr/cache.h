@@ -15,9 +15,14 @@
  * Memory is bounded by bytes with LRU eviction; negative entries may use
  * at most a quarter of the budget so a flood of unknown keys cannot push
  * real packets out. An entry holds exactly its packet's bytes (key,
- * signature, timestamp, DNS message) plus 70 to 85 bytes, all counted
- * (links, times, allocator header and rounding, hash table share), so
- * pkarr_cache_bytes() is close to what the process really spends.
+ * signature, timestamp, DNS message) plus 80 to 95 bytes (links, times,
+ * allocator header and rounding, hash table share) and the packet's
+ * index (answer.h: 12 bytes a record in a chunk of its own, so that a
+ * packet is parsed once, not once per question), all counted, so
+ * pkarr_cache_bytes() is close to what the process really spends. The
+ * index of a packet read back from disk is built, and counted, when the
+ * packet is first verified; the budget is enforced again at the next
+ * store.
  *
  * With an LMDB directory, packets are written through to
  * "<dir>/pkarr-packets.mdb" (with their stored time) and read back by the
@@ -198,6 +203,24 @@ void pkarr_cache_free(struct pkarr_cache *c);
 enum pkarr_cache_state pkarr_cache_get(struct pkarr_cache *c,
 				       const uint8_t pk[32], uint64_t now_s,
 				       const struct pkarr_packet **out);
+
+/**
+ * As pkarr_cache_get(), handing out the packet's view (answer.h: the
+ * packet in place and its index, built once when it was stored or first
+ * verified) instead of a copy, for pkarr_answer_view(). Nothing is
+ * copied or allocated.
+ * @param c the cache
+ * @param pk the 32-byte key
+ * @param now_s wall-clock seconds
+ * @param out receives the view for FRESH and STALE (zeroed otherwise).
+ *        It points into the cache's entry: valid only until the next
+ *        call into the cache (any function taking c)
+ * @return the state, as pkarr_cache_get()
+ */
+enum pkarr_cache_state pkarr_cache_get_view(struct pkarr_cache *c,
+					    const uint8_t pk[32],
+					    uint64_t now_s,
+					    struct pkarr_view *out);
 
 /**
  * When the entry for a key was stored and until when it is fresh. Verifies

@@ -17,7 +17,7 @@ libpkdns_a_SOURCES += \
 check_PROGRAMS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
 	tests/unit/test_pkarr_cache tests/unit/test_pkarr_relay \
-	tests/unit/test_pkarr_resolver
+	tests/unit/test_pkarr_resolver tests/unit/test_pkarr_view
 tests_unit_test_pkarr_zbase32_SOURCES = tests/unit/test_pkarr_zbase32.c
 tests_unit_test_pkarr_zbase32_LDADD = libpkdns.a $(DEPS_LIBS)
 tests_unit_test_pkarr_packet_SOURCES = tests/unit/test_pkarr_packet.c
@@ -35,5 +35,7 @@ tests_unit_test_pkarr_resolver_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_pkarr_zbase32 tests/unit/test_pkarr_packet \
 	tests/unit/test_pkarr_answer tests/unit/test_pkarr_zone \
 	tests/unit/test_pkarr_cache tests/unit/test_pkarr_relay \
-	tests/unit/test_pkarr_resolver
+	tests/unit/test_pkarr_resolver tests/unit/test_pkarr_view
+tests_unit_test_pkarr_view_SOURCES = tests/unit/test_pkarr_view.c
+tests_unit_test_pkarr_view_LDADD = libpkdns.a $(DEPS_LIBS)
 EXTRA_DIST += tests/data/pkarr_signed_packets.jsonl tests/data/lmdb_freelist_txn0.mdb

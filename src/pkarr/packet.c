@@ -47,7 +47,7 @@ pkarr_packet_check_time(uint64_t ts_us, uint64_t now_s)
 	if (now_s < PKARR_CLOCK_SET_S)
 		return 0;
 	/* compare in seconds: no overflow for any ts_us */
-	if (ts_us / 1000000u > now_s + PKARR_FUTURE_MAX_S)
+	if (ts_us / PKARR_US_PER_S > now_s + PKARR_FUTURE_MAX_S)
 		return PKARR_E_FUTURE;
 	return 0;
 }

@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Microseconds in a second: timestamps are microseconds, clocks seconds. */
+#define PKARR_US_PER_S 1000000u
+
 /** Largest DNS message a pkarr packet may carry (BEP 44 value limit). */
 #define PKARR_MAX_DNS 1000
 /** Bytes of the relay layout before the DNS message (signature, time). */

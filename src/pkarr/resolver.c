@@ -251,8 +251,10 @@ static void
 lookup_packet(struct rlookup *l, struct pkarr_packet *pkt_in, int rc)
 {
 	struct pkarr_resolver *r = l->r;
-	struct pkarr_resolver_result res = { PKARR_RESOLVER_FOUND, false, NULL };
+	struct pkarr_resolver_result res = { PKARR_RESOLVER_FOUND, false, NULL, NULL };
 	struct pkarr_packet pkt, held;
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	struct pkarr_view v;
 
 	/* the clients first, the write to cache_dir after their answers */
 	pkarr_cache_hold_writes(r->pcache);
@@ -289,6 +291,9 @@ lookup_packet(struct rlookup *l, struct pkarr_packet *pkt_in, int rc)
 			res.stale = cs == PKARR_CACHE_STALE;
 		}
 	}
+	/* the packet's own index, stable while callbacks call into the cache */
+	if (pkarr_view_from_packet(res.pkt, rr, &v) == 0)
+		res.view = &v;
 	answer_waiters(l, &res);
 	pkarr_cache_release_writes(r->pcache);
 }
@@ -302,6 +307,10 @@ lookup_done(void *arg, const struct dht_lookup_stats *st)
 	char key[PKARR_Z32_KEY_LEN + 1];
 
 	pkarr_z32_encode(l->pk, key);
+	if (l->r->hooks.lookup_observed)
+		l->r->hooks.lookup_observed(l->r->hooks.ctx,
+		    st->first_value_ms >= 0 ? (uint64_t)st->first_value_ms : st->elapsed_ms,
+		    st->first_value_ms >= 0);
 	log_debug("%s: look-up done: %u queried, %u responses, %u values, %llu ms", key,
 	    st->queried, st->responses, st->values, (unsigned long long)st->elapsed_ms);
 	/* values the look-up dropped as dated too far ahead count as refused:
@@ -324,8 +333,10 @@ static void
 lookup_finish(struct rlookup *l)
 {
 	struct pkarr_resolver *r = l->r;
-	struct pkarr_resolver_result res = { PKARR_RESOLVER_NONE, false, NULL };
+	struct pkarr_resolver_result res = { PKARR_RESOLVER_NONE, false, NULL, NULL };
 	struct pkarr_packet held;
+	struct pkarr_rr_ref rr[PKARR_MAX_RECORDS];
+	struct pkarr_view v;
 	struct rlookup done;
 	char key[PKARR_Z32_KEY_LEN + 1];
 	enum pkarr_cache_state cs;
@@ -350,6 +361,8 @@ lookup_finish(struct rlookup *l)
 	} else if (l->refused) {
 		res.rc = PKARR_RESOLVER_REFUSED;
 	}
+	if (res.pkt && pkarr_view_from_packet(res.pkt, rr, &v) == 0)
+		res.view = &v;
 	/* Off the list before any waiter runs: a get for the same key from a
 	 * callback starts a new look-up, never joins one about to be freed. */
 	memset(&done, 0, sizeof(done));
@@ -485,22 +498,29 @@ lookup_join(struct pkarr_resolver *r, const uint8_t pk[32], const struct sockadd
 	return l;
 }
 
-int
-pkarr_resolver_get(struct pkarr_resolver *r, const uint8_t pk[32],
-    const struct sockaddr *client, pkarr_resolver_get_fn fn, void *ctx,
-    struct pkarr_packet *out, bool *stale, struct pkarr_get **handle)
+/* A get: out or view receives a cached packet (one of them is set). */
+static int
+get_common(struct pkarr_resolver *r, const uint8_t pk[32], const struct sockaddr *client,
+    pkarr_resolver_get_fn fn, void *ctx, struct pkarr_packet *out, struct pkarr_view *view,
+    bool *stale, struct pkarr_get **handle)
 {
 	struct pkarr_get *g;
 	struct rlookup *l;
+	enum pkarr_cache_state cs;
 	int rc;
 
 	if (handle)
 		*handle = NULL;
 	if (stale)
 		*stale = false;
-	switch (cache_copy(r, pk, out)) {
+	cs = view ? pkarr_cache_get_view(r->pcache, pk, now_s(), view) : cache_copy(r, pk, out);
+	switch (cs) {
 	case PKARR_CACHE_STALE:
-		(void)lookup_join(r, pk, NULL, &rc); /* refresh in the background */
+		/* refresh in the background; then the view again, as the
+		 * look-up's start may have called into the cache */
+		(void)lookup_join(r, pk, NULL, &rc);
+		if (view && pkarr_cache_get_view(r->pcache, pk, now_s(), view) == PKARR_CACHE_MISS)
+			break;
 		if (stale)
 			*stale = true;
 		return PKARR_RESOLVER_FOUND;
@@ -529,6 +549,22 @@ pkarr_resolver_get(struct pkarr_resolver *r, const uint8_t pk[32],
 	if (handle)
 		*handle = g;
 	return PKARR_RESOLVER_PENDING;
+}
+
+int
+pkarr_resolver_get(struct pkarr_resolver *r, const uint8_t pk[32],
+    const struct sockaddr *client, pkarr_resolver_get_fn fn, void *ctx,
+    struct pkarr_packet *out, bool *stale, struct pkarr_get **handle)
+{
+	return get_common(r, pk, client, fn, ctx, out, NULL, stale, handle);
+}
+
+int
+pkarr_resolver_get_view(struct pkarr_resolver *r, const uint8_t pk[32],
+    const struct sockaddr *client, pkarr_resolver_get_fn fn, void *ctx,
+    struct pkarr_view *view, bool *stale, struct pkarr_get **handle)
+{
+	return get_common(r, pk, client, fn, ctx, NULL, view, stale, handle);
 }
 
 void
@@ -1016,9 +1052,25 @@ start_dht(struct pkarr_resolver *r, const struct pkarr_resolver_config *c)
 	default: dc.mode = DHT_MODE_ADAPTIVE; break;
 	}
 	dc.loopback_testnet = c->testnet > 0;
+	/* dht_listen binds one address (port: its own, else dht_port) */
+	if (c->dht_listen) {
+		struct sockaddr_storage ss = *c->dht_listen;
+		char name[80];
+		if (ss.ss_family == AF_INET && ((struct sockaddr_in *)&ss)->sin_port == 0)
+			((struct sockaddr_in *)&ss)->sin_port = htons(c->dht_port);
+		if (ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_port == 0)
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(c->dht_port);
+		r->node = dht_node_new(r->base, (struct sockaddr *)&ss, (socklen_t)c->dht_listen_len,
+		    &dc);
+		if (!r->node) {
+			log_err("dht-listen %s: cannot start the DHT node there",
+			    netaddr_str((struct sockaddr *)&ss, name, sizeof(name)));
+			return -1;
+		}
+	}
 	/* Both DHTs on one socket, [::] with IPv4-mapped addresses (BEP 32);
 	 * IPv4 alone where the host has no IPv6, and for testnets. */
-	if (!c->testnet) {
+	if (!r->node && !c->testnet) {
 		struct sockaddr_in6 sin6;
 		int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
@@ -1277,8 +1329,24 @@ pkarr_resolver_cached(struct pkarr_resolver *r, const uint8_t pk[32],
 		e->seq = pkt.ts_us;
 		e->age_s = now > stored ? now - stored : 0;
 		e->fresh_s = fresh_until > now ? fresh_until - now : 0;
+		e->on_disk = pkarr_cache_has_disk(r->pcache);
 	}
 	return PKARR_RESOLVER_FOUND;
+}
+
+int
+pkarr_resolver_cached_view(struct pkarr_resolver *r, const uint8_t pk[32],
+    struct pkarr_view *view)
+{
+	switch (pkarr_cache_get_view(r->pcache, pk, now_s(), view)) {
+	case PKARR_CACHE_FRESH:
+	case PKARR_CACHE_STALE:
+		return PKARR_RESOLVER_FOUND;
+	case PKARR_CACHE_NEGATIVE:
+		return PKARR_RESOLVER_NONE;
+	default:
+		return PKARR_RESOLVER_MISS;
+	}
 }
 
 int
@@ -1306,17 +1374,17 @@ pkarr_resolver_get_stats(struct pkarr_resolver *r, struct pkarr_resolver_stats *
 struct dht *
 pkarr_resolver_dht(struct pkarr_resolver *r)
 {
-	return r->dht;
+	return r ? r->dht : NULL;
 }
 
 struct dht_node *
 pkarr_resolver_node(struct pkarr_resolver *r)
 {
-	return r->node;
+	return r ? r->node : NULL;
 }
 
 struct pkarr_cache *
 pkarr_resolver_cache(struct pkarr_resolver *r)
 {
-	return r->pcache;
+	return r ? r->pcache : NULL;
 }

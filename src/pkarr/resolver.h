@@ -31,6 +31,8 @@
 struct event_base;
 struct sockaddr;
 struct pkarr_packet;
+struct pkarr_view;
+struct sockaddr_storage;
 struct pkarr_cache;
 struct dht;
 struct dht_node;
@@ -61,6 +63,8 @@ struct pkarr_resolver_config {
 	uint32_t dht_ratelimit_burst;
 	enum pkarr_resolver_dht_mode dht_mode;
 	uint16_t dht_port;             /**< 0: any */
+	const struct sockaddr_storage *dht_listen; /**< bind the node here, or NULL */
+	uint32_t dht_listen_len;       /**< its length (socklen_t) */
 	uint32_t testnet;              /**< in-process DHT nodes to start, 0 none */
 	uint16_t testnet_port;
 	uint32_t testnet_rtt, testnet_loss, testnet_dead, testnet_seed; /**< emulation */
@@ -92,6 +96,9 @@ struct pkarr_resolver_hooks {
 	    pkarr_resolver_host_fn fn, void *arg);
 	/** Cancel a resolve_host that has not called back. */
 	void (*cancel_host)(void *ctx, void *handle);
+	/** A DHT look-up ended: ms to its first value (found) or in all
+	 *  (not found). May be NULL. */
+	void (*lookup_observed)(void *ctx, uint64_t ms, bool found);
 };
 
 /** Outcomes of the calls below and of their callbacks. */
@@ -108,12 +115,15 @@ enum pkarr_resolver_rc {
 	PKARR_RESOLVER_REFUSED = -6,     /**< get: only packets dated in the future */
 };
 
-/** A get's outcome: rc is _FOUND (pkt valid during the call; stale when
- *  past its TTL), _NONE, _UNREACHABLE or _REFUSED. */
+/** A get's outcome: rc is _FOUND (pkt and its parsed view, answer.h,
+ *  valid during the call; view NULL when the packet's records could not
+ *  be indexed; stale when past its TTL), _NONE, _UNREACHABLE or
+ *  _REFUSED. */
 struct pkarr_resolver_result {
 	int rc;
 	bool stale;
 	const struct pkarr_packet *pkt;
+	const struct pkarr_view *view;
 };
 
 typedef void (*pkarr_resolver_get_fn)(void *ctx, const struct pkarr_resolver_result *res);
@@ -157,6 +167,24 @@ int pkarr_resolver_get(struct pkarr_resolver *r, const uint8_t pk[32],
     const struct sockaddr *client, pkarr_resolver_get_fn fn, void *ctx,
     struct pkarr_packet *out, bool *stale, struct pkarr_get **handle);
 
+/**
+ * As pkarr_resolver_get, but a cached packet is handed out as its view
+ * (answer.h: parsed once when stored; nothing copied), valid only until
+ * the next call into the resolver. For answering DNS questions.
+ * @param view receives the view for _FOUND
+ */
+int pkarr_resolver_get_view(struct pkarr_resolver *r, const uint8_t pk[32],
+    const struct sockaddr *client, pkarr_resolver_get_fn fn, void *ctx,
+    struct pkarr_view *view, bool *stale, struct pkarr_get **handle);
+
+/**
+ * The cached view of a key's packet, without any look-up; valid until the
+ * next call into the resolver.
+ * @return _FOUND, _NONE (negative entry) or _MISS
+ */
+int pkarr_resolver_cached_view(struct pkarr_resolver *r, const uint8_t pk[32],
+    struct pkarr_view *view);
+
 /** Forget a pending get: its callback never runs. */
 void pkarr_resolver_cancel(struct pkarr_resolver *r, struct pkarr_get *h);
 
@@ -173,6 +201,7 @@ struct pkarr_resolver_entry {
 	uint64_t seq;                  /**< the packet's timestamp, µs */
 	uint64_t age_s;                /**< since it was stored */
 	uint64_t fresh_s;              /**< freshness left, 0 when stale */
+	bool on_disk;                  /**< the cache writes through to cache_dir */
 };
 
 /**
@@ -205,6 +234,9 @@ struct pkarr_resolver_stats {
 };
 
 void pkarr_resolver_get_stats(struct pkarr_resolver *r, struct pkarr_resolver_stats *st);
+
+/* Lent to control channels and metrics, read-only; r may be NULL (then
+ * so is the answer). */
 
 /** The DHT (NULL without one), for node lists and health (dht.h). */
 struct dht *pkarr_resolver_dht(struct pkarr_resolver *r);

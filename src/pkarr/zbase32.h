@@ -6,7 +6,7 @@
  * Alphabet "ybndrfg8ejkmcpqxot1uwisza345h769" (Zooko's human-oriented
  * base-32, as used by pkarr). 32 bytes are 256 bits: 51 full 5-bit digits
  * plus one digit carrying the last bit and 4 pad bits, which must be zero
- * so that every key has exactly one spelling (DESIGN.md, "Keys").
+ * so that every key has exactly one spelling (doc/design.md, "Keys").
  */
 #ifndef PKDNS_PKARR_ZBASE32_H
 #define PKDNS_PKARR_ZBASE32_H

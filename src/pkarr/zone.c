@@ -18,6 +18,12 @@
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
 
+/* RR types: the largest, and the meta and query types (RFC 6895
+ * section 3.1), which are no data a zone can hold. */
+#define TYPE_MAX 65535u
+#define META_TYPE_FIRST 128
+#define META_TYPE_LAST 255
+
 __attribute__((format(printf, 3, 4))) static void
 set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -119,10 +125,11 @@ read_records(FILE *fp, const ldns_rdf *apex, uint32_t default_ttl,
 		/* ldns reads an unknown mnemonic, even "!" or ",", as type 0;
 		 * 0 is reserved, OPT and 128-255 (RFC 6895 section 3.1: meta
 		 * and query types) are not data a zone can hold */
-		if (ldns_rr_get_type(rr) == 0 || (unsigned)ldns_rr_get_type(rr) > 65535 ||
+		if (ldns_rr_get_type(rr) == 0 || (unsigned)ldns_rr_get_type(rr) > TYPE_MAX ||
 		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
-		    (ldns_rr_get_type(rr) >= 128 && ldns_rr_get_type(rr) <= 255)) {
-			if (ldns_rr_get_type(rr) == 0 || (unsigned)ldns_rr_get_type(rr) > 65535)
+		    (ldns_rr_get_type(rr) >= META_TYPE_FIRST &&
+		     ldns_rr_get_type(rr) <= META_TYPE_LAST)) {
+			if (ldns_rr_get_type(rr) == 0 || (unsigned)ldns_rr_get_type(rr) > TYPE_MAX)
 				set_err(err, errlen, "line %d: unknown record type", at);
 			else
 				set_err(err, errlen, "line %d: type %u is not data a zone "

@@ -28,6 +28,10 @@
 #define PKDNS_SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG PKDNS_SYSCONFDIR "/pkdns/pkdns.conf"
+#ifndef PKDNS_RUNSTATEDIR
+#define PKDNS_RUNSTATEDIR "/run"
+#endif
+#define PKDNS_CONTROL_SOCKET PKDNS_RUNSTATEDIR "/pkdns.sock"
 
 /* RFC 2181 section 8: a TTL is an unsigned number from 0 to 2^31 - 1. */
 #define TTL_MAX 2147483647u
@@ -109,6 +113,12 @@ static const struct conf_key conf_keys[] = {
 	{ "private-domain", 0, T_STR_LIST, F(private_domain), F(n_private_domain), 0, "NAME  names at and under it may hold private addresses, repeatable", 0, 0 },
 	{ "private-key", 0, T_STR_LIST, F(private_key), F(n_private_key), 0, "KEY  a public key whose names may hold private addresses, repeatable", 0, 0 },
 	{ "private-address-loopback-exempt", 0, T_BOOL, F(private_address_loopback_exempt), 0, 0, "yes|no  clients on 127.0.0.0/8 and ::1 get private addresses (default yes)", 0, 0 },
+	{ "control-socket", 0, T_STR, F(control_socket), 0, 0, "PATH  Unix socket for pkdns-control, none = off (default " PKDNS_CONTROL_SOCKET ")", 0, 0 },
+	{ "control-group", 0, T_STR, F(control_group), 0, 0, "GROUP  group that may use the control socket (mode 0660; default root's)", 0, 0 },
+	{ "metrics-listen", 0, T_ADDR_LIST, F(metrics_listen), F(n_metrics_listen), 9153, "ADDR[:PORT]  Prometheus /metrics over HTTP, repeatable (default off; port 9153)", 0, 0 },
+	{ "username", 0, T_STR, F(username), 0, 0, "USER  drop to this user and its groups once the sockets are open (default: none)", 0, 0 },
+	{ "chroot", 0, T_STR, F(chroot_dir), 0, 0, "DIR  chroot here before dropping privileges (default: none)", 0, 0 },
+	{ "dht-listen", 0, T_ADDR_LIST, F(dht_listen), F(n_dht_listen), 0, "ADDR[:PORT]  bind the DHT node to this address (default all; port dht-port)", 0, 0 },
 	{ "check-config", 0, T_CHECK, F(check_config), 0, 0, "check the configuration (and files it names), print errors, start nothing", 0, 0 },
 	{ "version", 'V', T_VERSION, 0, 0, 0, "print the version and exit", 0, 0 },
 	{ "help", 'h', T_HELP, 0, 0, 0, "print this help and exit", 0, 0 },
@@ -187,6 +197,13 @@ conf_complete(struct conf *c)
 	}
 	if (!c->trust_anchor_file)
 		c->trust_anchor_file = strdup(PKDNS_TRUST_ANCHOR);
+	if (!c->control_socket) {
+		c->control_socket = strdup(PKDNS_CONTROL_SOCKET);
+		c->control_socket_default = true;
+	} else if (strcasecmp(c->control_socket, "none") == 0) {
+		free(c->control_socket);
+		c->control_socket = NULL;
+	}
 	if (!c->doh_path)
 		c->doh_path = strdup("/dns-query");
 	/* <key>.key by default, as the Rust pkdns: one suffix that a
@@ -219,6 +236,10 @@ conf_free(struct conf *c)
 	free(c->trust_anchor_file);
 	free(c->tld);
 	free(c->pidfile);
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->username);
+	free(c->chroot_dir);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->doh_path);

@@ -21,7 +21,7 @@
 
 #define CONF_MAX_LIST 32
 /** Room for the keys of the table in conf.c (checked there). */
-#define CONF_KEYS_MAX 64
+#define CONF_KEYS_MAX 96
 /** Origin of a value set on the command line (see struct conf's line). */
 #define CONF_LINE_CMDLINE UINT32_MAX
 
@@ -115,6 +115,16 @@ struct conf {
 	char *private_key[CONF_MAX_LIST]; /**< z-base32 keys that may too */
 	size_t n_private_key;
 	bool private_address_loopback_exempt; /**< 127.0.0.0/8, ::1 get them all */
+	/* operating the daemon (issue 14): src/daemon/control.c, metrics.c, ops.c */
+	char *control_socket;       /**< Unix socket of pkdns-control, NULL = none */
+	bool control_socket_default; /**< control_socket came from the defaults */
+	char *control_group;        /**< group of the control socket, or NULL */
+	struct conf_addr metrics_listen[CONF_MAX_LIST]; /**< Prometheus /metrics */
+	size_t n_metrics_listen;
+	char *username;             /**< drop to this user after binding, or NULL */
+	char *chroot_dir;           /**< chroot here before dropping, or NULL */
+	struct conf_addr dht_listen[CONF_MAX_LIST]; /**< DHT socket address (port 0: dht-port) */
+	size_t n_dht_listen;
 	/* Where each value came from, for conf_error(): the config file's
 	 * line, CONF_LINE_CMDLINE, or 0 (the default); indexed by the key's
 	 * place in conf.c's table, and for lists by the entry too. */

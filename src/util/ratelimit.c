@@ -114,3 +114,23 @@ ratelimit_allow(struct ratelimit *rl, const struct sockaddr *client, uint64_t no
 	s->milli_tokens = t - 1000;
 	return true;
 }
+
+size_t
+ratelimit_limited(const struct ratelimit *rl, uint64_t now_ms)
+{
+	size_t n = 0;
+
+	if (!rl || rl->rate == 0)
+		return 0;
+	for (size_t i = 0; i < (rl->mask + 1) * 4; i++) {
+		const struct rl_slot *s = &rl->slots[i];
+		uint64_t elapsed;
+		if (!s->used)
+			continue;
+		elapsed = now_ms > s->last_ms ? now_ms - s->last_ms : 0;
+		/* what its next query would find: less than one token */
+		if (elapsed < 1000 && s->milli_tokens + elapsed * rl->rate < 1000)
+			n++;
+	}
+	return n;
+}

@@ -38,4 +38,11 @@ void ratelimit_set(struct ratelimit *rl, uint32_t rate, uint32_t burst);
  */
 bool ratelimit_allow(struct ratelimit *rl, const struct sockaddr *client, uint64_t now_ms);
 
+/**
+ * Clients whose bucket is empty now (their next query would be refused),
+ * for the metrics; walks the whole table.
+ * @return the count
+ */
+size_t ratelimit_limited(const struct ratelimit *rl, uint64_t now_ms);
+
 #endif

@@ -322,8 +322,10 @@ pkdns_start() {
 	_pkdns_n=$((_pkdns_n + 1))
 	PKDNS_LOG=$TMPD/pkdns.$_pkdns_n.log
 	[ -n "$PKDNS_NO_LISTEN" ] || listen="-l 127.0.0.1:$PKDNS_PORT"
+	# --dht-port 0: tests that turn the DHT on run side by side, and the
+	# default port (6881) is one for all of them; a test's own wins
 	# shellcheck disable=SC2086
-	"$PKDNS" -d --dht-mode off $listen "$@" >"$PKDNS_LOG" 2>&1 &
+	"$PKDNS" -d --dht-mode off --dht-port 0 $listen "$@" >"$PKDNS_LOG" 2>&1 &
 	PKDNS_PID=$!
 	for i in $(seq 1 75); do
 		if ! _alive "$PKDNS_PID"; then

@@ -16,9 +16,14 @@ EXTRA_DIST += tests/fuzz/README.md \
 	tests/fuzz/fuzz_krpc.c \
 	tests/fuzz/fuzz_pkarr_packet.c \
 	tests/fuzz/fuzz_pkarr_relay.c \
+	tests/fuzz/fuzz_pkarr_answer.c \
+	tests/fuzz/oracle_answer.c \
+	tests/fuzz/oracle_answer.h \
+	tests/fuzz/seed_pkarr_answer.c \
 	tests/fuzz/fuzz_pkarr_zone.c \
 	tests/fuzz/fuzz_tcp_framing.c \
 	tests/fuzz/fuzz_http.c \
 	tests/fuzz/fuzz_conf.c \
 	tests/fuzz/fuzz_lmdb_check.c \
-	tests/fuzz/fuzz_rebind.c
+	tests/fuzz/fuzz_rebind.c \
+	tests/fuzz/fuzz_ctl_parse.c

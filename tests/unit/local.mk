@@ -50,3 +50,8 @@ check_PROGRAMS += tests/unit/test_http_parse
 tests_unit_test_http_parse_SOURCES = tests/unit/test_http_parse.c
 tests_unit_test_http_parse_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_http_parse
+# issue 14: control parser, pidfile lock, notify protocol, zone flush
+check_PROGRAMS += tests/unit/test_ops
+tests_unit_test_ops_SOURCES = tests/unit/test_ops.c
+tests_unit_test_ops_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_ops
