@@ -8,4 +8,6 @@ EXTRA_DIST += \
 	bench/footprint.sh bench/resource_bounds.sh bench/doh_dot.sh \
 	bench/answer_cost.sh bench/answer_cost.c bench/lib/fillq.py \
 	bench/lib/cold.py bench/lib/dnsq.py bench/lib/dnsstat.py \
-	bench/lib/summarise.py bench/lib/timeline.py
+	bench/lib/summarise.py bench/lib/timeline.py \
+	bench/cold_internet.sh bench/cold_internet.py bench/cold_internet_net.c \
+	bench/cold_internet_js.mjs

@@ -56,6 +56,36 @@ ip_hash(const struct dht_addr *a)
 	return dht_crc32c(a->ip, a->family == 4 ? 4 : 16);
 }
 
+static struct dht_silent *
+silent_slot(struct dht *d, const struct dht_addr *a)
+{
+	return &d->silent[(ip_hash(a) ^ (a->port * 0x9E37u)) % DHT_SILENT_SLOTS];
+}
+
+unsigned
+dht_silent_fails(const struct dht *d, const struct dht_addr *a, uint64_t now_ms)
+{
+	const struct dht_silent *s = silent_slot((struct dht *)d, a);
+
+	if (s->fails == 0 || !dht_addr_eq(&s->addr, a) || now_ms - s->ms >= DHT_SILENT_MS)
+		return 0;
+	return s->fails;
+}
+
+static void
+silent_note(struct dht *d, const struct dht_addr *a, uint64_t now_ms)
+{
+	struct dht_silent *s = silent_slot(d, a);
+
+	if (!dht_addr_eq(&s->addr, a) || now_ms - s->ms >= DHT_SILENT_MS) {
+		s->addr = *a;
+		s->fails = 0;
+	}
+	s->ms = now_ms;
+	if (s->fails < 255)
+		s->fails++;
+}
+
 int
 dht_send_raw(struct dht *d, const uint8_t *buf, size_t len, const struct dht_addr *to)
 {
@@ -131,6 +161,7 @@ dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 	t->to = *to;
 	t->sent_ms = now_ms;
 	t->lookup_id = lookup_id;
+	d->last_txn = idx;
 	if (dht_send_raw(d, d->buf, (size_t)n, to) < 0) {
 		t->used = false;
 		return DHT_SEND_UNREACHABLE;
@@ -403,13 +434,21 @@ handle_reply(struct dht *d, const struct krpc_msg *m, const struct dht_addr *fro
 		return;
 	t = d->txn[idx];
 	d->txn[idx].used = false;
+	if (dht_addr_eq(&silent_slot(d, from)->addr, from))
+		silent_slot(d, from)->fails = 0;
 	d->last_reply_ms = now_ms ? now_ms : 1;
 	d->fails_since_reply = 0;
 	if (m->y == 'r') {
 		for (int i = 0; i < d->nboot; i++)
 			if (dht_addr_eq(&d->boot[i], from))
 				d->boot_used_ms[i] = now_ms;
+		uint64_t rtt = now_ms > t.sent_ms ? now_ms - t.sent_ms : 1;
 		routing_heard(dht_rt(d, from->family), m->id, from, ROUTING_REPLY, now_ms);
+		routing_rtt(dht_rt(d, from->family), m->id, from, rtt);
+		if (rtt > d->cfg.query_timeout_ms)
+			rtt = d->cfg.query_timeout_ms;
+		d->rtt_est_ms = d->rtt_est_ms ? (unsigned)((7u * d->rtt_est_ms + rtt) / 8u)
+					      : (unsigned)rtt;
 		if (m->ip.p)
 			external_vote(d, from, &m->ip, now_ms);
 	}
@@ -617,7 +656,7 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 	for (int i = 0; i < DHT_MAX_TXN; i++) {
 		struct dht_txn *t = &d->txn[i];
 		struct dht_lookup *l;
-		uint64_t age, due;
+		uint64_t age, due, soft;
 		if (!t->used)
 			continue;
 		age = now_ms - t->sent_ms;
@@ -626,17 +665,19 @@ dht_periodic(struct dht *d, uint64_t now_ms)
 			t->used = false;
 			d->fails_since_reply++;
 			routing_failed(dht_rt(d, copy.to.family), &copy.to);
+			silent_note(d, &copy.to, now_ms);
 			if (copy.lookup_id && (l = dht_lookup_find(d, copy.lookup_id)) != NULL)
 				dht_lookup_timeout(d, l, &copy, false, now_ms);
 			continue;
 		}
-		if (!t->slow && age >= half && t->purpose == TXN_LOOKUP) {
+		soft = t->soft_ms && t->soft_ms < half ? t->soft_ms : half;
+		if (!t->slow && age >= soft && t->purpose == TXN_LOOKUP) {
 			t->slow = true;
 			if ((l = dht_lookup_find(d, t->lookup_id)) != NULL)
 				dht_lookup_timeout(d, l, t, true, now_ms);
 		}
 		if (t->used) {
-			due = (t->slow || t->purpose != TXN_LOOKUP ? d->cfg.query_timeout_ms : half) - age;
+			due = (t->slow || t->purpose != TXN_LOOKUP ? d->cfg.query_timeout_ms : soft) - age;
 			if (due < next)
 				next = due;
 		}
@@ -675,6 +716,13 @@ dht_add_bootstrap(struct dht *d, const struct sockaddr *sa, socklen_t salen)
 
 	if (dht_addr_from_sockaddr(sa, salen, &a) < 0 || a.port == 0)
 		return DHT_BOOT_ERROR;
+	/* Told to join through this host: the network lives here (a
+	 * testnet in another process, a libtorrent one, a benchmark), its
+	 * nodes share 127.0.0.1 and only their ports tell them apart. Only
+	 * this host sends from loopback, and nodes enter the table only on
+	 * direct contact, so no one outside can fill it this way. */
+	if (dht_addr_is_loopback(&a))
+		d->rt4.relax_loopback = d->rt6.relax_loopback = true;
 	for (int i = 0; i < d->nboot && slot < 0; i++)
 		if (dht_addr_eq(&d->boot[i], &a)) {
 			slot = i;

@@ -84,7 +84,10 @@ struct dht_config {
 	unsigned query_timeout_ms; /**< 2000 */
 	size_t max_items;        /**< BEP 44 items stored for others; 1000 */
 	size_t max_item_bytes;   /**< bytes of all stored values; 2 MB */
-	bool loopback_testnet;   /**< relax per-IP rules for 127.0.0.0/8 */
+	bool loopback_testnet;   /**< relax per-IP rules for 127.0.0.0/8
+				      (the routing table's one node per IP
+				      is also relaxed for loopback once a
+				      loopback bootstrap node is added) */
 	bool narrow_buckets;     /**< every bucket k nodes, as BEP 5 has it;
 				      default: the four farthest hold 16k,
 				      8k, 4k and 2k (routing.h) */

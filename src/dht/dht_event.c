@@ -82,6 +82,10 @@ struct dht_testnet {
 	 * order), the other each datagram's fate, so that the traffic while
 	 * the nodes start cannot change the network a seed draws */
 	uint64_t rng_net, rng_pkt;
+	uint16_t first_port;
+	/* datagrams from outside addresses (dht_testnet_sources) */
+	struct dht_testnet_source src[DHT_TESTNET_MAX_SOURCES];
+	size_t nsrc;
 };
 
 static int sock_send(struct dht_node *n, const uint8_t *buf, size_t len,
@@ -317,6 +321,63 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	schedule(n, dht_periodic(n->d, time_mono_ms()));
 }
 
+/* One of the testnet's own nodes: 127.0.0.1, a port in its range. */
+static bool
+tn_own(const struct dht_testnet *tn, const struct sockaddr_storage *a)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+	unsigned port;
+
+	if (a->ss_family != AF_INET || s4->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+		return false;
+	port = ntohs(s4->sin_port);
+	return port >= tn->first_port && port < (unsigned)tn->first_port + (unsigned)tn->n;
+}
+
+/* Count a datagram from outside the testnet against its sender. */
+static void
+tn_tally(struct dht_testnet *tn, const struct sockaddr_storage *from, socklen_t len)
+{
+	struct sockaddr_storage a;
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	if (from->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6) &&
+	    IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)from)->sin6_addr)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)from;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
+		s4->sin_family = AF_INET;
+		s4->sin_port = s6->sin6_port;
+		memcpy(&s4->sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	} else if (from->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		memcpy(&a, from, sizeof(struct sockaddr_in));
+	} else if (from->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		memcpy(&a, from, sizeof(struct sockaddr_in6));
+		((struct sockaddr_in6 *)&a)->sin6_flowinfo = 0;
+	} else {
+		return;
+	}
+	if (tn_own(tn, &a))
+		return;
+	for (i = 0; i < tn->nsrc; i++)
+		if (memcmp(&tn->src[i].addr, &a, sizeof(a)) == 0)
+			break;
+	if (i == tn->nsrc) {
+		if (tn->nsrc < DHT_TESTNET_MAX_SOURCES) {
+			tn->nsrc++;
+		} else {
+			i = 0; /* full: the one heard from longest ago */
+			for (size_t j = 1; j < tn->nsrc; j++)
+				if (tn->src[j].last_ms < tn->src[i].last_ms)
+					i = j;
+		}
+		tn->src[i].addr = a;
+		tn->src[i].datagrams = 0;
+	}
+	tn->src[i].datagrams++;
+	tn->src[i].last_ms = time_mono_ms();
+}
+
 static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -345,6 +406,8 @@ on_read(evutil_socket_t fd, short what, void *arg)
 			/* a datagram longer than any KRPC message is not one */
 			if (n->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue;
+			if (n->tn)
+				tn_tally(n->tn, &n->rx_from[i], n->rx_msg[i].msg_hdr.msg_namelen);
 			/* testnet: a dead node hears nothing, a live one loses
 			 * its share of what comes in */
 			if (n->tn && (n->dead || emu_chance(n->tn, n->tn->emu.loss_pct)))
@@ -560,6 +623,7 @@ dht_testnet_new_emulated(struct event_base *base, int count, uint16_t first_port
 		if (ndead > count - 1)
 			ndead = count - 1;
 	}
+	tn->first_port = first_port;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mode = DHT_MODE_SERVER;
 	cfg.loopback_testnet = true;
@@ -578,8 +642,8 @@ dht_testnet_new_emulated(struct event_base *base, int count, uint16_t first_port
 			return NULL;
 		}
 		tn->n = i + 1;
+		n->tn = tn;
 		if (tn->emulated) {
-			n->tn = tn;
 			n->delay_ms = emu_draw_delay(tn, tn->emu.rtt_ms);
 			/* the dead: a fair draw of ndead among nodes 1.. */
 			if (i > 0 && (int)(emu_rand(&tn->rng_net) % (uint64_t)(count - i)) < ndead) {
@@ -625,6 +689,18 @@ struct dht_node *
 dht_testnet_node(struct dht_testnet *tn, int i)
 {
 	return tn && i >= 0 && i < tn->n ? tn->nodes[i] : NULL;
+}
+
+size_t
+dht_testnet_sources(const struct dht_testnet *tn, struct dht_testnet_source *out, size_t max)
+{
+	size_t n = tn ? tn->nsrc : 0;
+
+	if (n > max)
+		n = max;
+	if (n > 0)
+		memcpy(out, tn->src, n * sizeof(*out));
+	return n;
 }
 
 void

@@ -24,6 +24,10 @@
  * silent. The draws come from a PRNG owned by the testnet: one seed, one
  * network (which node is dead, each node's delay); which datagram is lost
  * still depends on the order the loop runs things in.
+ *
+ * Every testnet, emulated or not, tallies the datagrams its nodes receive
+ * from addresses outside it (dht_testnet_sources): the network sees every
+ * message a client sends, so a benchmark counts all clients the same way.
  */
 #ifndef PKDNS_DHT_EVENT_H
 #define PKDNS_DHT_EVENT_H
@@ -47,6 +51,19 @@ struct dht_testnet_emu {
 	unsigned dead_pct; /**< share of nodes that never answer, 0..100
 			        (node 0, the bootstrap node, always lives) */
 	uint64_t seed;     /**< the emulation's PRNG seed */
+};
+
+/** Most outside addresses a testnet tallies at a time; a new one takes
+ *  the place of the one heard from longest ago (short-lived clients such
+ *  as pkdns-cli runs come and go; the clients of a benchmark stay). */
+#define DHT_TESTNET_MAX_SOURCES 64
+
+/** Datagrams the testnet received from one address outside it. */
+struct dht_testnet_source {
+	struct sockaddr_storage addr; /**< the sender (IPv4 as AF_INET) */
+	uint64_t datagrams;           /**< received by any of its nodes, lost or
+					   not (what the sender sent) */
+	uint64_t last_ms;             /**< when the latest came (monotonic) */
 };
 
 /**
@@ -155,6 +172,17 @@ bool dht_testnet_node_dead(const struct dht_testnet *tn, int i);
  * @return node i, or NULL when out of range
  */
 struct dht_node *dht_testnet_node(struct dht_testnet *tn, int i);
+
+/**
+ * The tally of datagrams from outside the testnet (file comment), at most
+ * DHT_TESTNET_MAX_SOURCES senders: the latest heard.
+ * @param tn testnet
+ * @param out where to copy them
+ * @param max room in out
+ * @return the number copied (0 for NULL)
+ */
+size_t dht_testnet_sources(const struct dht_testnet *tn, struct dht_testnet_source *out,
+	size_t max);
 
 /**
  * Stop and free every node of a testnet.

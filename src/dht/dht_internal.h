@@ -25,6 +25,16 @@
 #define DHT_SEEN_SLOTS 1024
 /* pings of nodes named in replies, held until the end of an input batch */
 #define DHT_PEND_PINGS 64
+/* addresses that left queries unanswered lately (dht_silent_fails) */
+#define DHT_SILENT_SLOTS 1024
+#define DHT_SILENT_MS (10u * 60u * 1000u)
+
+/** An address whose last queries went unanswered. */
+struct dht_silent {
+	struct dht_addr addr;
+	uint64_t ms;   /**< the latest unanswered one */
+	uint8_t fails; /**< in a row */
+};
 
 /** Why a transaction was sent. */
 enum txn_purpose {
@@ -40,6 +50,8 @@ struct dht_txn {
 				    toward alpha */
 	uint8_t purpose;
 	uint16_t salt;
+	uint32_t soft_ms;      /**< TXN_LOOKUP: slow after this long (0: half
+				    the timeout) */
 	struct dht_addr to;
 	uint64_t sent_ms;
 	uint32_t lookup_id;
@@ -53,6 +65,9 @@ struct lookup_cand {
 	bool id_known;         /**< false for bootstrap addresses */
 	bool slow;
 	bool bep42_ok;         /**< ID valid for the address (BEP 42) */
+	uint8_t fails;         /**< from the routing table: queries in a row
+				    it left unanswered */
+	uint16_t rtt_ms;       /**< from the routing table; 0: unknown */
 	uint8_t state;         /**< enum cand_state */
 	uint8_t put_state;     /**< 0 none, 1 sent, 2 answered */
 	struct dht_addr addr;
@@ -80,6 +95,7 @@ struct dht_lookup {
 	int64_t max_seq;       /**< values above it are ignored (dht_lookup_max_seq) */
 	int64_t best_seq;
 	bool have_value;
+	unsigned pings;        /**< pings of nodes its replies named */
 	bool step_due;         /**< a reply came in this batch: step after it */
 	bool stalled;          /**< no transaction was free: step again from
 				    dht_periodic */
@@ -157,6 +173,11 @@ struct dht {
 	uint64_t start_ms, last_reply_ms, up_candidate_ms;
 	unsigned fails_since_reply;
 	uint8_t version[4];
+	/* smoothed round trip of all replies (1/8 the new one); 0: none yet */
+	unsigned rtt_est_ms;
+	/* direct-mapped by address; a collision forgets the older one */
+	struct dht_silent silent[DHT_SILENT_SLOTS];
+	uint16_t last_txn; /**< the transaction dht_send_query last used */
 	/* dht_input_batch: replies defer their look-up steps and the pings
 	 * of the nodes they name to the end of the batch */
 	struct dht_addr pend_ping[DHT_PEND_PINGS];
@@ -185,6 +206,11 @@ int dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *t
 void dht_ping_if_idle(struct dht *d, const struct dht_addr *to);
 /** The same at the end of the input batch (replies come only in one). */
 void dht_ping_later(struct dht *d, const struct dht_addr *to);
+/** How many queries in a row an address left unanswered within the last
+ *  DHT_SILENT_MS (0: none, or it answered since). Look-ups ask such
+ *  nodes last, or not at all: the network's churned and NAT'd nodes show
+ *  up in the replies of others long after they stopped answering. */
+unsigned dht_silent_fails(const struct dht *d, const struct dht_addr *a, uint64_t now_ms);
 /** The routing table of an address family. */
 struct routing *dht_rt(struct dht *d, int family);
 /** Whether queries are answered now. */

@@ -4,9 +4,19 @@
  *
  * Candidates are kept sorted by XOR distance to the target (addresses whose
  * ID is not known yet, i.e. bootstrap nodes, first). Up to alpha queries
- * are in flight; a query unanswered after half the timeout stops counting
- * toward alpha so a slow node widens the look-up instead of stalling it.
- * No node is queried twice. The look-up ends when the k closest candidates
+ * are in flight. Among the k closest candidates not known to have failed,
+ * the next query goes to the one expected to answer first: the routing
+ * table's measured round trip, or the node's smoothed round trip of all
+ * replies when it has none for that node, weighed up by a quarter for
+ * each place down the list (a closer node more likely holds the value);
+ * a node that missed its last query, or whose ID is not BEP 42-valid for
+ * its address, counts as slower; one that left its last two queries
+ * unanswered while others answer is not asked (next_cand,
+ * dht_silent_fails). A query unanswered after its soft timeout --
+ * about twice the round trip expected of that node, at most half the
+ * timeout -- stops counting toward alpha, so a dead or slow node widens
+ * the look-up instead of stalling it; its answer is still taken until the
+ * (hard) query timeout. No node is queried twice. The look-up ends when the k closest candidates
  * that did not fail have all answered, or nothing is left to ask. A put
  * then sends the item to the k closest nodes that returned a token.
  *
@@ -132,9 +142,15 @@ dht_lookup_add(struct dht *d, struct dht_lookup *l, const uint8_t *id,
 	memset(&c, 0, sizeof(c));
 	c.addr = *a;
 	if (id) {
+		unsigned fails = dht_silent_fails(d, a, d->now_ms);
+		/* twice silent lately while others answer: churned or NAT'd,
+		 * not worth a query (bootstrap addresses are always tried) */
+		if (fails >= 2 && d->health == DHT_HEALTH_UP)
+			return false;
 		memcpy(c.id, id, 20);
 		c.id_known = true;
 		c.bep42_ok = dht_addr_is_local(a) || dht_bep42_valid(a, id);
+		c.fails = (uint8_t)(fails > 255 ? 255 : fails);
 	}
 	pos = l->nc;
 	while (pos > 0 && cand_cmp(l, &c, &l->c[pos - 1]) < 0)
@@ -199,9 +215,18 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 				c->id_known = true;
 				c->bep42_ok = near[i].bep42_ok;
 				c->addr = near[i].addr;
+				c->rtt_ms = near[i].rtt_ms;
+				c->fails = near[i].fails;
+				if (dht_silent_fails(d, &c->addr, now_ms) > c->fails)
+					c->fails = (uint8_t)dht_silent_fails(d, &c->addr, now_ms);
 				continue;
 			}
-			dht_lookup_add(d, l, near[i].id, &near[i].addr, false);
+			if (dht_lookup_add(d, l, near[i].id, &near[i].addr, false)) {
+				struct lookup_cand *c = cand_by_addr(l, &near[i].addr);
+				c->rtt_ms = near[i].rtt_ms;
+				if (near[i].fails > c->fails)
+					c->fails = near[i].fails;
+			}
 		}
 		total += n;
 	}
@@ -222,6 +247,40 @@ dht_lookup_find(struct dht *d, uint32_t id)
 		if (l->id == id && !l->dead)
 			return l;
 	return NULL;
+}
+
+/* What a candidate is expected to cost before it answers, in ms: its
+ * measured round trip, else the node's smoothed one (else half the
+ * timeout); a node that missed its last query or whose ID is not BEP
+ * 42-valid waits behind every healthy one. */
+static uint64_t
+cand_cost(const struct dht *d, const struct lookup_cand *c)
+{
+	uint64_t ms = c->rtt_ms ? c->rtt_ms :
+		      d->rtt_est_ms ? d->rtt_est_ms : d->cfg.query_timeout_ms / 2;
+
+	if (c->fails)
+		ms += d->cfg.query_timeout_ms;
+	if (!c->bep42_ok && c->id_known)
+		ms += d->cfg.query_timeout_ms;
+	return ms;
+}
+
+/* The soft timeout of a query to c: twice the round trip expected of it
+ * plus 100 ms of slack (jitter, scheduling), between LOOKUP_SOFT_MIN_MS
+ * and half the query timeout. A node heard from before that misses it
+ * is most likely lost or gone; one never measured is given twice the
+ * smoothed round trip of all nodes. */
+#define LOOKUP_SOFT_MIN_MS 150u
+static uint32_t
+soft_timeout(const struct dht *d, const struct lookup_cand *c)
+{
+	uint64_t half = d->cfg.query_timeout_ms / 2, base = c->rtt_ms ? c->rtt_ms : d->rtt_est_ms;
+	uint64_t s = 2 * base + 100;
+
+	if (base == 0 || s > half)
+		return (uint32_t)half;
+	return (uint32_t)(s < LOOKUP_SOFT_MIN_MS ? LOOKUP_SOFT_MIN_MS : s);
 }
 
 static int
@@ -252,6 +311,7 @@ send_get(struct dht *d, struct dht_lookup *l, struct lookup_cand *c, uint64_t no
 	rc = dht_send_query(d, &q, &c->addr, TXN_LOOKUP, l->id, now_ms);
 	if (rc < 0)
 		return rc;
+	d->txn[d->last_txn].soft_ms = soft_timeout(d, c);
 	if (l->nasked < d->cfg.lookup_budget)
 		l->asked[l->nasked++] = c->addr;
 	l->st.queried++;
@@ -326,6 +386,44 @@ start_put(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 		finish(l, now_ms);
 }
 
+/* The candidate to ask next: of the k closest not known to have failed
+ * (a look-up that has them all answered is done), the unasked one
+ * expected to answer first (cand_cost; the closer one of equals); when
+ * all of those are asked, the closest unasked one beyond them. NULL when
+ * the k closest have answered or nobody is left. */
+static struct lookup_cand *
+next_cand(const struct dht *d, struct dht_lookup *l)
+{
+	struct lookup_cand *best = NULL;
+	uint64_t best_cost = UINT64_MAX;
+	size_t live = 0, replied = 0;
+
+	for (size_t i = 0; i < l->nc; i++) {
+		struct lookup_cand *c = &l->c[i];
+		if (c->state == CAND_FAILED)
+			continue;
+		if (c->state == CAND_REPLIED && ++replied >= (size_t)d->cfg.k)
+			break;
+		if (live >= (size_t)d->cfg.k) {
+			if (best == NULL && c->state == CAND_NEW)
+				return c;
+			continue;
+		}
+		/* the closer, the likelier it holds the value or knows the
+		 * nodes that do: each place down the list weighs a quarter
+		 * of the expected round trip */
+		if (c->state == CAND_NEW) {
+			uint64_t cost = cand_cost(d, c) * (4 + live) / 4;
+			if (cost < best_cost) {
+				best = c;
+				best_cost = cost;
+			}
+		}
+		live++;
+	}
+	return best;
+}
+
 void
 dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 {
@@ -346,13 +444,9 @@ dht_lookup_step(struct dht *d, struct dht_lookup *l, uint64_t now_ms)
 	for (size_t i = 0; i < l->nc; i++)
 		if (l->c[i].state == CAND_INFLIGHT && !l->c[i].slow)
 			inflight++;
-	for (size_t i = 0; i < l->nc && inflight < (size_t)d->cfg.alpha; i++) {
-		struct lookup_cand *c = &l->c[i];
-		if (c->state == CAND_REPLIED && ++replied >= (size_t)d->cfg.k)
-			break;
-		if (c->state != CAND_NEW)
-			continue;
-		if (l->st.queried >= d->cfg.lookup_budget)
+	while (inflight < (size_t)d->cfg.alpha) {
+		struct lookup_cand *c = next_cand(d, l);
+		if (c == NULL || l->st.queried >= d->cfg.lookup_budget)
 			break;
 		rc = send_get(d, l, c, now_ms);
 		if (rc == DHT_SEND_UNREACHABLE) {
@@ -461,6 +555,10 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
  * only fill the routing table, so they go out after the batch's look-up
  * queries (dht_ping_later). */
 #define REPLY_PINGS 16
+/* ... and at most this many a look-up: past a couple, they cost more
+ * messages than the table gains (each look-up's own queries add the nodes
+ * that answer them; bench/RESULTS.md, issue 15). */
+#define LOOKUP_PINGS 2
 
 static void
 add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
@@ -477,14 +575,21 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 			l->st.refused++;
 			continue;
 		}
-		if (dht_lookup_add(d, l, s->p + i, &a, true))
+		if (dht_lookup_add(d, l, s->p + i, &a, true)) {
+			/* a candidate now: the look-up's own query, if it
+			 * comes, adds it to the table without a ping */
 			(*added)++;
+			continue;
+		}
 		/* A node that would fit a bucket with room gets a ping: its
 		 * reply adds it. Without this, tables hold only the nodes
-		 * our own look-ups happened to query. */
-		if (*pings < REPLY_PINGS && routing_wants(dht_rt(d, a.family), s->p + i, &a)) {
+		 * our own look-ups happened to query. Not one silent lately. */
+		if (*pings < REPLY_PINGS && l->pings < LOOKUP_PINGS &&
+		    dht_silent_fails(d, &a, d->now_ms) == 0 &&
+		    routing_wants(dht_rt(d, a.family), s->p + i, &a)) {
 			dht_ping_later(d, &a);
 			(*pings)++;
+			l->pings++;
 		}
 	}
 }

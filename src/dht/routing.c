@@ -158,6 +158,24 @@ add_candidate(struct routing *rt, struct routing_bucket *b, const uint8_t *id,
 	node_set(&b->rep[slot], id, addr, how, now_ms);
 }
 
+void
+routing_rtt(struct routing *rt, const uint8_t id[20], const struct dht_addr *addr,
+	uint64_t rtt_ms)
+{
+	int bi = bucket_of(rt, id);
+	unsigned r = rtt_ms > 65535 ? 65535u : rtt_ms < 1 ? 1u : (unsigned)rtt_ms;
+
+	if (bi < 0)
+		return;
+	for (int i = 0; i < rt->b[bi].n; i++) {
+		struct routing_node *n = &rt->b[bi].nodes[i];
+		if (memcmp(n->id, id, 20) != 0 || !dht_addr_eq(&n->addr, addr))
+			continue;
+		n->rtt_ms = (uint16_t)(n->rtt_ms ? (3u * n->rtt_ms + r) / 4u : r);
+		return;
+	}
+}
+
 int
 routing_heard(struct routing *rt, const uint8_t id[20], const struct dht_addr *addr,
 	enum routing_contact how, uint64_t now_ms)

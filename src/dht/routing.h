@@ -50,6 +50,9 @@ struct routing_node {
 	uint64_t last_ping_ms;
 	uint8_t fails;
 	bool bep42_ok; /**< ID valid for the address, or address local */
+	uint16_t rtt_ms; /**< smoothed round trip of its replies; 0: none
+			      measured yet (look-ups ask fast nodes first
+			      and give up waiting on them sooner) */
 };
 
 /** One k-bucket. */
@@ -129,6 +132,17 @@ void routing_free(struct routing *rt);
  */
 int routing_heard(struct routing *rt, const uint8_t id[20],
 	const struct dht_addr *addr, enum routing_contact how, uint64_t now_ms);
+
+/**
+ * Record the round trip of a node's reply (smoothed: 3/4 the old, 1/4
+ * the new; the first one as it is).
+ * @param rt table
+ * @param id node ID
+ * @param addr node address
+ * @param rtt_ms the round trip (capped at 65535)
+ */
+void routing_rtt(struct routing *rt, const uint8_t id[20], const struct dht_addr *addr,
+	uint64_t rtt_ms);
 
 /**
  * Record an unanswered query; the node turns bad after ROUTING_MAX_FAILS

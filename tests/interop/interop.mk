@@ -6,7 +6,8 @@
 TESTS += tests/interop/test_lt_selftest.py \
 	tests/interop/test_interop_dht.py \
 	tests/interop/test_interop_pkarr.py \
-	tests/interop/test_interop_relay.py
+	tests/interop/test_interop_relay.py \
+	tests/interop/test_interop_emulated.py
 EXTRA_DIST += tests/interop/README.md \
 	tests/interop/MEASUREMENTS.md \
 	tests/interop/ltdht.py \
@@ -16,6 +17,7 @@ EXTRA_DIST += tests/interop/README.md \
 	tests/interop/test_interop_dht.py \
 	tests/interop/test_interop_pkarr.py \
 	tests/interop/test_interop_relay.py \
+	tests/interop/test_interop_emulated.py \
 	tests/interop/pkarr_js.mjs
 # test_interop_relay.py installs the JS pkarr package here once (npm)
 clean-local: clean-npm-pkarr

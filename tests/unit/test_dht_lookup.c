@@ -30,6 +30,17 @@ enum policy {
 	P_SILENT,      /* nobody answers */
 	P_BOOT_ANSWERS, /* the bootstrap node answers, naming nobody */
 	P_VALUE,       /* the bootstrap node answers get with sim.vseq's value */
+	P_NET,         /* sim.net's nodes answer after their own delays */
+};
+
+/* P_NET: a few nodes with fixed IDs, each with its own delay. */
+#define NET_MAX 8
+struct net_node {
+	struct dht_addr addr;
+	uint8_t id[20];
+	uint64_t delay;
+	bool silent;
+	bool holds; /* answers get with the value (sim.vpk, sim.vseq) */
 };
 
 #define MAX_REC 8192
@@ -71,6 +82,12 @@ static struct {
 	int64_t vseq;
 	bool vbadsig;
 	unsigned nvalues; /* values reported to on_value */
+	struct net_node net[NET_MAX];
+	int nnet;
+	const uint8_t *fixed_id; /* replies and query_from use this ID */
+	bool net_named;          /* P_NET replies name every net node */
+	uint64_t get_at[64];     /* when each get went out */
+	unsigned nget_at;
 } sim;
 
 static void
@@ -138,6 +155,8 @@ queue_reply(const struct krpc_msg *q, const struct dht_addr *from, const uint8_t
 		return;
 	p = &sim.pend[sim.npend];
 	randombytes_buf(id, sizeof(id));
+	if (sim.fixed_id)
+		memcpy(id, sim.fixed_id, 20);
 	memset(&r, 0, sizeof(r));
 	r.t = q->t.p;
 	r.t_len = q->t.n;
@@ -146,7 +165,8 @@ queue_reply(const struct krpc_msg *q, const struct dht_addr *from, const uint8_t
 	r.nodes_len = nodes_len;
 	r.token = (const uint8_t *)"tok1";
 	r.token_len = 4;
-	if (sim.policy == P_VALUE && q->method == KRPC_M_GET) {
+	if ((sim.policy == P_VALUE || (sim.policy == P_NET && sim.fixed_id && sim.vseq > 0)) &&
+	    q->method == KRPC_M_GET) {
 		n = dht_signable_raw(signable, sizeof(signable), NULL, 0, sim.vseq, v,
 			sizeof(v) - 1);
 		if (n < 0)
@@ -187,8 +207,11 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 		return 0;
 	if (m.method == KRPC_M_GET || m.method == KRPC_M_FIND_NODE) {
 		record(&a);
-		if (m.method == KRPC_M_GET)
+		if (m.method == KRPC_M_GET) {
+			if (sim.nget_at < 64)
+				sim.get_at[sim.nget_at++] = sim.now;
 			sim.gets++;
+		}
 		else
 			sim.find_nodes++;
 	}
@@ -214,6 +237,33 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 			queue_reply(&m, &a, NULL, 0);
 		break;
 	case P_SILENT:
+		break;
+	case P_NET:
+		for (int i = 0; i < sim.nnet; i++) {
+			struct net_node *nn = &sim.net[i];
+			uint64_t keep = sim.rtt;
+			int64_t vseq = sim.vseq;
+			if (!dht_addr_eq(&a, &nn->addr) || nn->silent)
+				continue;
+			sim.rtt = nn->delay;
+			sim.fixed_id = nn->id;
+			if (!nn->holds)
+				sim.vseq = 0;
+			if (sim.net_named) {
+				uint8_t all[NET_MAX * DHT_COMPACT_NODE4];
+				for (int j = 0; j < sim.nnet; j++) {
+					memcpy(all + j * DHT_COMPACT_NODE4, sim.net[j].id, 20);
+					dht_addr_compact(&sim.net[j].addr,
+					    all + j * DHT_COMPACT_NODE4 + 20);
+				}
+				queue_reply(&m, &a, all, (size_t)sim.nnet * DHT_COMPACT_NODE4);
+			} else {
+				queue_reply(&m, &a, NULL, 0);
+			}
+			sim.vseq = vseq;
+			sim.fixed_id = NULL;
+			sim.rtt = keep;
+		}
 		break;
 	}
 	return 0;
@@ -673,6 +723,8 @@ query_from(const struct dht_addr *from, enum krpc_method method, const uint8_t *
 	int n;
 
 	randombytes_buf(id, sizeof(id));
+	if (sim.fixed_id)
+		memcpy(id, sim.fixed_id, 20);
 	randombytes_buf(target, sizeof(target));
 	memset(&q, 0, sizeof(q));
 	q.t = (const uint8_t *)"aa";
@@ -762,6 +814,215 @@ test_adaptive(void)
 	dht_free(sim.d);
 }
 
+/* Nodes of a network on this host share 127.0.0.1: once a bootstrap
+ * node (or a saved table's node) is on loopback, the routing table takes
+ * one node per loopback port, not one per IP; a public IP stays one. */
+static size_t
+nodes_after_queries(bool loopback_boot)
+{
+	struct dht_config cfg;
+	struct dht_addr a;
+	struct dht_info info;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	dht_free(sim.d);
+	cfg.mode = DHT_MODE_SERVER;
+	sim.d = dht_new(&cfg, sim.now);
+	memset(&a, 0, sizeof(a));
+	a.family = 4;
+	a.ip[0] = 127;
+	a.ip[3] = 1;
+	if (loopback_boot) {
+		a.port = 9;
+		add_boot(&a);
+	}
+	for (int i = 0; i < 6; i++) {
+		a.port = (uint16_t)(2000 + i);
+		query_from(&a, KRPC_M_PING, NULL, 0);
+	}
+	memcpy(a.ip, "\xcb\x00\x71\x07", 4); /* 203.0.113.7 */
+	for (int i = 0; i < 3; i++) {
+		a.port = (uint16_t)(3000 + i);
+		query_from(&a, KRPC_M_PING, NULL, 0);
+	}
+	dht_get_info(sim.d, sim.now, &info);
+	dht_free(sim.d);
+	return info.nodes4;
+}
+
+static void
+test_loopback_network(void)
+{
+	is_int((int)nodes_after_queries(false), 2,
+		"no loopback bootstrap: one node for 127.0.0.1, one for a public IP");
+	is_int((int)nodes_after_queries(true), 7,
+		"loopback bootstrap: a node per 127.0.0.1 port, still one for a public IP");
+}
+
+/* A node of our own ID's far half (routing bucket 0, which holds 128) and
+ * NET_MAX nodes around the key's target, node i the (i+1)-th closest,
+ * each in the table (they queried us) with the given delay. */
+static void
+net_setup(const uint8_t target[20], const uint64_t *delay)
+{
+	static uint8_t self[20];
+	struct dht_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_NET, 0);
+	dht_free(sim.d);
+	memcpy(self, target, 20);
+	self[0] ^= 0x80;
+	cfg.mode = DHT_MODE_SERVER;
+	cfg.node_id = self;
+	sim.d = dht_new(&cfg, sim.now);
+	sim.nnet = NET_MAX;
+	for (int i = 0; i < NET_MAX; i++) {
+		struct net_node *nn = &sim.net[i];
+		int bit = 100 - 5 * i; /* node 0 shares the most bits */
+		memset(&nn->addr, 0, sizeof(nn->addr));
+		nn->addr.family = 4;
+		nn->addr.ip[0] = 10;
+		nn->addr.ip[2] = (uint8_t)i;
+		nn->addr.ip[3] = 1;
+		nn->addr.port = 6881;
+		memcpy(nn->id, target, 20);
+		nn->id[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+		nn->id[19] ^= 1;
+		nn->delay = delay[i];
+		nn->holds = true;
+		sim.fixed_id = nn->id;
+		query_from(&nn->addr, KRPC_M_PING, NULL, 0);
+		sim.fixed_id = NULL;
+	}
+}
+
+static uint32_t
+net_get(void)
+{
+	sim.done = 0;
+	sim.nvalues = 0;
+	sim.nget_at = 0;
+	return dht_get_mutable(sim.d, sim.vpk, NULL, 0, 0, on_value, on_done, NULL, sim.now);
+}
+
+/* Issue 15: of the k closest, the nodes measured fast are asked first;
+ * the closest three answer in 400 ms, the other five in 20. */
+static void
+test_fast_first(void)
+{
+	uint64_t delay[NET_MAX] = { 400, 400, 400, 20, 20, 20, 20, 20 };
+	uint8_t target[20];
+	uint64_t t0;
+
+	crypto_sign_keypair(sim.vpk, sim.vsk);
+	dht_mutable_target(sim.vpk, NULL, 0, target);
+	{
+		uint8_t pk[32], sk[64];
+		memcpy(pk, sim.vpk, 32);
+		memcpy(sk, sim.vsk, 64);
+		net_setup(target, delay);
+		memcpy(sim.vpk, pk, 32);
+		memcpy(sim.vsk, sk, 64);
+	}
+	sim.vseq = 3;
+	t0 = sim.now;
+	ok(net_get() != 0, "fast first: first get started");
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.st.first_value_ms >= 400,
+	    "fast first: unmeasured, the 3 closest (400 ms) asked first: value after %lld ms",
+	    (long long)sim.st.first_value_ms);
+	(void)t0;
+	ok(net_get() != 0, "fast first: second get of the key started");
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.st.first_value_ms >= 0 && sim.st.first_value_ms < 100,
+	    "fast first: measured, a 20 ms node asked first: value after %lld ms",
+	    (long long)sim.st.first_value_ms);
+	ok(sim.st.queried <= NET_MAX, "fast first: %u nodes asked, no more than the %d there",
+	    sim.st.queried, NET_MAX);
+	dht_free(sim.d);
+}
+
+/* Issue 15: the soft timeout follows the round trips seen. Nodes that
+ * answered in 40 ms now take 600: after about 2 x 40 + 100 ms the next
+ * nodes are asked (not after half the 2 s timeout), and the first ones'
+ * late answers still count (the hard timeout is 2 s). */
+static void
+test_soft_timeout(void)
+{
+	uint64_t delay[NET_MAX] = { 40, 40, 40, 40, 40, 40, 40, 40 };
+	uint8_t target[20], pk[32], sk[64];
+	uint64_t t0;
+
+	crypto_sign_keypair(pk, sk);
+	dht_mutable_target(pk, NULL, 0, target);
+	net_setup(target, delay);
+	memcpy(sim.vpk, pk, 32);
+	memcpy(sim.vsk, sk, 64);
+	sim.vseq = 3;
+	ok(net_get() != 0, "soft timeout: first get started");
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.nvalues >= 1, "soft timeout: first get found the value");
+	for (int i = 0; i < NET_MAX; i++)
+		sim.net[i].delay = 600;
+	t0 = sim.now;
+	ok(net_get() != 0, "soft timeout: second get started");
+	run(sim.now + 5000, 5, 1);
+	ok(sim.nget_at >= 4 && sim.get_at[3] - t0 <= 300,
+	    "soft timeout: 4th get %llu ms after the start (3 sent at once)",
+	    sim.nget_at >= 4 ? (unsigned long long)(sim.get_at[3] - t0) : 0ull);
+	ok(sim.done == 1 && sim.st.first_value_ms >= 600 && sim.st.first_value_ms < 1000,
+	    "soft timeout: the first nodes' late answers count (value after %lld ms)",
+	    (long long)sim.st.first_value_ms);
+	is_int((int)sim.st.timeouts, 0, "soft timeout: no query timed out");
+	dht_free(sim.d);
+}
+
+static int
+asked_count(const struct dht_addr *a)
+{
+	for (size_t i = 0; i < sim.ndst; i++)
+		if (dht_addr_eq(&sim.dst[i], a))
+			return sim.count[i];
+	return 0;
+}
+
+/* Issue 15: a node that left its last two queries unanswered while the
+ * others answer is not asked again, even as the others keep naming it
+ * (churned and NAT'd nodes linger in everyone's tables). */
+static void
+test_silent_skipped(void)
+{
+	uint64_t delay[NET_MAX] = { 30, 30, 30, 30, 30, 30, 30, 30 };
+	uint8_t target[20], pk[32], sk[64];
+
+	crypto_sign_keypair(pk, sk);
+	dht_mutable_target(pk, NULL, 0, target);
+	net_setup(target, delay);
+	memcpy(sim.vpk, pk, 32);
+	memcpy(sim.vsk, sk, 64);
+	sim.vseq = 3;
+	sim.net_named = true;
+	sim.net[0].silent = sim.net[1].silent = true;
+	for (int round = 0; round < 2; round++) {
+		net_get();
+		run(sim.now + 5000, 5, 1);
+	}
+	ok(asked_count(&sim.net[0].addr) >= 2 && asked_count(&sim.net[1].addr) >= 2,
+	    "silent: the two silent nodes were asked in two look-ups (%d, %d times)",
+	    asked_count(&sim.net[0].addr), asked_count(&sim.net[1].addr));
+	sim.ndst = 0;
+	net_get();
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.nvalues >= 1, "silent: the third look-up found the value");
+	ok(asked_count(&sim.net[0].addr) == 0 && asked_count(&sim.net[1].addr) == 0,
+	    "silent: ... without asking them again, though the others name them");
+	ok(asked_count(&sim.net[2].addr) == 1, "silent: the others are asked as before");
+	is_int((int)sim.st.timeouts, 0, "silent: no query of the third look-up timed out");
+	dht_free(sim.d);
+}
+
 int
 main(void)
 {
@@ -776,5 +1037,9 @@ main(void)
 	test_health();
 	test_adaptive();
 	test_too_new();
+	test_loopback_network();
+	test_fast_first();
+	test_soft_timeout();
+	test_silent_skipped();
 	return tap_done();
 }

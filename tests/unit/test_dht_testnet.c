@@ -359,6 +359,20 @@ test_loss(void)
 	/* 0.9 x 0.9 = 0.81; a binomial's sd over 800 pings is 0.014 */
 	ok(p.to_send == 0 && share >= 0.75 && share <= 0.87,
 	    "%u of %d pings answered (%.3f; 0.81 expected)", p.replies, pings, share);
+	{
+		/* the tally counts what the probe sent, lost or not, and
+		 * none of the nodes' own traffic */
+		struct dht_testnet_source src[DHT_TESTNET_MAX_SOURCES];
+		struct sockaddr_in me;
+		socklen_t ml = sizeof(me);
+		size_t k = dht_testnet_sources(p.tn, src, DHT_TESTNET_MAX_SOURCES);
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&src[0].addr;
+		getsockname(p.fd, (struct sockaddr *)&me, &ml);
+		ok(k == 1 && src[0].addr.ss_family == AF_INET && s4->sin_port == me.sin_port &&
+			src[0].datagrams == (uint64_t)pings,
+		    "the testnet tallied %zu sender(s), %llu datagrams from the probe (%d sent)", k,
+		    k ? (unsigned long long)src[0].datagrams : 0ull, pings);
+	}
 	probe_stop(&p);
 }
 
@@ -430,6 +444,54 @@ test_dead(void)
 	probe_stop(&p);
 }
 
+/* The tally keeps the latest DHT_TESTNET_MAX_SOURCES senders: after 80
+ * short-lived ones (one datagram each), a client that keeps sending is
+ * still counted in full. */
+static void
+test_tally_turnover(void)
+{
+	struct probe p;
+	struct dht_testnet_source src[DHT_TESTNET_MAX_SOURCES];
+	struct sockaddr_in me, node;
+	socklen_t ml = sizeof(me);
+	const int brief = 80, mine = 30;
+	uint64_t got = 0;
+	size_t k;
+
+	if (!ok(probe_start(&p, 4, NULL) == 0, "testnet of 4 nodes for the tally")) {
+		probe_stop(&p);
+		return;
+	}
+	memset(&node, 0, sizeof(node));
+	node.sin_family = AF_INET;
+	node.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	node.sin_port = htons(p.port);
+	for (int i = 0; i < brief; i++) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0)
+			continue;
+		(void)sendto(fd, "x", 1, 0, (struct sockaddr *)&node, sizeof(node));
+		close(fd);
+		if (i % 10 == 9)
+			probe_run(&p, 20);
+	}
+	for (int i = 0; i < mine; i++) {
+		send_ping(&p, i % p.n, (unsigned)i);
+		if (i % 10 == 9)
+			probe_run(&p, 20);
+	}
+	probe_run(&p, 100);
+	getsockname(p.fd, (struct sockaddr *)&me, &ml);
+	k = dht_testnet_sources(p.tn, src, DHT_TESTNET_MAX_SOURCES);
+	for (size_t i = 0; i < k; i++)
+		if (((struct sockaddr_in *)&src[i].addr)->sin_port == me.sin_port)
+			got = src[i].datagrams;
+	ok(k == DHT_TESTNET_MAX_SOURCES && got == (uint64_t)mine,
+	    "after %d brief senders: %zu tallied, the lasting client's %d datagrams all counted (%llu)",
+	    brief, k, mine, (unsigned long long)got);
+	probe_stop(&p);
+}
+
 int
 main(void)
 {
@@ -439,5 +501,6 @@ main(void)
 	test_delay_shape();
 	test_loss();
 	test_dead();
+	test_tally_turnover();
 	return tap_done();
 }
