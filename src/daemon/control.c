@@ -91,12 +91,12 @@ flush_name(struct pkdns *d, const uint8_t *name, size_t len, uint16_t qtype)
 	for (int dob = 0; dob < 2; dob++) {
 		key.do_bit = dob;
 		if (qtype) {
-			cache_remove(d->cache, &key);
+			cache_remove(d->w.cache, &key);
 			continue;
 		}
 		for (size_t i = 0; i < sizeof(flush_types) / sizeof(flush_types[0]); i++) {
 			key.qtype = flush_types[i];
-			cache_remove(d->cache, &key);
+			cache_remove(d->w.cache, &key);
 		}
 	}
 }
@@ -118,7 +118,7 @@ flush_key_answers(struct pkdns *d, const uint8_t pk[32])
 			continue;
 		snprintf(name, sizeof(name), "flush_zone %s%s%s", z32, *sfx ? "." : "", sfx);
 		if (ctl_parse(name, strlen(name), false, &r, err, sizeof(err)) == 0)
-			n += cache_remove_under(d->cache, r.name, r.name_len);
+			n += cache_remove_under(d->w.cache, r.name, r.name_len);
 	}
 	return n;
 }
@@ -266,7 +266,7 @@ run(struct pkdns *d, const struct ctl_request *r, FILE *f)
 		fprintf(f, "ok\n");
 		break;
 	case CTL_FLUSH_ZONE:
-		fprintf(f, "ok, removed %zu answers\n", cache_remove_under(d->cache, r->name,
+		fprintf(f, "ok, removed %zu answers\n", cache_remove_under(d->w.cache, r->name,
 		    r->name_len));
 		break;
 	case CTL_FLUSH_KEY: {
@@ -380,7 +380,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		cl->c = c;
-		cl->bev = bufferevent_socket_new(c->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		cl->bev = bufferevent_socket_new(c->d->w.base, fd, BEV_OPT_CLOSE_ON_FREE);
 		if (!cl->bev) {
 			close(fd);
 			free(cl);
@@ -475,7 +475,7 @@ pkdns_control_open(struct pkdns *d, const char *path, const char *group)
 		pkdns_control_free(c);
 		return NULL;
 	}
-	c->ev = event_new(d->base, c->fd, EV_READ | EV_PERSIST, on_accept, c);
+	c->ev = event_new(d->w.base, c->fd, EV_READ | EV_PERSIST, on_accept, c);
 	if (!c->ev || event_add(c->ev, NULL) < 0) {
 		pkdns_control_free(c);
 		return NULL;

@@ -66,11 +66,13 @@ struct sockaddr_storage;
 struct client_budget;
 struct icann_res;
 
-struct pkdns {
+/*
+ * What a worker owns: its event loop and everything a query touches on
+ * its way through it. One worker today, on the process's thread; worker
+ * threads would each get one of these (issue 12).
+ */
+struct pkdns_worker {
 	struct event_base *base;
-	struct conf conf;
-	int argc;
-	char **argv;
 	struct dns_server *dns;
 	struct http_front *front;             /* DoT, DoH, HTTP listeners */
 	struct http_server *http;             /* for http_route_add() */
@@ -83,13 +85,26 @@ struct pkdns {
 	size_t icann_waiters;                 /* clients held on the ICANN path */
 	uint32_t hash_seed;
 	uint64_t deadline_stale, deadline_servfail, icann_joined, icann_capped;
-	struct pkarr_resolver *resolver;      /* key -> packet (pkarr/resolver.h) */
 	struct pkarr_path *pkarr;             /* DNS questions under keys */
 	struct rebind_policy *rebind;         /* private-address; reply.c */
 	struct relay_api *relay;              /* the relay API, a resolver client */
-	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_stats stats;
+};
+
+/*
+ * The daemon: what the process owns (the configuration, the signals, the
+ * control channel and pidfile, the pkarr resolver shared by every
+ * worker), and its worker. The resolver and the signals run on the
+ * worker's event base for now.
+ */
+struct pkdns {
+	struct conf conf;
+	int argc;
+	char **argv;
+	struct pkarr_resolver *resolver;      /* key -> packet (pkarr/resolver.h) */
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_ops *ops;        /* issue 14: daemon/ops.h */
+	struct pkdns_worker w;
 };
 
 /**

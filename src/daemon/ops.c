@@ -227,7 +227,7 @@ pkdns_ops_started(struct pkdns *d)
 		return -1;
 	if (privdrop_apply(&o->priv, d->conf.chroot_dir) < 0)
 		return -1;
-	o->ev_status = event_new(d->base, -1, EV_PERSIST, on_status_tick, d);
+	o->ev_status = event_new(d->w.base, -1, EV_PERSIST, on_status_tick, d);
 	if (!o->ev_status || event_add(o->ev_status, &tv) < 0)
 		return -1;
 	/* MAINPID: after daemon(3) we are not the process systemd started */
@@ -395,7 +395,7 @@ static const char *const rcode_names[16] = {
 static size_t
 collect(struct pkdns *d, struct figure *f)
 {
-	const struct pkdns_stats *s = &d->stats;
+	const struct pkdns_stats *s = &d->w.stats;
 	struct dns_server_stats ss;
 	struct http_server_stats hs;
 	struct cache_stats cs;
@@ -405,11 +405,11 @@ collect(struct pkdns *d, struct figure *f)
 	uint64_t sent = 0, received = 0;
 	size_t n = 0;
 
-	dns_server_get_stats(d->dns, &ss);
-	cache_get_stats(d->cache, &cs);
+	dns_server_get_stats(d->w.dns, &ss);
+	cache_get_stats(d->w.cache, &cs);
 	memset(&hs, 0, sizeof(hs));
-	if (d->http)
-		http_server_get_stats(d->http, &hs);
+	if (d->w.http)
+		http_server_get_stats(d->w.http, &hs);
 	memset(&info, 0, sizeof(info));
 	if (dht)
 		dht_get_info(dht, time_mono_ms(), &info);
@@ -451,7 +451,7 @@ collect(struct pkdns *d, struct figure *f)
 	FIG("num.answer.stale", "pkdns_stale_answers_total", "", "Stale answers (RFC 8767).", true, s->stale_answers);
 	FIG("num.refused.acl", "pkdns_refused_total", "", "Queries refused by access control.", true, s->refused);
 	FIG("num.ratelimited", "pkdns_ratelimited_total", "", "Queries and look-ups refused by the per-client rate limits.", true, s->ratelimited);
-	FIG("ratelimit.clients_limited", "pkdns_ratelimited_clients", "", "Clients whose query rate limit is spent now.", false, ratelimit_limited(d->rl_query, time_mono_ms()));
+	FIG("ratelimit.clients_limited", "pkdns_ratelimited_clients", "", "Clients whose query rate limit is spent now.", false, ratelimit_limited(d->w.rl_query, time_mono_ms()));
 	FIG("num.malformed", "pkdns_malformed_total", "", "Malformed queries (FORMERR).", true, ss.formerr);
 	FIG("num.truncated", "pkdns_truncated_total", "", "UDP answers truncated (TC).", true, ss.truncated);
 	FIG("num.dropped", "pkdns_dropped_total", "", "Queries dropped without an answer.", true, ss.dropped);
@@ -467,12 +467,12 @@ collect(struct pkdns *d, struct figure *f)
 	FIG("http.open", "pkdns_http_connections_open", "", "HTTP connections open.", false, hs.open);
 	FIG("icann.failures", "pkdns_upstream_failures_total", "path=\"icann\"", "Resolutions that failed upstream.", true, s->icann_failures);
 	FIG("icann.bogus", "pkdns_dnssec_bogus_total", "", "DNSSEC bogus answers.", true, s->bogus);
-	FIG("icann.joined", "pkdns_icann_joined_total", "", "Queries that joined a resolution in flight.", true, d->icann_joined);
-	FIG("icann.over_budget", "pkdns_icann_over_budget_total", "", "Queries over an ICANN budget.", true, d->icann_capped);
-	FIG("icann.inflight", "pkdns_icann_inflight", "", "Resolutions in libunbound.", false, icann_inflight(d->icann));
-	FIG("icann.waiting", "pkdns_icann_waiting", "", "Clients waiting on the ICANN path.", false, d->icann_waiters);
-	FIG("deadline.stale", "pkdns_deadline_total", "outcome=\"stale\"", "Held queries answered by their deadline.", true, d->deadline_stale);
-	FIG("deadline.servfail", "pkdns_deadline_total", "outcome=\"servfail\"", NULL, true, d->deadline_servfail);
+	FIG("icann.joined", "pkdns_icann_joined_total", "", "Queries that joined a resolution in flight.", true, d->w.icann_joined);
+	FIG("icann.over_budget", "pkdns_icann_over_budget_total", "", "Queries over an ICANN budget.", true, d->w.icann_capped);
+	FIG("icann.inflight", "pkdns_icann_inflight", "", "Resolutions in libunbound.", false, icann_inflight(d->w.icann));
+	FIG("icann.waiting", "pkdns_icann_waiting", "", "Clients waiting on the ICANN path.", false, d->w.icann_waiters);
+	FIG("deadline.stale", "pkdns_deadline_total", "outcome=\"stale\"", "Held queries answered by their deadline.", true, d->w.deadline_stale);
+	FIG("deadline.servfail", "pkdns_deadline_total", "outcome=\"servfail\"", NULL, true, d->w.deadline_servfail);
 	FIG("answer_cache.entries", "pkdns_cache_entries", "cache=\"answer\"", "Entries in a cache.", false, cs.entries);
 	FIG("packet_cache.packets", "pkdns_cache_entries", "cache=\"packet\"", NULL, false, pc ? pkarr_cache_count(pc) : 0);
 	FIG("answer_cache.bytes", "pkdns_cache_bytes", "cache=\"answer\"", "Bytes a cache holds.", false, cs.bytes);

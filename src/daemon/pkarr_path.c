@@ -67,7 +67,7 @@ struct deleg {
 	struct deleg *rnext;          /* retired, to be freed */
 };
 
-/* A task's query on the ICANN path (d->icann), charged to the asking
+/* A task's query on the ICANN path (d->w.icann), charged to the asking
  * client's icann-max-per-client until libunbound calls back, like the
  * daemon's own resolutions: a task that lets go only detaches, since
  * cancelling frees nothing inside libunbound. */
@@ -397,20 +397,20 @@ task_ask_icann(struct pk_task *t, const char *name, uint16_t qtype, uint16_t qcl
 	struct pk_icann *c = NULL;
 	struct icann_req *r;
 
-	if (icann_full(pp->d->icann) || !(c = calloc(1, sizeof(*c))) ||
+	if (icann_full(pp->d->w.icann) || !(c = calloc(1, sizeof(*c))) ||
 	    !(c->owner = pkdns_icann_charge(pp->d, &t->req.q->client))) {
-		pp->d->icann_capped++;
+		pp->d->w.icann_capped++;
 		free(c);
 		return -1;
 	}
-	pp->d->stats.icann_queries++;
+	pp->d->w.stats.icann_queries++;
 	t->req.used_icann = true;
 	c->pp = pp;
 	c->t = t;
 	c->cb = cb;
 	LIST_INSERT_HEAD(&pp->charged, c, link);
 	t->charged = c;
-	r = icann_resolve(pp->d->icann, name, qtype, qclass, pk_icann_done, c);
+	r = icann_resolve(pp->d->w.icann, name, qtype, qclass, pk_icann_done, c);
 	if (!r) {
 		t->charged = NULL;
 		pk_icann_free(c);
@@ -454,7 +454,7 @@ deleg_retire(struct pkarr_path *pp, struct deleg *g)
 	g->rnext = pp->retired;
 	pp->retired = g;
 	if (!pp->ev_retire)
-		pp->ev_retire = evtimer_new(pp->d->base, on_retire, pp);
+		pp->ev_retire = evtimer_new(pp->d->w.base, on_retire, pp);
 	if (pp->ev_retire)
 		evtimer_add(pp->ev_retire, &tv);
 }
@@ -532,7 +532,7 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	cfg.dnssec = false; /* nothing chains a packet's zone to the root */
 	cfg.max_inflight = DELEG_MAX_INFLIGHT;
 	cfg.small = true;
-	g->ic = icann_new(pp->d->base, &cfg);
+	g->ic = icann_new(pp->d->w.base, &cfg);
 	if (!g->ic) {
 		free(g);
 		return NULL;
@@ -852,7 +852,7 @@ task_get(struct pk_task *t, const uint8_t pk[32], pkarr_resolver_get_fn fn,
 	case PKARR_RESOLVER_PENDING:
 		return 0;
 	case PKARR_RESOLVER_LIMITED:
-		pp->d->stats.ratelimited++;
+		pp->d->w.stats.ratelimited++;
 		task_fail(t, DNS_RCODE_REFUSED, PKDNS_FAIL_RATELIMIT);
 		return -1;
 	case PKARR_RESOLVER_UNREACHABLE:
@@ -904,7 +904,7 @@ key_before_suffix(const uint8_t *name, size_t len, const struct name_suffix *sx,
 bool
 pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 {
-	struct pkarr_path *pp = d->pkarr;
+	struct pkarr_path *pp = d->w.pkarr;
 	const uint8_t *label;
 	size_t len;
 	size_t suffix_len = 0;        /* wire bytes of the suffix, root label included */
@@ -923,7 +923,7 @@ pkdns_route_pkarr(struct pkdns *d, struct dns_query *q)
 			return false;
 		suffix_len = pp->suffix[i].len;
 	}
-	d->stats.pkarr_queries++;
+	d->w.stats.pkarr_queries++;
 
 	struct pk_task *t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -1000,8 +1000,8 @@ params_from_conf(struct pkarr_path *pp, const struct conf *c)
 void
 pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c)
 {
-	if (d->pkarr)
-		params_from_conf(d->pkarr, c);
+	if (d->w.pkarr)
+		params_from_conf(d->w.pkarr, c);
 }
 
 int
@@ -1011,7 +1011,7 @@ pkdns_pkarr_init(struct pkdns *d, struct pkarr_resolver *r)
 
 	if (!pp)
 		return -1;
-	d->pkarr = pp;
+	d->w.pkarr = pp;
 	pp->d = d;
 	pp->r = r;
 	LIST_INIT(&pp->tasks);
@@ -1028,7 +1028,7 @@ pkdns_pkarr_init(struct pkdns *d, struct pkarr_resolver *r)
 void
 pkdns_pkarr_free(struct pkdns *d)
 {
-	struct pkarr_path *pp = d->pkarr;
+	struct pkarr_path *pp = d->w.pkarr;
 
 	if (!pp)
 		return;
@@ -1042,9 +1042,9 @@ pkdns_pkarr_free(struct pkdns *d)
 	on_retire(-1, 0, pp);
 	if (pp->ev_retire)
 		event_free(pp->ev_retire);
-	/* their contexts go with d->icann, freed next without callbacks */
+	/* their contexts go with d->w.icann, freed next without callbacks */
 	while (!LIST_EMPTY(&pp->charged))
 		pk_icann_free(LIST_FIRST(&pp->charged));
 	free(pp);
-	d->pkarr = NULL;
+	d->w.pkarr = NULL;
 }

@@ -265,7 +265,7 @@ handle_get(struct relay_api *api, const struct relay_http_req *req, const uint8_
 		send_status(send, conn, 404);
 		break;
 	case PKARR_RESOLVER_LIMITED:
-		api->d->stats.ratelimited++;
+		api->d->w.stats.ratelimited++;
 		send_status(send, conn, 429);
 		break;
 	default:
@@ -312,7 +312,7 @@ handle_put(struct relay_api *api, const struct relay_http_req *req, const uint8_
 	}
 	/* before the signature: its check is the expensive part */
 	if (req->client && !ratelimit_allow(api->rl_put, req->client, time_mono_ms())) {
-		api->d->stats.ratelimited++;
+		api->d->w.stats.ratelimited++;
 		send_status(send, conn, 429);
 		return;
 	}

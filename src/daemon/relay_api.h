@@ -85,7 +85,7 @@ typedef void (*relay_http_send_fn)(void *conn, const struct relay_http_reply *re
 struct pkarr_resolver;
 /**
  * Make the relay API of a daemon over resolver r (which outlives it; uses
- * d->conf and d->stats).
+ * d->conf and d->w.stats).
  * @return the API, or NULL (out of memory)
  */
 struct relay_api *relay_api_new(struct pkdns *d, struct pkarr_resolver *r);

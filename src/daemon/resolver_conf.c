@@ -53,7 +53,7 @@ host_resolve(void *ctx, const char *host, uint16_t qtype, pkarr_resolver_host_fn
 	h->d = d;
 	h->fn = fn;
 	h->arg = arg;
-	h->req = icann_resolve(d->icann, host, qtype, LDNS_RR_CLASS_IN, host_done, h);
+	h->req = icann_resolve(d->w.icann, host, qtype, LDNS_RR_CLASS_IN, host_done, h);
 	if (!h->req) {
 		free(h);
 		return NULL;
@@ -67,7 +67,7 @@ host_cancel(void *ctx, void *handle)
 	struct pkdns *d = ctx;
 	struct host_q *h = handle;
 
-	icann_cancel(d->icann, h->req);
+	icann_cancel(d->w.icann, h->req);
 	free(h);
 }
 
@@ -126,7 +126,7 @@ pkdns_resolver_start(struct pkdns *d)
 	resolver_config(&d->conf, &rc);
 	if (d->conf.n_dht_listen > 1)
 		log_warn("dht-listen: only the first address is used");
-	d->resolver = pkarr_resolver_new(d->base, &rc, &hooks);
+	d->resolver = pkarr_resolver_new(d->w.base, &rc, &hooks);
 	return d->resolver ? 0 : -1;
 }
 
@@ -148,9 +148,9 @@ pkdns_resolver_stats(struct pkdns *d, size_t *packets, size_t *nodes, size_t *no
 	if (!d->resolver)
 		return;
 	pkarr_resolver_get_stats(d->resolver, &st);
-	d->stats.dht_lookups = st.lookups;
-	d->stats.dht_lookups_done = st.lookups_done;
-	d->stats.dht_lookup_ms_total = st.lookup_ms_total;
+	d->w.stats.dht_lookups = st.lookups;
+	d->w.stats.dht_lookups_done = st.lookups_done;
+	d->w.stats.dht_lookup_ms_total = st.lookup_ms_total;
 	*packets = st.packets;
 	*nodes = st.nodes;
 	*nodes6 = st.nodes6;
