@@ -33,9 +33,8 @@
 #include "daemon/ops.h"
 #include "dht/bencode.h"
 #include "dht/dht.h"
-#include "dht/dht_event.h"
-#include "pkarr/cache.h"
 #include "pkarr/packet.h"
+#include "pkarr/resolver.h"
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
 #include "util/log.h"
@@ -92,12 +91,12 @@ flush_name(struct pkdns *d, const uint8_t *name, size_t len, uint16_t qtype)
 	for (int dob = 0; dob < 2; dob++) {
 		key.do_bit = dob;
 		if (qtype) {
-			cache_remove(d->cache, &key);
+			cache_remove(d->w.cache, &key);
 			continue;
 		}
 		for (size_t i = 0; i < sizeof(flush_types) / sizeof(flush_types[0]); i++) {
 			key.qtype = flush_types[i];
-			cache_remove(d->cache, &key);
+			cache_remove(d->w.cache, &key);
 		}
 	}
 }
@@ -119,7 +118,7 @@ flush_key_answers(struct pkdns *d, const uint8_t pk[32])
 			continue;
 		snprintf(name, sizeof(name), "flush_zone %s%s%s", z32, *sfx ? "." : "", sfx);
 		if (ctl_parse(name, strlen(name), false, &r, err, sizeof(err)) == 0)
-			n += cache_remove_under(d->cache, r.name, r.name_len);
+			n += cache_remove_under(d->w.cache, r.name, r.name_len);
 	}
 	return n;
 }
@@ -127,86 +126,70 @@ flush_key_answers(struct pkdns *d, const uint8_t pk[32])
 static void
 do_lookup(struct pkdns *d, const uint8_t pk[32], FILE *f)
 {
-	struct pkarr_cache *pc = pkdns_pkarr_cache(d);
-	const struct pkarr_packet *pkt = NULL;
+	struct pkarr_resolver_entry e;
 	struct pkarr_packet copy;
-	uint64_t now = time_wall_us() / 1000000u, stored = 0, fresh = 0;
-	enum pkarr_cache_state st;
+	uint64_t now = time_wall_us() / 1000000u;
 	char z32[PKARR_Z32_KEY_LEN + 1];
+	int rc;
 
 	pkarr_z32_encode(pk, z32);
-	st = pc ? pkarr_cache_get(pc, pk, now, &pkt) : PKARR_CACHE_MISS;
-	if (st == PKARR_CACHE_NEGATIVE) {
+	rc = d->resolver ? pkarr_resolver_cached(d->resolver, pk, &copy, &e) : PKARR_RESOLVER_MISS;
+	if (rc == PKARR_RESOLVER_NONE) {
 		fprintf(f, "error: %s: no packet (the DHT had none when last asked)\n", z32);
 		return;
 	}
-	if (st != PKARR_CACHE_FRESH && st != PKARR_CACHE_STALE) {
+	if (rc != PKARR_RESOLVER_FOUND) {
 		fprintf(f, "error: %s: not in the packet cache\n", z32);
 		return;
 	}
-	copy = *pkt; /* the cache's scratch copy lasts until its next call */
-	(void)pkarr_cache_times(pc, pk, &stored, &fresh);
 	fprintf(f, "key: %s\n", z32);
 	fprintf(f, "seq: %llu\n", (unsigned long long)copy.ts_us);
 	fprintf(f, "signed: %llu seconds ago\n",
 	    (unsigned long long)(now > copy.ts_us / 1000000u ? now - copy.ts_us / 1000000u : 0));
 	fprintf(f, "age: %llu seconds (stored or confirmed by the DHT)\n",
-	    (unsigned long long)(now > stored ? now - stored : 0));
-	fprintf(f, "state: %s, fresh for %lld more seconds\n",
-	    st == PKARR_CACHE_FRESH ? "fresh" : "stale",
-	    (long long)((int64_t)fresh - (int64_t)now));
-	fprintf(f, "source: %s\n", pkarr_cache_has_disk(pc)
-	    ? "DHT (kept in cache-dir across restarts)" : "DHT (memory cache)");
+	    (unsigned long long)e.age_s);
+	fprintf(f, "state: %s, fresh for %lld more seconds\n", e.fresh_s > 0 ? "fresh" : "stale",
+	    (long long)e.fresh_s);
+	fprintf(f, "source: %s\n", e.on_disk ? "DHT (kept in cache-dir across restarts)"
+					     : "DHT (memory cache)");
 	fprintf(f, "size: %zu bytes\n", copy.dns_len);
 	if (pkarr_packet_print_zone(f, &copy) < 0)
 		fprintf(f, "; records could not be printed\n");
 }
 
 static void
-republish_done(void *arg, const struct dht_lookup_stats *st)
+republish_done(void *arg, unsigned stored)
 {
 	(void)arg;
-	log_info("republish (control): stored on %u nodes, %u errors", st->stored, st->put_errors);
+	log_info("republish (control): stored on %u nodes", stored);
 }
 
 static void
 do_republish(struct pkdns *d, const uint8_t pk[32], FILE *f)
 {
-	struct pkarr_cache *pc = pkdns_pkarr_cache(d);
-	struct dht *dht = pkdns_pkarr_dht(d);
-	const struct pkarr_packet *pkt = NULL;
-	enum pkarr_cache_state st;
-	struct dht_item *item;
+	struct pkarr_resolver_entry e;
 	char z32[PKARR_Z32_KEY_LEN + 1];
 
 	pkarr_z32_encode(pk, z32);
-	if (!dht) {
+	if (!pkarr_resolver_dht(d->resolver)) {
 		fprintf(f, "error: the DHT is off\n");
 		return;
 	}
-	st = pc ? pkarr_cache_get(pc, pk, time_wall_us() / 1000000u, &pkt) : PKARR_CACHE_MISS;
-	if (st != PKARR_CACHE_FRESH && st != PKARR_CACHE_STALE) {
+	if (pkarr_resolver_cached(d->resolver, pk, NULL, &e) != PKARR_RESOLVER_FOUND) {
 		fprintf(f, "error: %s: no packet cached to republish (lookup it first)\n", z32);
 		return;
 	}
-	item = calloc(1, sizeof(*item));
-	if (!item) {
-		fprintf(f, "error: out of memory\n");
-		return;
-	}
-	item->is_mutable = true;
-	memcpy(item->k, pkt->pk, 32);
-	memcpy(item->sig, pkt->sig, 64);
-	item->seq = (int64_t)pkt->ts_us;
-	memcpy(item->v, pkt->dns, pkt->dns_len);
-	item->v_len = pkt->dns_len;
-	if (dht_put(dht, item, -1, republish_done, NULL, time_mono_ms()) == 0) {
+	switch (pkarr_resolver_republish(d->resolver, pk, republish_done, NULL)) {
+	case PKARR_RESOLVER_PENDING:
+		fprintf(f, "ok, republishing %s (seq %llu)\n", z32, (unsigned long long)e.seq);
+		break;
+	case PKARR_RESOLVER_UNREACHABLE:
+		fprintf(f, "error: %s: no DHT node known to put it on\n", z32);
+		break;
+	default:
 		fprintf(f, "error: %s: the put could not start (too many running?)\n", z32);
-	} else {
-		dht_node_kick(pkdns_pkarr_node(d));
-		fprintf(f, "ok, republishing %s (seq %llu)\n", z32, (unsigned long long)pkt->ts_us);
+		break;
 	}
-	free(item);
 }
 
 /* Compact node info: 20-byte ID, address, port (BEP 5, BEP 32). */
@@ -229,7 +212,7 @@ print_nodes(FILE *f, const struct bencode_value *v, bool v6)
 static void
 do_dht_nodes(struct pkdns *d, FILE *f)
 {
-	struct dht *dht = pkdns_pkarr_dht(d);
+	struct dht *dht = pkarr_resolver_dht(d->resolver);
 	struct bencode_value top, v;
 	size_t cap;
 	uint8_t *buf;
@@ -283,12 +266,11 @@ run(struct pkdns *d, const struct ctl_request *r, FILE *f)
 		fprintf(f, "ok\n");
 		break;
 	case CTL_FLUSH_ZONE:
-		fprintf(f, "ok, removed %zu answers\n", cache_remove_under(d->cache, r->name,
+		fprintf(f, "ok, removed %zu answers\n", cache_remove_under(d->w.cache, r->name,
 		    r->name_len));
 		break;
 	case CTL_FLUSH_KEY: {
-		struct pkarr_cache *pc = pkdns_pkarr_cache(d);
-		int had = pc ? pkarr_cache_remove(pc, r->key) : 1;
+		int had = d->resolver ? pkarr_resolver_flush(d->resolver, r->key) : -1;
 		size_t n = flush_key_answers(d, r->key);
 		fprintf(f, "ok, removed %s packet and %zu answers\n", had == 0 ? "the" : "no", n);
 		break;
@@ -398,7 +380,7 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
 			continue;
 		}
 		cl->c = c;
-		cl->bev = bufferevent_socket_new(c->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		cl->bev = bufferevent_socket_new(c->d->w.base, fd, BEV_OPT_CLOSE_ON_FREE);
 		if (!cl->bev) {
 			close(fd);
 			free(cl);
@@ -493,7 +475,7 @@ pkdns_control_open(struct pkdns *d, const char *path, const char *group)
 		pkdns_control_free(c);
 		return NULL;
 	}
-	c->ev = event_new(d->base, c->fd, EV_READ | EV_PERSIST, on_accept, c);
+	c->ev = event_new(d->w.base, c->fd, EV_READ | EV_PERSIST, on_accept, c);
 	if (!c->ev || event_add(c->ev, NULL) < 0) {
 		pkdns_control_free(c);
 		return NULL;

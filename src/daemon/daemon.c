@@ -35,6 +35,7 @@
 #include "dns/server.h"
 #include "http/front.h"
 #include "icann/icann.h"
+#include "pkarr/resolver.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/ratelimit.h"
@@ -118,17 +119,17 @@ client_budget(struct pkdns *d, const struct sockaddr_storage *ss, bool create)
 {
 	uint8_t key[9];
 	size_t n = client_key(ss, key);
-	uint32_t h = hash_bytes(d->hash_seed, key, n) % CLIENT_HASH_BUCKETS;
+	uint32_t h = hash_bytes(d->w.hash_seed, key, n) % CLIENT_HASH_BUCKETS;
 	struct client_budget *b;
 
-	for (b = d->client_hash[h]; b; b = b->next)
+	for (b = d->w.client_hash[h]; b; b = b->next)
 		if (memcmp(b->key, key, sizeof(key)) == 0)
 			return b;
 	if (!create || !(b = calloc(1, sizeof(*b))))
 		return NULL;
 	memcpy(b->key, key, sizeof(key));
-	b->next = d->client_hash[h];
-	d->client_hash[h] = b;
+	b->next = d->w.client_hash[h];
+	d->w.client_hash[h] = b;
 	return b;
 }
 
@@ -140,8 +141,8 @@ client_release(struct pkdns *d, struct client_budget *b)
 
 	if (!b || --b->n > 0)
 		return;
-	h = hash_bytes(d->hash_seed, b->key, b->key[0] == 6 ? 9 : 5) % CLIENT_HASH_BUCKETS;
-	for (pp = &d->client_hash[h]; *pp; pp = &(*pp)->next)
+	h = hash_bytes(d->w.hash_seed, b->key, b->key[0] == 6 ? 9 : 5) % CLIENT_HASH_BUCKETS;
+	for (pp = &d->w.client_hash[h]; *pp; pp = &(*pp)->next)
 		if (*pp == b) {
 			*pp = b->next;
 			break;
@@ -205,7 +206,7 @@ question_hash(const struct pkdns *d, const uint8_t *qname, size_t len, uint16_t 
 {
 	uint8_t tail[6] = { (uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
 		(uint8_t)qclass, do_bit, cd };
-	return hash_bytes(hash_bytes(d->hash_seed, qname, len), tail, sizeof(tail));
+	return hash_bytes(hash_bytes(d->w.hash_seed, qname, len), tail, sizeof(tail));
 }
 
 /* Take w off its resolution's list (it is still allocated). */
@@ -213,7 +214,7 @@ static void
 waiter_unlink(struct icann_waiter *w)
 {
 	LIST_REMOVE(w, link);
-	w->res->d->icann_waiters--;
+	w->res->d->w.icann_waiters--;
 }
 
 static void
@@ -228,7 +229,7 @@ static void
 res_free(struct icann_res *res)
 {
 	struct pkdns *d = res->d;
-	struct icann_res **pp = &d->icann_hash[res->hash % ICANN_HASH_BUCKETS];
+	struct icann_res **pp = &d->w.icann_hash[res->hash % ICANN_HASH_BUCKETS];
 
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == res) {
@@ -238,7 +239,7 @@ res_free(struct icann_res *res)
 	LIST_REMOVE(res, link);
 	/* only at shutdown is req still set here: pkdns_free frees the
 	 * context right after, dropping the query */
-	icann_cancel(d->icann, res->req);
+	icann_cancel(d->w.icann, res->req);
 	client_release(d, res->owner);
 	free(res);
 }
@@ -302,7 +303,7 @@ icann_refuse(struct pkdns *d, struct dns_query *q)
 {
 	struct pkdns_req r;
 
-	d->icann_capped++;
+	d->w.icann_capped++;
 	pkdns_req_init(&r, d, q, PKDNS_PATH_ICANN);
 	pkdns_req_fail(&r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_BUDGET, true);
 }
@@ -326,7 +327,7 @@ waiter_add(struct pkdns *d, struct icann_res *res, struct dns_query *q)
 	}
 	w->res = res;
 	LIST_INSERT_HEAD(&res->waiters, w, link);
-	d->icann_waiters++;
+	d->w.icann_waiters++;
 	return 0;
 }
 
@@ -340,22 +341,22 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	struct icann_res *res;
 	struct client_budget *owner;
 
-	d->stats.icann_queries++;
-	if (d->icann_waiters >= PKDNS_ICANN_MAX_WAITERS) {
+	d->w.stats.icann_queries++;
+	if (d->w.icann_waiters >= PKDNS_ICANN_MAX_WAITERS) {
 		icann_refuse(d, q);
 		return;
 	}
 	/* the same question in flight: wait for its answer */
-	for (res = d->icann_hash[h % ICANN_HASH_BUCKETS]; res; res = res->hnext)
+	for (res = d->w.icann_hash[h % ICANN_HASH_BUCKETS]; res; res = res->hnext)
 		if (res->hash == h && res->qtype == qtype && res->qclass == mi->qclass &&
 		    res->do_bit == mi->do_bit && res->cd == mi->cd &&
 		    res->qname_len == mi->qname_len &&
 		    memcmp(res->qname, mi->qname, mi->qname_len) == 0) {
-			d->icann_joined++;
+			d->w.icann_joined++;
 			waiter_add(d, res, q);
 			return;
 		}
-	if (icann_full(d->icann) || client_over_budget(d, &q->client)) {
+	if (icann_full(d->w.icann) || client_over_budget(d, &q->client)) {
 		icann_refuse(d, q);
 		return;
 	}
@@ -381,16 +382,16 @@ pkdns_resolve_icann(struct pkdns *d, struct dns_query *q, const char *name, uint
 	res->cd = mi->cd;
 	memcpy(res->qname, mi->qname, mi->qname_len);
 	res->qname_len = mi->qname_len;
-	res->hnext = d->icann_hash[h % ICANN_HASH_BUCKETS];
-	d->icann_hash[h % ICANN_HASH_BUCKETS] = res;
+	res->hnext = d->w.icann_hash[h % ICANN_HASH_BUCKETS];
+	d->w.icann_hash[h % ICANN_HASH_BUCKETS] = res;
 	LIST_INIT(&res->waiters);
-	LIST_INSERT_HEAD(&d->icann_res, res, link);
+	LIST_INSERT_HEAD(&d->w.icann_res, res, link);
 	if (waiter_add(d, res, q) < 0) {
 		res_free(res);
 		return;
 	}
 	/* icann_done runs from the loop, never inside icann_resolve */
-	res->req = icann_resolve(d->icann, name, qtype, mi->qclass, icann_done, res);
+	res->req = icann_resolve(d->w.icann, name, qtype, mi->qclass, icann_done, res);
 	if (res->req == NULL) {
 		res_answer(res, DNS_RCODE_SERVFAIL, NULL, 0, ICANN_INSECURE, NULL);
 		res_free(res);
@@ -409,7 +410,7 @@ admit_client(void *ctx, const struct sockaddr *client)
 	case ACL_DENY:
 		return DNS_ADMIT_DROP;
 	default:
-		d->stats.refused++;
+		d->w.stats.refused++;
 		return DNS_ADMIT_REFUSE;
 	}
 }
@@ -436,9 +437,9 @@ handle_query(void *ctx, struct dns_query *q)
 	uint8_t *buf;
 	long n;
 
-	d->stats.queries++;
-	if (!ratelimit_allow(d->rl_query, client, now)) {
-		d->stats.ratelimited++;
+	d->w.stats.queries++;
+	if (!ratelimit_allow(d->w.rl_query, client, now)) {
+		d->w.stats.ratelimited++;
 		reply_now(d, q, PKDNS_PATH_NONE, DNS_RCODE_REFUSED, PKDNS_FAIL_RATELIMIT);
 		return;
 	}
@@ -464,11 +465,11 @@ handle_query(void *ctx, struct dns_query *q)
 
 	pkdns_cache_key(q, &key);
 	buf = dns_query_buf(q, &cap);
-	n = cache_lookup(d->cache, &key, q->info.id, q->info.rd, now, buf, cap, false, 0, NULL);
+	n = cache_lookup(d->w.cache, &key, q->info.id, q->info.rd, now, buf, cap, false, 0, NULL);
 	if (n > 0) {
 		struct pkdns_req r;
 		struct pkdns_result res = { .kind = PKDNS_RES_BUF, .len = (size_t)n };
-		d->stats.cache_hits++;
+		d->w.stats.cache_hits++;
 		pkdns_req_init(&r, d, q, PKDNS_PATH_CACHE);
 		pkdns_req_finish(&r, &res);
 		return;
@@ -491,13 +492,13 @@ pkdns_log_stats(struct pkdns *d)
 {
 	struct cache_stats cs;
 	struct dns_server_stats ss;
-	const struct pkdns_stats *s = &d->stats;
+	const struct pkdns_stats *s = &d->w.stats;
 
 	size_t packets, nodes, nodes6;
 
-	pkdns_pkarr_stats(d, &packets, &nodes, &nodes6);
-	cache_get_stats(d->cache, &cs);
-	dns_server_get_stats(d->dns, &ss);
+	pkdns_resolver_stats(d, &packets, &nodes, &nodes6);
+	cache_get_stats(d->w.cache, &cs);
+	dns_server_get_stats(d->w.dns, &ss);
 	log_msg(LOG_LVL_WARN < d->conf.verbose ? LOG_LVL_INFO : LOG_LVL_WARN, "stats",
 	    "queries %llu (udp %llu, tcp %llu), cache hits %llu, stale %llu, refused %llu, "
 	    "ratelimited %llu, malformed %llu, truncated %llu; icann %llu (failed %llu, bogus %llu, "
@@ -511,9 +512,9 @@ pkdns_log_stats(struct pkdns *d)
 	    (unsigned long long)s->ratelimited, (unsigned long long)ss.formerr,
 	    (unsigned long long)ss.truncated, (unsigned long long)s->icann_queries,
 	    (unsigned long long)s->icann_failures, (unsigned long long)s->bogus,
-	    (unsigned long long)d->icann_joined, (unsigned long long)d->icann_capped,
-	    icann_inflight(d->icann), d->icann_waiters,
-	    (unsigned long long)d->deadline_stale, (unsigned long long)d->deadline_servfail,
+	    (unsigned long long)d->w.icann_joined, (unsigned long long)d->w.icann_capped,
+	    icann_inflight(d->w.icann), d->w.icann_waiters,
+	    (unsigned long long)d->w.deadline_stale, (unsigned long long)d->w.deadline_servfail,
 	    (unsigned long long)s->pkarr_queries, (unsigned long long)s->dht_lookups,
 	    (unsigned long long)s->dht_lookups_done,
 	    (unsigned long long)(s->dht_lookups_done ? s->dht_lookup_ms_total / s->dht_lookups_done : 0),
@@ -529,9 +530,9 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	log_info("signal %d: stopping", (int)sig);
 	pkdns_ops_stopping(d); /* issue 14: STOPPING=1 */
-	dns_server_close_listeners(d->dns);
-	http_front_close_listeners(d->front);
-	event_base_loopexit(d->base, NULL);
+	dns_server_close_listeners(d->w.dns);
+	http_front_close_listeners(d->w.front);
+	event_base_loopexit(d->w.base, NULL);
 }
 
 /* Settings read once at start: name the ones a reload would change.
@@ -586,7 +587,7 @@ pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
 	if (fresh != c) {
 		log_setup("pkdns", fresh->verbose, c->foreground);
 		restart_only_changes(c, fresh);
-		http_front_reload(d->front, fresh); /* tls-cert, tls-key */
+		http_front_reload(d->w.front, fresh); /* tls-cert, tls-key */
 		memcpy(c->acl, fresh->acl, sizeof(fresh->acl));
 		c->n_acl = fresh->n_acl;
 		c->ratelimit = fresh->ratelimit;
@@ -602,13 +603,14 @@ pkdns_apply_conf(struct pkdns *d, const struct conf *fresh)
 		c->log_queries = fresh->log_queries;
 		c->log_servfail = fresh->log_servfail;
 		c->private_address_loopback_exempt = fresh->private_address_loopback_exempt;
-		/* the policy's lists are copied into d->rebind (pkdns_new built
+		/* the policy's lists are copied into d->w.rebind (pkdns_new built
 		 * the first one, where an error stops the start) */
 		if (pkdns_reply_configure(d, fresh) < 0)
 			log_err("reload: rebinding policy has errors, keeping the old one");
 	}
-	ratelimit_set(d->rl_query, c->ratelimit, c->ratelimit_burst);
-	cache_set_stale(d->cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	ratelimit_set(d->w.rl_query, c->ratelimit, c->ratelimit_burst);
+	cache_set_stale(d->w.cache, c->serve_stale ? PKDNS_STALE_MAX_S : 0, CACHE_STALE_TTL_DEFAULT);
+	pkdns_resolver_reconfigure(d, c);
 	pkdns_pkarr_reconfigure(d, c);
 }
 
@@ -627,7 +629,7 @@ pkdns_reload(struct pkdns *d)
 	struct conf fresh;
 
 	log_reopen();
-	pkdns_pkarr_reopen_cache(d);
+	pkarr_resolver_reopen_cache(d->resolver);
 	/* a configuration with errors changes nothing: the old one serves on */
 	if (conf_load(&fresh, d->argc, d->argv) != CONF_OK) {
 		log_err("SIGHUP: configuration has errors, keeping the old one");
@@ -659,7 +661,7 @@ on_stats_timer(evutil_socket_t fd, short what, void *arg)
 static int
 add_signal(struct pkdns *d, int sig, event_callback_fn fn, struct event **ev)
 {
-	*ev = evsignal_new(d->base, sig, fn, d);
+	*ev = evsignal_new(d->w.base, sig, fn, d);
 	return (*ev && event_add(*ev, NULL) == 0) ? 0 : -1;
 }
 
@@ -680,22 +682,22 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	d->argc = argc;
 	d->argv = argv;
 	signal(SIGPIPE, SIG_IGN);
-	d->base = event_base_new();
-	if (!d->base)
+	d->w.base = event_base_new();
+	if (!d->w.base)
 		goto fail;
 	/* issue 14: the user looked up, the pidfile locked (a second
 	 * instance stops here), the service manager's socket */
 	if (pkdns_ops_early(d) < 0)
 		goto fail;
-	d->cache = cache_new((size_t)d->conf.cache_size);
-	if (!d->cache) {
+	d->w.cache = cache_new((size_t)d->conf.cache_size);
+	if (!d->w.cache) {
 		log_err("cannot create the answer cache (cache-size %llu): %s",
 		    (unsigned long long)d->conf.cache_size, strerror(errno ? errno : ENOMEM));
 		goto fail;
 	}
-	d->rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst,
+	d->w.rl_query = ratelimit_new(d->conf.ratelimit, d->conf.ratelimit_burst,
 	    PKDNS_RATELIMIT_SLOTS);
-	if (!d->rl_query)
+	if (!d->w.rl_query)
 		goto fail;
 
 	for (size_t i = 0; i < d->conf.n_forward; i++)
@@ -705,13 +707,13 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 	icfg.dnssec = d->conf.dnssec;
 	icfg.trust_anchor_file = d->conf.trust_anchor_file;
 	icfg.max_inflight = PKDNS_ICANN_MAX_INFLIGHT;
-	d->icann = icann_new(d->base, &icfg);
-	d->icann_hash = calloc(ICANN_HASH_BUCKETS, sizeof(*d->icann_hash));
-	d->client_hash = calloc(CLIENT_HASH_BUCKETS, sizeof(*d->client_hash));
-	if (!d->icann || !d->icann_hash || !d->client_hash)
+	d->w.icann = icann_new(d->w.base, &icfg);
+	d->w.icann_hash = calloc(ICANN_HASH_BUCKETS, sizeof(*d->w.icann_hash));
+	d->w.client_hash = calloc(CLIENT_HASH_BUCKETS, sizeof(*d->w.client_hash));
+	if (!d->w.icann || !d->w.icann_hash || !d->w.client_hash)
 		goto fail;
-	evutil_secure_rng_get_bytes(&d->hash_seed, sizeof(d->hash_seed));
-	d->hash_seed |= 1;
+	evutil_secure_rng_get_bytes(&d->w.hash_seed, sizeof(d->w.hash_seed));
+	d->w.hash_seed |= 1;
 
 	scfg.edns_buffer_size = (uint16_t)d->conf.edns_buffer_size;
 	scfg.tcp_idle_timeout_s = d->conf.tcp_idle_timeout;
@@ -724,12 +726,12 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		goto fail;
 	scfg.filter = pkdns_reply_filter;
 	scfg.on_reply = pkdns_reply_log;
-	d->dns = dns_server_new(d->base, &scfg, handle_query, d);
-	if (!d->dns)
+	d->w.dns = dns_server_new(d->w.base, &scfg, handle_query, d);
+	if (!d->w.dns)
 		goto fail;
 	size_t listening = 0;
 	for (size_t i = 0; i < d->conf.n_listen; i++) {
-		if (dns_server_listen(d->dns, (struct sockaddr *)&d->conf.listen[i].ss,
+		if (dns_server_listen(d->w.dns, (struct sockaddr *)&d->conf.listen[i].ss,
 			d->conf.listen[i].len) == 0) {
 			listening++;
 			continue;
@@ -743,17 +745,18 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		log_err("no DNS listener could be opened");
 		goto fail;
 	}
-	/* DoT, DoH and the HTTP routes; modules mount routes on d->http */
-	d->front = http_front_new(d->base, &d->conf, d->dns);
-	if (!d->front || http_front_listen(d->front, &d->conf) < 0)
+	/* DoT, DoH and the HTTP routes; modules mount routes on d->w.http */
+	d->w.front = http_front_new(d->w.base, &d->conf, d->w.dns);
+	if (!d->w.front || http_front_listen(d->w.front, &d->conf) < 0)
 		goto fail;
-	d->http = http_front_server(d->front);
+	d->w.http = http_front_server(d->w.front);
 
-	if (pkdns_pkarr_init(d) < 0)
+	/* the resolver, then its clients: DNS questions and the relay API */
+	if (pkdns_resolver_start(d) < 0 || pkdns_pkarr_init(d, d->resolver) < 0)
 		goto fail;
-	/* RELAY: the pkarr relay API on the HTTP listeners */
-	d->relay = relay_api_new(d);
-	if (!d->relay || relay_http_mount(d->http, d->relay) < 0)
+	/* the pkarr relay API on the HTTP listeners */
+	d->w.relay = relay_api_new(d, d->resolver);
+	if (!d->w.relay || relay_http_mount(d->w.http, d->w.relay) < 0)
 		goto fail;
 	pkdns_apply_conf(d, &d->conf);
 
@@ -764,7 +767,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		goto fail;
 	if (d->conf.stats_interval) {
 		struct timeval tv = { (time_t)d->conf.stats_interval, 0 };
-		d->ev_stats = event_new(d->base, -1, EV_PERSIST, on_stats_timer, d);
+		d->ev_stats = event_new(d->w.base, -1, EV_PERSIST, on_stats_timer, d);
 		if (!d->ev_stats || event_add(d->ev_stats, &tv) < 0)
 			goto fail;
 	}
@@ -778,7 +781,7 @@ pkdns_new(struct conf *cfg, int argc, char **argv)
 		}
 		log_setup("pkdns", d->conf.verbose, false);
 		/* the event base must notice the fork */
-		event_reinit(d->base);
+		event_reinit(d->w.base);
 	}
 	/* issue 14: pidfile written, privileges dropped, READY=1 */
 	if (pkdns_ops_started(d) < 0)
@@ -793,7 +796,7 @@ int
 pkdns_run(struct pkdns *d)
 {
 	log_info("pkdns %s ready", PACKAGE_VERSION);
-	if (event_base_dispatch(d->base) < 0) {
+	if (event_base_dispatch(d->w.base) < 0) {
 		log_err("event loop failed");
 		return 1;
 	}
@@ -807,13 +810,15 @@ pkdns_free(struct pkdns *d)
 	if (!d)
 		return;
 	/* HTTP first: its requests cancel their held DNS queries */
-	http_front_free(d->front);
+	http_front_free(d->w.front);
 	pkdns_ops_free(d); /* issue 14: after HTTP, whose routes it mounted */
 	/* everything in flight is dropped: each held query freed once */
 	pkdns_pkarr_free(d);
-	relay_api_free(d->relay);
-	while (!LIST_EMPTY(&d->icann_res)) {
-		struct icann_res *res = LIST_FIRST(&d->icann_res);
+	relay_api_free(d->w.relay);
+	/* after its clients, before d->w.icann (its bootstrap questions) */
+	pkarr_resolver_free(d->resolver);
+	while (!LIST_EMPTY(&d->w.icann_res)) {
+		struct icann_res *res = LIST_FIRST(&d->w.icann_res);
 		while (!LIST_EMPTY(&res->waiters)) {
 			struct icann_waiter *w = LIST_FIRST(&res->waiters);
 			waiter_unlink(w);
@@ -822,12 +827,12 @@ pkdns_free(struct pkdns *d)
 		}
 		res_free(res);
 	}
-	icann_free(d->icann);
-	free(d->icann_hash);
-	free(d->client_hash);
-	dns_server_free(d->dns);
-	cache_free(d->cache);
-	ratelimit_free(d->rl_query);
+	icann_free(d->w.icann);
+	free(d->w.icann_hash);
+	free(d->w.client_hash);
+	dns_server_free(d->w.dns);
+	cache_free(d->w.cache);
+	ratelimit_free(d->w.rl_query);
 	if (d->ev_term)
 		event_free(d->ev_term);
 	if (d->ev_int)
@@ -838,9 +843,9 @@ pkdns_free(struct pkdns *d)
 		event_free(d->ev_usr1);
 	if (d->ev_stats)
 		event_free(d->ev_stats);
-	if (d->base)
-		event_base_free(d->base);
+	if (d->w.base)
+		event_base_free(d->w.base);
 	conf_free(&d->conf);
-	free(d->rebind);
+	free(d->w.rebind);
 	free(d);
 }

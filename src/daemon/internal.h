@@ -40,6 +40,7 @@ struct http_server;
 struct icann;
 struct icann_pending;
 struct pkarr_path;
+struct pkarr_resolver;
 struct relay_api;
 struct ratelimit;
 struct rebind_policy;
@@ -65,11 +66,13 @@ struct sockaddr_storage;
 struct client_budget;
 struct icann_res;
 
-struct pkdns {
+/*
+ * What a worker owns: its event loop and everything a query touches on
+ * its way through it. One worker today, on the process's thread; worker
+ * threads would each get one of these (issue 12).
+ */
+struct pkdns_worker {
 	struct event_base *base;
-	struct conf conf;
-	int argc;
-	char **argv;
 	struct dns_server *dns;
 	struct http_front *front;             /* DoT, DoH, HTTP listeners */
 	struct http_server *http;             /* for http_route_add() */
@@ -82,12 +85,26 @@ struct pkdns {
 	size_t icann_waiters;                 /* clients held on the ICANN path */
 	uint32_t hash_seed;
 	uint64_t deadline_stale, deadline_servfail, icann_joined, icann_capped;
-	struct pkarr_path *pkarr;
+	struct pkarr_path *pkarr;             /* DNS questions under keys */
 	struct rebind_policy *rebind;         /* private-address; reply.c */
-	struct relay_api *relay;              /* RELAY: the relay API */
-	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
+	struct relay_api *relay;              /* the relay API, a resolver client */
 	struct pkdns_stats stats;
+};
+
+/*
+ * The daemon: what the process owns (the configuration, the signals, the
+ * control channel and pidfile, the pkarr resolver shared by every
+ * worker), and its worker. The resolver and the signals run on the
+ * worker's event base for now.
+ */
+struct pkdns {
+	struct conf conf;
+	int argc;
+	char **argv;
+	struct pkarr_resolver *resolver;      /* key -> packet (pkarr/resolver.h) */
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr1, *ev_stats;
 	struct pkdns_ops *ops;        /* issue 14: daemon/ops.h */
+	struct pkdns_worker w;
 };
 
 /**
@@ -159,19 +176,31 @@ void pkdns_apply_conf(struct pkdns *d, const struct conf *fresh);
 
 /**
  * Reload: the pkarr path's copies of the configuration, live: min-ttl and
- * max-ttl (the TTL clamp of answers and of packet freshness, for packets
- * stored from now on), the negative TTL, dht-ratelimit(-burst). The rest
- * (tld, search-domain, bootstrap, dht-*, cache-dir, packet-cache-size,
- * testnet-*) is read once by pkdns_pkarr_init.
+ * max-ttl (the TTL clamp of answers built from packets), the negative TTL
+ * (the SOA of a key with no packet). tld and search-domain are read once
+ * by pkdns_pkarr_init. The resolver's own settings go through
+ * pkarr_resolver_reconfigure (pkdns_apply_conf).
  */
 void pkdns_pkarr_reconfigure(struct pkdns *d, const struct conf *c);
 
-/** Set up the pkarr path and the DHT node. @return 0 or -1 */
-int pkdns_pkarr_init(struct pkdns *d);
+/** Set up the pkarr path, a client of the resolver r (which outlives
+ *  it). @return 0 or -1 */
+int pkdns_pkarr_init(struct pkdns *d, struct pkarr_resolver *r);
 
-/** Retry opening the packet cache's file in --cache-dir when the cache
- * runs memory only (called on SIGHUP and every few minutes). */
-void pkdns_pkarr_reopen_cache(struct pkdns *d);
+/** Start d->resolver from d->conf (resolver_conf.c), its bootstrap
+ *  names resolved on d->icann. @return 0 or -1 */
+int pkdns_resolver_start(struct pkdns *d);
+
+/** Reload: the resolver's live settings from c (pkarr_resolver_reconfigure). */
+void pkdns_resolver_reconfigure(struct pkdns *d, const struct conf *c);
+
+/**
+ * Figures of the resolver for the stats line; also brings d->stats's DHT
+ * look-up counters up to date.
+ * @param packets set to the packets cached
+ * @param nodes set to the DHT routing table's size, nodes6 to its IPv6 part
+ */
+void pkdns_resolver_stats(struct pkdns *d, size_t *packets, size_t *nodes, size_t *nodes6);
 
 /** Stop the pkarr path, dropping its held queries. */
 void pkdns_pkarr_free(struct pkdns *d);
@@ -181,56 +210,5 @@ void pkdns_pkarr_free(struct pkdns *d);
  * @return true when q was taken (answered or held), false for ICANN names
  */
 bool pkdns_route_pkarr(struct pkdns *d, struct dns_query *q);
-
-/* ---- RELAY: the relay API's hooks into the pkarr path (pkarr_path.c);
- * to move onto pkarr_resolver_get/put with the pkarr path. */
-
-struct pkarr_packet;
-struct sockaddr;
-
-/** Outcomes of pkdns_pkarr_get/put and of their callbacks. */
-enum pkdns_pkarr_rc {
-	PKDNS_PKARR_FOUND = 0,       /**< get: a packet (fresh or stale) */
-	PKDNS_PKARR_PENDING = 1,     /**< the callback will tell */
-	PKDNS_PKARR_NONE = 2,        /**< get: known to have no packet */
-	PKDNS_PKARR_FAIL = -1,       /**< nobody answered, out of memory */
-	PKDNS_PKARR_LIMITED = -2,    /**< get: over the client's look-up rate */
-	PKDNS_PKARR_OLDER = -3,      /**< put: a newer packet is held */
-	PKDNS_PKARR_BAD = -4,        /**< put: refused (dated in the future) */
-	PKDNS_PKARR_UNREACHABLE = -5,/**< put: no DHT node known */
-};
-
-/** A pending get's outcome: PKDNS_PKARR_FOUND with the packet (valid
- *  during the call), _NONE (no packet) or _FAIL (nobody answered). */
-typedef void (*pkdns_pkarr_get_fn)(void *ctx, int rc, const struct pkarr_packet *pkt);
-/** A pending put's outcome: how many DHT nodes stored it. */
-typedef void (*pkdns_pkarr_put_fn)(void *ctx, unsigned stored);
-
-/**
- * Read a key's packet through the packet cache; a miss starts or joins
- * the key's look-up (DHT and relays), shared with DNS queries.
- * @param client charged a look-up it starts (dht-ratelimit), or NULL
- * @param out receives the packet for PKDNS_PKARR_FOUND
- * @return PKDNS_PKARR_FOUND, _NONE, _PENDING (fn runs later, never from
- *         this call), _LIMITED or _FAIL
- */
-int pkdns_pkarr_get(struct pkdns *d, const uint8_t pk[32], const struct sockaddr *client,
-    pkdns_pkarr_get_fn fn, void *ctx, struct pkarr_packet *out);
-
-/**
- * Store a verified packet in the packet cache, add its key to the
- * republish set for a while and put it on the DHT (BEP 44).
- * @return PKDNS_PKARR_PENDING (fn runs when the put ends), _OLDER, _BAD,
- *         _UNREACHABLE (cached, not put) or _FAIL
- */
-int pkdns_pkarr_put(struct pkdns *d, const struct pkarr_packet *pkt, pkdns_pkarr_put_fn fn,
-    void *ctx);
-
-/**
- * Figures of the pkarr path for the stats line.
- * @param packets set to the packets cached
- * @param nodes set to the DHT routing table's size
- */
-void pkdns_pkarr_stats(struct pkdns *d, size_t *packets, size_t *nodes, size_t *nodes6);
 
 #endif

@@ -2,7 +2,7 @@
 # src/daemon: the pkdns program and its context.
 sbin_PROGRAMS += src/pkdns
 src_pkdns_SOURCES = src/daemon/main.c src/daemon/daemon.c src/daemon/daemon.h \
-	src/daemon/internal.h src/daemon/pkarr_path.c \
+	src/daemon/internal.h src/daemon/pkarr_path.c src/daemon/resolver_conf.c \
 	src/daemon/ops.c src/daemon/ops.h src/daemon/control.c src/daemon/control.h \
 	src/daemon/metrics.c \
 	src/daemon/request.c src/daemon/request.h \

@@ -87,11 +87,11 @@ pkdns_metrics_open(struct pkdns *d)
 	if (!m)
 		return NULL;
 	m->d = d;
-	if (d->http && http_route_add(d->http, HTTP_GET, "/metrics", on_shared, m) < 0)
+	if (d->w.http && http_route_add(d->w.http, HTTP_GET, "/metrics", on_shared, m) < 0)
 		goto fail;
 	if (d->conf.n_metrics_listen == 0)
 		return m;
-	m->own = http_server_new(d->base, &hc);
+	m->own = http_server_new(d->w.base, &hc);
 	if (!m->own || http_route_add(m->own, HTTP_GET, "/", on_own, m) < 0)
 		goto fail;
 	for (size_t i = 0; i < d->conf.n_metrics_listen; i++) {

@@ -34,6 +34,7 @@
 #include "http/http.h"
 #include "icann/icann.h"
 #include "pkarr/cache.h"
+#include "pkarr/resolver.h"
 #include "util/log.h"
 #include "util/notify.h"
 #include "util/pidfile.h"
@@ -113,7 +114,7 @@ mode_name(int m)
 static void
 status_line(struct pkdns *d, char *buf, size_t cap)
 {
-	struct dht *dht = pkdns_pkarr_dht(d);
+	struct dht *dht = pkarr_resolver_dht(d->resolver);
 	struct dht_info info;
 
 	if (!dht) {
@@ -226,7 +227,7 @@ pkdns_ops_started(struct pkdns *d)
 		return -1;
 	if (privdrop_apply(&o->priv, d->conf.chroot_dir) < 0)
 		return -1;
-	o->ev_status = event_new(d->base, -1, EV_PERSIST, on_status_tick, d);
+	o->ev_status = event_new(d->w.base, -1, EV_PERSIST, on_status_tick, d);
 	if (!o->ev_status || event_add(o->ev_status, &tv) < 0)
 		return -1;
 	/* MAINPID: after daemon(3) we are not the process systemd started */
@@ -394,25 +395,25 @@ static const char *const rcode_names[16] = {
 static size_t
 collect(struct pkdns *d, struct figure *f)
 {
-	const struct pkdns_stats *s = &d->stats;
+	const struct pkdns_stats *s = &d->w.stats;
 	struct dns_server_stats ss;
 	struct http_server_stats hs;
 	struct cache_stats cs;
-	struct dht *dht = pkdns_pkarr_dht(d);
-	struct pkarr_cache *pc = pkdns_pkarr_cache(d);
+	struct dht *dht = pkarr_resolver_dht(d->resolver);
+	struct pkarr_cache *pc = pkarr_resolver_cache(d->resolver);
 	struct dht_info info;
 	uint64_t sent = 0, received = 0;
 	size_t n = 0;
 
-	dns_server_get_stats(d->dns, &ss);
-	cache_get_stats(d->cache, &cs);
+	dns_server_get_stats(d->w.dns, &ss);
+	cache_get_stats(d->w.cache, &cs);
 	memset(&hs, 0, sizeof(hs));
-	if (d->http)
-		http_server_get_stats(d->http, &hs);
+	if (d->w.http)
+		http_server_get_stats(d->w.http, &hs);
 	memset(&info, 0, sizeof(info));
 	if (dht)
 		dht_get_info(dht, time_mono_ms(), &info);
-	dht_node_counters(pkdns_pkarr_node(d), &sent, &received);
+	dht_node_counters(pkarr_resolver_node(d->resolver), &sent, &received);
 #define FIG(st, pr, lab, hlp, ctr, val) \
 	do { \
 		if (n < MAX_METRICS) \
@@ -450,7 +451,7 @@ collect(struct pkdns *d, struct figure *f)
 	FIG("num.answer.stale", "pkdns_stale_answers_total", "", "Stale answers (RFC 8767).", true, s->stale_answers);
 	FIG("num.refused.acl", "pkdns_refused_total", "", "Queries refused by access control.", true, s->refused);
 	FIG("num.ratelimited", "pkdns_ratelimited_total", "", "Queries and look-ups refused by the per-client rate limits.", true, s->ratelimited);
-	FIG("ratelimit.clients_limited", "pkdns_ratelimited_clients", "", "Clients whose query rate limit is spent now.", false, ratelimit_limited(d->rl_query, time_mono_ms()));
+	FIG("ratelimit.clients_limited", "pkdns_ratelimited_clients", "", "Clients whose query rate limit is spent now.", false, ratelimit_limited(d->w.rl_query, time_mono_ms()));
 	FIG("num.malformed", "pkdns_malformed_total", "", "Malformed queries (FORMERR).", true, ss.formerr);
 	FIG("num.truncated", "pkdns_truncated_total", "", "UDP answers truncated (TC).", true, ss.truncated);
 	FIG("num.dropped", "pkdns_dropped_total", "", "Queries dropped without an answer.", true, ss.dropped);
@@ -466,12 +467,12 @@ collect(struct pkdns *d, struct figure *f)
 	FIG("http.open", "pkdns_http_connections_open", "", "HTTP connections open.", false, hs.open);
 	FIG("icann.failures", "pkdns_upstream_failures_total", "path=\"icann\"", "Resolutions that failed upstream.", true, s->icann_failures);
 	FIG("icann.bogus", "pkdns_dnssec_bogus_total", "", "DNSSEC bogus answers.", true, s->bogus);
-	FIG("icann.joined", "pkdns_icann_joined_total", "", "Queries that joined a resolution in flight.", true, d->icann_joined);
-	FIG("icann.over_budget", "pkdns_icann_over_budget_total", "", "Queries over an ICANN budget.", true, d->icann_capped);
-	FIG("icann.inflight", "pkdns_icann_inflight", "", "Resolutions in libunbound.", false, icann_inflight(d->icann));
-	FIG("icann.waiting", "pkdns_icann_waiting", "", "Clients waiting on the ICANN path.", false, d->icann_waiters);
-	FIG("deadline.stale", "pkdns_deadline_total", "outcome=\"stale\"", "Held queries answered by their deadline.", true, d->deadline_stale);
-	FIG("deadline.servfail", "pkdns_deadline_total", "outcome=\"servfail\"", NULL, true, d->deadline_servfail);
+	FIG("icann.joined", "pkdns_icann_joined_total", "", "Queries that joined a resolution in flight.", true, d->w.icann_joined);
+	FIG("icann.over_budget", "pkdns_icann_over_budget_total", "", "Queries over an ICANN budget.", true, d->w.icann_capped);
+	FIG("icann.inflight", "pkdns_icann_inflight", "", "Resolutions in libunbound.", false, icann_inflight(d->w.icann));
+	FIG("icann.waiting", "pkdns_icann_waiting", "", "Clients waiting on the ICANN path.", false, d->w.icann_waiters);
+	FIG("deadline.stale", "pkdns_deadline_total", "outcome=\"stale\"", "Held queries answered by their deadline.", true, d->w.deadline_stale);
+	FIG("deadline.servfail", "pkdns_deadline_total", "outcome=\"servfail\"", NULL, true, d->w.deadline_servfail);
 	FIG("answer_cache.entries", "pkdns_cache_entries", "cache=\"answer\"", "Entries in a cache.", false, cs.entries);
 	FIG("packet_cache.packets", "pkdns_cache_entries", "cache=\"packet\"", NULL, false, pc ? pkarr_cache_count(pc) : 0);
 	FIG("answer_cache.bytes", "pkdns_cache_bytes", "cache=\"answer\"", "Bytes a cache holds.", false, cs.bytes);
@@ -608,7 +609,7 @@ pkdns_ops_metrics(struct pkdns *d, FILE *out)
 void
 pkdns_ops_status(struct pkdns *d, FILE *out)
 {
-	struct dht *dht = pkdns_pkarr_dht(d);
+	struct dht *dht = pkarr_resolver_dht(d->resolver);
 	struct dht_info info;
 	uint64_t up = (time_mono_ms() - d->ops->start_ms) / 1000;
 
@@ -623,7 +624,7 @@ pkdns_ops_status(struct pkdns *d, FILE *out)
 	}
 	dht_get_info(dht, time_mono_ms(), &info);
 	fprintf(out, "dht state: %s\n", health_name(info.health));
-	fprintf(out, "dht port: %u\n", (unsigned)dht_node_port(pkdns_pkarr_node(d)));
+	fprintf(out, "dht port: %u\n", (unsigned)dht_node_port(pkarr_resolver_node(d->resolver)));
 	fprintf(out, "dht nodes ipv4: %zu (%zu good)\n", info.nodes4, info.good4);
 	fprintf(out, "dht nodes ipv6: %zu (%zu good)\n", info.nodes6, info.good6);
 	fprintf(out, "dht reachable: %s\n", info.server ? "yes (answering as a server)" : "no");

@@ -65,11 +65,6 @@ void pkdns_ops_stats(struct pkdns *d, FILE *f, int reset);
 /** Print the Prometheus text exposition. */
 void pkdns_ops_metrics(struct pkdns *d, FILE *f);
 
-/* What the pkarr path lends the control channel (pkarr_path.c). */
-struct dht *pkdns_pkarr_dht(struct pkdns *d);
-struct dht_node *pkdns_pkarr_node(struct pkdns *d);
-struct pkarr_cache *pkdns_pkarr_cache(struct pkdns *d);
-
 /** The reload itself (daemon.c, the old SIGHUP handler). @return 0 or -1 */
 int pkdns_reload(struct pkdns *d);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * relay_api.c -- the pkarr relay API server (pkarr design/relays.md) over
- * the pkarr path's hooks (pkdns_pkarr_get/put). See relay_api.h.
+ * the pkarr resolver (pkarr/resolver.h), whose client it is. See
+ * relay_api.h.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include "daemon/relay_api.h"
 #include "pkarr/packet.h"
 #include "pkarr/relay.h"
+#include "pkarr/resolver.h"
 #include "pkarr/zbase32.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
@@ -23,6 +25,7 @@ struct relay_call {
 	struct relay_api *api;
 	relay_http_send_fn send;       /* NULL once cancelled */
 	void *conn;
+	struct pkarr_get *get;         /* a GET waiting on the resolver */
 	bool has_ims;
 	uint64_t ims_s;
 	struct relay_call *prev, *next;
@@ -30,13 +33,14 @@ struct relay_call {
 
 struct relay_api {
 	struct pkdns *d;
+	struct pkarr_resolver *r;
 	struct ratelimit *rl_put;
 	struct pkarr_answer_params params;
 	struct relay_call *calls;
 };
 
 struct relay_api *
-relay_api_new(struct pkdns *d)
+relay_api_new(struct pkdns *d, struct pkarr_resolver *r)
 {
 	struct relay_api *api = calloc(1, sizeof(*api));
 	uint32_t rate = d->conf.relay_put_ratelimit;
@@ -44,6 +48,7 @@ relay_api_new(struct pkdns *d)
 	if (!api)
 		return NULL;
 	api->d = d;
+	api->r = r;
 	api->params.min_ttl = d->conf.min_ttl;
 	api->params.max_ttl = d->conf.max_ttl;
 	api->rl_put = ratelimit_new(rate, rate > UINT32_MAX / 5 ? UINT32_MAX : rate * 5, 65536);
@@ -73,8 +78,11 @@ relay_api_free(struct relay_api *api)
 {
 	if (!api)
 		return;
-	while (api->calls)
+	while (api->calls) {
+		if (api->calls->get)
+			pkarr_resolver_cancel(api->r, api->calls->get);
 		call_free(api->calls);
+	}
 	ratelimit_free(api->rl_put);
 	free(api);
 }
@@ -82,9 +90,15 @@ relay_api_free(struct relay_api *api)
 void
 relay_call_cancel(struct relay_call *c)
 {
-	/* the pkarr path still holds it: freed when its callback comes */
-	if (c)
-		c->send = NULL;
+	if (!c)
+		return;
+	if (c->get) { /* a GET: the resolver forgets it */
+		pkarr_resolver_cancel(c->api->r, c->get);
+		call_free(c);
+		return;
+	}
+	/* a PUT: the resolver still holds it, freed when its callback comes */
+	c->send = NULL;
 }
 
 bool
@@ -186,15 +200,16 @@ send_packet(const struct relay_api *api, relay_http_send_fn send, void *conn,
 /* ---- GET ------------------------------------------------------------------ */
 
 static void
-get_done(void *ctx, int rc, const struct pkarr_packet *pkt)
+get_done(void *ctx, const struct pkarr_resolver_result *res)
 {
 	struct relay_call *c = ctx;
 
+	c->get = NULL;
 	if (c->send) {
-		if (rc == PKDNS_PKARR_FOUND)
-			send_packet(c->api, c->send, c->conn, pkt, c->has_ims, c->ims_s);
+		if (res->rc == PKARR_RESOLVER_FOUND)
+			send_packet(c->api, c->send, c->conn, res->pkt, c->has_ims, c->ims_s);
 		else
-			send_status(c->send, c->conn, rc == PKDNS_PKARR_NONE ? 404 : 503);
+			send_status(c->send, c->conn, res->rc == PKARR_RESOLVER_NONE ? 404 : 503);
 	}
 	call_free(c);
 }
@@ -238,19 +253,19 @@ handle_get(struct relay_api *api, const struct relay_http_req *req, const uint8_
 	}
 	c->has_ims = has_ims;
 	c->ims_s = ims_s;
-	rc = pkdns_pkarr_get(api->d, pk, req->client, get_done, c, &pkt);
+	rc = pkarr_resolver_get(api->r, pk, req->client, get_done, c, &pkt, NULL, &c->get);
 	switch (rc) {
-	case PKDNS_PKARR_PENDING:
+	case PKARR_RESOLVER_PENDING:
 		*pending = c;
 		return;
-	case PKDNS_PKARR_FOUND:
+	case PKARR_RESOLVER_FOUND:
 		send_packet(api, send, conn, &pkt, has_ims, ims_s);
 		break;
-	case PKDNS_PKARR_NONE:
+	case PKARR_RESOLVER_NONE:
 		send_status(send, conn, 404);
 		break;
-	case PKDNS_PKARR_LIMITED:
-		api->d->stats.ratelimited++;
+	case PKARR_RESOLVER_LIMITED:
+		api->d->w.stats.ratelimited++;
 		send_status(send, conn, 429);
 		break;
 	default:
@@ -297,7 +312,7 @@ handle_put(struct relay_api *api, const struct relay_http_req *req, const uint8_
 	}
 	/* before the signature: its check is the expensive part */
 	if (req->client && !ratelimit_allow(api->rl_put, req->client, time_mono_ms())) {
-		api->d->stats.ratelimited++;
+		api->d->w.stats.ratelimited++;
 		send_status(send, conn, 429);
 		return;
 	}
@@ -315,20 +330,20 @@ handle_put(struct relay_api *api, const struct relay_http_req *req, const uint8_
 		send_status(send, conn, 500);
 		return;
 	}
-	rc = pkdns_pkarr_put(api->d, &pkt, put_done, c);
+	rc = pkarr_resolver_put(api->r, &pkt, put_done, c);
 	switch (rc) {
-	case PKDNS_PKARR_PENDING:
+	case PKARR_RESOLVER_PENDING:
 		log_debug("%s: PUT seq %llu: putting on the DHT", key,
 		    (unsigned long long)pkt.ts_us);
 		*pending = c;
 		return;
-	case PKDNS_PKARR_OLDER:
+	case PKARR_RESOLVER_OLDER:
 		send_status(send, conn, 409);
 		break;
-	case PKDNS_PKARR_BAD:
+	case PKARR_RESOLVER_BAD:
 		send_status(send, conn, 400);
 		break;
-	case PKDNS_PKARR_UNREACHABLE:
+	case PKARR_RESOLVER_UNREACHABLE:
 		log_info("%s: PUT cached, but no DHT node is known to put it on", key);
 		send_status(send, conn, 503);
 		break;

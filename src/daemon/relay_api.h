@@ -82,11 +82,13 @@ typedef void (*relay_http_send_fn)(void *conn, const struct relay_http_reply *re
 /** Largest PUT body the listener needs to read (more: 413). */
 #define RELAY_API_BODY_MAX 1072
 
+struct pkarr_resolver;
 /**
- * Make the relay API of a daemon (uses d->pkarr, d->conf).
+ * Make the relay API of a daemon over resolver r (which outlives it; uses
+ * d->conf and d->w.stats).
  * @return the API, or NULL (out of memory)
  */
-struct relay_api *relay_api_new(struct pkdns *d);
+struct relay_api *relay_api_new(struct pkdns *d, struct pkarr_resolver *r);
 
 /** Free the API and its pending calls (their replies are never sent). */
 void relay_api_free(struct relay_api *api);

@@ -77,8 +77,8 @@ pkdns_reply_configure(struct pkdns *d, const struct conf *c)
 		free(p);
 		return -1;
 	}
-	free(d->rebind);
-	d->rebind = p;
+	free(d->w.rebind);
+	d->w.rebind = p;
 	return 0;
 }
 
@@ -105,11 +105,11 @@ pkdns_reply_filter(void *ctx, struct dns_query *q, uint8_t *msg, size_t len, siz
 	unsigned removed = 0;
 	long n;
 
-	if (!d->rebind || !rebind_active(d->rebind))
+	if (!d->w.rebind || !rebind_active(d->w.rebind))
 		return len;
 	if (d->conf.private_address_loopback_exempt && client_loopback(&q->client))
 		return len;
-	n = rebind_filter(d->rebind, msg, len, cap, &removed);
+	n = rebind_filter(d->w.rebind, msg, len, cap, &removed);
 	note = dns_query_note(q);
 	if (n < 0) {
 		note->reason = "rebinding policy: answer could not be filtered";

@@ -87,9 +87,9 @@ deadline_fire(evutil_socket_t fd, short what, void *arg)
 			evtimer_add(r->dl.timer, &tv);
 			return;
 		}
-		d->deadline_stale++;
+		d->w.deadline_stale++;
 	} else {
-		d->deadline_servfail++;
+		d->w.deadline_servfail++;
 		r->timed_out = true;
 		pkdns_req_fail(r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_DEADLINE, false);
 	}
@@ -110,7 +110,7 @@ pkdns_req_hold(struct pkdns_req *r, pkdns_deadline_fn expired, void *ctx)
 	r->q = held;
 	r->held = true;
 	memset(&r->dl, 0, sizeof(r->dl));
-	r->dl.timer = evtimer_new(r->d->base, deadline_fire, r);
+	r->dl.timer = evtimer_new(r->d->w.base, deadline_fire, r);
 	if (!r->dl.timer || evtimer_add(r->dl.timer, &tv) < 0) {
 		pkdns_req_fail(r, DNS_RCODE_SERVFAIL, PKDNS_FAIL_INTERNAL, false);
 		return -1;
@@ -217,11 +217,11 @@ send_stale(struct pkdns_req *r, struct dns_query *q)
 	if (!d->conf.serve_stale)
 		return false;
 	pkdns_cache_key(q, &key);
-	n = cache_lookup(d->cache, &key, q->info.id, q->info.rd, time_mono_ms(), buf, cap, true,
+	n = cache_lookup(d->w.cache, &key, q->info.id, q->info.rd, time_mono_ms(), buf, cap, true,
 	    PKDNS_STALE_MAX_S, &stale);
 	if (n <= 0)
 		return false;
-	d->stats.stale_answers++;
+	d->w.stats.stale_answers++;
 	r->stale = true;
 	dns_query_note(q)->cache_hit = true;
 	pkdns_reply_stale(q);
@@ -261,7 +261,7 @@ send_pkt(struct pkdns_req *r, struct dns_query *q, const struct pkdns_result *re
 	if (!res->no_cache && res->sec != ICANN_BOGUS && rcode != DNS_RCODE_SERVFAIL) {
 		struct cache_key key;
 		pkdns_cache_key(q, &key);
-		cache_store(d->cache, &key, wire, wlen,
+		cache_store(d->w.cache, &key, wire, wlen,
 		    r->path == PKDNS_PATH_PKARR ? d->conf.max_ttl : 0, time_mono_ms());
 	}
 	r->rcode = rcode;
@@ -278,7 +278,7 @@ count_reply(struct pkdns_req *r)
 	/* bogus answers have their own counter */
 	if (r->rcode == DNS_RCODE_SERVFAIL && !r->stale && r->reason != PKDNS_FAIL_BOGUS &&
 	    (r->path == PKDNS_PATH_ICANN || r->used_icann))
-		d->stats.icann_failures++;
+		d->w.stats.icann_failures++;
 	/* issue 14: metrics by transport, path, rcode and reason */
 	pkdns_ops_replied(d, (int)r->transport, (int)r->path, r->rcode, (int)r->reason);
 }
@@ -413,7 +413,7 @@ pkdns_req_icann_answer(struct pkdns_req *r, int rcode, const uint8_t *msg, size_
 	if (sec == ICANN_BOGUS) {
 		if (first) {
 			char name[LDNS_MAX_DOMAINLEN + 2];
-			d->stats.bogus++;
+			d->w.stats.bogus++;
 			if (dns_name_to_str(r->q->info.qname, r->q->info.qname_len, name,
 				sizeof(name)) < 0)
 				strcpy(name, "?");
@@ -458,7 +458,7 @@ pkdns_icann_store_late(struct pkdns *d, const struct cache_key *key, bool cd, in
 	apply_rules_to(pkt, true, sec, key->do_bit, cd, true, key->qtype);
 	if (ldns_pkt2wire(&wire, pkt, &wlen) == LDNS_STATUS_OK &&
 	    ldns_pkt_get_rcode(pkt) != DNS_RCODE_SERVFAIL)
-		cache_store(d->cache, key, wire, wlen, 0, time_mono_ms());
+		cache_store(d->w.cache, key, wire, wlen, 0, time_mono_ms());
 	free(wire);
 	ldns_pkt_free(pkt);
 }
