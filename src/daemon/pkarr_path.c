@@ -63,6 +63,8 @@ struct deleg {
 	size_t n_addrs;
 	struct icann *ic;
 	unsigned busy;                /* tasks waiting on it */
+	bool failing;                 /* its last answer failed, or a client left it
+				       * unanswered at the deadline */
 	uint64_t last_used;
 	struct deleg *rnext;          /* retired, to be freed */
 };
@@ -146,6 +148,8 @@ task_detach(struct pk_task *t)
 		t->charged = NULL;
 	}
 	if (t->deleg) {
+		/* left before its name servers answered (the deadline) */
+		t->deleg->failing = true;
 		t->deleg->busy--;
 		t->deleg = NULL;
 	}
@@ -314,6 +318,8 @@ task_icann_done(void *arg, int rcode, const uint8_t *msg, size_t len, enum icann
 
 	t->icann = NULL;
 	if (t->deleg) {
+		t->deleg->failing = rcode != 0 || msg == NULL ||
+		    dns_msg_rcode(msg, len) == DNS_RCODE_SERVFAIL;
 		t->deleg->busy--;
 		t->deleg = NULL;
 	}
@@ -495,11 +501,13 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 		if (strcmp(g->zone, zone) == 0 && g->n_addrs == n &&
 		    memcmp(g->addrs, addrs, n * sizeof(*addrs)) == 0) {
 			/* full of queries that clients no longer wait on (they
-			 * had their answer from the deadline): a fresh one,
-			 * rather than SERVFAIL until libunbound ends them */
-			if (g->busy == 0 && icann_full(g->ic)) {
-				log_debug("%s: its resolver is full of abandoned queries; replaced",
-				    g->zone);
+			 * had their answer from the deadline), or failing with
+			 * nobody waiting: a fresh one, rather than SERVFAIL
+			 * until libunbound ends those queries or stops taking
+			 * its name servers for down (its infra cache) */
+			if (g->busy == 0 && (g->failing || icann_full(g->ic))) {
+				log_debug("%s: its resolver is %s; replaced", g->zone,
+				    g->failing ? "failing" : "full of abandoned queries");
 				slot = &pp->delegs[i];
 				break;
 			}
