@@ -100,13 +100,18 @@ for i in $(seq 1 40); do
 		got=yes
 		break
 	fi
-	[ $((($(date +%s%N) - t0) / 1000000)) -gt 25000 ] && break
+	[ $((($(date +%s%N) - t0) / 1000000)) -gt 30000 ] && break
 	sleep 0.5
 done
 t1=$(date +%s%N)
 gms=$(((t1 - t0) / 1000000))
 is "$got" yes "with 600 Sybil look-ups pending, a published key still resolves"
-cmp_ok "$gms" -le 20000 "  ... within the deadline and a little (${gms} ms)"
+# The bound follows from the deadline, not from this machine's speed: a
+# slot frees when the first Sybil look-ups reach their 12 s deadline; the
+# good key's own look-up, through a table the Sybil filled with nodes that
+# answer 1 s late, ends within another 12 s; plus one dig retry (2.5 s).
+# (20 s held on an idle machine; a loaded CI run took 24.6 s.)
+cmp_ok "$gms" -le 28000 "  ... within two look-up deadlines and a retry (${gms} ms)"
 for i in $(seq 1 60); do
 	[ $(($(grep -c 'look-up done' "$PKDNS_LOG") - before)) -ge 512 ] && break
 	sleep 0.5
