@@ -334,6 +334,14 @@ pkdns_start() {
 	PKDNS_PID=$!
 	for i in $(seq 1 75); do
 		if ! _alive "$PKDNS_PID"; then
+			# a port picked free was taken by a test running beside
+			# this one before pkdns bound it: the caller may retry
+			if [ -n "${PKDNS_START_RETRY:-}" ] &&
+				grep -Eq 'Address already in use|testnet: node [0-9]+ on port [0-9]+ failed' \
+					"$PKDNS_LOG"; then
+				diag "port taken at start, retrying: $(grep -Em1 'already in use|testnet: node' "$PKDNS_LOG")"
+				return 3
+			fi
 			bail_out "pkdns exited at start ($PKDNS $*): $(tail -n 5 "$PKDNS_LOG")"
 		fi
 		if [ "${PROBE_NAME:-}" = none ]; then

@@ -26,11 +26,26 @@ require_pkarr() {
 
 # pkarr_start ARGS...: pkdns with a 20-node testnet on loopback (a fresh
 # block of ports per start unless TESTNET_PORT is set by the caller).
+# Ports are picked free and bound a moment later, while other tests run:
+# when one was taken in between, new ones are picked (TESTNET_PORT too)
+# and pkdns started again, three times at most.
 pkarr_start() {
-	[ -n "$TESTNET_PORT" ] || TESTNET_PORT=$(pick_testnet_port)
-	[ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports for the testnet"
-	pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode adaptive \
-		--testnet 20 --testnet-port "$TESTNET_PORT" --dht-port 0 -v -v "$@"
+	local n=20 prev='' a try rc
+	for a in "$@"; do # the testnet's size: the last --testnet N
+		[ "$prev" = --testnet ] && n=$a
+		prev=$a
+	done
+	[ -n "$TESTNET_PORT" ] || TESTNET_PORT=$(pick_testnet_port "$n")
+	[ -n "$TESTNET_PORT" ] || bail_out "no $n free UDP ports for the testnet"
+	for try in 1 2 3; do
+		rc=0
+		PKDNS_START_RETRY=$([ "$try" -lt 3 ] && echo yes) \
+			pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode adaptive \
+			--testnet 20 --testnet-port "$TESTNET_PORT" --dht-port 0 -v -v "$@" || rc=$?
+		[ "$rc" = 3 ] || return "$rc"
+		TESTNET_PORT=$(pick_testnet_port "$n")
+		[ -n "$TESTNET_PORT" ] || bail_out "no $n free UDP ports for the testnet"
+	done
 }
 
 # new_key NAME: a fresh seed file; prints the z-base32 key.
