@@ -61,8 +61,12 @@ struct cache_entry {
 	uint16_t qclass;
 	uint8_t qname_len;
 	bool do_bit;
+	bool ede;        /* an EDE goes with it (cache_store_ede()) */
+	uint8_t ede_len; /* its text's length, 0: none */
+	uint16_t ede_code;
 	/* n_ttl offsets, then qname_len name bytes, then msg_len message
-	 * bytes; uint16_t first keeps the offsets aligned. */
+	 * bytes, then the EDE text and a NUL when ede_len > 0; uint16_t
+	 * first keeps the offsets aligned. */
 	uint16_t ttl_off[];
 };
 
@@ -133,6 +137,30 @@ static inline uint8_t *
 entry_msg(struct cache_entry *e)
 {
 	return entry_name(e) + e->qname_len;
+}
+
+static inline char *
+entry_ede_text(struct cache_entry *e)
+{
+	return (char *)entry_msg(e) + e->msg_len;
+}
+
+/* How much of text an entry keeps: at most CACHE_EDE_TEXT_MAX bytes, not
+ * ending inside a UTF-8 character. */
+static size_t
+ede_text_len(const char *text)
+{
+	size_t n;
+
+	if (!text)
+		return 0;
+	n = strnlen(text, CACHE_EDE_TEXT_MAX + 1);
+	if (n <= CACHE_EDE_TEXT_MAX)
+		return n;
+	n = CACHE_EDE_TEXT_MAX;
+	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+		n--;
+	return n;
 }
 
 /*
@@ -459,11 +487,20 @@ int
 cache_store(struct cache *c, const struct cache_key *key, const uint8_t *msg,
 	    size_t len, uint32_t ttl_cap, uint64_t now_ms)
 {
+	return cache_store_ede(c, key, msg, len, ttl_cap, now_ms, NULL);
+}
+
+int
+cache_store_ede(struct cache *c, const struct cache_key *key,
+		const uint8_t *msg, size_t len, uint32_t ttl_cap,
+		uint64_t now_ms, const struct cache_ede *ede)
+{
 	struct cache_entry *e;
 	struct walk w, w2;
 	uint32_t life;
 	uint64_t h;
 	size_t var, charge;
+	size_t tlen = ede && ede->set ? ede_text_len(ede->text) : 0;
 	int rc;
 
 	if (!c || !key_valid(key) || !msg)
@@ -492,7 +529,8 @@ cache_store(struct cache *c, const struct cache_key *key, const uint8_t *msg,
 		return CACHE_NOT_STORED;
 	}
 
-	var = w.n_ttl * sizeof(uint16_t) + key->qname_len + len;
+	var = w.n_ttl * sizeof(uint16_t) + key->qname_len + len +
+	      (tlen > 0 ? tlen + 1 : 0);
 	charge = sizeof(*e) + var + ENTRY_MALLOC_OVERHEAD + ENTRY_TABLE_SHARE;
 	if (charge > c->max_bytes) {
 		remove_key(c, key, h);
@@ -512,8 +550,15 @@ cache_store(struct cache *c, const struct cache_key *key, const uint8_t *msg,
 	e->qclass = key->qclass;
 	e->qname_len = (uint8_t)key->qname_len;
 	e->do_bit = key->do_bit;
+	e->ede = ede && ede->set;
+	e->ede_code = e->ede ? ede->code : 0;
+	e->ede_len = (uint8_t)tlen;
 	memcpy(entry_name(e), key->qname, key->qname_len);
 	memcpy(entry_msg(e), msg, len);
+	if (tlen > 0) {
+		memcpy(entry_ede_text(e), ede->text, tlen);
+		entry_ede_text(e)[tlen] = '\0';
+	}
 	/* Same bytes, same walk: this cannot fail, but stay defensive. */
 	if (msg_walk(entry_msg(e), len, e->ttl_off, &w2) < 0 ||
 	    w2.n_ttl != w.n_ttl) {
@@ -556,6 +601,16 @@ long
 cache_lookup(struct cache *c, const struct cache_key *key, uint16_t id,
 	     bool rd, uint64_t now_ms, uint8_t *out, size_t cap,
 	     bool allow_stale, uint32_t stale_max_s, bool *is_stale)
+{
+	return cache_lookup_ede(c, key, id, rd, now_ms, out, cap, allow_stale,
+				stale_max_s, is_stale, NULL);
+}
+
+long
+cache_lookup_ede(struct cache *c, const struct cache_key *key, uint16_t id,
+		 bool rd, uint64_t now_ms, uint8_t *out, size_t cap,
+		 bool allow_stale, uint32_t stale_max_s, bool *is_stale,
+		 struct cache_ede *ede)
 {
 	struct cache_entry *e;
 	uint8_t *msg;
@@ -625,6 +680,11 @@ cache_lookup(struct cache *c, const struct cache_key *key, uint16_t id,
 		c->hits++;
 	if (is_stale)
 		*is_stale = stale;
+	if (ede) {
+		ede->set = e->ede;
+		ede->code = e->ede_code;
+		ede->text = e->ede_len > 0 ? entry_ede_text(e) : NULL;
+	}
 	return (long)e->msg_len;
 }
 

@@ -48,6 +48,10 @@ enum cache_error {
 /** Longest wire-format name (RFC 1035 section 2.3.4): size of key buffers. */
 #define CACHE_NAME_MAX 255
 
+/** Longest EXTRA-TEXT kept with an entry (bytes; RFC 8914 section 2);
+ *  a longer one is cut on a UTF-8 character boundary. */
+#define CACHE_EDE_TEXT_MAX 80
+
 struct cache;
 
 /**
@@ -62,6 +66,18 @@ struct cache_key {
 	uint16_t qtype;       /**< question type */
 	uint16_t qclass;      /**< question class */
 	bool do_bit;          /**< the query's EDNS DO bit (RFC 3225) */
+};
+
+/**
+ * An Extended DNS Error (RFC 8914) kept with an answer, so that every
+ * replay from the cache explains itself as the first answer did (e.g. a
+ * pkarr NXDOMAIN's "no packet for this key on the DHT"). The cache only
+ * keeps it; who gets it (EDNS clients only) is the front end's rule.
+ */
+struct cache_ede {
+	bool set;         /**< an EDE goes with the answer */
+	uint16_t code;    /**< its INFO-CODE */
+	const char *text; /**< EXTRA-TEXT (UTF-8, NUL-terminated) or NULL */
 };
 
 /** Counters, for the stats log line and the tests. */
@@ -136,6 +152,18 @@ int cache_store(struct cache *c, const struct cache_key *key,
 		uint64_t now_ms);
 
 /**
+ * As cache_store(), keeping an Extended DNS Error with the answer: its
+ * code and text (copied, cut at CACHE_EDE_TEXT_MAX bytes) are handed
+ * back by every cache_lookup_ede() of the entry. The text's bytes are
+ * counted in the entry's charge.
+ * @param ede the EDE, or NULL (or ede->set false) for none
+ * @return as cache_store()
+ */
+int cache_store_ede(struct cache *c, const struct cache_key *key,
+		    const uint8_t *msg, size_t len, uint32_t ttl_cap,
+		    uint64_t now_ms, const struct cache_ede *ede);
+
+/**
  * Copy the cached answer for key into out, ready to send: the ID set to
  * id, RD set to the client's rd, and every TTL (OPT aside) lowered by the
  * whole seconds spent in the cache, rounded up so that no record shows
@@ -163,6 +191,18 @@ int cache_store(struct cache *c, const struct cache_key *key,
 long cache_lookup(struct cache *c, const struct cache_key *key, uint16_t id,
 		  bool rd, uint64_t now_ms, uint8_t *out, size_t cap,
 		  bool allow_stale, uint32_t stale_max_s, bool *is_stale);
+
+/**
+ * As cache_lookup(), also handing out the EDE stored with the entry.
+ * @param ede receives it when the answer's length is returned (set false
+ *   when the entry has none; untouched otherwise); its text points into
+ *   the entry: valid only until the next call into the cache. May be NULL
+ * @return as cache_lookup()
+ */
+long cache_lookup_ede(struct cache *c, const struct cache_key *key,
+		      uint16_t id, bool rd, uint64_t now_ms, uint8_t *out,
+		      size_t cap, bool allow_stale, uint32_t stale_max_s,
+		      bool *is_stale, struct cache_ede *ede);
 
 /**
  * Drop the entry for key, if there is one.

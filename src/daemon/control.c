@@ -150,8 +150,9 @@ do_lookup(struct pkdns *d, const uint8_t pk[32], FILE *f)
 	    (unsigned long long)e.age_s);
 	fprintf(f, "state: %s, fresh for %lld more seconds\n", e.fresh_s > 0 ? "fresh" : "stale",
 	    (long long)e.fresh_s);
-	fprintf(f, "source: %s\n", e.on_disk ? "DHT (kept in cache-dir across restarts)"
-					     : "DHT (memory cache)");
+	fprintf(f, "source: %s\n", e.source);
+	fprintf(f, "kept on disk: %s\n", e.on_disk ? "yes (cache-dir, across restarts)"
+						   : "no (memory cache)");
 	fprintf(f, "size: %zu bytes\n", copy.dns_len);
 	if (pkarr_packet_print_zone(f, &copy) < 0)
 		fprintf(f, "; records could not be printed\n");

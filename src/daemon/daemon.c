@@ -433,6 +433,7 @@ handle_query(void *ctx, struct dns_query *q)
 	const struct sockaddr *client = (const struct sockaddr *)&q->client;
 	uint64_t now = time_mono_ms();
 	struct cache_key key;
+	struct cache_ede ede;
 	size_t cap;
 	uint8_t *buf;
 	long n;
@@ -465,11 +466,18 @@ handle_query(void *ctx, struct dns_query *q)
 
 	pkdns_cache_key(q, &key);
 	buf = dns_query_buf(q, &cap);
-	n = cache_lookup(d->w.cache, &key, q->info.id, q->info.rd, now, buf, cap, false, 0, NULL);
+	n = cache_lookup_ede(d->w.cache, &key, q->info.id, q->info.rd, now, buf, cap, false, 0,
+	    NULL, &ede);
 	if (n > 0) {
 		struct pkdns_req r;
 		struct pkdns_result res = { .kind = PKDNS_RES_BUF, .len = (size_t)n };
 		d->w.stats.cache_hits++;
+		/* the first answer's EDE again (EDNS clients only: the front
+		 * end's rule). Its text lives in the cache entry, which nothing
+		 * touches before the reply has left: pkdns_req_finish() sends
+		 * and logs it synchronously. */
+		if (ede.set)
+			dns_query_set_ede(q, ede.code, ede.text);
 		pkdns_req_init(&r, d, q, PKDNS_PATH_CACHE);
 		pkdns_req_finish(&r, &res);
 		return;

@@ -330,7 +330,7 @@ handle_put(struct relay_api *api, const struct relay_http_req *req, const uint8_
 		send_status(send, conn, 500);
 		return;
 	}
-	rc = pkarr_resolver_put(api->r, &pkt, put_done, c);
+	rc = pkarr_resolver_put_from(api->r, &pkt, req->client, put_done, c);
 	switch (rc) {
 	case PKARR_RESOLVER_PENDING:
 		log_debug("%s: PUT seq %llu: putting on the DHT", key,

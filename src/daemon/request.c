@@ -259,10 +259,15 @@ send_pkt(struct pkdns_req *r, struct dns_query *q, const struct pkdns_result *re
 	}
 	rcode = ldns_pkt_get_rcode(res->pkt);
 	if (!res->no_cache && res->sec != ICANN_BOGUS && rcode != DNS_RCODE_SERVFAIL) {
+		/* the EDE pkdns_reply_note() gave this answer goes with it, so
+		 * that its replays say the same (not the rebinding filter's:
+		 * that one is per client, added as each reply leaves) */
+		const struct dns_query_note *n = dns_query_note(q);
+		struct cache_ede ede = { n->ede, n->ede_code, n->ede_text };
 		struct cache_key key;
 		pkdns_cache_key(q, &key);
-		cache_store(d->w.cache, &key, wire, wlen,
-		    r->path == PKDNS_PATH_PKARR ? d->conf.max_ttl : 0, time_mono_ms());
+		cache_store_ede(d->w.cache, &key, wire, wlen,
+		    r->path == PKDNS_PATH_PKARR ? d->conf.max_ttl : 0, time_mono_ms(), &ede);
 	}
 	r->rcode = rcode;
 	dns_query_reply(q, wire, wlen);

@@ -135,6 +135,10 @@ struct dht_item {
 	size_t salt_len;
 	uint8_t v[DHT_MAX_VALUE];
 	size_t v_len;
+	/** get callbacks: the node whose reply carried the value (from_len
+	 *  0 when not known); ignored by dht_put */
+	struct sockaddr_storage from;
+	socklen_t from_len;
 };
 
 /** What one look-up did, reported to its done callback. */

@@ -499,7 +499,8 @@ report(struct dht_lookup *l, const struct dht_item *it, uint64_t now_ms)
 }
 
 static void
-check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
+check_value(struct dht_lookup *l, const struct krpc_msg *m, const struct dht_addr *from,
+	uint64_t now_ms)
 {
 	struct dht_item *it;
 	uint8_t md[20];
@@ -547,6 +548,7 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, uint64_t now_ms)
 	}
 	memcpy(it->v, m->value_str.p, m->value_str.n);
 	it->v_len = m->value_str.n;
+	it->from_len = dht_addr_to_sockaddr(from, &it->from);
 	report(l, it, now_ms);
 	free(it);
 }
@@ -634,7 +636,7 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 		/* The value first: the caller is waiting for it, while the
 		 * nodes and the queries they lead to only widen the look-up. */
 		if (l->kind == LK_GET)
-			check_value(l, m, now_ms);
+			check_value(l, m, &t->to, now_ms);
 		if (l->dead)
 			return; /* cancelled from the get callback */
 		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings, &added);

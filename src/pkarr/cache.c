@@ -4,7 +4,7 @@
  *
  * Each entry is one allocation: hash chain and LRU links, times, key,
  * signature, timestamp and exactly dns_len bytes of DNS message (a
- * flexible array member), about 150 bytes plus the message. The hash table
+ * flexible array member), about 180 bytes plus the message. The hash table
  * chains through the entries themselves (SipHash with a per-cache random
  * key, since keys are chosen by strangers), so it costs one bucket
  * pointer per one or two entries. Entries sit on one of two LRU lists:
@@ -43,7 +43,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +89,7 @@ struct entry {
 	uint8_t on_disk;  /* a record of it is in the file (see disk_put()) */
 	uint8_t nrr;      /* records in rr */
 	struct pkarr_rr_ref *rr; /* the index; NULL until verified, or none */
+	struct pkarr_source src; /* where it came from (memory only) */
 	uint8_t dns[];
 };
 
@@ -720,6 +724,13 @@ int
 pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 			 uint64_t now_s)
 {
+	return pkarr_cache_put_from(c, pkt, now_s, NULL, false);
+}
+
+int
+pkarr_cache_put_from(struct pkarr_cache *c, const struct pkarr_packet *pkt,
+		     uint64_t now_s, const struct pkarr_source *src, bool verify)
+{
 	struct entry *old, *e;
 	MDB_txn *txn;
 	bool had_record;
@@ -727,6 +738,8 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 
 	if (c == NULL || pkt == NULL)
 		return PKARR_E_INVAL;
+	if (verify && (rc = pkarr_packet_verify(pkt)) < 0)
+		return rc;
 	if (pkt->dns_len > PKARR_MAX_DNS)
 		return PKARR_E_SIZE;
 	/* Dated further ahead than clocks drift: as the highest seq it would
@@ -747,6 +760,8 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		if (cmp == 0) {
 			/* Seen again on the DHT: fresh for another TTL. */
 			set_times(c, old, now_s);
+			if (src != NULL && src->kind != PKARR_SOURCE_UNKNOWN)
+				old->src = *src;
 			lru_touch(c, old);
 			txn = txn_begin(c);
 			disk_put(c, txn, old, false);
@@ -763,6 +778,8 @@ pkarr_cache_put_verified(struct pkarr_cache *c, const struct pkarr_packet *pkt,
 		return rc;
 	}
 	set_times(c, e, now_s);
+	if (src != NULL)
+		e->src = *src;
 	result = (old != NULL && !old->negative) ? PKARR_PUT_NEWER : PKARR_PUT_NEW;
 	had_record = old != NULL && old->on_disk;
 	if (old != NULL) {
@@ -886,6 +903,91 @@ pkarr_cache_times(struct pkarr_cache *c, const uint8_t pk[32],
 	if (fresh_until_s != NULL)
 		*fresh_until_s = e->until_s;
 	return 0;
+}
+
+int
+pkarr_cache_source(const struct pkarr_cache *c, const uint8_t pk[32],
+		   struct pkarr_source *out)
+{
+	const struct entry *e;
+
+	if (c == NULL || pk == NULL || out == NULL)
+		return PKARR_E_INVAL;
+	e = find(c, pk);
+	if (e == NULL || e->negative)
+		return PKARR_E_INVAL;
+	*out = e->src;
+	return 0;
+}
+
+void
+pkarr_source_from_sockaddr(struct pkarr_source *s, enum pkarr_source_kind kind,
+			   const struct sockaddr *sa, bool with_port)
+{
+	memset(s, 0, sizeof(*s));
+	s->kind = (uint8_t)kind;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		s->family = 4;
+		memcpy(s->ip, &in->sin_addr, 4);
+		s->port = with_port ? ntohs(in->sin_port) : 0;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		s->family = 6;
+		memcpy(s->ip, &in6->sin6_addr, 16);
+		s->port = with_port ? ntohs(in6->sin6_port) : 0;
+	}
+}
+
+/* "192.0.2.1", "2001:db8::1"; with a port "192.0.2.1:6881",
+ * "[2001:db8::1]:6881"; "?" without an address. */
+static const char *
+source_addr_str(const struct pkarr_source *s, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if ((s->family != 4 && s->family != 6) ||
+	    inet_ntop(s->family == 4 ? AF_INET : AF_INET6, s->ip, ip, sizeof(ip)) == NULL)
+		snprintf(buf, cap, "?");
+	else if (s->port == 0)
+		snprintf(buf, cap, "%s", ip);
+	else
+		snprintf(buf, cap, s->family == 6 ? "[%s]:%u" : "%s:%u", ip,
+			 (unsigned)s->port);
+	return buf;
+}
+
+const char *
+pkarr_source_str(const struct pkarr_source *s, const char *relay_url, char *buf,
+		 size_t cap)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	if (buf == NULL || cap == 0)
+		return buf;
+	switch (s != NULL ? s->kind : PKARR_SOURCE_UNKNOWN) {
+	case PKARR_SOURCE_DHT:
+		snprintf(buf, cap, "DHT node %s", source_addr_str(s, a, sizeof(a)));
+		break;
+	case PKARR_SOURCE_RELAY:
+		if (relay_url != NULL)
+			snprintf(buf, cap, "relay %s", relay_url);
+		else
+			snprintf(buf, cap, "relay #%u", (unsigned)s->port);
+		break;
+	case PKARR_SOURCE_RELAY_PUT:
+		snprintf(buf, cap, "relay PUT from %s", source_addr_str(s, a, sizeof(a)));
+		break;
+	case PKARR_SOURCE_DISK:
+		snprintf(buf, cap, "disk cache (cache-dir, read at start)");
+		break;
+	default:
+		snprintf(buf, cap, "unknown");
+		break;
+	}
+	return buf;
 }
 
 int
@@ -1013,6 +1115,8 @@ entry_from_disk(const struct rec *r)
 	e->dns_len = (uint16_t)dns_len;
 	memcpy(e->dns, p + 32 + PKARR_RELAY_HDR, dns_len);
 	e->on_disk = 1;
+	/* the file keeps no source (its format predates it) */
+	e->src.kind = PKARR_SOURCE_DISK;
 	return e;
 }
 

@@ -15,8 +15,8 @@
  * Memory is bounded by bytes with LRU eviction; negative entries may use
  * at most a quarter of the budget so a flood of unknown keys cannot push
  * real packets out. An entry holds exactly its packet's bytes (key,
- * signature, timestamp, DNS message) plus 80 to 95 bytes (links, times,
- * allocator header and rounding, hash table share) and the packet's
+ * signature, timestamp, DNS message) plus 100 to 115 bytes (links, times,
+ * its source, allocator header and rounding, hash table share) and the packet's
  * index (answer.h: 12 bytes a record in a chunk of its own, so that a
  * packet is parsed once, not once per question), all counted, so
  * pkarr_cache_bytes() is close to what the process really spends. The
@@ -81,6 +81,59 @@
 #define PKARR_CACHE_MAP_MAX32 (512ull << 20)
 /** Largest map with 64-bit pointers (a bound on 4 * max_bytes). */
 #define PKARR_CACHE_MAP_MAX64 (1ull << 40)
+
+struct sockaddr;
+
+/** Where a cached packet came from (for pkdns-control lookup). */
+enum pkarr_source_kind {
+	PKARR_SOURCE_UNKNOWN = 0, /**< not said (pkarr_cache_put()) */
+	PKARR_SOURCE_DHT,         /**< a DHT node's reply: its address and port */
+	PKARR_SOURCE_RELAY,       /**< a relay's answer to our GET: its index */
+	PKARR_SOURCE_RELAY_PUT,   /**< a PUT to our relay API: the client's address */
+	PKARR_SOURCE_DISK,        /**< read back from the cache directory */
+};
+
+/**
+ * A packet's source, kept with it in memory: 20 bytes, no string. The
+ * disk file does not keep it (its format stays as it was), so a packet
+ * read back at start says PKARR_SOURCE_DISK until the DHT or a relay
+ * confirms or replaces it.
+ */
+struct pkarr_source {
+	uint8_t kind;   /**< enum pkarr_source_kind */
+	uint8_t family; /**< 4 or 6 when ip holds an address, else 0 */
+	uint16_t port;  /**< _DHT: the node's port; _RELAY: the relay's
+			     index in the resolver's list; else 0 */
+	uint8_t ip[16]; /**< the address (IPv4: the first 4 bytes) */
+};
+
+/** Longest text pkarr_source_str() writes, NUL included (a relay's URL
+ *  is cut to fit). */
+#define PKARR_SOURCE_STR_MAX 160
+
+/**
+ * A source from a socket address.
+ * @param s receives it
+ * @param kind PKARR_SOURCE_DHT or _RELAY_PUT
+ * @param sa the address (AF_INET or AF_INET6; anything else, or NULL,
+ *        gives a source without address)
+ * @param with_port keep sa's port (a DHT node's; a relay client's
+ *        ephemeral port says nothing)
+ */
+void pkarr_source_from_sockaddr(struct pkarr_source *s, enum pkarr_source_kind kind,
+				const struct sockaddr *sa, bool with_port);
+
+/**
+ * For people: "DHT node 192.0.2.1:6881", "relay URL",
+ * "relay PUT from 192.0.2.1", "disk cache (cache-dir, read at start)",
+ * "unknown".
+ * @param s the source
+ * @param relay_url the URL of relay number s->port for _RELAY, or NULL
+ * @param buf, cap where to write (PKARR_SOURCE_STR_MAX is enough)
+ * @return buf
+ */
+const char *pkarr_source_str(const struct pkarr_source *s, const char *relay_url,
+			     char *buf, size_t cap);
 
 /** What pkarr_cache_get() found. */
 enum pkarr_cache_state {
@@ -258,6 +311,30 @@ int pkarr_cache_put(struct pkarr_cache *c, const struct pkarr_packet *pkt,
  */
 int pkarr_cache_put_verified(struct pkarr_cache *c,
 			     const struct pkarr_packet *pkt, uint64_t now_s);
+
+/**
+ * As pkarr_cache_put_verified(), saying where the packet came from: kept
+ * with a new packet, and with a held one that pkt confirms
+ * (PKARR_PUT_SAME: its age starts again, so its source is the latest
+ * one). As pkarr_cache_put() when verify is true.
+ * @param src the source (copied), or NULL for PKARR_SOURCE_UNKNOWN (a
+ *        confirmation then keeps the held source)
+ * @return as pkarr_cache_put()
+ */
+int pkarr_cache_put_from(struct pkarr_cache *c, const struct pkarr_packet *pkt,
+			 uint64_t now_s, const struct pkarr_source *src, bool verify);
+
+/**
+ * Where the packet held for a key came from. Checks no signature (the
+ * source of a packet read from disk is _DISK whether or not it was
+ * verified yet).
+ * @param c the cache
+ * @param pk the key
+ * @param out receives the source
+ * @return 0, or PKARR_E_INVAL when no packet is held for the key
+ */
+int pkarr_cache_source(const struct pkarr_cache *c, const uint8_t pk[32],
+		       struct pkarr_source *out);
 
 /**
  * Hold the disk writes of the calls that follow in one LMDB transaction

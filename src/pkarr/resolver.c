@@ -229,26 +229,31 @@ answer_waiters(struct rlookup *l, const struct pkarr_resolver_result *res)
 	}
 }
 
-static void lookup_packet(struct rlookup *l, struct pkarr_packet *pkt, int rc);
+static void lookup_packet(struct rlookup *l, struct pkarr_packet *pkt, int rc,
+    const struct pkarr_source *src);
 
 static void
 lookup_value(void *arg, const struct dht_item *item)
 {
 	struct rlookup *l = arg;
 	struct pkarr_packet pkt;
+	struct pkarr_source src;
 	int rc;
 
 	/* The DHT look-up verified the signature before calling us: once is
 	 * enough (it is most of the time between the DHT's answer and ours). */
 	rc = pkarr_packet_from_verified_bep44(&pkt, item->k, item->seq, item->v, item->v_len,
 	    item->sig);
-	lookup_packet(l, &pkt, rc);
+	pkarr_source_from_sockaddr(&src, PKARR_SOURCE_DHT,
+	    item->from_len ? (const struct sockaddr *)&item->from : NULL, true);
+	lookup_packet(l, &pkt, rc, &src);
 }
 
-/* A verified packet for l's key from the DHT or a relay (rc: 0, or why it
- * is unusable): into the cache, and to everyone waiting. */
+/* A verified packet for l's key from the DHT or a relay, src (rc: 0, or
+ * why it is unusable): into the cache, and to everyone waiting. */
 static void
-lookup_packet(struct rlookup *l, struct pkarr_packet *pkt_in, int rc)
+lookup_packet(struct rlookup *l, struct pkarr_packet *pkt_in, int rc,
+    const struct pkarr_source *src)
 {
 	struct pkarr_resolver *r = l->r;
 	struct pkarr_resolver_result res = { PKARR_RESOLVER_FOUND, false, NULL, NULL };
@@ -260,7 +265,7 @@ lookup_packet(struct rlookup *l, struct pkarr_packet *pkt_in, int rc)
 	pkarr_cache_hold_writes(r->pcache);
 	if (rc == 0) {
 		pkt = *pkt_in;
-		rc = pkarr_cache_put_verified(r->pcache, &pkt, now_s());
+		rc = pkarr_cache_put_from(r->pcache, &pkt, now_s(), src, false);
 	}
 	if (rc < 0) {
 		char key[PKARR_Z32_KEY_LEN + 1];
@@ -399,9 +404,11 @@ relay_got(void *ctx, size_t relay, int status, const uint8_t *body, size_t len)
 		 * cache keeps a newer packet it holds */
 		rc = pkarr_relay_decode(&pkt, l->pk, body, len);
 		if (rc == 0) {
+			struct pkarr_source src = { .kind = PKARR_SOURCE_RELAY,
+						    .port = (uint16_t)relay };
 			l->responses++;
 			log_debug("%s: packet from relay %s", key, relay_client_url(r->relays, relay));
-			lookup_packet(l, &pkt, rc);
+			lookup_packet(l, &pkt, rc, &src);
 		} else {
 			log_info("%s: relay %s sent an unusable packet: %s", key,
 			    relay_client_url(r->relays, relay), pkarr_strerror(rc));
@@ -641,7 +648,18 @@ int
 pkarr_resolver_put(struct pkarr_resolver *r, const struct pkarr_packet *pkt,
     pkarr_resolver_put_fn fn, void *ctx)
 {
-	int rc = pkarr_cache_put_verified(r->pcache, pkt, now_s());
+	return pkarr_resolver_put_from(r, pkt, NULL, fn, ctx);
+}
+
+int
+pkarr_resolver_put_from(struct pkarr_resolver *r, const struct pkarr_packet *pkt,
+    const struct sockaddr *from, pkarr_resolver_put_fn fn, void *ctx)
+{
+	struct pkarr_source src;
+	int rc;
+
+	pkarr_source_from_sockaddr(&src, PKARR_SOURCE_RELAY_PUT, from, false);
+	rc = pkarr_cache_put_from(r->pcache, pkt, now_s(), from ? &src : NULL, false);
 
 	if (rc == PKARR_PUT_OLDER)
 		return PKARR_RESOLVER_OLDER;
@@ -1311,6 +1329,7 @@ pkarr_resolver_cached(struct pkarr_resolver *r, const uint8_t pk[32],
     struct pkarr_packet *out, struct pkarr_resolver_entry *e)
 {
 	struct pkarr_packet pkt;
+	struct pkarr_source src;
 	uint64_t stored = 0, fresh_until = 0, now = now_s();
 
 	switch (cache_copy(r, pk, &pkt)) {
@@ -1330,6 +1349,14 @@ pkarr_resolver_cached(struct pkarr_resolver *r, const uint8_t pk[32],
 		e->age_s = now > stored ? now - stored : 0;
 		e->fresh_s = fresh_until > now ? fresh_until - now : 0;
 		e->on_disk = pkarr_cache_has_disk(r->pcache);
+		if (pkarr_cache_source(r->pcache, pk, &src) != 0)
+			memset(&src, 0, sizeof(src));
+		pkarr_source_str(&src,
+		    src.kind == PKARR_SOURCE_RELAY && r->relays &&
+			    src.port < relay_client_count(r->relays)
+			? relay_client_url(r->relays, src.port)
+			: NULL,
+		    e->source, sizeof(e->source));
 	}
 	return PKARR_RESOLVER_FOUND;
 }

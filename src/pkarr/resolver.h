@@ -196,12 +196,26 @@ void pkarr_resolver_cancel(struct pkarr_resolver *r, struct pkarr_get *h);
 int pkarr_resolver_put(struct pkarr_resolver *r, const struct pkarr_packet *pkt,
     pkarr_resolver_put_fn fn, void *ctx);
 
+/**
+ * As pkarr_resolver_put, for a packet a client handed in through the
+ * relay API: the cache remembers it came from that client's address
+ * (pkarr_resolver_cached: "relay PUT from ADDRESS").
+ * @param from the client, or NULL (the source is then unknown)
+ * @return as pkarr_resolver_put
+ */
+int pkarr_resolver_put_from(struct pkarr_resolver *r, const struct pkarr_packet *pkt,
+    const struct sockaddr *from, pkarr_resolver_put_fn fn, void *ctx);
+
 /** What the cache holds for a key (for control channels). */
 struct pkarr_resolver_entry {
 	uint64_t seq;                  /**< the packet's timestamp, µs */
 	uint64_t age_s;                /**< since it was stored */
 	uint64_t fresh_s;              /**< freshness left, 0 when stale */
 	bool on_disk;                  /**< the cache writes through to cache_dir */
+	char source[160];              /**< where it came from, for people: "DHT
+					    node ADDR:PORT", "relay URL", "relay
+					    PUT from ADDR", "disk cache (...)"
+					    (cache.h: pkarr_source_str) */
 };
 
 /**

@@ -4,7 +4,9 @@
 # drop and dht-listen.
 TESTS += \
 	tests/e2e/test_control.sh \
+	tests/e2e/test_control_source.sh \
 	tests/e2e/test_ops.sh
 EXTRA_DIST += \
 	tests/e2e/test_control.sh \
+	tests/e2e/test_control_source.sh \
 	tests/e2e/test_ops.sh

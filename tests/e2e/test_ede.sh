@@ -5,10 +5,14 @@
 # (log-queries, log-servfail) read from pkdns's own log: a REFUSED client
 # (18 Prohibited), a NOTIMP type (21 Not Supported), a stale answer (3)
 # and SERVFAIL with the upstream down (22 No Reachable Authority); no EDE
-# to a client that sent no OPT. (DNSSEC Bogus, 6, is in test_dnssec.sh;
-# the pkarr texts in test_pkarr_ede.sh.)
+# to a client that sent no OPT; an answer replayed from the answer cache
+# carries the EDE its first answer had (a pkarr key with no packet: EDE 0
+# "no packet for this key on the DHT", asked twice with dig and kdig).
+# (DNSSEC Bogus, 6, is in test_dnssec.sh; the other pkarr texts in
+# test_pkarr_policy.sh.)
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$E2E_DIR/pkarr_lib.sh"
 require_pkdns
 require_tools kdig
 
@@ -102,4 +106,37 @@ q nope.e2e.example A
 sleep 0.3
 is "$(grep -cE 'pkdns\[(query|servfail)\]' "$PKDNS_LOG")" 0 "no query log lines by default"
 pkdns_stop
+
+# --- replays from the answer cache carry the first answer's EDE --------------
+# A key nobody published: the DHT testnet answers without a packet, and
+# the NXDOMAIN (with its SOA) goes into the answer cache.
+if [ -x "$CLI" ]; then
+	QTIME=8
+	pkarr_start --log-queries yes
+	KN=$(new_key nobody)
+	KK=$(new_key nobody2)
+	NOPKT="no packet for this key on the DHT"
+	q "$KN" A
+	is "$(status)" NXDOMAIN "a key with no packet: NXDOMAIN"
+	first=$(ede)
+	like "$first" "^; EDE: 0 \(Other\): \($NOPKT\)" "  ... with EDE 0 and its text (dig)"
+	q "$KN" A
+	like "$(logline query "127\.0\.0\.1 $KN\. A udp cache NXDOMAIN")" 'cache=hit$' \
+		"  ... asked again: answered from the answer cache"
+	is "$(status) $(ede)" "NXDOMAIN $first" "  ... with the same EDE (dig)"
+	q +noedns "$KN" A
+	is "$(status) $(ede)" "NXDOMAIN none" "  ... and none to a client that sent no OPT"
+	kq +edns "$KK" A
+	kfirst=$(ede)
+	like "$kfirst" "^;; EDE: 0 \(Other\): '$NOPKT'" "another such key: the EDE as kdig reads it"
+	kq +edns "$KK" A
+	like "$(logline query "127\.0\.0\.1 $KK\. A udp cache NXDOMAIN")" 'cache=hit$' \
+		"  ... asked again: from the answer cache"
+	is "$(ede)" "$kfirst" "  ... with the same EDE (kdig)"
+	kq +tcp +edns "$KK" A
+	is "$(ede)" "$kfirst" "  ... over TCP too"
+	pkdns_stop
+else
+	skip "answer-cache replays carry the EDE" "pkdns-cli not built"
+fi
 done_testing

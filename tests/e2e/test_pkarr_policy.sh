@@ -37,7 +37,7 @@ nsd_start e2e.example="$E2E_DATA/e2e.example.zone" rebind.example="$Z/rebind.exa
 KA=$(new_key a)
 KB=$(new_key b)
 KN=$(new_key n) # never published
-KN2=$(new_key n2) # nor this one (the answer cache keeps no EDE: a fresh key for kdig)
+KN2=$(new_key n2) # nor this one (a key of its own for kdig)
 printf '$TTL 300\n@ IN A 192.168.1.1\n@ IN A 192.0.2.7\nwww IN AAAA fd00::1\n' >"$Z/a.zone"
 printf '$TTL 300\n@ IN A 10.0.0.1\n' >"$Z/b.zone"
 

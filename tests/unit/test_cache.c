@@ -2,7 +2,8 @@
 /*
  * test_cache.c -- unit tests for src/cache/cache.h: keys, hits and misses,
  * ID/RD/TTL patching, lifetimes (positive, negative, capped), malformed
- * input, LRU eviction, serve-stale, buffer sizes.
+ * input, LRU eviction, serve-stale, buffer sizes, the Extended DNS Error
+ * kept with an entry.
  *
  * Responses are built with ldns (which compresses names) and read back
  * with ldns, so the checks do not trust the cache's own parser.
@@ -928,6 +929,88 @@ test_stale(void)
 	cache_free(c);
 }
 
+/* cache_store_ede(): the code and text come back with every lookup of
+ * the entry (fresh and stale), bounded; plain stores keep none. */
+static void
+test_ede(void)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct cache_stats st0, st1;
+	struct cache_ede in = { true, 0, "no packet for this key on the DHT" };
+	struct cache_ede got;
+	struct msg m;
+	struct tkey k, k2, k3;
+	uint8_t out[4096];
+	char longtext[200];
+	bool stale = false;
+	long n;
+
+	build(&m, "nope.example.com. IN A", LDNS_RCODE_NXDOMAIN, NULL, soa_ns,
+	      NULL, false);
+	mkkey(&k, "nope.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
+	is_int(cache_store_ede(c, &k.k, m.b, m.len, 0, T0, &in), 0,
+	       "NXDOMAIN stored with an EDE");
+	memset(&got, 0, sizeof(got));
+	n = cache_lookup_ede(c, &k.k, 7, true, T0 + 1000, out, sizeof(out),
+			     false, 0, NULL, &got);
+	ok(n == (long)m.len, "  ... looked up");
+	ok(got.set && got.code == 0, "  ... with its EDE code");
+	ok(got.text && strcmp(got.text, in.text) == 0, "  ... and its text");
+	ok(got.text != in.text, "  ... a copy of the text");
+	n = cache_lookup_ede(c, &k.k, 7, true, T0 + 1000, out, sizeof(out),
+			     false, 0, NULL, &got);
+	ok(n > 0 && got.set && strcmp(got.text, in.text) == 0,
+	   "  ... the same on every replay");
+	n = cache_lookup_ede(c, &k.k, 7, true, T0 + 700 * 1000, out,
+			     sizeof(out), true, 3600, &stale, &got);
+	ok(n > 0 && stale && got.set && strcmp(got.text, in.text) == 0,
+	   "  ... and with a stale answer");
+
+	/* a plain store (and cache_store() over an EDE entry) keeps none */
+	is_int(cache_store(c, &k.k, m.b, m.len, 0, T0), 0, "stored again without");
+	got.set = true;
+	n = cache_lookup_ede(c, &k.k, 7, true, T0, out, sizeof(out), false, 0,
+			     NULL, &got);
+	ok(n > 0 && !got.set && got.text == NULL, "  ... no EDE comes back");
+
+	/* a code without text */
+	in.code = 6;
+	in.text = NULL;
+	mkkey(&k2, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, false);
+	build(&m, "www.example.com. IN A", LDNS_RCODE_NOERROR, pos_an, NULL,
+	      NULL, false);
+	is_int(cache_store_ede(c, &k2.k, m.b, m.len, 0, T0, &in), 0,
+	       "an EDE code without text");
+	n = cache_lookup_ede(c, &k2.k, 7, true, T0, out, sizeof(out), false, 0,
+			     NULL, &got);
+	ok(n > 0 && got.set && got.code == 6 && got.text == NULL,
+	   "  ... comes back without text");
+
+	/* a long text is cut at CACHE_EDE_TEXT_MAX, not inside a character,
+	 * and its bytes are charged */
+	memset(longtext, 'a', sizeof(longtext));
+	memcpy(longtext + CACHE_EDE_TEXT_MAX - 1, "\xc3\xa9", 2); /* é */
+	longtext[sizeof(longtext) - 1] = '\0';
+	in.code = 0;
+	in.text = longtext;
+	mkkey(&k3, "www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN,
+	      false);
+	cache_get_stats(c, &st0);
+	is_int(cache_store_ede(c, &k3.k, m.b, m.len, 0, T0, &in), 0,
+	       "a 199-byte EDE text");
+	cache_get_stats(c, &st1);
+	n = cache_lookup_ede(c, &k3.k, 7, true, T0, out, sizeof(out), false, 0,
+			     NULL, &got);
+	ok(n > 0 && got.text && strlen(got.text) == CACHE_EDE_TEXT_MAX - 1,
+	   "  ... cut before the character that crosses the limit");
+	ok(st1.bytes - st0.bytes >= m.len + CACHE_EDE_TEXT_MAX - 1,
+	   "  ... its bytes counted");
+	n = cache_lookup_ede(c, &k3.k, 7, true, T0, out, sizeof(out), false, 0,
+			     NULL, NULL);
+	ok(n > 0, "a NULL ede is fine");
+	cache_free(c);
+}
+
 int
 main(void)
 {
@@ -937,6 +1020,7 @@ main(void)
 	test_malformed();
 	test_lru();
 	test_stale();
+	test_ede();
 	ok(cache_new(0) == NULL, "cache_new(0) fails");
 	cache_free(NULL);
 	return tap_done();

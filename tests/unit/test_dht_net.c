@@ -239,6 +239,8 @@ struct result {
 	struct dht *d;
 	uint32_t id;
 	bool cancel_in_cb;
+	struct sockaddr_storage from; /* the node that sent the last value */
+	socklen_t from_len;
 };
 
 static void
@@ -248,6 +250,8 @@ on_value(void *ctx, const struct dht_item *it)
 
 	r->values++;
 	r->seq = it->seq;
+	r->from = it->from;
+	r->from_len = it->from_len;
 	memcpy(r->v, it->v, it->v_len);
 	r->v_len = it->v_len;
 	if (r->cancel_in_cb)
@@ -364,6 +368,17 @@ test_sim(void)
 	ok(r2.values >= 1 && r2.seq == 1 && r2.v_len == 11 && memcmp(r2.v, "hello pkarr", 11) == 0,
 		"get from another node returns the value");
 	is_int(r2.done, 1, "get done once");
+	{
+		/* the value says which node sent it: one that holds it */
+		struct node *from = r2.from_len == sizeof(struct sockaddr_in)
+			? find_node(&net, (const struct sockaddr_in *)&r2.from) : NULL;
+		uint8_t tgt[20];
+		dht_mutable_target(pk, NULL, 0, tgt);
+		ok(from != NULL && from != &net.n[17] &&
+			dht_store_get(&from->d->store, tgt, net.now) != NULL,
+			"the value names the node that sent it (node %d), which stores it",
+			from ? from->idx : -1);
+	}
 	ok(r2.st.first_value_ms >= 0 && r2.st.queried > 0 && r2.st.responses > 0,
 		"stats: queried %u, responses %u, first value at %lld ms", r2.st.queried,
 		r2.st.responses, (long long)r2.st.first_value_ms);

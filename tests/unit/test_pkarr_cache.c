@@ -6,7 +6,8 @@
  * byte budget when loading; entries that are never evicted by their own
  * store, packets dated in the future, damaged LMDB files moved aside and
  * unusable directories run memory only; the LMDB map's size on 32 and
- * 64-bit hosts, a file that holds part of memory and a map that fills.
+ * 64-bit hosts, a file that holds part of memory and a map that fills;
+ * where each packet came from (its source) and how it reads.
  */
 #include "config.h"
 
@@ -20,6 +21,10 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <fcntl.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <lmdb.h>
 
@@ -1362,6 +1367,126 @@ out:
 	free(p);
 }
 
+static void
+is_str(const char *got, const char *want, const char *desc)
+{
+	char line[400];
+
+	if (!ok(strcmp(got, want) == 0, "%s", desc)) {
+		snprintf(line, sizeof(line), "got '%s', want '%s'", got, want);
+		diag(line);
+	}
+}
+
+static const char *
+src_of(struct pkarr_cache *c, const uint8_t pk[32], const char *relay_url)
+{
+	static char buf[PKARR_SOURCE_STR_MAX];
+	struct pkarr_source src;
+
+	if (pkarr_cache_source(c, pk, &src) != 0)
+		return "none";
+	return pkarr_source_str(&src, relay_url, buf, sizeof(buf));
+}
+
+/* Where a packet came from: kept with it, replaced by a newer packet or
+ * a confirmation, never by an older packet; "disk cache" after a
+ * restart (the file's format does not keep it). */
+static void
+test_source(void)
+{
+	char tmpl[] = "/tmp/test_pkarr_cache.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct pkarr_cache *c;
+	struct pkarr_packet a1, a2, b, bad;
+	struct pkarr_source dht4, dht6, put, relay, got;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	char small[12];
+
+	make(&a1, 90, 1000, 300, "1.1.1.1");
+	make(&a2, 90, 2000, 300, "1.1.1.2");
+	make(&b, 91, 1000, 300, "2.2.2.2");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(6881);
+	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(40001);
+	inet_pton(AF_INET6, "2001:db8::5", &sin6.sin6_addr);
+	pkarr_source_from_sockaddr(&dht4, PKARR_SOURCE_DHT, (struct sockaddr *)&sin, true);
+	pkarr_source_from_sockaddr(&dht6, PKARR_SOURCE_DHT, (struct sockaddr *)&sin6, true);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	pkarr_source_from_sockaddr(&put, PKARR_SOURCE_RELAY_PUT, (struct sockaddr *)&sin, false);
+	memset(&relay, 0, sizeof(relay));
+	relay.kind = PKARR_SOURCE_RELAY;
+	relay.port = 1;
+	ok(sizeof(struct pkarr_source) == 20, "a source takes 20 bytes");
+
+	c = pkarr_cache_new(1 << 20, NULL, &P);
+	is_int(pkarr_cache_put_from(c, &a1, 100, &dht4, true), PKARR_PUT_NEW,
+	       "a packet from a DHT node");
+	is_str(src_of(c, a1.pk, NULL), "DHT node 192.0.2.7:6881", "  ... says which node");
+	is_int(pkarr_cache_put_from(c, &a1, 110, NULL, false), PKARR_PUT_SAME,
+	       "  ... confirmed with no source given");
+	is_str(src_of(c, a1.pk, NULL), "DHT node 192.0.2.7:6881", "  ... keeps its source");
+	is_int(pkarr_cache_put_from(c, &a1, 120, &dht6, false), PKARR_PUT_SAME,
+	       "  ... confirmed by an IPv6 node");
+	is_str(src_of(c, a1.pk, NULL), "DHT node [2001:db8::5]:40001",
+	       "  ... which is now its source (the age starts again too)");
+	is_int(pkarr_cache_put_from(c, &a2, 130, &put, false), PKARR_PUT_NEWER,
+	       "a newer seq PUT through the relay API");
+	is_str(src_of(c, a1.pk, NULL), "relay PUT from 127.0.0.1",
+	       "  ... says the client's address, not its port");
+	is_int(pkarr_cache_put_from(c, &a1, 140, &dht4, false), PKARR_PUT_OLDER,
+	       "the older seq again from the DHT");
+	is_str(src_of(c, a1.pk, NULL), "relay PUT from 127.0.0.1",
+	       "  ... does not change the source");
+	is_int(pkarr_cache_put_from(c, &b, 100, &relay, false), PKARR_PUT_NEW,
+	       "a packet from relay #1");
+	is_str(src_of(c, b.pk, "https://relay.example/pkarr"),
+	       "relay https://relay.example/pkarr", "  ... names the relay's URL");
+	is_str(src_of(c, b.pk, NULL), "relay #1", "  ... or its number");
+	pkarr_source_str(&dht6, NULL, small, sizeof(small));
+	is_str(small, "DHT node [2", "a short buffer: cut, NUL-terminated");
+	bad = b;
+	bad.sig[0] ^= 1;
+	is_int(pkarr_cache_put_from(c, &bad, 100, &dht4, true), PKARR_E_SIG,
+	       "put_from with verify checks the signature");
+	is_str(src_of(c, b.pk, NULL), "relay #1", "  ... and changes nothing");
+	pkarr_cache_remove(c, b.pk);
+	is_int(pkarr_cache_put(c, &b, 100), PKARR_PUT_NEW, "pkarr_cache_put()");
+	is_str(src_of(c, b.pk, NULL), "unknown", "  ... has no source");
+	pkarr_cache_remove(c, b.pk);
+	pkarr_cache_put_negative(c, b.pk, 100, 60);
+	ok(pkarr_cache_source(c, b.pk, &got) == PKARR_E_INVAL,
+	   "a negative entry has no source");
+	pkarr_cache_free(c);
+
+	if (!ok(dir != NULL, "mkdtemp"))
+		return;
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	pkarr_cache_put_from(c, &a1, 100, &dht4, false);
+	pkarr_cache_put_from(c, &b, 100, &put, false);
+	is_str(src_of(c, a1.pk, NULL), "DHT node 192.0.2.7:6881",
+	       "with a cache directory: the DHT node");
+	pkarr_cache_free(c);
+	c = pkarr_cache_new(1 << 20, dir, &P);
+	is_int(pkarr_cache_count(c), 2, "after a restart: both packets back");
+	is_str(src_of(c, a1.pk, NULL), "disk cache (cache-dir, read at start)",
+	       "  ... from the disk cache (before its signature is checked)");
+	is_int(pkarr_cache_get(c, b.pk, 150, NULL), PKARR_CACHE_FRESH, "  ... verified");
+	is_str(src_of(c, b.pk, NULL), "disk cache (cache-dir, read at start)",
+	       "  ... still from the disk cache");
+	is_int(pkarr_cache_put_from(c, &a1, 160, &dht6, false), PKARR_PUT_SAME,
+	       "  ... confirmed by a DHT node");
+	is_str(src_of(c, a1.pk, NULL), "DHT node [2001:db8::5]:40001",
+	       "  ... which is its source now");
+	pkarr_cache_free(c);
+	rm_rf(dir);
+}
+
 int
 main(void)
 {
@@ -1380,5 +1505,6 @@ main(void)
 	test_unusable_dir();
 	test_map_size();
 	test_map_fills();
+	test_source();
 	return tap_done();
 }
