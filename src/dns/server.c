@@ -124,6 +124,10 @@ struct tcp_conn {
 	bool handshaking;           /* DoT: the TLS handshake is not done */
 	struct event *deadline;     /* the message being received is late */
 	bool deadline_on;
+	/* Reads again, from the loop, after an answer made room: never from
+	 * inside the dns_query_reply() that made it, so that the handler is
+	 * not entered while its caller is in the middle of answering. */
+	struct event *resume;
 };
 
 struct dns_server {
@@ -161,7 +165,6 @@ struct dns_submitted {
 };
 
 static void tcp_conn_free(struct tcp_conn *c);
-static void tcp_read_cb(struct bufferevent *bev, void *arg);
 
 /* Every TCP client costs a descriptor: with more connections allowed than
  * descriptors, accept() fails with EMFILE instead of the table filling.
@@ -549,13 +552,10 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			udp_listener_unref(p->udp);
 		free(q); /* one block with p */
 		if (c) {
-			if (c->read_paused) {
-				c->read_paused = false;
-				bufferevent_enable(c->bev, EV_READ);
-				tcp_read_cb(c->bev, c);
-			} else {
+			if (c->read_paused)
+				event_active(c->resume, EV_TIMEOUT, 1); /* tcp_conn_resume_cb */
+			else
 				tcp_conn_maybe_close(c);
-			}
 		}
 	}
 }
@@ -856,6 +856,8 @@ tcp_conn_free(struct tcp_conn *c)
 	bufferevent_free(c->bev);
 	if (c->deadline)
 		event_free(c->deadline);
+	if (c->resume)
+		event_free(c->resume); /* also when still active: it never runs */
 	free(c);
 }
 
@@ -958,18 +960,35 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	tcp_conn_maybe_close(c);
 }
 
+/* Read again if reading was paused and there is room now; else close
+ * the connection if it is done. Runs from the loop only. */
 static void
-tcp_write_cb(struct bufferevent *bev, void *arg)
+tcp_conn_continue(struct tcp_conn *c)
 {
-	struct tcp_conn *c = arg;
-
 	if (c->read_paused && c->inflight < c->srv->cfg.tcp_max_pipelined) {
 		c->read_paused = false;
-		bufferevent_enable(bev, EV_READ);
-		tcp_read_cb(bev, c);
+		bufferevent_enable(c->bev, EV_READ);
+		/* what is already in the input buffer raises no read event */
+		tcp_read_cb(c->bev, c);
 		return;
 	}
 	tcp_conn_maybe_close(c);
+}
+
+static void
+tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	tcp_conn_continue(arg);
+}
+
+/* A held query was answered (query_finish) while reading was paused. */
+static void
+tcp_conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tcp_conn_continue(arg);
 }
 
 static void
@@ -1048,7 +1067,10 @@ tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t sal
 	}
 	c->bev = tls_server_accept_bev(s->base, fd, tls, TLS_ALPN_DOT);
 	c->deadline = c->bev ? evtimer_new(s->base, tcp_deadline_cb, c) : NULL;
-	if (!c->deadline) {
+	c->resume = c->deadline ? event_new(s->base, -1, 0, tcp_conn_resume_cb, c) : NULL;
+	if (!c->resume) {
+		if (c->deadline)
+			event_free(c->deadline);
 		if (c->bev)
 			bufferevent_free(c->bev);
 		free(c);
