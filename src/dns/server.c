@@ -160,11 +160,17 @@ struct dns_submitted {
 	dns_submit_fn cb;
 	void *ctx;
 	struct dns_query *held;     /* the held query, once held */
+	/* An answer made during dns_server_submit, handed to cb from the
+	 * loop (ans NULL: no answer) */
+	struct event *deliver;
+	uint8_t *ans;
+	size_t ans_len;
 	bool in_submit;             /* dns_server_submit is still running */
-	bool done;                  /* cb called */
+	bool done;                  /* cb called, or its call scheduled */
 };
 
 static void tcp_conn_free(struct tcp_conn *c);
+static void submit_free(struct dns_submitted *h);
 
 /* Every TCP client costs a descriptor: with more connections allowed than
  * descriptors, accept() fails with EMFILE instead of the table filling.
@@ -502,7 +508,13 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			if (q->transport >= DNS_TRANSPORT_HTTPS) {
 				if (p->sub && len) {
 					p->sub->done = true;
-					p->sub->cb(p->sub->ctx, buf, len);
+					if (!p->sub->in_submit)
+						p->sub->cb(p->sub->ctx, buf, len);
+					else if ((p->sub->ans = malloc(len)) != NULL) {
+						/* dns_server_submit schedules the call */
+						memcpy(p->sub->ans, buf, len);
+						p->sub->ans_len = len;
+					}
 				}
 			} else if (q->tcp && p->conn && len) {
 				tcp_send(p->conn, s->scratch, len);
@@ -528,14 +540,15 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 	if (p->sub && !p->sub->done) {
 		/* dropped, or an answer that could not be made */
 		p->sub->done = true;
-		p->sub->cb(p->sub->ctx, NULL, 0);
+		if (!p->sub->in_submit)
+			p->sub->cb(p->sub->ctx, NULL, 0);
 	}
 	if (p->sub) {
 		struct dns_submitted *sub = p->sub;
 		sub->held = NULL;
 		p->sub = NULL;
 		if (!sub->in_submit)
-			free(sub);
+			submit_free(sub);
 	}
 	if (p->held) {
 		struct tcp_conn *c = p->conn;
@@ -1239,6 +1252,27 @@ dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen
 	return 0;
 }
 
+static void
+submit_free(struct dns_submitted *h)
+{
+	if (h->deliver)
+		event_free(h->deliver);
+	free(h->ans);
+	free(h);
+}
+
+/* The answer made during dns_server_submit, handed over from the loop. */
+static void
+submit_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_submitted *h = arg;
+	(void)fd;
+	(void)what;
+
+	h->cb(h->ctx, h->ans, h->ans ? h->ans_len : 0);
+	submit_free(h);
+}
+
 struct dns_submitted *
 dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
     const struct sockaddr *client, socklen_t client_len, enum dns_transport transport,
@@ -1249,8 +1283,13 @@ dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
 	struct dns_query_priv p;
 
 	if (len > MSG_MAX || (size_t)client_len > sizeof(q.client) ||
-	    !(h = calloc(1, sizeof(*h)))) {
-		cb(ctx, NULL, 0);
+	    !(h = calloc(1, sizeof(*h))))
+		return NULL;
+	/* made before the query is processed: once it is, the answer can
+	 * no longer be refused */
+	h->deliver = event_new(s->base, -1, 0, submit_deliver_cb, h);
+	if (!h->deliver) {
+		free(h);
 		return NULL;
 	}
 	h->cb = cb;
@@ -1262,12 +1301,15 @@ dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
 	process(s, &q);
 	h->in_submit = false;
 	if (h->done || !h->held) {
-		/* answered (or dropped) during the call */
+		/* answered (or dropped) during the call: cb runs from the loop */
 		if (h->held)
 			h->held->priv->sub = NULL;
-		free(h);
-		return NULL;
+		h->held = NULL;
+		event_active(h->deliver, EV_TIMEOUT, 1);
+		return h;
 	}
+	event_free(h->deliver);
+	h->deliver = NULL;
 	return h;
 }
 
@@ -1278,7 +1320,7 @@ dns_submit_cancel(struct dns_submitted *h)
 		return;
 	if (h->held)
 		h->held->priv->sub = NULL;
-	free(h);
+	submit_free(h);
 }
 
 void

@@ -17,6 +17,8 @@
  *   wait   hold; answered by the next "flush" query's handler
  *   flush  answer every "wait" query, then this one, all at once
  * Every answer goes through reply(), which counts the calls on the stack.
+ * The same for dns_server_submit (DoH's entry): its callback never runs
+ * inside the call.
  * Bounded by iteration counts, not by the clock.
  */
 #include "config.h"
@@ -492,6 +494,99 @@ test_close_with_resume_pending(void)
 	event_base_free(t.base);
 }
 
+/* What a dns_server_submit callback saw. */
+struct sub_rec {
+	bool in_submit;     /* dns_server_submit is running */
+	unsigned calls, during;
+	size_t len;
+	uint16_t id;
+};
+
+static void
+sub_cb(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct sub_rec *r = ctx;
+
+	r->calls++;
+	if (r->in_submit)
+		r->during++;
+	r->len = msg ? len : 0;
+	if (msg && len >= 2)
+		r->id = (uint16_t)((msg[0] << 8) | msg[1]);
+}
+
+static struct dns_submitted *
+submit(struct test *t, const uint8_t *m, size_t len, struct sub_rec *r)
+{
+	struct sockaddr_in peer;
+	struct dns_submitted *h;
+
+	memset(&peer, 0, sizeof(peer));
+	peer.sin_family = AF_INET;
+	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(r, 0, sizeof(*r));
+	r->in_submit = true;
+	h = dns_server_submit(t->srv, m, len, (struct sockaddr *)&peer, sizeof(peer),
+	    DNS_TRANSPORT_HTTPS, sub_cb, r);
+	r->in_submit = false;
+	return h;
+}
+
+static void
+run_until_called(struct test *t, const struct sub_rec *r)
+{
+	for (int i = 0; i < 100 && r->calls == 0; i++)
+		event_base_loop(t->base, EVLOOP_NONBLOCK);
+}
+
+/* DoH's entry (dns_server_submit): its callback runs from the loop,
+ * also for an answer the handler gives at once. */
+static void
+test_submit(void)
+{
+	struct test t;
+	struct sub_rec r;
+	struct dns_submitted *h;
+	static uint8_t m[70000];
+	size_t len;
+
+	if (setup(&t) < 0) {
+		ok(0, "submit: set up");
+		return;
+	}
+	len = make_query(m, 0x4201, "now");
+	h = submit(&t, m, len, &r);
+	ok(h != NULL, "submit, answered at once: a handle");
+	is_int(r.calls, 0, "submit, answered at once: no callback inside dns_server_submit");
+	run_until_called(&t, &r);
+	ok(r.calls == 1 && r.during == 0 && r.len > 12 && r.id == 0x4201,
+	    "submit, answered at once: the answer arrives from the loop");
+
+	len = make_query(m, 0x4202, "hold");
+	h = submit(&t, m, len, &r);
+	ok(h != NULL && r.calls == 0, "submit, held: a handle, no callback yet");
+	run_until_called(&t, &r);
+	ok(r.calls == 1 && r.during == 0 && r.id == 0x4202, "submit, held: answered from the loop");
+
+	len = make_query(m, 0x4203, "now");
+	h = submit(&t, m, len, &r);
+	dns_submit_cancel(h);
+	for (int i = 0; i < 5; i++)
+		event_base_loop(t.base, EVLOOP_NONBLOCK);
+	is_int(r.calls, 0, "submit, cancelled before the loop ran: no callback");
+
+	len = make_query(m, 0x4204, "now");
+	m[2] |= 0x80; /* a response, not a query: dropped */
+	h = submit(&t, m, len, &r);
+	ok(h != NULL && r.calls == 0, "submit, dropped: a handle, no callback yet");
+	run_until_called(&t, &r);
+	ok(r.calls == 1 && r.len == 0, "submit, dropped: a NULL answer from the loop");
+
+	h = submit(&t, m, sizeof(m), &r);
+	ok(h == NULL && r.calls == 0, "submit, too long: NULL and no callback at all");
+	teardown(&t);
+}
+
 int
 main(void)
 {
@@ -500,5 +595,6 @@ main(void)
 	test_pipeline_from_loop(2000, label_now, "sync");
 	test_answer_other_connection();
 	test_close_with_resume_pending();
+	test_submit();
 	return tap_done();
 }
