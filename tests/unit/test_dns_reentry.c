@@ -14,6 +14,7 @@
  * label of the name:
  *   now    answer at once (dns_query_reply)
  *   hold   hold; answered from the event loop (a zero-timeout event)
+ *   drop   hold; dropped from the event loop (no answer, nothing written)
  *   wait   hold; answered by the next "flush" query's handler
  *   flush  answer every "wait" query, then this one, all at once
  * Every answer goes through reply(), which counts the calls on the stack.
@@ -49,6 +50,7 @@ struct test {
 	struct dns_server *srv;
 	struct event *later;              /* answers the "hold" queries */
 	struct dns_query *hold[MAX_HELD]; /* held, for the loop */
+	bool drop[MAX_HELD];              /* ... to be dropped, not answered */
 	size_t nhold;
 	struct dns_query *wait[MAX_HELD]; /* held, for a "flush" */
 	size_t nwait;
@@ -91,10 +93,19 @@ later_cb(evutil_socket_t fd, short what, void *arg)
 	/* take the list first: answering may (wrongly) add to it */
 	size_t n = t->nhold;
 	struct dns_query *q[MAX_HELD];
+	bool drop[MAX_HELD];
 	memcpy(q, t->hold, n * sizeof(q[0]));
+	memcpy(drop, t->drop, n * sizeof(drop[0]));
 	t->nhold = 0;
-	for (size_t i = 0; i < n; i++)
-		reply(t, q[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (!drop[i]) {
+			reply(t, q[i]);
+			continue;
+		}
+		t->in_reply++;
+		dns_query_drop(q[i]);
+		t->in_reply--;
+	}
 }
 
 static bool
@@ -115,7 +126,7 @@ handler(void *ctx, struct dns_query *q)
 		t->reentered++;
 	if (++t->depth > t->max_depth)
 		t->max_depth = t->depth;
-	if (first_label(q, "hold") || first_label(q, "wait")) {
+	if (first_label(q, "hold") || first_label(q, "wait") || first_label(q, "drop")) {
 		bool wait = first_label(q, "wait");
 		struct dns_query *h = NULL;
 		if (t->nhold >= MAX_HELD || t->nwait >= MAX_HELD)
@@ -127,6 +138,7 @@ handler(void *ctx, struct dns_query *q)
 		} else if (wait) {
 			t->wait[t->nwait++] = h;
 		} else {
+			t->drop[t->nhold] = first_label(q, "drop");
 			t->hold[t->nhold++] = h;
 			event_active(t->later, EV_TIMEOUT, 1);
 		}
@@ -357,6 +369,12 @@ label_mixed(unsigned i)
 }
 
 static const char *
+label_drop_hold(unsigned i)
+{
+	return i % 2 == 0 ? "drop" : "hold";
+}
+
+static const char *
 label_now(unsigned i)
 {
 	(void)i;
@@ -401,6 +419,31 @@ test_pipeline_from_loop(unsigned n, const char *(*label)(unsigned), const char *
 	is_int(t.reentered, 0,
 	    "%s: the handler never entered inside another handler call or dns_query_reply", what);
 	is_int(t.max_depth, 1, "%s: handler nesting depth", what);
+	close(w.c.fd);
+	teardown(&t);
+}
+
+/* Held queries dropped from the loop write nothing, so no write
+ * callback comes: the connection must still read its next query. */
+static void
+test_pipeline_with_drops(void)
+{
+	enum { N = 100 };
+	struct test t;
+	struct want w;
+	static uint8_t q[1 << 14];
+
+	if (setup(&t) < 0 || adopt(&t, &w.c) < 0) {
+		ok(0, "drops: set up");
+		return;
+	}
+	w.n = N / 2;
+	size_t len = frame_queries(q, sizeof(q), 0, N, label_drop_hold);
+	client_write(&t, &w.c, q, len);
+	pump(&t, &w.c, NULL, answers_at_least, &w);
+	is_int(t.calls, N, "drops: every pipelined query reached the handler");
+	is_int(w.c.answers, N / 2, "drops: every query not dropped answered");
+	is_int(t.reentered, 0, "drops: no handler call inside another or inside a drop");
 	close(w.c.fd);
 	teardown(&t);
 }
@@ -593,6 +636,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN); /* as the daemon: a hung-up client is EPIPE */
 	test_pipeline_from_loop(300, label_mixed, "mixed");
 	test_pipeline_from_loop(2000, label_now, "sync");
+	test_pipeline_with_drops();
 	test_answer_other_connection();
 	test_close_with_resume_pending();
 	test_submit();
