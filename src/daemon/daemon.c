@@ -267,7 +267,7 @@ res_answer(struct icann_res *res, int rcode, const uint8_t *msg, size_t len,
 	}
 	while (!LIST_EMPTY(&res->waiters)) {
 		struct icann_waiter *w = LIST_FIRST(&res->waiters);
-		/* unlinked first: a reply may run the handler again */
+		/* unlinked first: the list stays whole whatever the reply does */
 		waiter_unlink(w);
 		pkdns_req_icann_answer(&w->req, rcode, msg, len, sec, why_bogus, first);
 		pkdns_req_clear(&w->req);

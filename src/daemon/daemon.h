@@ -9,8 +9,12 @@
  * which says what changes live.
  *
  * Single-threaded: the context belongs to the thread that runs
- * pkdns_run(); no call here runs a caller's callback. Errors: NULL or a
- * non-zero exit status, after logging why.
+ * pkdns_run().
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (No call here takes a caller's callback.)
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID. (Here: NULL,
+ * or a non-zero exit status, after logging why.)
  */
 #ifndef PKDNS_DAEMON_DAEMON_H
 #define PKDNS_DAEMON_DAEMON_H

@@ -4,18 +4,18 @@
  * hooks between query routing and the pkarr path. Not a module API.
  *
  * Loop and re-entrancy: everything here runs on the daemon's one event
- * loop, and every callback of the daemon's own runs from that loop, never
- * inside the call that armed it (timers, the client deadline, DHT
- * look-ups, icann_resolve(), which defers libunbound's immediate answers
- * to the loop). One exception comes from the front end below and is
- * handled where it occurs: answering a held query (dns_query_reply,
- * pkdns_req_finish) may run the DNS handler again for a paused TCP
- * connection (dns/server.c query_finish), so code answering while it
- * walks a list takes the entry off the list first.
+ * loop.
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (Timers, the client deadline, DHT look-ups,
+ * icann_resolve(), which defers libunbound's immediate answers to the
+ * loop; and the front end: answering a held query, dns_query_reply or
+ * pkdns_req_finish, never runs the DNS handler again, as a paused TCP
+ * connection reads its next query from the loop.)
  *
- * Errors: functions returning int return 0, or -1 (logged where the
- * caller cannot say more); functions returning a pointer return NULL on
- * failure; bool functions say whether they took or did the thing.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID. (Here: -1 is
+ * logged where the caller cannot say more; bool functions say whether
+ * they took or did the thing.)
  */
 #ifndef PKDNS_DAEMON_INTERNAL_H
 #define PKDNS_DAEMON_INTERNAL_H

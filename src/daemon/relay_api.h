@@ -18,6 +18,15 @@
  * DNS message or a time too far ahead), 409 (older than the packet held),
  * 413 (body over 1,072 bytes), 429 (over relay-put-ratelimit), 503 (no
  * DHT node reachable; the packet stays cached). Other methods 405.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. send is the exception: it is how a request is
+ * answered, not a completion callback, and like http_reply() in an HTTP
+ * handler it runs inside relay_api_handle() when the reply is known at
+ * once (*pending is then NULL), else later from the loop; the listener
+ * must not call into the API from it.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_DAEMON_RELAY_API_H
 #define PKDNS_DAEMON_RELAY_API_H

@@ -304,8 +304,8 @@ pkdns_req_finish(struct pkdns_req *r, struct pkdns_result *res)
 		}
 		goto done;
 	}
-	/* off r before the front end runs: answering a held TCP query may
-	 * call the handler again (see dns/server.h) */
+	/* off r before the front end runs: r is finished whatever the
+	 * reply hooks do */
 	r->q = NULL;
 	/* what the reply hooks (EDE, query log: reply.c) need to know */
 	pkdns_reply_note(r, q, res);

@@ -20,14 +20,16 @@
  * metrics by transport, path and rcode). At that point r->transport,
  * r->path, r->reason and res are set.
  *
- * Callbacks: the deadline's expired callback runs from the event loop,
- * never inside a call of this API. pkdns_req_finish() may re-enter the
- * DNS handler through the front end (dns/server.h: answering a held TCP
- * query can resume the connection's reads), so a caller looping over
- * requests must unlink each request before finishing it.
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. The deadline's expired callback runs from the loop,
+ * never inside a call of this API. pkdns_req_finish() sends and
+ * returns: it never re-enters the DNS handler (dns/server.h reads a TCP
+ * connection's next query from the loop, not inside the reply), so
+ * finishing one request neither starts nor finishes another.
  *
- * Errors: functions returning int return 0, or -1 after which the
- * request is left as it was.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID. Each
+ * function says what a failure leaves of the request.
  */
 #ifndef PKDNS_DAEMON_REQUEST_H
 #define PKDNS_DAEMON_REQUEST_H

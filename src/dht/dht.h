@@ -41,6 +41,14 @@
  * new look-ups (dht_get_mutable, dht_get_immutable, dht_put), but must not
  * call dht_input, dht_periodic or dht_free. Done callbacks never run inside
  * dht_get_*, dht_put or dht_cancel, only from dht_input / dht_periodic.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (Here: from dht_input and dht_periodic, which the
+ * loop calls; get and done callbacks alike.) The send hook of struct
+ * dht_config is no completion callback: every call that has a datagram
+ * to send calls it at once, and it must not call into the node.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_DHT_DHT_H
 #define PKDNS_DHT_DHT_H

@@ -28,6 +28,12 @@
  * Every testnet, emulated or not, tallies the datagrams its nodes receive
  * from addresses outside it (dht_testnet_sources): the network sees every
  * message a client sends, so a benchmark counts all clients the same way.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (The socket and timer events feed dht_input_batch and
+ * dht_periodic, which run the look-ups' callbacks; see dht.h.)
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_DHT_EVENT_H
 #define PKDNS_DHT_EVENT_H

@@ -124,6 +124,10 @@ struct tcp_conn {
 	bool handshaking;           /* DoT: the TLS handshake is not done */
 	struct event *deadline;     /* the message being received is late */
 	bool deadline_on;
+	/* Reads again, from the loop, after an answer made room: never from
+	 * inside the dns_query_reply() that made it, so that the handler is
+	 * not entered while its caller is in the middle of answering. */
+	struct event *resume;
 };
 
 struct dns_server {
@@ -156,12 +160,17 @@ struct dns_submitted {
 	dns_submit_fn cb;
 	void *ctx;
 	struct dns_query *held;     /* the held query, once held */
+	/* An answer made during dns_server_submit, handed to cb from the
+	 * loop (ans NULL: no answer) */
+	struct event *deliver;
+	uint8_t *ans;
+	size_t ans_len;
 	bool in_submit;             /* dns_server_submit is still running */
-	bool done;                  /* cb called */
+	bool done;                  /* cb called, or its call scheduled */
 };
 
 static void tcp_conn_free(struct tcp_conn *c);
-static void tcp_read_cb(struct bufferevent *bev, void *arg);
+static void submit_free(struct dns_submitted *h);
 
 /* Every TCP client costs a descriptor: with more connections allowed than
  * descriptors, accept() fails with EMFILE instead of the table filling.
@@ -499,7 +508,13 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			if (q->transport >= DNS_TRANSPORT_HTTPS) {
 				if (p->sub && len) {
 					p->sub->done = true;
-					p->sub->cb(p->sub->ctx, buf, len);
+					if (!p->sub->in_submit)
+						p->sub->cb(p->sub->ctx, buf, len);
+					else if ((p->sub->ans = malloc(len)) != NULL) {
+						/* dns_server_submit schedules the call */
+						memcpy(p->sub->ans, buf, len);
+						p->sub->ans_len = len;
+					}
 				}
 			} else if (q->tcp && p->conn && len) {
 				tcp_send(p->conn, s->scratch, len);
@@ -525,14 +540,15 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 	if (p->sub && !p->sub->done) {
 		/* dropped, or an answer that could not be made */
 		p->sub->done = true;
-		p->sub->cb(p->sub->ctx, NULL, 0);
+		if (!p->sub->in_submit)
+			p->sub->cb(p->sub->ctx, NULL, 0);
 	}
 	if (p->sub) {
 		struct dns_submitted *sub = p->sub;
 		sub->held = NULL;
 		p->sub = NULL;
 		if (!sub->in_submit)
-			free(sub);
+			submit_free(sub);
 	}
 	if (p->held) {
 		struct tcp_conn *c = p->conn;
@@ -549,13 +565,10 @@ query_finish(struct dns_query *q, const uint8_t *msg, size_t len, bool add_opt)
 			udp_listener_unref(p->udp);
 		free(q); /* one block with p */
 		if (c) {
-			if (c->read_paused) {
-				c->read_paused = false;
-				bufferevent_enable(c->bev, EV_READ);
-				tcp_read_cb(c->bev, c);
-			} else {
+			if (c->read_paused)
+				event_active(c->resume, EV_TIMEOUT, 1); /* tcp_conn_resume_cb */
+			else
 				tcp_conn_maybe_close(c);
-			}
 		}
 	}
 }
@@ -856,6 +869,8 @@ tcp_conn_free(struct tcp_conn *c)
 	bufferevent_free(c->bev);
 	if (c->deadline)
 		event_free(c->deadline);
+	if (c->resume)
+		event_free(c->resume); /* also when still active: it never runs */
 	free(c);
 }
 
@@ -958,18 +973,35 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	tcp_conn_maybe_close(c);
 }
 
+/* Read again if reading was paused and there is room now; else close
+ * the connection if it is done. Runs from the loop only. */
 static void
-tcp_write_cb(struct bufferevent *bev, void *arg)
+tcp_conn_continue(struct tcp_conn *c)
 {
-	struct tcp_conn *c = arg;
-
 	if (c->read_paused && c->inflight < c->srv->cfg.tcp_max_pipelined) {
 		c->read_paused = false;
-		bufferevent_enable(bev, EV_READ);
-		tcp_read_cb(bev, c);
+		bufferevent_enable(c->bev, EV_READ);
+		/* what is already in the input buffer raises no read event */
+		tcp_read_cb(c->bev, c);
 		return;
 	}
 	tcp_conn_maybe_close(c);
+}
+
+static void
+tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	tcp_conn_continue(arg);
+}
+
+/* A held query was answered (query_finish) while reading was paused. */
+static void
+tcp_conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tcp_conn_continue(arg);
 }
 
 static void
@@ -1048,7 +1080,10 @@ tcp_adopt(struct dns_server *s, int fd, const struct sockaddr *sa, socklen_t sal
 	}
 	c->bev = tls_server_accept_bev(s->base, fd, tls, TLS_ALPN_DOT);
 	c->deadline = c->bev ? evtimer_new(s->base, tcp_deadline_cb, c) : NULL;
-	if (!c->deadline) {
+	c->resume = c->deadline ? event_new(s->base, -1, 0, tcp_conn_resume_cb, c) : NULL;
+	if (!c->resume) {
+		if (c->deadline)
+			event_free(c->deadline);
 		if (c->bev)
 			bufferevent_free(c->bev);
 		free(c);
@@ -1217,6 +1252,27 @@ dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, socklen
 	return 0;
 }
 
+static void
+submit_free(struct dns_submitted *h)
+{
+	if (h->deliver)
+		event_free(h->deliver);
+	free(h->ans);
+	free(h);
+}
+
+/* The answer made during dns_server_submit, handed over from the loop. */
+static void
+submit_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_submitted *h = arg;
+	(void)fd;
+	(void)what;
+
+	h->cb(h->ctx, h->ans, h->ans ? h->ans_len : 0);
+	submit_free(h);
+}
+
 struct dns_submitted *
 dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
     const struct sockaddr *client, socklen_t client_len, enum dns_transport transport,
@@ -1227,8 +1283,13 @@ dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
 	struct dns_query_priv p;
 
 	if (len > MSG_MAX || (size_t)client_len > sizeof(q.client) ||
-	    !(h = calloc(1, sizeof(*h)))) {
-		cb(ctx, NULL, 0);
+	    !(h = calloc(1, sizeof(*h))))
+		return NULL;
+	/* made before the query is processed: once it is, the answer can
+	 * no longer be refused */
+	h->deliver = event_new(s->base, -1, 0, submit_deliver_cb, h);
+	if (!h->deliver) {
+		free(h);
 		return NULL;
 	}
 	h->cb = cb;
@@ -1240,12 +1301,15 @@ dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
 	process(s, &q);
 	h->in_submit = false;
 	if (h->done || !h->held) {
-		/* answered (or dropped) during the call */
+		/* answered (or dropped) during the call: cb runs from the loop */
 		if (h->held)
 			h->held->priv->sub = NULL;
-		free(h);
-		return NULL;
+		h->held = NULL;
+		event_active(h->deliver, EV_TIMEOUT, 1);
+		return h;
 	}
+	event_free(h->deliver);
+	h->deliver = NULL;
 	return h;
 }
 
@@ -1256,7 +1320,7 @@ dns_submit_cancel(struct dns_submitted *h)
 		return;
 	if (h->held)
 		h->held->priv->sub = NULL;
-	free(h);
+	submit_free(h);
 }
 
 void

@@ -26,6 +26,20 @@
  * calls dns_query_hold() and answers later with dns_query_reply(),
  * dns_query_error() or dns_query_drop(). Malformed queries never reach
  * the handler: they get FORMERR/NOTIMP/BADVERS or are dropped.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. The handler runs for each query read from a socket
+ * (or inside dns_server_submit, for a query handed in), never inside
+ * another handler call and never inside dns_query_answer, _reply, _error
+ * or _drop: answering a held TCP query only queues the answer, and the
+ * connection reads its next pipelined query from the loop. The
+ * dns_server_submit callback runs from the loop, also for an answer
+ * given at once. The config's hooks (admit, filter, on_reply) are no
+ * completion callbacks: they run synchronously where a query is
+ * admitted and where its reply leaves, and must not answer or hold
+ * queries.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_DNS_SERVER_H
 #define PKDNS_DNS_SERVER_H
@@ -176,7 +190,9 @@ int dns_server_listen_tls(struct dns_server *s, const struct sockaddr *addr, soc
  * Called with the final answer to a query handed in by dns_server_submit
  * (ID and OPT set, padded for encrypted transports), or with msg NULL
  * when the query gets no answer (access control drops it, malformed).
- * msg is valid only during the call.
+ * msg is valid only during the call. Runs from the event loop, never
+ * inside dns_server_submit (an answer the handler gave at once is kept
+ * and handed over when the loop runs).
  */
 typedef void (*dns_submit_fn)(void *ctx, const uint8_t *msg, size_t len);
 
@@ -189,15 +205,16 @@ struct dns_submitted;
  * @param msg, len the DNS message (copied)
  * @param transport DNS_TRANSPORT_HTTPS or DNS_TRANSPORT_HTTP
  * @param cb called exactly once with the answer, unless cancelled first;
- *        possibly before this returns
- * @return a handle to cancel with while the answer is pending, or NULL
- *         when cb was already called
+ *        from the event loop, never before this returns
+ * @return a handle to cancel with until cb has run, or NULL (message
+ *         too long, out of memory; cb will not be called)
  */
 struct dns_submitted *dns_server_submit(struct dns_server *s, const uint8_t *msg, size_t len,
     const struct sockaddr *client, socklen_t client_len, enum dns_transport transport,
     dns_submit_fn cb, void *ctx);
 
-/** The client went away: cb will not be called; the handle is freed. */
+/** The client went away: cb will not be called; the handle is freed.
+ *  Not to be called once cb has run (the handle is freed then). */
 void dns_submit_cancel(struct dns_submitted *h);
 
 /** Stop accepting new queries (sockets closed); held queries stay valid. */

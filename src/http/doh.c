@@ -186,11 +186,14 @@ doh_handle(void *ctx, struct http_req *r)
 	struct dns_submitted *h = dns_server_submit(d->dns, msg, len,
 	    (const struct sockaddr *)&r->client, r->client_len,
 	    r->tls ? DNS_TRANSPORT_HTTPS : DNS_TRANSPORT_HTTP, answered, p);
-	if (h) {
-		/* p is alive: the answer comes later */
-		p->h = h;
-		http_req_on_abort(r, aborted, p);
+	if (!h) {
+		free(p);
+		bad(r, 500, "cannot take the query now\n");
+		return;
 	}
+	/* the answer comes from the loop, never inside dns_server_submit */
+	p->h = h;
+	http_req_on_abort(r, aborted, p);
 }
 
 struct doh *

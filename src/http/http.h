@@ -22,7 +22,17 @@
  * and the connection is closed after the reply (the framing can no longer
  * be trusted); a malformed HTTP/2 request gets 400 on its stream only.
  *
- * Errors: functions returning int return 0 or -1; constructors NULL.
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. A route's handler runs when a whole request is in,
+ * never inside http_reply() (a pipelined HTTP/1.1 request is read from
+ * the loop once the reply before it is written). An abort
+ * callback runs when its request's connection or stream ends: from the
+ * loop, inside http_server_free(), or inside an http_reply() to another
+ * request of the same connection that ends it (an HTTP/2 session
+ * failing to send); never inside http_req_on_abort().
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID. (Here: int
+ * functions return 0 or -1, constructors NULL.)
  */
 #ifndef PKDNS_HTTP_HTTP_H
 #define PKDNS_HTTP_HTTP_H

@@ -7,6 +7,12 @@
  * the configured trust anchor file. With forwarders: every name is sent
  * to them (still validated when DNSSEC is on). libunbound brings random
  * source ports and IDs, TCP fallback, EDNS and the validator.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (An answer libunbound has at once is kept and handed
+ * over when the loop runs.)
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_ICANN_ICANN_H
 #define PKDNS_ICANN_ICANN_H

@@ -61,6 +61,13 @@
  * Times are wall-clock seconds (time_wall_us() / 1000000) because they are
  * persisted across restarts. Single-threaded; no global state. LMDB allows
  * one open environment per file per process: open one cache per directory.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (None here: the only function pointer,
+ * pkarr_cache_foreach's visitor, is no completion callback but is called
+ * for each packet during the walk.)
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_PKARR_CACHE_H
 #define PKDNS_PKARR_CACHE_H

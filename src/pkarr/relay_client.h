@@ -16,9 +16,11 @@
  * body sizes (a body over PKARR_RELAY_PAYLOAD_MAX fails). Nothing here
  * trusts a relay: the caller verifies the payload (pkarr_relay_decode).
  *
- * Callbacks run from the event loop, never from inside the call that
- * started the request. Functions return NULL or a negative value on
- * failure. Single-threaded; no global state.
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
+ * Single-threaded; no global state.
  */
 #ifndef PKDNS_PKARR_RELAY_CLIENT_H
 #define PKDNS_PKARR_RELAY_CLIENT_H

@@ -12,14 +12,19 @@
  * (DNS questions), the relay API and the control channel.
  *
  * Loop and re-entrancy: everything runs on the event base given to
- * pkarr_resolver_new(). No callback runs inside the call that started it
- * (pkarr_resolver_get answers a cached key synchronously through its
- * return value and out-parameters, a miss through the callback, from the
- * loop). A callback may call any function here, including a new get for
- * the same key, and may cancel other pending gets.
+ * pkarr_resolver_new().
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (pkarr_resolver_get answers a cached key synchronously
+ * through its return value and out-parameters, a miss through the
+ * callback, from the loop.) A callback may call any function here,
+ * including a new get for the same key, and may cancel other pending
+ * gets. The hooks of struct pkarr_resolver_hooks are the owner's
+ * functions the resolver calls; resolve_host must not call its fn
+ * inside the call either.
  *
- * Errors: functions returning int return 0 or a negative value (see each
- * function); functions returning a pointer return NULL on failure.
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID. (The enum
+ * pkarr_resolver_rc codes below zero.)
  */
 #ifndef PKDNS_PKARR_RESOLVER_H
 #define PKDNS_PKARR_RESOLVER_H

@@ -7,6 +7,13 @@
  * newcomer (RFC 7766 section 6.2.3). No sockets here but the listening
  * one: the owner embeds a struct connlimit_link in each connection and
  * says, by callback, which are idle and how one is closed.
+ *
+ * Callbacks never run inside the call that started them; they run from
+ * the event loop. (None here: idle and evict are the owner's hooks,
+ * called inside connlimit_admit() and connlimit_make_room() to pick and
+ * close a connection; evict must not add connections.)
+ * Errors: a function that can fail returns a negative int (-1 unless its
+ * @return names codes), NULL for a pointer, or 0 for an ID.
  */
 #ifndef PKDNS_UTIL_CONNLIMIT_H
 #define PKDNS_UTIL_CONNLIMIT_H

@@ -94,6 +94,11 @@ OUT=$(kdig @127.0.0.1 -p "$DOT_PORT" +tls +noedns +time=5 +retry=0 www.e2e.examp
 like "$OUT" "status: NOERROR" "kdig +tls without EDNS: answered (not padded: no OPT to pad)"
 OUT=$(kdig @127.0.0.1 -p "$DOT_PORT" +tls +keepopen +time=5 +retry=0 "$KW" A www.e2e.example A "www.$KW" A 2>&1)
 is "$(printf '%s\n' "$OUT" | grep -c 'status: NOERROR')" 3 "three queries on one DoT connection"
+names=""
+for i in $(seq 1 200); do names="$names dot$i.e2e.example"; done
+# shellcheck disable=SC2086
+r=$(PKDNS_PORT=$DOT_PORT probe --tls pipeline $names)
+like "$r" "^sent=200 got=200 matched=200 " "DoT: 200 uncached queries pipelined in one write, over the 64 in flight per connection: all answered"
 ALPN=$(echo | timeout 10 openssl s_client -connect 127.0.0.1:"$DOT_PORT" -alpn dot 2>/dev/null | grep -i 'ALPN protocol')
 like "$ALPN" "dot" "DoT listener selects ALPN dot"
 OUT=$(echo | timeout 10 openssl s_client -connect 127.0.0.1:"$DOT_PORT" -tls1_1 2>&1)

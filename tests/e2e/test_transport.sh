@@ -64,6 +64,13 @@ is "$r" "sent=12 got=12 matched=12 answered=12" "12 pipelined TCP queries in one
 # shellcheck disable=SC2086
 r=$(probe pipeline $names www.e2e.example huge.e2e.example/TXT big.e2e.example/TXT nope.e2e.example)
 like "$r" "sent=16 got=16 matched=16 answered=15" "16 pipelined queries, cached and not, small and 3.5 kB, one NXDOMAIN"
+# More than the 64 queries a connection may have in flight, none cached:
+# reading pauses at the cap and resumes from the loop as answers leave.
+names=""
+for i in $(seq 1 200); do names="$names cap$i.e2e.example"; done
+# shellcheck disable=SC2086
+r=$(probe pipeline $names)
+like "$r" "^sent=200 got=200 matched=200 " "200 uncached queries pipelined in one write, over the 64 in flight per connection: all answered"
 
 r=$(probe split www.e2e.example)
 like "$r" "^rcode=0 .*id=ok qr=1 .* an=2 " "a TCP query sent one byte at a time is reassembled and answered"

@@ -38,6 +38,11 @@ tests_unit_test_dns_server_SOURCES = tests/unit/test_dns_server.c
 tests_unit_test_dns_server_LDADD = libpkdns.a $(DEPS_LIBS)
 TESTS += tests/unit/test_dns_server
 
+check_PROGRAMS += tests/unit/test_dns_reentry
+tests_unit_test_dns_reentry_SOURCES = tests/unit/test_dns_reentry.c
+tests_unit_test_dns_reentry_LDADD = libpkdns.a $(DEPS_LIBS)
+TESTS += tests/unit/test_dns_reentry
+
 EXTRA_DIST += tests/fuzz/fuzz_dns_query.c
 
 # Helpers the unit tests (and the fuzz targets) share: hex, JSON lines.
