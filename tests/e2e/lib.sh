@@ -258,9 +258,9 @@ have_ipv6() {
 # nsd_start [ZONE-NAME=FILE ...]: serves e2e.example and other.example from
 # tests/e2e/data unless zone files are given; waits until it answers.
 nsd_start() {
-	local d=$TMPD/nsd z name file i
+	local d=$TMPD/nsd z name file i attempt picked=
 	mkdir -p "$d"
-	[ -n "$NSD_PORT" ] || NSD_PORT=$(pick_port)
+	[ -n "$NSD_PORT" ] || { NSD_PORT=$(pick_port); picked=yes; }
 	[ -n "$NSD_PORT" ] || bail_out "no free port for nsd"
 	if [ $# -eq 0 ]; then
 		set -- e2e.example="$E2E_DATA/e2e.example.zone" other.example="$E2E_DATA/other.example.zone"
@@ -292,17 +292,29 @@ nsd_start() {
 			echo "  zonefile: $name.zone"
 		done
 	} >"$d/nsd.conf"
-	"$NSD" -d -c "$d/nsd.conf" >>"$d/nsd.log" 2>&1 &
-	NSD_PID=$!
-	for i in $(seq 1 50); do
-		if timeout -k 1 5 dig @127.0.0.1 -p "$NSD_PORT" +time=1 +tries=1 +norec \
-			"${z%%=*}" SOA 2>/dev/null | grep -q 'status: NOERROR'; then
-			return 0
-		fi
-		_alive "$NSD_PID" || break
-		sleep 0.2
+	# A port picked here may be taken by another test before nsd binds it
+	# (nsd then exits): up to three ports. Waits by count, not by clock:
+	# up to 150 probes (a minute or more), for a loaded machine.
+	for attempt in 1 2 3; do
+		"$NSD" -d -c "$d/nsd.conf" >>"$d/nsd.log" 2>&1 &
+		NSD_PID=$!
+		for i in $(seq 1 150); do
+			if timeout -k 1 5 dig @127.0.0.1 -p "$NSD_PORT" +time=1 +tries=1 +norec \
+				"${z%%=*}" SOA 2>/dev/null | grep -q 'status: NOERROR'; then
+				return 0
+			fi
+			_alive "$NSD_PID" || break
+			sleep 0.2
+		done
+		_alive "$NSD_PID" && break
+		wait "$NSD_PID" 2>/dev/null
+		[ "$picked" = yes ] && grep -q 'already in use\|can.t bind' "$d/nsd.log" || break
+		diag "nsd: port $NSD_PORT was taken, trying another"
+		local old=$NSD_PORT
+		NSD_PORT=$(pick_port)
+		sed -i "s/^  port: $old\$/  port: $NSD_PORT/" "$d/nsd.conf"
 	done
-	bail_out "nsd did not start (see $d/nsd.log): $(tail -n 3 "$d/nsd.log")"
+	bail_out "nsd did not start (see $d/nsd.log): $(tail -n 8 "$d/nsd.log" | tr '\n' ' ')"
 }
 
 nsd_stop() {
