@@ -52,8 +52,6 @@
  * search-domain): the 52-character label and its length byte, and the
  * root label */
 #define KEY_LABEL_ROOM (1 + PKARR_Z32_KEY_LEN + 1)
-/* the longest a negative answer for a key with no packet is cached */
-#define NEG_TTL_MAX 300
 
 /* A zone that a packet delegates with NS records, and a libunbound stub
  * resolver that asks its name servers (the glue addresses). */
@@ -968,10 +966,7 @@ params_from_conf(struct pkarr_path *pp, const struct conf *c)
 {
 	pp->params.min_ttl = c->min_ttl;
 	pp->params.max_ttl = c->max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	pp->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
-	if (pp->neg_ttl < 1)
-		pp->neg_ttl = 1;
+	pp->neg_ttl = pkarr_neg_ttl(c->min_ttl); /* as the resolver's entry */
 }
 
 void

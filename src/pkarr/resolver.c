@@ -52,8 +52,6 @@
  * step, a step every VERIFY_STEP_US */
 #define VERIFY_BATCH 200
 #define VERIFY_STEP_US 10000
-/* the longest a negative entry for a key with no packet is kept */
-#define NEG_TTL_MAX 300
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 /* rate-limit slots: clients tracked at once */
@@ -1159,6 +1157,14 @@ on_reopen(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life ----------------------------------------------------------------- */
 
+uint32_t
+pkarr_neg_ttl(uint32_t min_ttl)
+{
+	if (min_ttl < 1)
+		return 1;
+	return min_ttl < PKARR_NEG_TTL_MAX ? min_ttl : PKARR_NEG_TTL_MAX;
+}
+
 /* The live settings: the TTL clamp, the negative TTL, the republish keys.
  * (The rate limit is set by the caller: it may not exist yet.) */
 static void
@@ -1166,10 +1172,7 @@ live_from_config(struct pkarr_resolver *r, const struct pkarr_resolver_config *c
 {
 	r->params.min_ttl = c->min_ttl;
 	r->params.max_ttl = c->max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	r->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
-	if (r->neg_ttl < 1)
-		r->neg_ttl = 1;
+	r->neg_ttl = pkarr_neg_ttl(c->min_ttl);
 	r->n_republish = 0;
 	for (size_t i = 0; i < c->n_republish && r->n_republish < MAX_REPUBLISH_KEYS; i++) {
 		const char *s = c->republish[i];

@@ -12,7 +12,8 @@
  * - put then get: answered from the cache at once;
  * - reconfigure: a lower max_ttl shortens the freshness of packets
  *   stored from then on;
- * - no DHT and no relay: UNREACHABLE at once.
+ * - no DHT and no relay: UNREACHABLE at once;
+ * - pkarr_neg_ttl(), the negative TTL shared with the daemon's answers.
  * Every wait is bounded by an event_base_loopexit.
  */
 #include "config.h"
@@ -178,6 +179,12 @@ main(void)
 	uint16_t port = 0;
 	bool stale = true;
 	int in_progress, rc, done;
+
+	/* the negative TTL the resolver and the daemon's answers share */
+	is_int(pkarr_neg_ttl(0), 1, "negative TTL: min-ttl 0 gives 1 s");
+	is_int(pkarr_neg_ttl(60), 60, "negative TTL: min-ttl 60 gives 60 s");
+	is_int(pkarr_neg_ttl(86400), PKARR_NEG_TTL_MAX, "negative TTL: at most %d s",
+	    PKARR_NEG_TTL_MAX);
 
 	base = event_base_new();
 	if (!base)
