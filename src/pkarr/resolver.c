@@ -592,8 +592,8 @@ putter_done(void *arg, const struct dht_lookup_stats *st)
 		log_debug("republished to %u nodes (%u errors)", st->stored, st->put_errors);
 }
 
-static void
-item_of(struct dht_item *item, const struct pkarr_packet *pkt)
+void
+pkarr_dht_item(struct dht_item *item, const struct pkarr_packet *pkt)
 {
 	memset(item, 0, sizeof(*item));
 	item->is_mutable = true;
@@ -622,7 +622,7 @@ dht_put_packet(struct pkarr_resolver *r, const struct pkarr_packet *pkt,
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return PKARR_RESOLVER_FAIL;
-	item_of(&item, pkt);
+	pkarr_dht_item(&item, pkt);
 	u->r = r;
 	u->fn = fn;
 	u->ctx = ctx;

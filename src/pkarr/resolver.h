@@ -36,6 +36,7 @@ struct sockaddr_storage;
 struct pkarr_cache;
 struct dht;
 struct dht_node;
+struct dht_item;
 struct pkarr_resolver;
 struct pkarr_get;
 
@@ -159,6 +160,16 @@ void pkarr_resolver_reconfigure(struct pkarr_resolver *r, const struct pkarr_res
  * @return min_ttl within [1, PKARR_NEG_TTL_MAX]
  */
 uint32_t pkarr_neg_ttl(uint32_t min_ttl);
+
+/**
+ * A packet as the BEP 44 mutable item it is put on the DHT as: key,
+ * signature, seq = timestamp in microseconds, v = the DNS message, no
+ * salt (pkarr design/base.md). The reverse is
+ * pkarr_packet_from_verified_bep44().
+ * @param item filled (zeroed first)
+ * @param pkt a signed packet
+ */
+void pkarr_dht_item(struct dht_item *item, const struct pkarr_packet *pkt);
 
 /** Retry opening the cache_dir file when the cache runs memory only. */
 void pkarr_resolver_reopen_cache(struct pkarr_resolver *r);

@@ -13,7 +13,8 @@
  * - reconfigure: a lower max_ttl shortens the freshness of packets
  *   stored from then on;
  * - no DHT and no relay: UNREACHABLE at once;
- * - pkarr_neg_ttl(), the negative TTL shared with the daemon's answers.
+ * - pkarr_neg_ttl(), the negative TTL shared with the daemon's answers;
+ * - pkarr_dht_item(): a packet as its BEP 44 item, and back.
  * Every wait is bounded by an event_base_loopexit.
  */
 #include "config.h"
@@ -25,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "dht/dht.h"
 #include "pkarr/packet.h"
 #include "pkarr/resolver.h"
 #include "pkarr/zone.h"
@@ -185,6 +187,27 @@ main(void)
 	is_int(pkarr_neg_ttl(60), 60, "negative TTL: min-ttl 60 gives 60 s");
 	is_int(pkarr_neg_ttl(86400), PKARR_NEG_TTL_MAX, "negative TTL: at most %d s",
 	    PKARR_NEG_TTL_MAX);
+
+	/* a packet as its DHT item, and back (as a DHT get hands it over) */
+	{
+		struct dht_item *it = malloc(sizeof(*it));
+		struct pkarr_packet back;
+
+		if (!it)
+			return 1;
+		ok(make(&pkt, 9, 300, "127.0.0.9") == 0, "item: packet signed");
+		memset(it, 0xa5, sizeof(*it));
+		pkarr_dht_item(it, &pkt);
+		ok(it->is_mutable && it->salt_len == 0 && it->seq == (int64_t)pkt.ts_us &&
+		       it->v_len == pkt.dns_len, "item: mutable, no salt, seq = timestamp");
+		ok(pkarr_packet_from_verified_bep44(&back, it->k, it->seq, it->v, it->v_len,
+		       it->sig) == 0 && memcmp(back.pk, pkt.pk, 32) == 0 &&
+		       memcmp(back.sig, pkt.sig, 64) == 0 && back.dns_len == pkt.dns_len &&
+		       memcmp(back.dns, pkt.dns, pkt.dns_len) == 0,
+		    "item: read back as the same packet");
+		ok(pkarr_packet_verify(&back) == 0, "item: its signature verifies");
+		free(it);
+	}
 
 	base = event_base_new();
 	if (!base)
