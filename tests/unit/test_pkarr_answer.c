@@ -21,6 +21,7 @@
 #include "pkarr/packet.h"
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
+#include "pkarr_testutil.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -47,36 +48,14 @@ res_free(struct res *r)
 static int
 make(struct pkarr_packet *pkt, const char *zone, uint64_t ts)
 {
-	uint8_t dns[PKARR_MAX_DNS];
-	size_t len = 0;
-	char err[200];
-	struct pkarr_packet tmp;
-
-	/* The key comes from the seed: sign once to learn it. */
-	if (pkarr_packet_sign(&tmp, SEED, 1, (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12) < 0)
-		return -1;
-	pkarr_z32_encode(tmp.pk, KEY);
-	if (pkarr_zone_to_dns(zone, tmp.pk, 300, dns, sizeof(dns), &len, err,
-			      sizeof(err)) < 0) {
-		printf("# zone: %s\n", err);
-		return -1;
-	}
-	return pkarr_packet_sign(pkt, SEED, ts, dns, len);
+	return tu_zone_packet(pkt, SEED, ts, zone, KEY);
 }
 
 /* rel "@" = the key; otherwise "<rel>.<key>."; rel ending in '.' = as is */
 static ldns_rdf *
 name(const char *rel)
 {
-	char buf[512];
-
-	if (strcmp(rel, "@") == 0)
-		snprintf(buf, sizeof(buf), "%s.", KEY);
-	else if (rel[strlen(rel) - 1] == '.')
-		snprintf(buf, sizeof(buf), "%s", rel);
-	else
-		snprintf(buf, sizeof(buf), "%s.%s.", rel, KEY);
-	return ldns_dname_new_frm_str(buf);
+	return tu_key_dname(KEY, rel);
 }
 
 static struct res
@@ -536,16 +515,14 @@ test_vectors(void)
 static void
 test_foreign_records(void)
 {
-	struct pkarr_packet pkt, tmp;
+	struct pkarr_packet pkt;
 	ldns_pkt *p = ldns_pkt_new();
 	ldns_rr *rr = NULL;
 	uint8_t *wire = NULL;
 	size_t wl = 0;
 	struct res r;
 
-	pkarr_packet_sign(&tmp, SEED, 1,
-			  (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12);
-	pkarr_z32_encode(tmp.pk, KEY);
+	tu_seed_key(SEED, KEY, NULL);
 	ldns_rr_new_frm_str(&rr, "victim.example. 300 IN A 6.6.6.6", 300, NULL,
 			    NULL);
 	ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);

@@ -30,6 +30,7 @@
 #include "pkarr/packet.h"
 #include "pkarr/resolver.h"
 #include "pkarr/zone.h"
+#include "pkarr_testutil.h"
 #include "tap.h"
 
 #define TESTNET_NODES 8
@@ -42,22 +43,16 @@ static struct event_base *base;
 static int
 make(struct pkarr_packet *pkt, uint8_t s, uint32_t ttl, const char *addr)
 {
-	uint8_t seed[32] = { 0 }, dns[PKARR_MAX_DNS];
-	char zone[128], err[128];
-	struct pkarr_packet tmp;
-	size_t len = 0;
+	uint8_t seed[32] = { 0 };
+	char zone[128];
 	struct timespec ts;
 
 	seed[0] = s;
 	seed[1] = 0xa5;
-	if (pkarr_packet_sign(&tmp, seed, 1, (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12) < 0)
-		return -1;
 	snprintf(zone, sizeof(zone), "@ %u A %s\n", ttl, addr);
-	if (pkarr_zone_to_dns(zone, tmp.pk, 300, dns, sizeof(dns), &len, err, sizeof(err)) < 0)
-		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return pkarr_packet_sign(pkt, seed, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u,
-	    dns, len);
+	return tu_zone_packet(pkt, seed,
+	    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u, zone, NULL);
 }
 
 static void
