@@ -6,8 +6,7 @@
  * its least recently active idle connection rather than refusing the
  * newcomer (RFC 7766 section 6.2.3). No sockets here but the listening
  * one: the owner embeds a struct connlimit_link in each connection and
- * says, by callback, which are idle and how one is closed. And the pause
- * of a listener whose accept() fails (EMFILE...), for both servers.
+ * says, by callback, which are idle and how one is closed.
  */
 #ifndef PKDNS_UTIL_CONNLIMIT_H
 #define PKDNS_UTIL_CONNLIMIT_H
@@ -102,6 +101,9 @@ void connlimit_touch(struct connlimit *t, struct connlimit_link *l);
  * @return the descriptor, or -1 with errno set
  */
 int connlimit_listen_socket(const struct sockaddr *addr, socklen_t len);
+
+/* The pause of a listener whose accept() fails (EMFILE...), the same for
+ * the DNS server's TCP/DoT listeners and the HTTP server's. */
 
 /** How long a listener stops accepting after accept() failed (EMFILE...). */
 #define CONNLIMIT_ACCEPT_PAUSE_MS 100
