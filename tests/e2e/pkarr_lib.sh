@@ -13,6 +13,9 @@
 #   slow_node_start DELAY [ARGS]  a one-node DHT on $SLOW_PORT that answers
 #                              get with a value after DELAY seconds
 #   mixcase KEY                the key with every other letter upper case
+#   testnet_host_start         a second pkdns hosting a 20-node testnet on
+#                              $TESTNET_PORT (a DHT to join from outside);
+#   testnet_host_stop          stopped by this or the EXIT trap
 # Sourced after lib.sh (which has pick_testnet_port for $TESTNET_PORT).
 
 CLI=${PKDNS_CLI:-$top_builddir/src/pkdns-cli}
@@ -190,10 +193,31 @@ slow_node_stop() {
 	SLOW_PID=
 }
 
-# lib.sh's EXIT trap knows nothing of the slow node: chain our cleanup.
+# testnet_host_start: the DHT network of a test whose pkdns joins it from
+# outside: another pkdns hosting a 20-node testnet on $TESTNET_PORT, its
+# log in $TMPD/host.log, its PID in $HOST_PID.
+HOST_PID=
+testnet_host_start() {
+	"$PKDNS" -d -l 127.0.0.1:"$(pick_port)" --dht-mode client --dht-port 0 --dnssec no \
+		--testnet 20 --testnet-port "$TESTNET_PORT" >>"$TMPD/host.log" 2>&1 &
+	HOST_PID=$!
+	sleep 1
+	_alive "$HOST_PID" || bail_out "DHT host did not start: $(tail -n 3 "$TMPD/host.log")"
+}
+
+testnet_host_stop() {
+	[ -n "$HOST_PID" ] || return 0
+	kill -TERM "$HOST_PID" 2>/dev/null
+	wait_exit "$HOST_PID" 10 || _kill_bounded "$HOST_PID" 1
+	HOST_PID=
+}
+
+# lib.sh's EXIT trap knows nothing of the slow node and the testnet host:
+# chain our cleanup.
 _pkarr_cleanup() {
 	local rc=$?
 	slow_node_stop
+	testnet_host_stop
 	(exit $rc)
 	_cleanup
 }
