@@ -17,7 +17,7 @@
 #             dnsprobe.py; now gives the time for ttl_aged; elapsed_q
 #             DIG-ARGS... is q timed (ms in $MS).
 #   waits:    wait_log PATTERN [SECONDS] [FILE] (a line in the daemon's
-#             log, or FILE)
+#             log, or FILE); wait_ready LOG PID WHAT (a helper's "ready")
 #   DNSSEC:   sign_e2e_zone (e2e.example signed, two RRSIGs spoiled, DS
 #             in $TMPD/ta.ds)
 #   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
@@ -167,6 +167,19 @@ _alive() {
 	[ -r "/proc/$1/stat" ] || return 1
 	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# wait_ready LOG PID WHAT: a helper process (a black hole, a fake DHT
+# node: PID) prints "ready" at the start of a line of LOG once it
+# listens. Waits at most 5 s; bails out naming WHAT, with the log's last
+# lines, when the helper exits first or does not say so in time.
+wait_ready() {
+	for _ in $(seq 1 50); do
+		grep -q '^ready' "$1" && return 0
+		_alive "$2" || break
+		sleep 0.1
+	done
+	bail_out "$3 did not start: $(tail -n 3 "$1")"
 }
 
 # Wait at most SECS for PID (a child of this shell) to exit; sets

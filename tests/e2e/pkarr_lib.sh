@@ -176,18 +176,12 @@ upcase() { printf '%s\n' "$1" | tr '[:lower:]' '[:upper:]'; }
 # port ($SLOW_PORT), its log in $TMPD/slow.log; killed by the EXIT trap.
 SLOW_PID=
 slow_node_start() {
-	local i
 	SLOW_PORT=$(pick_port)
 	[ -n "$SLOW_PORT" ] || bail_out "no free port for the slow DHT node"
 	"$PYTHON" "$E2E_DATA/pkarr_slow_node.py" --port "$SLOW_PORT" --delay "$1" \
 		--lifetime 90 "${@:2}" >"$TMPD/slow.log" 2>&1 &
 	SLOW_PID=$!
-	for i in $(seq 1 50); do
-		grep -q '^ready' "$TMPD/slow.log" && return 0
-		_alive "$SLOW_PID" || break
-		sleep 0.1
-	done
-	bail_out "the slow DHT node did not start: $(tail -n 3 "$TMPD/slow.log")"
+	wait_ready "$TMPD/slow.log" "$SLOW_PID" "the slow DHT node"
 }
 
 slow_node_stop() {

@@ -34,8 +34,7 @@ NSADDR=$(free53 "$BHADDR") || bail_out "no second loopback address with port 53 
 blackhole() { # ADDR PORT LOG
 	"$PYTHON" "$E2E_DIR/blackhole.py" serve --addr "$1" --port "$2" --lifetime 150 >"$3" 2>&1 &
 	BHSTART=$!
-	for i in $(seq 1 50); do grep -q '^ready' "$3" && return 0; sleep 0.1; done
-	bail_out "black hole on $1:$2 did not start"
+	wait_ready "$3" "$BHSTART" "black hole on $1:$2"
 }
 BH_PORT=$(pick_port)
 blackhole 127.0.0.1 "$BH_PORT" "$TMPD/bh.log"
