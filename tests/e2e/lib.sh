@@ -268,6 +268,20 @@ have_ipv6() {
 }
 
 # --- nsd upstream -----------------------------------------------------------
+# nsd_conf_files DIR: the lines of an nsd.conf "server:" section that every
+# test nsd has: no user or chroot, its files in DIR, one process.
+nsd_conf_files() {
+	echo "  username: \"\""
+	echo "  chroot: \"\""
+	echo "  zonesdir: \"$1\""
+	echo "  database: \"\""
+	echo "  pidfile: \"$1/nsd.pid\""
+	echo "  xfrdfile: \"$1/xfrd.state\""
+	echo "  zonelistfile: \"$1/zone.list\""
+	echo "  xfrdir: \"$1\""
+	echo "  server-count: 1"
+}
+
 # nsd_start [ZONE-NAME=FILE ...]: serves e2e.example and other.example from
 # tests/e2e/data unless zone files are given; waits until it answers.
 nsd_start() {
@@ -283,15 +297,7 @@ nsd_start() {
 		echo "  ip-address: 127.0.0.1"
 		if have_ipv6; then echo "  ip-address: ::1"; else echo "  do-ip6: no"; fi
 		echo "  port: $NSD_PORT"
-		echo "  username: \"\""
-		echo "  chroot: \"\""
-		echo "  zonesdir: \"$d\""
-		echo "  database: \"\""
-		echo "  pidfile: \"$d/nsd.pid\""
-		echo "  xfrdfile: \"$d/xfrd.state\""
-		echo "  zonelistfile: \"$d/zone.list\""
-		echo "  xfrdir: \"$d\""
-		echo "  server-count: 1"
+		nsd_conf_files "$d"
 		echo "  verbosity: 1"
 		echo "  refuse-any: no"
 		echo "remote-control:"
