@@ -26,6 +26,7 @@
 #include "cli/cli.h"
 #include "dht/dht.h"
 #include "pkarr/packet.h"
+#include "pkarr/resolver.h"
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
 #include "util/log.h"
@@ -193,12 +194,7 @@ cli_cmd_publish(const struct cli_opts *o, int argc, char **argv)
 		rc = cli_relay_put(o, relay, relay_ca, pkt);
 		goto out;
 	}
-	item->is_mutable = true;
-	memcpy(item->k, pkt->pk, 32);
-	memcpy(item->sig, pkt->sig, 64);
-	item->seq = (int64_t)pkt->ts_us;
-	memcpy(item->v, pkt->dns, pkt->dns_len);
-	item->v_len = pkt->dns_len;
+	pkarr_dht_item(item, pkt);
 
 	rc = CLI_EXIT_FAIL;
 	s = cli_session_start(o, BOOT_MIN_NODES, BOOT_WAIT_MS);

@@ -52,8 +52,6 @@
  * search-domain): the 52-character label and its length byte, and the
  * root label */
 #define KEY_LABEL_ROOM (1 + PKARR_Z32_KEY_LEN + 1)
-/* the longest a negative answer for a key with no packet is cached */
-#define NEG_TTL_MAX 300
 
 /* A zone that a packet delegates with NS records, and a libunbound stub
  * resolver that asks its name servers (the glue addresses). */
@@ -550,37 +548,6 @@ deleg_get(struct pkarr_path *pp, const char *zone, const struct sockaddr_storage
 	return g;
 }
 
-/* Collect the A/AAAA records of a list as socket addresses.
- * @return how many, at most max */
-static size_t
-rr_addrs(const ldns_rr_list *list, uint16_t port, struct sockaddr_storage *addrs, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list) && n < max; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(list, i);
-		ldns_rdf *a = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
-		struct sockaddr_storage *ss = &addrs[n];
-		memset(ss, 0, sizeof(*ss));
-		if (!a)
-			continue;
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(port);
-			memcpy(&sin->sin_addr, ldns_rdf_data(a), 4);
-			n++;
-		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(port);
-			memcpy(&sin6->sin6_addr, ldns_rdf_data(a), 16);
-			n++;
-		}
-	}
-	return n;
-}
-
 /* Ask the delegated zone's name servers at these addresses.
  * @return 0 (t continues asynchronously), or -1 */
 static int
@@ -615,7 +582,7 @@ task_ns_resolved(void *arg, int rcode, const uint8_t *msg, size_t len, enum ican
 	t->icann = NULL;
 	if (rcode == 0 && msg && sec != ICANN_BOGUS &&
 	    ldns_wire2pkt(&pkt, msg, len) == LDNS_STATUS_OK) {
-		n = rr_addrs(ldns_pkt_answer(pkt), DNS_PORT, addrs, MAX_DELEG_NS);
+		n = pkarr_rr_addrs(ldns_pkt_answer(pkt), DNS_PORT, addrs, MAX_DELEG_NS);
 		ldns_pkt_free(pkt);
 	}
 	if (n == 0) {
@@ -652,7 +619,7 @@ key_ns_addrs(struct pkarr_path *pp, const ldns_rdf *target, const uint8_t pk[32]
 		if (an && au &&
 		    pkarr_answer_view(&v, target, types[i], &pp->params, an, au, NULL, &cname) ==
 			PKARR_ANS_OK)
-			n += rr_addrs(an, DNS_PORT, addrs + n, max - n);
+			n += pkarr_rr_addrs(an, DNS_PORT, addrs + n, max - n);
 		ldns_rdf_deep_free(cname);
 		ldns_rr_list_deep_free(an);
 		ldns_rr_list_deep_free(au);
@@ -670,7 +637,7 @@ static int
 task_delegate(struct pk_task *t, ldns_rr_list *ns, ldns_rr_list *glue)
 {
 	struct sockaddr_storage addrs[MAX_DELEG_NS];
-	size_t n = rr_addrs(glue, DNS_PORT, addrs, MAX_DELEG_NS);
+	size_t n = pkarr_rr_addrs(glue, DNS_PORT, addrs, MAX_DELEG_NS);
 	uint8_t pk[32];
 
 	if (!ns || ldns_rr_list_rr_count(ns) == 0)
@@ -999,10 +966,7 @@ params_from_conf(struct pkarr_path *pp, const struct conf *c)
 {
 	pp->params.min_ttl = c->min_ttl;
 	pp->params.max_ttl = c->max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	pp->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
-	if (pp->neg_ttl < 1)
-		pp->neg_ttl = 1;
+	pp->neg_ttl = pkarr_neg_ttl(c->min_ttl); /* as the resolver's entry */
 }
 
 void

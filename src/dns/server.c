@@ -33,8 +33,6 @@
 #define MSG_MAX 65535
 #define TCP_OUT_HIGH (256 * 1024)
 #define TCP_MSG_TIMEOUT_MS 3000    /* a whole message, once begun */
-#define ACCEPT_PAUSE_MS 100        /* after accept() fails (EMFILE...) */
-#define ACCEPT_LOG_MS 10000        /* at most one accept error line per 10 s */
 /* Descriptors kept for everything but TCP clients (UDP, listeners, DHT,
  * libunbound's outgoing queries, the cache, logs). */
 #define FD_RESERVE 128
@@ -139,8 +137,7 @@ struct dns_server {
 	struct tcp_listener *tcp;
 	struct connlimit conns;     /* the TCP/DoT connections */
 	struct dns_server_stats stats;
-	uint64_t accept_log_ms;     /* when an accept error was last logged */
-	uint64_t accept_unlogged;   /* accept errors since then */
+	struct connlimit_accept_log accept_log; /* of every TCP/DoT listener */
 
 	/* UDP batch buffers */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
@@ -1115,38 +1112,15 @@ tcp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 	tcp_adopt(t->srv, fd, sa, (socklen_t)salen, t->tls);
 }
 
-static void
-tcp_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct tcp_listener *t = arg;
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(t->lev);
-}
-
-/* accept() failed for a reason libevent does not retry (EMFILE, ENFILE,
- * ENOBUFS...): the listener stays readable, so without a pause this would
- * spin at full CPU and log a line per attempt. */
+/* accept() failed for a reason libevent does not retry: pause (counted). */
 static void
 tcp_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct tcp_listener *t = arg;
-	struct dns_server *s = t->srv;
 	int e = errno;
-	uint64_t now = time_mono_ms();
-	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
 
-	s->stats.accept_errors++;
-	s->accept_unlogged++;
-	if (s->accept_log_ms == 0 || now - s->accept_log_ms >= ACCEPT_LOG_MS) {
-		log_warn("accept: %s (%llu times since the last such line); pausing TCP "
-			 "accepts %d ms at a time", strerror(e),
-		    (unsigned long long)s->accept_unlogged, ACCEPT_PAUSE_MS);
-		s->accept_log_ms = now ? now : 1;
-		s->accept_unlogged = 0;
-	}
-	evconnlistener_disable(lev);
-	evtimer_add(t->resume, &pause);
+	t->srv->stats.accept_errors++;
+	connlimit_accept_pause(lev, t->resume, &t->srv->accept_log, e, LOG_MODULE, "TCP");
 }
 
 /* A TCP listener (DoT with tls) on addr, pushed on the server's list.
@@ -1173,9 +1147,9 @@ tcp_listener_new(struct dns_server *s, const struct sockaddr *addr, socklen_t le
 	}
 	t->srv = s;
 	t->tls = tls;
-	t->resume = evtimer_new(s->base, tcp_resume_cb, t);
 	t->lev = evconnlistener_new(s->base, tcp_accept_cb, t,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, tfd);
+	t->resume = evtimer_new(s->base, connlimit_resume_cb, t->lev);
 	if (!t->lev || !t->resume) {
 		if (t->resume)
 			event_free(t->resume);

@@ -43,13 +43,9 @@ struct http_listener {
 	struct evconnlistener *lev;
 	struct event *resume;      /* accepting again after an accept() error */
 	struct tls_server *tls;
-	uint64_t log_ms;           /* when an accept error was last logged */
-	uint64_t unlogged;         /* accept errors since then */
+	struct connlimit_accept_log accept_log;
 	struct http_listener *next;
 };
-
-#define ACCEPT_PAUSE_MS 100    /* after accept() fails (EMFILE...) */
-#define ACCEPT_LOG_MS 10000    /* at most one accept error line per 10 s */
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static enum connlimit_idle conn_idle(struct connlimit_link *l);
@@ -646,36 +642,14 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	http_server_adopt(l->srv, fd, sa, (socklen_t)salen, l->tls);
 }
 
-static void
-resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_listener *l = arg;
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(l->lev);
-}
-
-/* accept() failed for a reason libevent does not retry (EMFILE, ENFILE,
- * ENOBUFS...): the listener stays readable, so without a pause this would
- * spin at full CPU and log a line per attempt (as the DNS listeners). */
+/* accept() failed for a reason libevent does not retry: pause (as the DNS
+ * listeners). */
 static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct http_listener *l = arg;
-	int e = errno;
-	uint64_t now = time_mono_ms();
-	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
 
-	l->unlogged++;
-	if (l->log_ms == 0 || now - l->log_ms >= ACCEPT_LOG_MS) {
-		log_warn("accept: %s (%llu times since the last such line); pausing HTTP "
-			 "accepts %d ms at a time", strerror(e), (unsigned long long)l->unlogged,
-		    ACCEPT_PAUSE_MS);
-		l->log_ms = now ? now : 1;
-		l->unlogged = 0;
-	}
-	evconnlistener_disable(lev);
-	evtimer_add(l->resume, &pause);
+	connlimit_accept_pause(lev, l->resume, &l->accept_log, errno, LOG_MODULE, "HTTP");
 }
 
 int
@@ -699,9 +673,9 @@ http_server_listen(struct http_server *s, const struct sockaddr *addr, socklen_t
 	}
 	l->srv = s;
 	l->tls = tls;
-	l->resume = evtimer_new(s->base, resume_cb, l);
 	l->lev = evconnlistener_new(s->base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
 	    -1, fd);
+	l->resume = evtimer_new(s->base, connlimit_resume_cb, l->lev);
 	if (!l->lev || !l->resume) {
 		if (l->resume)
 			event_free(l->resume);

@@ -15,6 +15,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <ldns/ldns.h>
 
@@ -684,4 +686,34 @@ pkarr_answer(const struct pkarr_packet *pkt, const ldns_rdf *qname,
 	}
 	return pkarr_answer_view(&v, qname, qtype, p, answer, authority,
 				 additional, target);
+}
+
+size_t
+pkarr_rr_addrs(const ldns_rr_list *list, uint16_t port, struct sockaddr_storage *addrs,
+    size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list) && n < max; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(list, i);
+		ldns_rdf *a = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
+		struct sockaddr_storage *ss = &addrs[n];
+		memset(ss, 0, sizeof(*ss));
+		if (!a)
+			continue;
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(port);
+			memcpy(&sin->sin_addr, ldns_rdf_data(a), 4);
+			n++;
+		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(port);
+			memcpy(&sin6->sin6_addr, ldns_rdf_data(a), 16);
+			n++;
+		}
+	}
+	return n;
 }

@@ -27,7 +27,9 @@
 #ifndef PKDNS_PKARR_ANSWER_H
 #define PKDNS_PKARR_ANSWER_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <ldns/ldns.h>
 
@@ -189,6 +191,19 @@ pkarr_answer(const struct pkarr_packet *pkt, const ldns_rdf *qname,
  */
 int pkarr_packet_min_ttl(const struct pkarr_packet *pkt,
 			 const struct pkarr_answer_params *p, uint32_t *ttl);
+
+/**
+ * The A and AAAA records of a list as socket addresses with a port, in
+ * list order; other types, and A/AAAA records whose data is not 4/16
+ * bytes, are skipped. Used for bootstrap names and name servers alike.
+ * @param list the records (may be NULL: none)
+ * @param port the port to put in each address (host order)
+ * @param addrs receives the addresses (zeroed first)
+ * @param max room in addrs
+ * @return how many were written, at most max
+ */
+size_t pkarr_rr_addrs(const ldns_rr_list *list, uint16_t port,
+		      struct sockaddr_storage *addrs, size_t max);
 
 /**
  * Make the dname "<z32 key>." for a public key.

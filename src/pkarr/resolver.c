@@ -52,8 +52,6 @@
  * step, a step every VERIFY_STEP_US */
 #define VERIFY_BATCH 200
 #define VERIFY_STEP_US 10000
-/* the longest a negative entry for a key with no packet is kept */
-#define NEG_TTL_MAX 300
 /* largest routing-table file read back: both families' tables full */
 #define NODES_BUF (128 * 1024)
 /* rate-limit slots: clients tracked at once */
@@ -601,8 +599,8 @@ putter_done(void *arg, const struct dht_lookup_stats *st)
 		log_debug("republished to %u nodes (%u errors)", st->stored, st->put_errors);
 }
 
-static void
-item_of(struct dht_item *item, const struct pkarr_packet *pkt)
+void
+pkarr_dht_item(struct dht_item *item, const struct pkarr_packet *pkt)
 {
 	memset(item, 0, sizeof(*item));
 	item->is_mutable = true;
@@ -631,7 +629,7 @@ dht_put_packet(struct pkarr_resolver *r, const struct pkarr_packet *pkt,
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return PKARR_RESOLVER_FAIL;
-	item_of(&item, pkt);
+	pkarr_dht_item(&item, pkt);
 	u->r = r;
 	u->fn = fn;
 	u->ctx = ctx;
@@ -846,33 +844,11 @@ answer_addrs(const uint8_t *msg, size_t len, uint16_t port, struct sockaddr_stor
     size_t max)
 {
 	ldns_pkt *pkt = NULL;
-	ldns_rr_list *list;
-	size_t n = 0;
+	size_t n;
 
 	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
 		return -1;
-	list = ldns_pkt_answer(pkt);
-	for (size_t i = 0; list && i < ldns_rr_list_rr_count(list) && n < max; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(list, i);
-		ldns_rdf *a = ldns_rr_rd_count(rr) ? ldns_rr_rdf(rr, 0) : NULL;
-		struct sockaddr_storage *ss = &addrs[n];
-		memset(ss, 0, sizeof(*ss));
-		if (!a)
-			continue;
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(port);
-			memcpy(&sin->sin_addr, ldns_rdf_data(a), 4);
-			n++;
-		} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(port);
-			memcpy(&sin6->sin6_addr, ldns_rdf_data(a), 16);
-			n++;
-		}
-	}
+	n = pkarr_rr_addrs(ldns_pkt_answer(pkt), port, addrs, max);
 	ldns_pkt_free(pkt);
 	return (int)n;
 }
@@ -1199,6 +1175,14 @@ on_reopen(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life ----------------------------------------------------------------- */
 
+uint32_t
+pkarr_neg_ttl(uint32_t min_ttl)
+{
+	if (min_ttl < 1)
+		return 1;
+	return min_ttl < PKARR_NEG_TTL_MAX ? min_ttl : PKARR_NEG_TTL_MAX;
+}
+
 /* The live settings: the TTL clamp, the negative TTL, the republish keys.
  * (The rate limit is set by the caller: it may not exist yet.) */
 static void
@@ -1206,10 +1190,7 @@ live_from_config(struct pkarr_resolver *r, const struct pkarr_resolver_config *c
 {
 	r->params.min_ttl = c->min_ttl;
 	r->params.max_ttl = c->max_ttl;
-	/* at least 1 s: a negative entry of 0 s is gone before it is read */
-	r->neg_ttl = c->min_ttl < NEG_TTL_MAX ? c->min_ttl : NEG_TTL_MAX;
-	if (r->neg_ttl < 1)
-		r->neg_ttl = 1;
+	r->neg_ttl = pkarr_neg_ttl(c->min_ttl);
 	r->n_republish = 0;
 	for (size_t i = 0; i < c->n_republish && r->n_republish < MAX_REPUBLISH_KEYS; i++) {
 		const char *s = c->republish[i];

@@ -41,6 +41,7 @@ struct sockaddr_storage;
 struct pkarr_cache;
 struct dht;
 struct dht_node;
+struct dht_item;
 struct pkarr_resolver;
 struct pkarr_get;
 
@@ -150,6 +151,30 @@ void pkarr_resolver_free(struct pkarr_resolver *r);
 /** Apply the live settings of cfg (see struct pkarr_resolver_config);
  *  the others are ignored. */
 void pkarr_resolver_reconfigure(struct pkarr_resolver *r, const struct pkarr_resolver_config *cfg);
+
+/** The longest "this key has no packet" is kept, in seconds. */
+#define PKARR_NEG_TTL_MAX 300
+
+/**
+ * How long "this key has no packet" lasts: the resolver's negative cache
+ * entry, and the TTL (and SOA minimum) of the negative answer the daemon
+ * gives for it, so that downstream resolvers forget it no later than we
+ * do (RFC 2308 section 5). At least 1 s: an entry of 0 s is gone before
+ * it is read.
+ * @param min_ttl the configured min-ttl
+ * @return min_ttl within [1, PKARR_NEG_TTL_MAX]
+ */
+uint32_t pkarr_neg_ttl(uint32_t min_ttl);
+
+/**
+ * A packet as the BEP 44 mutable item it is put on the DHT as: key,
+ * signature, seq = timestamp in microseconds, v = the DNS message, no
+ * salt (pkarr design/base.md). The reverse is
+ * pkarr_packet_from_verified_bep44().
+ * @param item filled (zeroed first)
+ * @param pkt a signed packet
+ */
+void pkarr_dht_item(struct dht_item *item, const struct pkarr_packet *pkt);
 
 /** Retry opening the cache_dir file when the cache runs memory only. */
 void pkarr_resolver_reopen_cache(struct pkarr_resolver *r);

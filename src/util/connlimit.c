@@ -8,8 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/listener.h>
+
 #include "util/connlimit.h"
+#include "util/log.h"
 #include "util/netaddr.h"
+#include "util/time.h"
 
 void
 connlimit_init(struct connlimit *t, enum connlimit_idle (*idle)(struct connlimit_link *),
@@ -152,4 +157,32 @@ connlimit_listen_socket(const struct sockaddr *addr, socklen_t len)
 		return -1;
 	}
 	return fd;
+}
+
+void
+connlimit_accept_pause(struct evconnlistener *lev, struct event *resume,
+    struct connlimit_accept_log *lg, int err, const char *module, const char *proto)
+{
+	uint64_t now = time_mono_ms();
+	struct timeval pause = { 0, CONNLIMIT_ACCEPT_PAUSE_MS * 1000 };
+
+	lg->unlogged++;
+	if (lg->last_ms == 0 || now - lg->last_ms >= CONNLIMIT_ACCEPT_LOG_MS) {
+		log_msg(LOG_LVL_WARN, module,
+		    "accept: %s (%llu times since the last such line); pausing %s accepts %d ms "
+		    "at a time", strerror(err), (unsigned long long)lg->unlogged, proto,
+		    CONNLIMIT_ACCEPT_PAUSE_MS);
+		lg->last_ms = now ? now : 1;
+		lg->unlogged = 0;
+	}
+	evconnlistener_disable(lev);
+	evtimer_add(resume, &pause);
+}
+
+void
+connlimit_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
 }

@@ -20,7 +20,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
+
+#include <event2/util.h>
+
+struct event;
+struct evconnlistener;
 
 /** The connection that embeds link l as member m. */
 #define CONNLIMIT_OWNER(l, type, m) ((type *)(void *)((char *)(l) - offsetof(type, m)))
@@ -102,5 +108,41 @@ void connlimit_touch(struct connlimit *t, struct connlimit_link *l);
  * @return the descriptor, or -1 with errno set
  */
 int connlimit_listen_socket(const struct sockaddr *addr, socklen_t len);
+
+/* The pause of a listener whose accept() fails (EMFILE...), the same for
+ * the DNS server's TCP/DoT listeners and the HTTP server's. */
+
+/** How long a listener stops accepting after accept() failed (EMFILE...). */
+#define CONNLIMIT_ACCEPT_PAUSE_MS 100
+/** At most one accept error line per this long. */
+#define CONNLIMIT_ACCEPT_LOG_MS 10000
+
+/** What the accept error lines of a listener (or of a server) keep. */
+struct connlimit_accept_log {
+	uint64_t last_ms;  /**< when a line was last written; 0: never */
+	uint64_t unlogged; /**< errors since */
+};
+
+/**
+ * accept() on lev failed for a reason libevent does not retry (EMFILE,
+ * ENFILE, ENOBUFS...): the listener stays readable, so without a pause
+ * the loop would spin at full CPU and log a line per attempt. Stop lev
+ * accepting for CONNLIMIT_ACCEPT_PAUSE_MS and log a warning at most once
+ * per CONNLIMIT_ACCEPT_LOG_MS, with the count of errors since the last.
+ * @param lev the listener (its error callback calls this)
+ * @param resume a timer made with connlimit_resume_cb and lev as argument
+ * @param lg the log state, the listener's or one shared by a server's
+ * @param err the errno of the failed accept()
+ * @param module the log line's module ("dns", "http")
+ * @param proto what is paused, for the line ("TCP", "HTTP")
+ */
+void connlimit_accept_pause(struct evconnlistener *lev, struct event *resume,
+    struct connlimit_accept_log *lg, int err, const char *module, const char *proto);
+
+/**
+ * The callback of the timer for connlimit_accept_pause(): accept again.
+ * @param arg the struct evconnlistener
+ */
+void connlimit_resume_cb(evutil_socket_t fd, short what, void *arg);
 
 #endif

@@ -17,7 +17,7 @@
 #             dnsprobe.py; now gives the time for ttl_aged; elapsed_q
 #             DIG-ARGS... is q timed (ms in $MS).
 #   waits:    wait_log PATTERN [SECONDS] [FILE] (a line in the daemon's
-#             log, or FILE)
+#             log, or FILE); wait_ready LOG PID WHAT (a helper's "ready")
 #   DNSSEC:   sign_e2e_zone (e2e.example signed, two RRSIGs spoiled, DS
 #             in $TMPD/ta.ds)
 #   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
@@ -169,6 +169,19 @@ _alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# wait_ready LOG PID WHAT: a helper process (a black hole, a fake DHT
+# node: PID) prints "ready" at the start of a line of LOG once it
+# listens. Waits at most 5 s; bails out naming WHAT, with the log's last
+# lines, when the helper exits first or does not say so in time.
+wait_ready() {
+	for _ in $(seq 1 50); do
+		grep -q '^ready' "$1" && return 0
+		_alive "$2" || break
+		sleep 0.1
+	done
+	bail_out "$3 did not start: $(tail -n 3 "$1")"
+}
+
 # Wait at most SECS for PID (a child of this shell) to exit; sets
 # EXIT_STATUS to its exit status or "timeout". Not in $(...): a subshell
 # cannot reap its parent's children.
@@ -255,6 +268,20 @@ have_ipv6() {
 }
 
 # --- nsd upstream -----------------------------------------------------------
+# nsd_conf_files DIR: the lines of an nsd.conf "server:" section that every
+# test nsd has: no user or chroot, its files in DIR, one process.
+nsd_conf_files() {
+	echo "  username: \"\""
+	echo "  chroot: \"\""
+	echo "  zonesdir: \"$1\""
+	echo "  database: \"\""
+	echo "  pidfile: \"$1/nsd.pid\""
+	echo "  xfrdfile: \"$1/xfrd.state\""
+	echo "  zonelistfile: \"$1/zone.list\""
+	echo "  xfrdir: \"$1\""
+	echo "  server-count: 1"
+}
+
 # nsd_start [ZONE-NAME=FILE ...]: serves e2e.example and other.example from
 # tests/e2e/data unless zone files are given; waits until it answers.
 nsd_start() {
@@ -270,15 +297,7 @@ nsd_start() {
 		echo "  ip-address: 127.0.0.1"
 		if have_ipv6; then echo "  ip-address: ::1"; else echo "  do-ip6: no"; fi
 		echo "  port: $NSD_PORT"
-		echo "  username: \"\""
-		echo "  chroot: \"\""
-		echo "  zonesdir: \"$d\""
-		echo "  database: \"\""
-		echo "  pidfile: \"$d/nsd.pid\""
-		echo "  xfrdfile: \"$d/xfrd.state\""
-		echo "  zonelistfile: \"$d/zone.list\""
-		echo "  xfrdir: \"$d\""
-		echo "  server-count: 1"
+		nsd_conf_files "$d"
 		echo "  verbosity: 1"
 		echo "  refuse-any: no"
 		echo "remote-control:"

@@ -13,6 +13,12 @@
 #   slow_node_start DELAY [ARGS]  a one-node DHT on $SLOW_PORT that answers
 #                              get with a value after DELAY seconds
 #   mixcase KEY                the key with every other letter upper case
+#   testnet_host_start         a second pkdns hosting a 20-node testnet on
+#                              $TESTNET_PORT (a DHT to join from outside);
+#   testnet_host_stop          stopped by this or the EXIT trap
+#   free53 [EXCEPT]            a spare loopback address with port 53 free
+#   deleg_nsd_conf DIR ADDR ZONE=FILE...  an nsd.conf for ADDR:53
+#   deleg_nsd_start DIR ADDR NAME  that nsd ($DNSD_PID), once NAME answers
 # Sourced after lib.sh (which has pick_testnet_port for $TESTNET_PORT).
 
 CLI=${PKDNS_CLI:-$top_builddir/src/pkdns-cli}
@@ -170,18 +176,12 @@ upcase() { printf '%s\n' "$1" | tr '[:lower:]' '[:upper:]'; }
 # port ($SLOW_PORT), its log in $TMPD/slow.log; killed by the EXIT trap.
 SLOW_PID=
 slow_node_start() {
-	local i
 	SLOW_PORT=$(pick_port)
 	[ -n "$SLOW_PORT" ] || bail_out "no free port for the slow DHT node"
 	"$PYTHON" "$E2E_DATA/pkarr_slow_node.py" --port "$SLOW_PORT" --delay "$1" \
 		--lifetime 90 "${@:2}" >"$TMPD/slow.log" 2>&1 &
 	SLOW_PID=$!
-	for i in $(seq 1 50); do
-		grep -q '^ready' "$TMPD/slow.log" && return 0
-		_alive "$SLOW_PID" || break
-		sleep 0.1
-	done
-	bail_out "the slow DHT node did not start: $(tail -n 3 "$TMPD/slow.log")"
+	wait_ready "$TMPD/slow.log" "$SLOW_PID" "the slow DHT node"
 }
 
 slow_node_stop() {
@@ -190,10 +190,80 @@ slow_node_stop() {
 	SLOW_PID=
 }
 
-# lib.sh's EXIT trap knows nothing of the slow node: chain our cleanup.
+# testnet_host_start: the DHT network of a test whose pkdns joins it from
+# outside: another pkdns hosting a 20-node testnet on $TESTNET_PORT, its
+# log in $TMPD/host.log, its PID in $HOST_PID.
+HOST_PID=
+testnet_host_start() {
+	"$PKDNS" -d -l 127.0.0.1:"$(pick_port)" --dht-mode client --dht-port 0 --dnssec no \
+		--testnet 20 --testnet-port "$TESTNET_PORT" >>"$TMPD/host.log" 2>&1 &
+	HOST_PID=$!
+	sleep 1
+	_alive "$HOST_PID" || bail_out "DHT host did not start: $(tail -n 3 "$TMPD/host.log")"
+}
+
+testnet_host_stop() {
+	[ -n "$HOST_PID" ] || return 0
+	kill -TERM "$HOST_PID" 2>/dev/null
+	wait_exit "$HOST_PID" 10 || _kill_bounded "$HOST_PID" 1
+	HOST_PID=
+}
+
+# --- a delegated name server on port 53 (glue carries no port: needs root) ---
+# free53 [EXCEPT]: prints a spare loopback address (127.0.x.y, not EXCEPT)
+# whose port 53 is free for UDP and TCP.
+free53() {
+	local a i
+	for i in $(seq 1 40); do
+		a=127.0.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
+		[ "$a" = "${1:-}" ] && continue
+		if "$PYTHON" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$a',53)); t=socket.socket(); t.bind(('$a',53))" 2>/dev/null; then
+			echo "$a"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# deleg_nsd_conf DIR ADDR ZONE=FILE...: DIR/nsd.conf for an nsd on ADDR:53
+# serving each ZONE from FILE (a name in DIR).
+deleg_nsd_conf() {
+	local d=$1 a=$2 z
+	shift 2
+	{
+		echo "server:"
+		echo "  ip-address: $a@53"
+		echo "  do-ip6: no"
+		nsd_conf_files "$d"
+		echo "remote-control:"
+		echo "  control-enable: no"
+		for z in "$@"; do
+			echo "zone:"
+			echo "  name: ${z%%=*}"
+			echo "  zonefile: ${z#*=}"
+		done
+	} >"$d/nsd.conf"
+}
+
+# deleg_nsd_start DIR ADDR NAME: nsd with DIR/nsd.conf (log DIR/nsd.log),
+# its PID in $DNSD_PID (the caller's EXIT trap stops it); waits up to 5 s
+# until NAME has an answer from ADDR:53.
+deleg_nsd_start() {
+	"$NSD" -d -c "$1/nsd.conf" >>"$1/nsd.log" 2>&1 &
+	DNSD_PID=$!
+	for _ in $(seq 1 50); do
+		timeout -k 1 5 dig @"$2" +time=1 +tries=1 +norec "$3" A 2>/dev/null |
+			grep -q 'status: NOERROR' && break
+		sleep 0.1
+	done
+}
+
+# lib.sh's EXIT trap knows nothing of the slow node and the testnet host:
+# chain our cleanup.
 _pkarr_cleanup() {
 	local rc=$?
 	slow_node_stop
+	testnet_host_stop
 	(exit $rc)
 	_cleanup
 }

@@ -13,7 +13,7 @@
 . "$E2E_DIR/pkarr_lib.sh"
 require_pkarr
 
-HOST_PID= HOLD_PID=
+HOLD_PID=
 # The testnet's 20 ports are picked at the start and named in pkdns's
 # bootstrap, but the network comes up seconds later: until then a holder
 # keeps them bound, or a test running beside this one may take one.
@@ -39,24 +39,13 @@ release_ports() {
 	wait "$HOLD_PID" 2>/dev/null
 	HOLD_PID=
 }
-host_start() { # the DHT network: a pkdns hosting a testnet on $TESTNET_PORT
+host_start() { # the DHT network, on the ports held until now
 	release_ports
-	"$PKDNS" -d -l 127.0.0.1:"$(pick_port)" --dht-mode client --dht-port 0 --dnssec no \
-		--testnet 20 --testnet-port "$TESTNET_PORT" >>"$TMPD/host.log" 2>&1 &
-	HOST_PID=$!
-	sleep 1
-	_alive "$HOST_PID" || bail_out "DHT host did not start: $(tail -n 3 "$TMPD/host.log")"
-}
-host_stop() {
-	[ -n "$HOST_PID" ] || return 0
-	kill -TERM "$HOST_PID" 2>/dev/null
-	wait_exit "$HOST_PID" 10 || _kill_bounded "$HOST_PID" 1
-	HOST_PID=
+	testnet_host_start
 }
 _boot_cleanup() {
 	local rc=$?
 	release_ports
-	host_stop
 	(exit $rc)
 	_pkarr_cleanup
 }
@@ -125,5 +114,5 @@ is "$(grep -c 'DHT up: [0-9]* nodes' "$PKDNS_LOG")" 1 "'DHT up: N nodes' logged 
 is "$(grep -c 'cannot resolve it' "$PKDNS_LOG")" 1 "the failed name logged once, not once per retry"
 
 pkdns_stop
-host_stop
+testnet_host_stop
 done_testing

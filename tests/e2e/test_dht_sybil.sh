@@ -24,12 +24,7 @@ sybil_start() { # DELAY [ARGS]
 	"$PYTHON" "$E2E_DATA/dht_sybil_node.py" --port "$SYBIL_PORT" --delay "$delay" \
 		--lifetime 120 "$@" >"$TMPD/sybil.log" 2>&1 &
 	SYBIL_PID=$!
-	for i in $(seq 1 50); do
-		grep -q '^ready' "$TMPD/sybil.log" && return 0
-		_alive "$SYBIL_PID" || break
-		sleep 0.1
-	done
-	bail_out "the Sybil node did not start: $(tail -n 3 "$TMPD/sybil.log")"
+	wait_ready "$TMPD/sybil.log" "$SYBIL_PID" "the Sybil node"
 }
 sybil_stop() {
 	[ -n "$SYBIL_PID" ] || return 0

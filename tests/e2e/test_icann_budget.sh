@@ -24,8 +24,7 @@ trap _bh_cleanup EXIT
 BH_PORT=$(pick_port)
 "$PYTHON" "$E2E_DIR/blackhole.py" serve --port "$BH_PORT" --lifetime 180 >"$TMPD/bh.log" 2>&1 &
 BH_PID=$!
-for i in $(seq 1 50); do grep -q '^ready' "$TMPD/bh.log" && break; sleep 0.1; done
-grep -q '^ready' "$TMPD/bh.log" || bail_out "black hole did not start"
+wait_ready "$TMPD/bh.log" "$BH_PID" "black hole"
 
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$PKDNS_PID/status"; }
 bulk() { # COUNT FMT CLIENTS [FIRST-ADDRESS]

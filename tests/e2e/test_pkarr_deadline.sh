@@ -28,27 +28,13 @@ _dl_cleanup() {
 }
 trap _dl_cleanup EXIT
 
-# spare loopback addresses with port 53 free
-free53() {
-	local a i
-	for i in $(seq 1 40); do
-		a=127.0.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
-		[ "$a" = "${1:-}" ] && continue
-		if "$PYTHON" -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$a',53)); t=socket.socket(); t.bind(('$a',53))" 2>/dev/null; then
-			echo "$a"
-			return 0
-		fi
-	done
-	return 1
-}
 BHADDR=$(free53) || bail_out "no loopback address with port 53 free"
 NSADDR=$(free53 "$BHADDR") || bail_out "no second loopback address with port 53 free"
 
 blackhole() { # ADDR PORT LOG
 	"$PYTHON" "$E2E_DIR/blackhole.py" serve --addr "$1" --port "$2" --lifetime 150 >"$3" 2>&1 &
 	BHSTART=$!
-	for i in $(seq 1 50); do grep -q '^ready' "$3" && return 0; sleep 0.1; done
-	bail_out "black hole on $1:$2 did not start"
+	wait_ready "$3" "$BHSTART" "black hole on $1:$2"
 }
 BH_PORT=$(pick_port)
 blackhole 127.0.0.1 "$BH_PORT" "$TMPD/bh.log"
@@ -83,41 +69,8 @@ ok3.$K. IN SOA ns.ok.$K. host.ok.$K. 1 3600 600 86400 60
 ok3.$K. IN NS ns.ok.$K.
 w3.ok3.$K. IN A 198.51.100.74
 Z
-cat >"$DNSD/nsd.conf" <<C
-server:
-  ip-address: $NSADDR@53
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$DNSD"
-  database: ""
-  pidfile: "$DNSD/nsd.pid"
-  xfrdfile: "$DNSD/xfrd.state"
-  zonelistfile: "$DNSD/zone.list"
-  xfrdir: "$DNSD"
-  server-count: 1
-remote-control:
-  control-enable: no
-zone:
-  name: ok.$K
-  zonefile: ok.zone
-zone:
-  name: ok2.$K
-  zonefile: ok2.zone
-zone:
-  name: ok3.$K
-  zonefile: ok3.zone
-C
-start_nsd() {
-	"$NSD" -d -c "$DNSD/nsd.conf" >>"$DNSD/nsd.log" 2>&1 &
-	DNSD_PID=$!
-	for i in $(seq 1 50); do
-		timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.ok.$K" A 2>/dev/null |
-			grep -q 'status: NOERROR' && break
-		sleep 0.1
-	done
-}
-start_nsd
+deleg_nsd_conf "$DNSD" "$NSADDR" "ok.$K=ok.zone" "ok2.$K=ok2.zone" "ok3.$K=ok3.zone"
+deleg_nsd_start "$DNSD" "$NSADDR" "www.ok.$K"
 
 # the ICANN upstream is the black hole on 127.0.0.1
 NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
@@ -190,7 +143,7 @@ FOUT=$(timeout -k 1 30 "$PYTHON" "$E2E_DIR/blackhole.py" bulk --port "$PKDNS_POR
 diag "$FOUT"
 like "$FOUT" "replies=300 " "300 names under a hanging delegation: each answered"
 _kill_bounded "$DNSD_PID" 3
-start_nsd
+deleg_nsd_start "$DNSD" "$NSADDR" "www.ok.$K"
 elapsed_q "w3.ok3.$K" A
 diag "w3.ok3: $(status) in $MS ms"
 is "$(status) $(rdata A)" "NOERROR 198.51.100.74" \

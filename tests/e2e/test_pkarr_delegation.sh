@@ -36,15 +36,7 @@ K4=$(new_key d4)
 [ ${#K3} -eq 52 ] && [ ${#K4} -eq 52 ] || bail_out "no third or fourth key"
 
 # a spare loopback address with port 53 free
-NSADDR=
-for i in $(seq 1 20); do
-	a=127.0.$((RANDOM % 200 + 20)).$((RANDOM % 200 + 20))
-	if "$PYTHON" -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('$a',53))" 2>/dev/null; then
-		NSADDR=$a
-		break
-	fi
-done
-[ -n "$NSADDR" ] || bail_out "no loopback address with port 53 free"
+NSADDR=$(free53) || bail_out "no loopback address with port 53 free"
 
 cat >"$DNSD/sub.zone" <<Z
 \$TTL 300
@@ -67,38 +59,8 @@ $K3. IN NS ns.$K4.
 www.$K3. IN A 198.51.100.9
 mail.$K3. IN A 198.51.100.10
 Z
-cat >"$DNSD/nsd.conf" <<C
-server:
-  ip-address: $NSADDR@53
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$DNSD"
-  database: ""
-  pidfile: "$DNSD/nsd.pid"
-  xfrdfile: "$DNSD/xfrd.state"
-  zonelistfile: "$DNSD/zone.list"
-  xfrdir: "$DNSD"
-  server-count: 1
-remote-control:
-  control-enable: no
-zone:
-  name: sub.$K
-  zonefile: sub.zone
-zone:
-  name: $K2
-  zonefile: k2.zone
-zone:
-  name: $K3
-  zonefile: k3.zone
-C
-"$NSD" -d -c "$DNSD/nsd.conf" >"$DNSD/nsd.log" 2>&1 &
-DNSD_PID=$!
-for i in $(seq 1 50); do
-	timeout -k 1 5 dig @"$NSADDR" +time=1 +tries=1 +norec "www.sub.$K" A 2>/dev/null |
-		grep -q 'status: NOERROR' && break
-	sleep 0.1
-done
+deleg_nsd_conf "$DNSD" "$NSADDR" "sub.$K=sub.zone" "$K2=k2.zone" "$K3=k3.zone"
+deleg_nsd_start "$DNSD" "$NSADDR" "www.sub.$K"
 
 # the ICANN upstream's zone, plus the name server's address
 { cat "$E2E_DATA/e2e.example.zone"; echo "ns.deleg IN A $NSADDR"; } >"$TMPD/e2e.example.zone"

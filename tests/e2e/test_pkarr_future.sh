@@ -33,11 +33,7 @@ HONEST=$(pick_port)
 "$PYTHON" "$E2E_DATA/pkarr_slow_node.py" --port "$HONEST" --delay 0.7 --lifetime 90 \
 	>"$TMPD/honest.log" 2>&1 &
 HONEST_PID=$!
-for i in $(seq 1 50); do
-	grep -q '^ready' "$TMPD/honest.log" && break
-	sleep 0.1
-done
-grep -q '^ready' "$TMPD/honest.log" || bail_out "the honest node did not start"
+wait_ready "$TMPD/honest.log" "$HONEST_PID" "the honest node"
 
 K=$(new_key f)
 [ ${#K} -eq 52 ] || bail_out "no key"

@@ -12,32 +12,10 @@
 . "$E2E_DIR/pkarr_lib.sh"
 require_pkarr
 
-HOST_PID=
-host_start() { # the DHT network: a pkdns hosting a testnet on $TESTNET_PORT
-	"$PKDNS" -d -l 127.0.0.1:"$(pick_port)" --dht-mode client --dht-port 0 --dnssec no \
-		--testnet 20 --testnet-port "$TESTNET_PORT" >>"$TMPD/host.log" 2>&1 &
-	HOST_PID=$!
-	sleep 1
-	_alive "$HOST_PID" || bail_out "DHT host did not start: $(tail -n 3 "$TMPD/host.log")"
-}
-host_stop() {
-	[ -n "$HOST_PID" ] || return 0
-	kill -TERM "$HOST_PID" 2>/dev/null
-	wait_exit "$HOST_PID" 10 || _kill_bounded "$HOST_PID" 1
-	HOST_PID=
-}
-_republish_cleanup() {
-	local rc=$?
-	host_stop
-	(exit $rc)
-	_pkarr_cleanup
-}
-trap _republish_cleanup EXIT
-
 nsd_start
 TESTNET_PORT=$(pick_testnet_port)
 [ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports"
-host_start
+testnet_host_start
 
 KA=$(new_key asked)
 KC=$(new_key configured)
@@ -66,8 +44,8 @@ like "$(cat "$PKDNS_LOG")" 'republishing 2 packets' "a round republishes the ask
 like "$(cat "$PKDNS_LOG")" 'republished to [1-9][0-9]* nodes' "the puts are acknowledged by DHT nodes"
 
 # replace the network by an empty one on the same ports
-host_stop
-host_start
+testnet_host_stop
+testnet_host_start
 out=$("$CLI" $CLI_NET --timeout 5 resolve "$KA" 2>&1)
 rc=$?
 for i in $(seq 1 30); do
@@ -85,5 +63,5 @@ out=$("$CLI" $CLI_NET --timeout 5 resolve "$KN" 2>&1)
 is "$?" 1 "a key nobody asked for or configured is not republished"
 
 pkdns_stop
-host_stop
+testnet_host_stop
 done_testing

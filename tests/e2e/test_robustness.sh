@@ -95,12 +95,19 @@ wait $hog
 # The running daemon's soft RLIMIT_NOFILE is lowered to a few above what it
 # has open; 60 TCP clients then exhaust it. Before the fix accept() failed
 # with EMFILE on every turn of the loop: 100 % CPU and a log line each time.
-pkdns_stop
-pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-idle-timeout 30
-q www.e2e.example A # cached: the answers below need no upstream socket
-nfd=$(find /proc/"$PKDNS_PID"/fd -mindepth 1 -maxdepth 1 | wc -l)
-if prlimit --pid "$PKDNS_PID" --nofile=$((nfd + 8)): 2>/dev/null; then
-	"$PYTHON" - "$PKDNS_PORT" "$TMPD/fdhog.ready" <<'EOF' &
+# fd_limit_check WHAT PORT RECOVERS: the listener on PORT at the limit (WHAT
+# prefixes the test names: "" for DNS over TCP, "HTTP " for HTTP); RECOVERS,
+# a command, checks that it accepts again once the clients left.
+fd_limit_check() {
+	what=$1 port=$2 recovers=$3
+	q www.e2e.example A # cached: the answers below need no upstream socket
+	nfd=$(find /proc/"$PKDNS_PID"/fd -mindepth 1 -maxdepth 1 | wc -l)
+	if ! prlimit --pid "$PKDNS_PID" --nofile=$((nfd + 8)): 2>/dev/null; then
+		for t in cpu logged bounded udp recovers; do skip "${what}fd limit: $t" "prlimit cannot change the limit of a running process here"; done
+		return
+	fi
+	rm -f "$TMPD/fdhog.ready"
+	"$PYTHON" - "$port" "$TMPD/fdhog.ready" <<'EOF' &
 import socket, sys, time
 conns = []
 for i in range(60):
@@ -122,68 +129,39 @@ EOF
 	sleep 2
 	cpu1=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
 	ticks=$(getconf CLK_TCK)
-	diag "CPU over 2 s at the fd limit: $((cpu1 - cpu0)) ticks of $((2 * ticks))"
-	cmp_ok $((cpu1 - cpu0)) -lt $((ticks / 2)) "at the fd limit: under 25 % CPU over 2 s (no accept loop)"
+	diag "${what}CPU over 2 s at the fd limit: $((cpu1 - cpu0)) ticks of $((2 * ticks))"
+	cmp_ok $((cpu1 - cpu0)) -lt $((ticks / 2)) "${what}at the fd limit: under 25 % CPU over 2 s (no accept loop)"
 	n=$(grep -c 'accept:' "$PKDNS_LOG")
-	diag "accept error lines: $n; $(grep 'accept:' "$PKDNS_LOG" | head -n 1)"
+	diag "${what}accept error lines: $n; $(grep 'accept:' "$PKDNS_LOG" | head -n 1)"
 	cmp_ok "$n" -ge 1 "  ... the accept error is logged"
 	cmp_ok "$n" -le 2 "  ... at most one line per 10 s"
 	q www.e2e.example A
 	is "$(status)" NOERROR "  ... UDP still answers (from the cache)"
 	wait "$hog"
 	sleep 0.5
+	"$recovers"
+}
+
+tcp_recovers() {
 	q +tcp www.e2e.example A
 	is "$(status)" NOERROR "  ... once the clients left, TCP accepts again"
-else
-	for t in cpu logged bounded udp recovers; do skip "fd limit: $t" "prlimit cannot change the limit of a running process here"; done
-fi
+}
+
+pkdns_stop
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --tcp-idle-timeout 30
+fd_limit_check "" "$PKDNS_PORT" tcp_recovers
 pkdns_stop
 
 # --- the same at the HTTP (DoH, relay API) listener ---
-hp=$(pick_port)
-pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --http-listen 127.0.0.1:"$hp"
-q www.e2e.example A
-nfd=$(find /proc/"$PKDNS_PID"/fd -mindepth 1 -maxdepth 1 | wc -l)
-if prlimit --pid "$PKDNS_PID" --nofile=$((nfd + 8)): 2>/dev/null; then
-	rm -f "$TMPD/fdhog.ready"
-	"$PYTHON" - "$hp" "$TMPD/fdhog.ready" <<'EOF' &
-import socket, sys, time
-conns = []
-for i in range(60):
-    s = socket.socket()
-    s.bind(("127.0.0.%d" % (10 + i % 20), 0))  # under the per-client cap
-    s.settimeout(1)
-    try:
-        s.connect(("127.0.0.1", int(sys.argv[1])))
-        conns.append(s)
-    except OSError:
-        s.close()
-open(sys.argv[2], "w").close()
-time.sleep(4)
-EOF
-	hog=$!
-	for _ in $(seq 1 50); do [ -e "$TMPD/fdhog.ready" ] && break; sleep 0.1; done
-	sleep 0.5
-	cpu0=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
-	sleep 2
-	cpu1=$(awk '{print $14 + $15}' /proc/"$PKDNS_PID"/stat)
-	ticks=$(getconf CLK_TCK)
-	diag "HTTP: CPU over 2 s at the fd limit: $((cpu1 - cpu0)) ticks of $((2 * ticks))"
-	cmp_ok $((cpu1 - cpu0)) -lt $((ticks / 2)) "HTTP at the fd limit: under 25 % CPU over 2 s (no accept loop)"
-	n=$(grep -c 'accept:' "$PKDNS_LOG")
-	diag "HTTP accept error lines: $n; $(grep 'accept:' "$PKDNS_LOG" | head -n 1)"
-	cmp_ok "$n" -ge 1 "  ... the accept error is logged"
-	cmp_ok "$n" -le 2 "  ... at most one line per 10 s"
-	q www.e2e.example A
-	is "$(status)" NOERROR "  ... UDP still answers (from the cache)"
-	wait "$hog"
-	sleep 0.5
+http_recovers() {
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 		"http://127.0.0.1:$hp/dns-query?dns=AAABAAABAAAAAAAAA3d3dwNlMmUHZXhhbXBsZQAAAQAB")
 	is "$code" 200 "  ... once the clients left, HTTP accepts again (DoH GET 200)"
-else
-	for t in cpu logged bounded udp recovers; do skip "HTTP fd limit: $t" "prlimit cannot change the limit of a running process here"; done
-fi
+}
+
+hp=$(pick_port)
+pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --http-listen 127.0.0.1:"$hp"
+fd_limit_check "HTTP " "$hp" http_recovers
 pkdns_stop
 
 # --- at start-up, tcp-max-connections must fit the descriptor limit ---

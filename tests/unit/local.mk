@@ -47,6 +47,8 @@ EXTRA_DIST += tests/fuzz/fuzz_dns_query.c
 
 # Helpers the unit tests (and the fuzz targets) share: hex, JSON lines.
 EXTRA_DIST += tests/unit/testutil.h
+# and the pkarr unit tests: signed packets from zone text.
+EXTRA_DIST += tests/unit/pkarr_testutil.h
 
 check_PROGRAMS += tests/unit/test_dns_ede tests/unit/test_querylog tests/unit/test_rebind
 tests_unit_test_dns_ede_SOURCES = tests/unit/test_dns_ede.c

@@ -4,8 +4,8 @@
  * connections (no sockets but the listening one): the activity order,
  * one client (IPv4, IPv6 /64, IPv4-mapped), the per-client and total
  * caps closing the least recently active idle connection, a partly
- * idle one only when no idle one is left, busy ones never, and the
- * listening socket.
+ * idle one only when no idle one is left, busy ones never, the
+ * listening socket, and the pause of a listener after an accept() error.
  */
 #include "config.h"
 
@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
 
 #include "tap.h"
 #include "util/connlimit.h"
@@ -90,6 +93,63 @@ order_is(const int *ids, int n)
 		if (!l || CONNLIMIT_OWNER(l, struct fake, link)->id != ids[i])
 			return 0;
 	return l == NULL;
+}
+
+static void
+count_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	int *accepted = arg;
+	(void)sa;
+	(void)salen;
+	close(fd);
+	(*accepted)++;
+	event_base_loopbreak(evconnlistener_get_base(lev));
+}
+
+/* connlimit_accept_pause(): the listener stops accepting until the
+ * timer made with connlimit_resume_cb fires; lines are rate-limited. */
+static void
+test_accept_pause(void)
+{
+	struct event_base *base = event_base_new();
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	struct connlimit_accept_log lg = { 0, 0 };
+	struct timeval bound = { 10, 0 };
+	struct evconnlistener *lev;
+	struct event *resume;
+	int fd, cfd, accepted = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = connlimit_listen_socket((struct sockaddr *)&sin, sizeof(sin));
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	lev = evconnlistener_new(base, count_accept, &accepted, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	resume = evtimer_new(base, connlimit_resume_cb, lev);
+	ok(base && fd >= 0 && lev && resume, "pause: a listener and its resume timer");
+	if (!base || fd < 0 || !lev || !resume)
+		return;
+
+	connlimit_accept_pause(lev, resume, &lg, EMFILE, "test", "TCP");
+	ok(lg.last_ms != 0 && lg.unlogged == 0, "pause: the first error is logged");
+	connlimit_accept_pause(lev, resume, &lg, EMFILE, "test", "TCP");
+	is_int(lg.unlogged, 1, "pause: a second one at once is counted, not logged");
+	ok(evtimer_pending(resume, NULL), "pause: the resume timer is armed");
+
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	ok(connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) == 0, "pause: a client connects");
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	is_int(accepted, 0, "pause: paused, its connection is not accepted");
+	event_base_loopexit(base, &bound);
+	event_base_dispatch(base);
+	is_int(accepted, 1, "pause: after the pause it is accepted");
+
+	close(cfd);
+	event_free(resume);
+	evconnlistener_free(lev);
+	event_base_free(base);
 }
 
 int
@@ -178,5 +238,6 @@ main(void)
 		ok(fd2 < 0 && e == EADDRINUSE, "a second one on its port fails with EADDRINUSE");
 		close(fd);
 	}
+	test_accept_pause();
 	return tap_done();
 }

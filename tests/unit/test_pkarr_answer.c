@@ -3,7 +3,8 @@
  * test_pkarr_answer.c -- every answering rule of pkarr_answer(): exact
  * matches, case, TTL clamps, NODATA/NXDOMAIN with SOA, empty
  * non-terminals, RFC 4592 wildcards, CNAME chains (inside, out, limits,
- * loops), ANY, delegations with glue, and the JS vectors' packets.
+ * loops), ANY, delegations with glue, and the JS vectors' packets; and
+ * pkarr_rr_addrs(), the A/AAAA records of a list as socket addresses.
  */
 #include "config.h"
 
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ldns/ldns.h>
 
@@ -18,6 +21,7 @@
 #include "pkarr/packet.h"
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
+#include "pkarr_testutil.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -44,36 +48,14 @@ res_free(struct res *r)
 static int
 make(struct pkarr_packet *pkt, const char *zone, uint64_t ts)
 {
-	uint8_t dns[PKARR_MAX_DNS];
-	size_t len = 0;
-	char err[200];
-	struct pkarr_packet tmp;
-
-	/* The key comes from the seed: sign once to learn it. */
-	if (pkarr_packet_sign(&tmp, SEED, 1, (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12) < 0)
-		return -1;
-	pkarr_z32_encode(tmp.pk, KEY);
-	if (pkarr_zone_to_dns(zone, tmp.pk, 300, dns, sizeof(dns), &len, err,
-			      sizeof(err)) < 0) {
-		printf("# zone: %s\n", err);
-		return -1;
-	}
-	return pkarr_packet_sign(pkt, SEED, ts, dns, len);
+	return tu_zone_packet(pkt, SEED, ts, zone, KEY);
 }
 
 /* rel "@" = the key; otherwise "<rel>.<key>."; rel ending in '.' = as is */
 static ldns_rdf *
 name(const char *rel)
 {
-	char buf[512];
-
-	if (strcmp(rel, "@") == 0)
-		snprintf(buf, sizeof(buf), "%s.", KEY);
-	else if (rel[strlen(rel) - 1] == '.')
-		snprintf(buf, sizeof(buf), "%s", rel);
-	else
-		snprintf(buf, sizeof(buf), "%s.%s.", rel, KEY);
-	return ldns_dname_new_frm_str(buf);
+	return tu_key_dname(KEY, rel);
 }
 
 static struct res
@@ -533,16 +515,14 @@ test_vectors(void)
 static void
 test_foreign_records(void)
 {
-	struct pkarr_packet pkt, tmp;
+	struct pkarr_packet pkt;
 	ldns_pkt *p = ldns_pkt_new();
 	ldns_rr *rr = NULL;
 	uint8_t *wire = NULL;
 	size_t wl = 0;
 	struct res r;
 
-	pkarr_packet_sign(&tmp, SEED, 1,
-			  (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12);
-	pkarr_z32_encode(tmp.pk, KEY);
+	tu_seed_key(SEED, KEY, NULL);
 	ldns_rr_new_frm_str(&rr, "victim.example. 300 IN A 6.6.6.6", 300, NULL,
 			    NULL);
 	ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
@@ -606,6 +586,55 @@ test_name_bytes(void)
 	res_free(&r);
 }
 
+static ldns_rr *
+rr_text(const char *text)
+{
+	ldns_rr *rr = NULL;
+
+	if (ldns_rr_new_frm_str(&rr, text, 300, NULL, NULL) != LDNS_STATUS_OK)
+		return NULL;
+	return rr;
+}
+
+static void
+test_rr_addrs(void)
+{
+	ldns_rr_list *list = ldns_rr_list_new();
+	struct sockaddr_storage addrs[3];
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&addrs[0];
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addrs[1];
+	struct in_addr a4;
+	struct in6_addr a6;
+	ldns_rr *bad;
+
+	ldns_rr_list_push_rr(list, rr_text("ns.example. A 127.0.0.2"));
+	ldns_rr_list_push_rr(list, rr_text("ns.example. TXT \"not an address\""));
+	ldns_rr_list_push_rr(list, rr_text("ns.example. AAAA ::1"));
+	/* an A record whose data is not 4 bytes is no address */
+	bad = rr_text("ns.example. A 127.0.0.3");
+	ldns_rdf_deep_free(ldns_rr_pop_rdf(bad));
+	ldns_rr_push_rdf(bad, ldns_rdf_new_frm_str(LDNS_RDF_TYPE_AAAA, "::2"));
+	ldns_rr_list_push_rr(list, bad);
+	ldns_rr_list_push_rr(list, rr_text("ns.example. A 127.0.0.4"));
+
+	memset(addrs, 0xff, sizeof(addrs));
+	is_int(pkarr_rr_addrs(list, 5353, addrs, 3), 3, "rr_addrs: A, AAAA, A; TXT and a bad A skipped");
+	inet_pton(AF_INET, "127.0.0.2", &a4);
+	ok(sin->sin_family == AF_INET && ntohs(sin->sin_port) == 5353 &&
+	       sin->sin_addr.s_addr == a4.s_addr, "rr_addrs: the A record, with the port");
+	inet_pton(AF_INET6, "::1", &a6);
+	ok(sin6->sin6_family == AF_INET6 && ntohs(sin6->sin6_port) == 5353 &&
+	       memcmp(&sin6->sin6_addr, &a6, 16) == 0 && sin6->sin6_flowinfo == 0 &&
+	       sin6->sin6_scope_id == 0, "rr_addrs: the AAAA record, the rest zeroed");
+	inet_pton(AF_INET, "127.0.0.4", &a4);
+	sin = (const struct sockaddr_in *)&addrs[2];
+	ok(sin->sin_family == AF_INET && sin->sin_addr.s_addr == a4.s_addr,
+	    "rr_addrs: the bad A record took no place");
+	is_int(pkarr_rr_addrs(list, 53, addrs, 1), 1, "rr_addrs: at most max");
+	is_int(pkarr_rr_addrs(NULL, 53, addrs, 3), 0, "rr_addrs: no list, no addresses");
+	ldns_rr_list_deep_free(list);
+}
+
 int
 main(void)
 {
@@ -616,5 +645,6 @@ main(void)
 	test_vectors();
 	test_foreign_records();
 	test_name_bytes();
+	test_rr_addrs();
 	return tap_done();
 }

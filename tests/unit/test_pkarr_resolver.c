@@ -12,7 +12,9 @@
  * - put then get: answered from the cache at once;
  * - reconfigure: a lower max_ttl shortens the freshness of packets
  *   stored from then on;
- * - no DHT and no relay: UNREACHABLE at once.
+ * - no DHT and no relay: UNREACHABLE at once;
+ * - pkarr_neg_ttl(), the negative TTL shared with the daemon's answers;
+ * - pkarr_dht_item(): a packet as its BEP 44 item, and back.
  * Every wait is bounded by an event_base_loopexit.
  */
 #include "config.h"
@@ -24,9 +26,11 @@
 
 #include <event2/event.h>
 
+#include "dht/dht.h"
 #include "pkarr/packet.h"
 #include "pkarr/resolver.h"
 #include "pkarr/zone.h"
+#include "pkarr_testutil.h"
 #include "tap.h"
 
 #define TESTNET_NODES 8
@@ -39,22 +43,16 @@ static struct event_base *base;
 static int
 make(struct pkarr_packet *pkt, uint8_t s, uint32_t ttl, const char *addr)
 {
-	uint8_t seed[32] = { 0 }, dns[PKARR_MAX_DNS];
-	char zone[128], err[128];
-	struct pkarr_packet tmp;
-	size_t len = 0;
+	uint8_t seed[32] = { 0 };
+	char zone[128];
 	struct timespec ts;
 
 	seed[0] = s;
 	seed[1] = 0xa5;
-	if (pkarr_packet_sign(&tmp, seed, 1, (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12) < 0)
-		return -1;
 	snprintf(zone, sizeof(zone), "@ %u A %s\n", ttl, addr);
-	if (pkarr_zone_to_dns(zone, tmp.pk, 300, dns, sizeof(dns), &len, err, sizeof(err)) < 0)
-		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return pkarr_packet_sign(pkt, seed, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u,
-	    dns, len);
+	return tu_zone_packet(pkt, seed,
+	    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u, zone, NULL);
 }
 
 static void
@@ -178,6 +176,33 @@ main(void)
 	uint16_t port = 0;
 	bool stale = true;
 	int in_progress, rc, done;
+
+	/* the negative TTL the resolver and the daemon's answers share */
+	is_int(pkarr_neg_ttl(0), 1, "negative TTL: min-ttl 0 gives 1 s");
+	is_int(pkarr_neg_ttl(60), 60, "negative TTL: min-ttl 60 gives 60 s");
+	is_int(pkarr_neg_ttl(86400), PKARR_NEG_TTL_MAX, "negative TTL: at most %d s",
+	    PKARR_NEG_TTL_MAX);
+
+	/* a packet as its DHT item, and back (as a DHT get hands it over) */
+	{
+		struct dht_item *it = malloc(sizeof(*it));
+		struct pkarr_packet back;
+
+		if (!it)
+			return 1;
+		ok(make(&pkt, 9, 300, "127.0.0.9") == 0, "item: packet signed");
+		memset(it, 0xa5, sizeof(*it));
+		pkarr_dht_item(it, &pkt);
+		ok(it->is_mutable && it->salt_len == 0 && it->seq == (int64_t)pkt.ts_us &&
+		       it->v_len == pkt.dns_len, "item: mutable, no salt, seq = timestamp");
+		ok(pkarr_packet_from_verified_bep44(&back, it->k, it->seq, it->v, it->v_len,
+		       it->sig) == 0 && memcmp(back.pk, pkt.pk, 32) == 0 &&
+		       memcmp(back.sig, pkt.sig, 64) == 0 && back.dns_len == pkt.dns_len &&
+		       memcmp(back.dns, pkt.dns, pkt.dns_len) == 0,
+		    "item: read back as the same packet");
+		ok(pkarr_packet_verify(&back) == 0, "item: its signature verifies");
+		free(it);
+	}
 
 	base = event_base_new();
 	if (!base)

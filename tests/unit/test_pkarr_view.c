@@ -20,6 +20,7 @@
 #include "pkarr/packet.h"
 #include "pkarr/zbase32.h"
 #include "pkarr/zone.h"
+#include "pkarr_testutil.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -40,36 +41,16 @@ static const char ZONE[] =
 static int
 make(struct pkarr_packet *pkt, unsigned seed_byte, const char *zone)
 {
-	uint8_t seed[32] = {0x42, 7}, dns[PKARR_MAX_DNS];
-	struct pkarr_packet tmp;
-	char err[200];
-	size_t len = 0;
+	uint8_t seed[32] = {0x42, 7};
 
 	seed[2] = (uint8_t)seed_byte;
-	if (pkarr_packet_sign(&tmp, seed, 1,
-			      (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0", 12) < 0)
-		return -1;
-	pkarr_z32_encode(tmp.pk, KEY);
-	if (pkarr_zone_to_dns(zone, tmp.pk, 300, dns, sizeof(dns), &len, err,
-			      sizeof(err)) < 0) {
-		printf("# zone: %s\n", err);
-		return -1;
-	}
-	return pkarr_packet_sign(pkt, seed, 1000000000, dns, len);
+	return tu_zone_packet(pkt, seed, 1000000000, zone, KEY);
 }
 
 static ldns_rdf *
 name(const char *rel)
 {
-	char buf[512];
-
-	if (strcmp(rel, "@") == 0)
-		snprintf(buf, sizeof(buf), "%s.", KEY);
-	else if (rel[strlen(rel) - 1] == '.')
-		snprintf(buf, sizeof(buf), "%s", rel);
-	else
-		snprintf(buf, sizeof(buf), "%s.%s.", rel, KEY);
-	return ldns_dname_new_frm_str(buf);
+	return tu_key_dname(KEY, rel);
 }
 
 /* The records of a list as text, one line each. */
@@ -154,13 +135,9 @@ test_index(void)
 		uint8_t dns[PKARR_MAX_DNS], seed[32] = {0x42, 7, 4};
 		size_t o = 0;
 		static const uint8_t a_rr[] = {0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 10, 0, 0, 1};
-		struct pkarr_packet tmp;
 
-		if (pkarr_packet_sign(&tmp, seed, 1,
-				      (const uint8_t *)"\0\0\x80\0\0\0\0\0\0\0\0\0",
-				      12) < 0)
+		if (tu_seed_key(seed, KEY, NULL) < 0)
 			return;
-		pkarr_z32_encode(tmp.pk, KEY);
 		memcpy(dns, "\0\0\x84\0\0\0\0\3\0\0\0\0", 12);
 		o = 12;
 		dns[o++] = PKARR_Z32_KEY_LEN;
