@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,16 +46,6 @@ on_begin_headers(nghttp2_session *ss, const nghttp2_frame *f, void *arg)
 	return 0;
 }
 
-static char *
-dup_n(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, p, n);
-		s[n] = 0;
-	}
-	return s;
-}
 
 static unsigned
 method_of(const uint8_t *v, size_t n)
@@ -74,10 +63,10 @@ method_of(const uint8_t *v, size_t n)
 #define NAME_IS(lit) (namelen == sizeof(lit) - 1 && memcmp(name, lit, namelen) == 0)
 
 static void
-keep_first(char **slot, const uint8_t *v, size_t n)
+keep_first(struct http_req_priv *rp, char **slot, const uint8_t *v, size_t n)
 {
 	if (!*slot)
-		*slot = dup_n(v, n);
+		*slot = http_req_str(rp, v, n);
 }
 
 static int
@@ -109,20 +98,20 @@ on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size
 			rp->early_status = 400;
 			return 0;
 		}
-		rp->path = dup_n(value, pl);
+		rp->path = http_req_str(rp, value, pl);
 		if (q)
-			rp->query = dup_n(q + 1, valuelen - pl - 1);
+			rp->query = http_req_str(rp, q + 1, valuelen - pl - 1);
 	} else if (NAME_IS("content-type")) {
-		keep_first(&rp->content_type, value, valuelen);
+		keep_first(rp, &rp->content_type, value, valuelen);
 	} else if (NAME_IS("accept")) {
-		keep_first(&rp->accept, value, valuelen);
+		keep_first(rp, &rp->accept, value, valuelen);
 	} else if (NAME_IS("origin")) {
-		keep_first(&rp->origin, value, valuelen);
+		keep_first(rp, &rp->origin, value, valuelen);
 	} else if (NAME_IS("if-modified-since")) {
-		keep_first(&rp->ims, value, valuelen);
+		keep_first(rp, &rp->ims, value, valuelen);
 	} else if (NAME_IS("x-forwarded-for")) {
-		free(rp->xff);
-		rp->xff = dup_n(value, valuelen);
+		http_req_str_free(rp, rp->xff);
+		rp->xff = http_req_str(rp, value, valuelen);
 	} else if (NAME_IS("content-length")) {
 		unsigned long long v = 0;
 		for (size_t i = 0; i < valuelen && v <= c->srv->cfg.max_body; i++)
@@ -311,38 +300,58 @@ read_body(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t len, uint32_t *f
 	return (ssize_t)len;
 }
 
+/* An unsigned number in decimal into out (at least 21 bytes). */
+static size_t
+fmt_uint(char *out, uint64_t v)
+{
+	char tmp[21];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return n;
+}
+
 void
 h2_reply(struct http_req_priv *rp)
 {
 	struct http_conn *c = rp->conn;
 	nghttp2_nv nv[4 + HTTP_MAX_RESP_HEADERS];
-	char status[8], clen[24], date[40];
-	char lname[HTTP_MAX_RESP_HEADERS][64];
 	size_t n = 0;
 	bool nobody = rp->status == 204 || rp->status == 304;
 	nghttp2_data_provider prd = { .source.ptr = rp, .read_callback = read_body };
 
-#define NV(nm, val) do { nv[n].name = (uint8_t *)(nm); nv[n].namelen = strlen(nm); \
-	nv[n].value = (uint8_t *)(val); nv[n].valuelen = strlen(val); \
-	nv[n].flags = NGHTTP2_NV_FLAG_NONE; n++; } while (0)
-	snprintf(status, sizeof(status), "%d", rp->status);
-	NV(":status", status);
-	http_date(date);
-	NV("date", date);
+	/* every name and value lives in rp, which outlives the HEADERS
+	 * frame (freed when the stream closes): nghttp2 need not copy them */
+#define NV(nm, nmlen, val, vallen) do { nv[n].name = (uint8_t *)(nm); nv[n].namelen = (nmlen); \
+	nv[n].value = (uint8_t *)(val); nv[n].valuelen = (vallen); \
+	nv[n].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE; n++; } while (0)
+#define NVL(lit, val, vallen) NV(lit, sizeof(lit) - 1, val, vallen)
+	NVL(":status", rp->h2_status,
+	    fmt_uint(rp->h2_status, rp->status > 0 && rp->status < 1000 ? (unsigned)rp->status : 500));
+	memcpy(rp->h2_date, http_date(c->srv), sizeof(rp->h2_date));
+	NVL("date", rp->h2_date, strlen(rp->h2_date));
 	if (!nobody) {
-		snprintf(clen, sizeof(clen), "%zu", rp->out_len);
-		NV("content-length", clen);
+		NVL("content-length", rp->h2_clen, fmt_uint(rp->h2_clen, rp->out_len));
 		if (rp->ctype)
-			NV("content-type", rp->ctype);
+			NVL("content-type", rp->ctype, strlen(rp->ctype));
 	}
 	for (unsigned i = 0; i < rp->n_hdrs; i++) {
-		/* HTTP/2 field names are lower case (RFC 9113 section 8.2.1) */
+		/* HTTP/2 field names are lower case (RFC 9113 section 8.2.1);
+		 * the name is rp's own copy */
+		char *nm = rp->hdrs[i].name;
 		size_t j;
-		for (j = 0; rp->hdrs[i].name[j] && j < sizeof(lname[i]) - 1; j++)
-			lname[i][j] = (char)tolower((unsigned char)rp->hdrs[i].name[j]);
-		lname[i][j] = 0;
-		NV(lname[i], rp->hdrs[i].value);
+		for (j = 0; nm[j]; j++)
+			if (nm[j] >= 'A' && nm[j] <= 'Z')
+				nm[j] = (char)(nm[j] - 'A' + 'a');
+		NV(nm, j, rp->hdrs[i].value, strlen(rp->hdrs[i].value));
 	}
+#undef NVL
 #undef NV
 	if (nghttp2_submit_response(c->h2, rp->stream_id, nv, n,
 		nobody || rp->head || rp->out_len == 0 ? NULL : &prd) != 0) {
