@@ -24,6 +24,8 @@
 #include "http/http_internal.h"
 #include "util/log.h"
 
+#define H2_BATCH 4096 /* bytes of frames gathered for one bufferevent_write */
+
 static struct http_req_priv *
 stream_req(nghttp2_session *ss, int32_t id)
 {
@@ -207,6 +209,11 @@ h2_start(struct http_conn *c)
 	nghttp2_settings_entry set[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->srv->cfg.max_streams },
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->srv->cfg.max_header },
+#if NGHTTP2_VERSION_NUM >= 0x013100
+		/* RFC 9218 section 2.1: no RFC 7540 priority tree (every DoH
+		 * stream is alike; the tree costs time for each stream) */
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
+#endif
 	};
 
 	if (nghttp2_session_callbacks_new(&cb) != 0)
@@ -219,6 +226,9 @@ h2_start(struct http_conn *c)
 	if (nghttp2_option_new(&opt) == 0) {
 		/* streams beyond the limit are refused, not queued */
 		nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+		/* a closed stream is forgotten at once (kept only for
+		 * the priority tree) */
+		nghttp2_option_set_no_closed_streams(opt, 1);
 	}
 	int rv = nghttp2_session_server_new2(&ss, cb, c, opt);
 	nghttp2_session_callbacks_del(cb);
@@ -226,7 +236,7 @@ h2_start(struct http_conn *c)
 	if (rv != 0)
 		return -1;
 	c->h2 = ss;
-	if (nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, set, 2) != 0)
+	if (nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(set[0])) != 0)
 		return -1;
 	if (!c->in_read)
 		h2_flush(c);
@@ -241,7 +251,11 @@ h2_flush(struct http_conn *c)
 
 	if (!ss)
 		return;
-	while (evbuffer_get_length(out) < HTTP_OUT_HIGH) {
+	/* nghttp2 hands out a frame at a time: the frames of a turn go to
+	 * the bufferevent in one write (one append, one write event) */
+	uint8_t batch[H2_BATCH];
+	size_t used = 0, queued = evbuffer_get_length(out);
+	while (queued + used < HTTP_OUT_HIGH) {
 		const uint8_t *data;
 		ssize_t n = nghttp2_session_mem_send(ss, &data);
 		if (n < 0) {
@@ -250,8 +264,22 @@ h2_flush(struct http_conn *c)
 		}
 		if (n == 0)
 			break;
-		bufferevent_write(c->bev, data, (size_t)n);
+		if (used + (size_t)n > sizeof(batch)) {
+			if (used)
+				bufferevent_write(c->bev, batch, used);
+			queued += used;
+			used = 0;
+		}
+		if ((size_t)n > sizeof(batch)) {
+			bufferevent_write(c->bev, data, (size_t)n);
+			queued += (size_t)n;
+		} else {
+			memcpy(batch + used, data, (size_t)n);
+			used += (size_t)n;
+		}
 	}
+	if (used)
+		bufferevent_write(c->bev, batch, used);
 	if (!nghttp2_session_want_read(ss) && !nghttp2_session_want_write(ss)) {
 		c->closing = true;
 		bufferevent_disable(c->bev, EV_READ);

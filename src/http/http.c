@@ -640,7 +640,11 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *sa, sock
     struct tls_server *tls)
 {
 	struct http_conn *c;
-	struct timeval idle = { (time_t)s->cfg.idle_timeout_s, 0 };
+	struct timeval idle_tv = { (time_t)s->cfg.idle_timeout_s, 0 };
+	/* libevent's "common timeout": every connection's idle timeout is
+	 * the same, so re-arming it after each read and write is a queue
+	 * append rather than a heap insertion */
+	const struct timeval *idle = event_base_init_common_timeout(s->base, &idle_tv);
 
 	if ((size_t)salen > sizeof(c->link.peer)) {
 		close(fd);
@@ -671,7 +675,9 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *sa, sock
 	s->stats.connections++;
 	s->stats.open = s->conns.n;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	if (!idle)
+		idle = &idle_tv;
+	bufferevent_set_timeouts(c->bev, idle, idle);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, s->cfg.max_header + s->cfg.max_body + 4096);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (c->handshaking)
