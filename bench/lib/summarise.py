@@ -5,7 +5,9 @@
 Usage: summarise.py FILE A B [KEY ...]
 Each line of FILE is 'label=X k=v ...' (as lib/dnsstat.py and the bench
 scripts print). For every KEY it prints the median of A, of B (with the
-per-round values) and the ratio median(A)/median(B).
+per-round values) and the ratio median(A)/median(B); when A and B have
+as many values (rounds that alternate them), the ratio within each round
+too, sorted, and its median.
 """
 import statistics
 import sys
@@ -39,6 +41,11 @@ def main():
         print("%-12s %s %.3f [%s]  %s %.3f [%s]  ratio %s/%s = %.2f" % (
             k, a, ma, " ".join("%.3f" % v for v in va),
             b, mb, " ".join("%.3f" % v for v in vb), a, b, ratio))
+        if len(va) == len(vb) and len(va) > 1 and all(vb):
+            # runs of A and B alternate: the ratio within each round
+            rr = sorted(x / y for x, y in zip(va, vb))
+            print("%-12s per-round %s/%s: %s  median %.2f" % (
+                k, a, b, " ".join("%.2f" % r for r in rr), statistics.median(rr)))
     return 0
 
 

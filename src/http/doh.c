@@ -92,7 +92,17 @@ answered(void *ctx, const uint8_t *msg, size_t len)
 		return;
 	}
 	long ttl = doh_min_ttl(msg, len);
-	snprintf(cc, sizeof(cc), "max-age=%ld", ttl < 0 ? 0 : ttl);
+	char digits[12];
+	unsigned long v = ttl < 0 ? 0 : (unsigned long)ttl; /* at most 2^31 - 1 */
+	size_t nd = 0;
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && nd < sizeof(digits));
+	memcpy(cc, "max-age=", 8);
+	for (size_t i = 0; i < nd; i++)
+		cc[8 + i] = digits[nd - 1 - i];
+	cc[8 + nd] = 0;
 	http_resp_header(r, "Cache-Control", cc);
 	http_reply(r, 200, DOH_CT, msg, len);
 }
@@ -111,7 +121,7 @@ aborted(void *ctx, struct http_req *r)
 static bool
 accept_ok(const char *a)
 {
-	if (!a || !*a)
+	if (!a || !*a || strcasecmp(a, DOH_CT) == 0)
 		return true;
 	return strcasestr(a, DOH_CT) || strstr(a, "*/*") || strcasestr(a, "application/*");
 }

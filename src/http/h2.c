@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,8 @@
 #define LOG_MODULE "http"
 #include "http/http_internal.h"
 #include "util/log.h"
+
+#define H2_BATCH 4096 /* bytes of frames gathered for one bufferevent_write */
 
 static struct http_req_priv *
 stream_req(nghttp2_session *ss, int32_t id)
@@ -47,16 +48,6 @@ on_begin_headers(nghttp2_session *ss, const nghttp2_frame *f, void *arg)
 	return 0;
 }
 
-static char *
-dup_n(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, p, n);
-		s[n] = 0;
-	}
-	return s;
-}
 
 static unsigned
 method_of(const uint8_t *v, size_t n)
@@ -74,10 +65,10 @@ method_of(const uint8_t *v, size_t n)
 #define NAME_IS(lit) (namelen == sizeof(lit) - 1 && memcmp(name, lit, namelen) == 0)
 
 static void
-keep_first(char **slot, const uint8_t *v, size_t n)
+keep_first(struct http_req_priv *rp, char **slot, const uint8_t *v, size_t n)
 {
 	if (!*slot)
-		*slot = dup_n(v, n);
+		*slot = http_req_str(rp, v, n);
 }
 
 static int
@@ -109,20 +100,20 @@ on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size
 			rp->early_status = 400;
 			return 0;
 		}
-		rp->path = dup_n(value, pl);
+		rp->path = http_req_str(rp, value, pl);
 		if (q)
-			rp->query = dup_n(q + 1, valuelen - pl - 1);
+			rp->query = http_req_str(rp, q + 1, valuelen - pl - 1);
 	} else if (NAME_IS("content-type")) {
-		keep_first(&rp->content_type, value, valuelen);
+		keep_first(rp, &rp->content_type, value, valuelen);
 	} else if (NAME_IS("accept")) {
-		keep_first(&rp->accept, value, valuelen);
+		keep_first(rp, &rp->accept, value, valuelen);
 	} else if (NAME_IS("origin")) {
-		keep_first(&rp->origin, value, valuelen);
+		keep_first(rp, &rp->origin, value, valuelen);
 	} else if (NAME_IS("if-modified-since")) {
-		keep_first(&rp->ims, value, valuelen);
+		keep_first(rp, &rp->ims, value, valuelen);
 	} else if (NAME_IS("x-forwarded-for")) {
-		free(rp->xff);
-		rp->xff = dup_n(value, valuelen);
+		http_req_str_free(rp, rp->xff);
+		rp->xff = http_req_str(rp, value, valuelen);
 	} else if (NAME_IS("content-length")) {
 		unsigned long long v = 0;
 		for (size_t i = 0; i < valuelen && v <= c->srv->cfg.max_body; i++)
@@ -218,6 +209,11 @@ h2_start(struct http_conn *c)
 	nghttp2_settings_entry set[] = {
 		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->srv->cfg.max_streams },
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)c->srv->cfg.max_header },
+#if NGHTTP2_VERSION_NUM >= 0x013100
+		/* RFC 9218 section 2.1: no RFC 7540 priority tree (every DoH
+		 * stream is alike; the tree costs time for each stream) */
+		{ NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
+#endif
 	};
 
 	if (nghttp2_session_callbacks_new(&cb) != 0)
@@ -230,6 +226,9 @@ h2_start(struct http_conn *c)
 	if (nghttp2_option_new(&opt) == 0) {
 		/* streams beyond the limit are refused, not queued */
 		nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+		/* a closed stream is forgotten at once (kept only for
+		 * the priority tree) */
+		nghttp2_option_set_no_closed_streams(opt, 1);
 	}
 	int rv = nghttp2_session_server_new2(&ss, cb, c, opt);
 	nghttp2_session_callbacks_del(cb);
@@ -237,7 +236,7 @@ h2_start(struct http_conn *c)
 	if (rv != 0)
 		return -1;
 	c->h2 = ss;
-	if (nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, set, 2) != 0)
+	if (nghttp2_submit_settings(ss, NGHTTP2_FLAG_NONE, set, sizeof(set) / sizeof(set[0])) != 0)
 		return -1;
 	if (!c->in_read)
 		h2_flush(c);
@@ -252,7 +251,11 @@ h2_flush(struct http_conn *c)
 
 	if (!ss)
 		return;
-	while (evbuffer_get_length(out) < HTTP_OUT_HIGH) {
+	/* nghttp2 hands out a frame at a time: the frames of a turn go to
+	 * the bufferevent in one write (one append, one write event) */
+	uint8_t batch[H2_BATCH];
+	size_t used = 0, queued = evbuffer_get_length(out);
+	while (queued + used < HTTP_OUT_HIGH) {
 		const uint8_t *data;
 		ssize_t n = nghttp2_session_mem_send(ss, &data);
 		if (n < 0) {
@@ -261,8 +264,22 @@ h2_flush(struct http_conn *c)
 		}
 		if (n == 0)
 			break;
-		bufferevent_write(c->bev, data, (size_t)n);
+		if (used + (size_t)n > sizeof(batch)) {
+			if (used)
+				bufferevent_write(c->bev, batch, used);
+			queued += used;
+			used = 0;
+		}
+		if ((size_t)n > sizeof(batch)) {
+			bufferevent_write(c->bev, data, (size_t)n);
+			queued += (size_t)n;
+		} else {
+			memcpy(batch + used, data, (size_t)n);
+			used += (size_t)n;
+		}
 	}
+	if (used)
+		bufferevent_write(c->bev, batch, used);
 	if (!nghttp2_session_want_read(ss) && !nghttp2_session_want_write(ss)) {
 		c->closing = true;
 		bufferevent_disable(c->bev, EV_READ);
@@ -311,38 +328,58 @@ read_body(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t len, uint32_t *f
 	return (ssize_t)len;
 }
 
+/* An unsigned number in decimal into out (at least 21 bytes). */
+static size_t
+fmt_uint(char *out, uint64_t v)
+{
+	char tmp[21];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return n;
+}
+
 void
 h2_reply(struct http_req_priv *rp)
 {
 	struct http_conn *c = rp->conn;
 	nghttp2_nv nv[4 + HTTP_MAX_RESP_HEADERS];
-	char status[8], clen[24], date[40];
-	char lname[HTTP_MAX_RESP_HEADERS][64];
 	size_t n = 0;
 	bool nobody = rp->status == 204 || rp->status == 304;
 	nghttp2_data_provider prd = { .source.ptr = rp, .read_callback = read_body };
 
-#define NV(nm, val) do { nv[n].name = (uint8_t *)(nm); nv[n].namelen = strlen(nm); \
-	nv[n].value = (uint8_t *)(val); nv[n].valuelen = strlen(val); \
-	nv[n].flags = NGHTTP2_NV_FLAG_NONE; n++; } while (0)
-	snprintf(status, sizeof(status), "%d", rp->status);
-	NV(":status", status);
-	http_date(date);
-	NV("date", date);
+	/* every name and value lives in rp, which outlives the HEADERS
+	 * frame (freed when the stream closes): nghttp2 need not copy them */
+#define NV(nm, nmlen, val, vallen) do { nv[n].name = (uint8_t *)(nm); nv[n].namelen = (nmlen); \
+	nv[n].value = (uint8_t *)(val); nv[n].valuelen = (vallen); \
+	nv[n].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE; n++; } while (0)
+#define NVL(lit, val, vallen) NV(lit, sizeof(lit) - 1, val, vallen)
+	NVL(":status", rp->h2_status,
+	    fmt_uint(rp->h2_status, rp->status > 0 && rp->status < 1000 ? (unsigned)rp->status : 500));
+	memcpy(rp->h2_date, http_date(c->srv), sizeof(rp->h2_date));
+	NVL("date", rp->h2_date, strlen(rp->h2_date));
 	if (!nobody) {
-		snprintf(clen, sizeof(clen), "%zu", rp->out_len);
-		NV("content-length", clen);
+		NVL("content-length", rp->h2_clen, fmt_uint(rp->h2_clen, rp->out_len));
 		if (rp->ctype)
-			NV("content-type", rp->ctype);
+			NVL("content-type", rp->ctype, strlen(rp->ctype));
 	}
 	for (unsigned i = 0; i < rp->n_hdrs; i++) {
-		/* HTTP/2 field names are lower case (RFC 9113 section 8.2.1) */
+		/* HTTP/2 field names are lower case (RFC 9113 section 8.2.1);
+		 * the name is rp's own copy */
+		char *nm = rp->hdrs[i].name;
 		size_t j;
-		for (j = 0; rp->hdrs[i].name[j] && j < sizeof(lname[i]) - 1; j++)
-			lname[i][j] = (char)tolower((unsigned char)rp->hdrs[i].name[j]);
-		lname[i][j] = 0;
-		NV(lname[i], rp->hdrs[i].value);
+		for (j = 0; nm[j]; j++)
+			if (nm[j] >= 'A' && nm[j] <= 'Z')
+				nm[j] = (char)(nm[j] - 'A' + 'a');
+		NV(nm, j, rp->hdrs[i].value, strlen(rp->hdrs[i].value));
 	}
+#undef NVL
 #undef NV
 	if (nghttp2_submit_response(c->h2, rp->stream_id, nv, n,
 		nobody || rp->head || rp->out_len == 0 ? NULL : &prd) != 0) {

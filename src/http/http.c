@@ -14,6 +14,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,10 +144,11 @@ conn_evict(struct connlimit_link *l)
 struct http_req_priv *
 http_req_new(struct http_conn *c)
 {
-	struct http_req_priv *rp = calloc(1, sizeof(*rp));
+	struct http_req_priv *rp = malloc(sizeof(*rp));
 
 	if (!rp)
 		return NULL;
+	memset(rp, 0, offsetof(struct http_req_priv, arena));
 	rp->conn = c;
 	rp->req.priv = rp;
 	rp->req.tls = c->tls;
@@ -184,21 +187,55 @@ http_req_free(struct http_req_priv *rp)
 		if (rp->abort_fn)
 			rp->abort_fn(rp->abort_ctx, &rp->req);
 	}
-	free(rp->path);
-	free(rp->query);
-	free(rp->content_type);
-	free(rp->accept);
-	free(rp->origin);
-	free(rp->ims);
-	free(rp->xff);
+	http_req_str_free(rp, rp->path);
+	http_req_str_free(rp, rp->query);
+	http_req_str_free(rp, rp->content_type);
+	http_req_str_free(rp, rp->accept);
+	http_req_str_free(rp, rp->origin);
+	http_req_str_free(rp, rp->ims);
+	http_req_str_free(rp, rp->xff);
 	free(rp->body);
-	free(rp->ctype);
+	http_req_str_free(rp, rp->ctype);
 	for (unsigned i = 0; i < rp->n_hdrs; i++) {
-		free(rp->hdrs[i].name);
-		free(rp->hdrs[i].value);
+		http_req_str_free(rp, rp->hdrs[i].name);
+		http_req_str_free(rp, rp->hdrs[i].value);
 	}
-	free(rp->out);
+	http_req_str_free(rp, rp->out);
 	free(rp);
+}
+
+void *
+http_req_mem(struct http_req_priv *rp, size_t n)
+{
+	if (n <= HTTP_REQ_ARENA - rp->arena_used) {
+		void *p = rp->arena + rp->arena_used;
+		rp->arena_used += n;
+		return p;
+	}
+	return malloc(n ? n : 1);
+}
+
+char *
+http_req_str(struct http_req_priv *rp, const void *p, size_t n)
+{
+	char *s = n < SIZE_MAX ? http_req_mem(rp, n + 1) : NULL;
+
+	if (s) {
+		if (n)
+			memcpy(s, p, n);
+		s[n] = 0;
+	}
+	return s;
+}
+
+void
+http_req_str_free(struct http_req_priv *rp, void *p)
+{
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)rp->arena;
+
+	if (a >= lo && a < lo + HTTP_REQ_ARENA)
+		return;
+	free(p);
 }
 
 bool
@@ -304,11 +341,11 @@ http_resp_header(struct http_req *req, const char *name, const char *value)
 	if (rp->n_hdrs >= HTTP_MAX_RESP_HEADERS || strpbrk(name, "\r\n: ") ||
 	    strpbrk(value, "\r\n") || !*name)
 		return -1;
-	rp->hdrs[rp->n_hdrs].name = strdup(name);
-	rp->hdrs[rp->n_hdrs].value = strdup(value);
+	rp->hdrs[rp->n_hdrs].name = http_req_str(rp, name, strlen(name));
+	rp->hdrs[rp->n_hdrs].value = http_req_str(rp, value, strlen(value));
 	if (!rp->hdrs[rp->n_hdrs].name || !rp->hdrs[rp->n_hdrs].value) {
-		free(rp->hdrs[rp->n_hdrs].name);
-		free(rp->hdrs[rp->n_hdrs].value);
+		http_req_str_free(rp, rp->hdrs[rp->n_hdrs].name);
+		http_req_str_free(rp, rp->hdrs[rp->n_hdrs].value);
 		return -1;
 	}
 	rp->n_hdrs++;
@@ -326,9 +363,9 @@ http_reply(struct http_req *req, int status, const char *content_type, const voi
 	rp->replied = true;
 	rp->status = status;
 	if (content_type)
-		rp->ctype = strdup(content_type);
+		rp->ctype = http_req_str(rp, content_type, strlen(content_type));
 	if (len) {
-		rp->out = malloc(len);
+		rp->out = http_req_mem(rp, len);
 		if (rp->out) {
 			memcpy(rp->out, body, len);
 			rp->out_len = len;
@@ -378,14 +415,19 @@ http_status_text(int status)
 	}
 }
 
-void
-http_date(char out[40])
+const char *
+http_date(struct http_server *s)
 {
 	time_t t = time(NULL);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if ((int64_t)t != s->date_sec || !s->date_str[0]) {
+		gmtime_r(&t, &tm);
+		if (strftime(s->date_str, sizeof(s->date_str), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+			s->date_str[0] = 0;
+		s->date_sec = (int64_t)t;
+	}
+	return s->date_str;
 }
 
 /* ---- connections --------------------------------------------------- */
@@ -594,7 +636,11 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *sa, sock
     struct tls_server *tls)
 {
 	struct http_conn *c;
-	struct timeval idle = { (time_t)s->cfg.idle_timeout_s, 0 };
+	struct timeval idle_tv = { (time_t)s->cfg.idle_timeout_s, 0 };
+	/* libevent's "common timeout": every connection's idle timeout is
+	 * the same, so re-arming it after each read and write is a queue
+	 * append rather than a heap insertion */
+	const struct timeval *idle = event_base_init_common_timeout(s->base, &idle_tv);
 
 	if ((size_t)salen > sizeof(c->link.peer)) {
 		close(fd);
@@ -625,7 +671,9 @@ http_server_adopt(struct http_server *s, int fd, const struct sockaddr *sa, sock
 	s->stats.connections++;
 	s->stats.open = s->conns.n;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	if (!idle)
+		idle = &idle_tv;
+	bufferevent_set_timeouts(c->bev, idle, idle);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, s->cfg.max_header + s->cfg.max_body + 4096);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (c->handshaking)

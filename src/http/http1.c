@@ -24,18 +24,9 @@
 #include "util/log.h"
 
 static char *
-dup_str(const struct h1_str *s)
+dup_str(struct http_req_priv *rp, const struct h1_str *s)
 {
-	char *p;
-
-	if (!s->p)
-		return NULL;
-	p = malloc(s->n + 1);
-	if (p) {
-		memcpy(p, s->p, s->n);
-		p[s->n] = 0;
-	}
-	return p;
+	return s->p ? http_req_str(rp, s->p, s->n) : NULL;
 }
 
 /* A request the framing rejects: answer it in turn, then close. */
@@ -126,13 +117,13 @@ h1_read(struct http_conn *c)
 			query.n = h.target.n - path.n - 1;
 		}
 		rp->req.method = h.method;
-		rp->path = dup_str(&path);
-		rp->query = dup_str(&query);
-		rp->content_type = dup_str(&h.content_type);
-		rp->accept = dup_str(&h.accept);
-		rp->origin = dup_str(&h.origin);
-		rp->ims = dup_str(&h.if_modified_since);
-		rp->xff = dup_str(&h.x_forwarded_for);
+		rp->path = dup_str(rp, &path);
+		rp->query = dup_str(rp, &query);
+		rp->content_type = dup_str(rp, &h.content_type);
+		rp->accept = dup_str(rp, &h.accept);
+		rp->origin = dup_str(rp, &h.origin);
+		rp->ims = dup_str(rp, &h.if_modified_since);
+		rp->xff = dup_str(rp, &h.x_forwarded_for);
 		rp->close_after = h.conn_close || (h.minor == 0 && !h.conn_keep_alive);
 		evbuffer_drain(in, h.head_len);
 		if (clen && !http_body_charge(rp, clen)) {
@@ -168,12 +159,10 @@ static void
 h1_write(struct http_conn *c, struct http_req_priv *rp)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	char date[40];
 	bool nobody = rp->status == 204 || rp->status == 304;
 
-	http_date(date);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", rp->status,
-	    http_status_text(rp->status), date);
+	    http_status_text(rp->status), http_date(c->srv));
 	if (!nobody)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", rp->out_len);
 	if (rp->ctype && !nobody)

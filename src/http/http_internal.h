@@ -17,7 +17,12 @@ struct bufferevent;
 struct event;
 
 #define HTTP_MAX_RESP_HEADERS 16
+#define HTTP_DATE_LEN 30            /* "Sun, 06 Nov 1994 08:49:37 GMT" + NUL */
 #define HTTP_OUT_HIGH (256 * 1024)   /* stop producing output above this */
+/* Per-request storage for the request's strings, the reply's headers and
+ * a small reply body (a DNS answer): no allocation for each of them on
+ * the common path; what does not fit is malloc'd (http_req_str()). */
+#define HTTP_REQ_ARENA 1024
 
 enum http_proto { HTTP_PROTO_SNIFF = 0, HTTP_PROTO_H1 = 1, HTTP_PROTO_H2 = 2 };
 
@@ -50,6 +55,11 @@ struct http_req_priv {
 	uint8_t *out;
 	size_t out_len, out_off;
 	struct http_req_priv *prev, *next; /* the connection's, in arrival order */
+	/* HTTP/2: the reply's header values nghttp2 sends later (NO_COPY) */
+	char h2_status[4], h2_clen[24], h2_date[HTTP_DATE_LEN];
+	size_t arena_used;
+	/* last: not zeroed by http_req_new() */
+	char arena[HTTP_REQ_ARENA];
 };
 
 struct http_conn {
@@ -91,6 +101,8 @@ struct http_server {
 	struct connlimit conns;
 	size_t body_bytes;          /* request bodies held now */
 	struct http_server_stats stats;
+	int64_t date_sec;           /* the second date_str was made for */
+	char date_str[HTTP_DATE_LEN];
 };
 
 /* http.c */
@@ -109,8 +121,16 @@ void http_conn_close_soon(struct http_conn *c);
 void http_conn_timer(struct http_conn *c, unsigned ms);
 void http_conn_touch(struct http_conn *c);
 const char *http_status_text(int status);
-/* The current time as an IMF-fixdate (RFC 9110 section 5.6.7). */
-void http_date(char out[40]);
+/* The current time as an IMF-fixdate (RFC 9110 section 5.6.7), made
+ * once a second (the server's copy). @return s->date_str */
+const char *http_date(struct http_server *s);
+/* A NUL-terminated copy of p[0..n) kept as long as rp: in rp's arena
+ * when it fits, else malloc'd (freed with rp). @return NULL: no memory */
+char *http_req_str(struct http_req_priv *rp, const void *p, size_t n);
+/* Free what http_req_str() (or http_req_mem()) returned, unless it lives in the arena. */
+void http_req_str_free(struct http_req_priv *rp, void *p);
+/* n bytes (uninitialised) kept as long as rp, as http_req_str(). */
+void *http_req_mem(struct http_req_priv *rp, size_t n);
 
 /* http1.c */
 void h1_read(struct http_conn *c);

@@ -229,49 +229,58 @@ http_query_param(const char *q, size_t qlen, const char *name, struct h1_str *va
 	return false;
 }
 
-static int
-b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/* base64url (RFC 4648 section 5) digit values; 64: not a digit */
+#define X64 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64
+static const uint8_t b64url_val[256] = {
+	X64, X64,
+	64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+	64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 63,
+	64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+	X64, X64, X64, X64, X64, X64, X64, X64,
+};
+#undef X64
 
 long
 http_b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, i = 0, full, rest;
+	uint32_t acc;
 
 	while (len > 0 && in[len - 1] == '=')
 		len--;
-	if (len % 4 == 1)
+	rest = len % 4;
+	if (rest == 1)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		int v = b64url_val((unsigned char)in[i]);
-		if (v < 0)
+	full = len - rest;
+	if (full / 4 * 3 + (rest ? rest - 1 : 0) > cap)
+		return -1;
+	for (; i < full; i += 4) {
+		uint32_t a = b64url_val[p[i]], b = b64url_val[p[i + 1]];
+		uint32_t c = b64url_val[p[i + 2]], d = b64url_val[p[i + 3]];
+		if ((a | b | c | d) & 64)
 			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
+		acc = a << 18 | b << 12 | c << 6 | d;
+		out[o++] = (uint8_t)(acc >> 16);
+		out[o++] = (uint8_t)(acc >> 8);
+		out[o++] = (uint8_t)acc;
 	}
-	/* RFC 4648 section 3.5: the left-over bits must be zero */
-	if (bits && (acc & ((1u << bits) - 1)))
-		return -1;
+	if (rest) {
+		uint32_t a = b64url_val[p[i]], b = b64url_val[p[i + 1]];
+		uint32_t c = rest == 3 ? b64url_val[p[i + 2]] : 0;
+		if ((a | b | c) & 64)
+			return -1;
+		acc = a << 18 | b << 12 | c << 6;
+		/* RFC 4648 section 3.5: the left-over bits must be zero */
+		if (rest == 2 ? (acc & 0xffff) : (acc & 0xff))
+			return -1;
+		out[o++] = (uint8_t)(acc >> 16);
+		if (rest == 3)
+			out[o++] = (uint8_t)(acc >> 8);
+	}
 	return (long)o;
 }
 

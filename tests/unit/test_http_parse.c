@@ -77,6 +77,39 @@ main(void)
 	is_int(http_b64url_decode("AAAA=", 5, out, sizeof(out)), 3, "trailing '=' tolerated");
 	is_int(http_b64url_decode("A", 1, out, sizeof(out)), -1, "one char: bad");
 	is_int(http_b64url_decode("AAAAAAAA", 8, out, 5), -1, "longer than the buffer: bad");
+	is_int(http_b64url_decode("AAAAAAA", 7, out, 5), 5, "7 chars fill 5 bytes exactly");
+	is_int(http_b64url_decode("AAAAAAA", 7, out, 4), -1, "...not 4");
+	{
+		/* every byte value in every position of a quantum and of a
+		 * 2- and 3-char tail, against the alphabet of RFC 4648 table 2 */
+		static const char abc[] =
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		int bad = 0;
+		for (int c = 0; c < 256; c++) {
+			const char *at = c ? memchr(abc, c, 64) : NULL;
+			long want = at ? at - abc : -1;
+			for (int pos = 0; pos < 4; pos++) {
+				if (c == '=' && pos == 3)
+					continue; /* trailing padding: stripped */
+				char q[4] = { 'A', 'A', 'A', 'A' };
+				q[pos] = (char)c;
+				long n = http_b64url_decode(q, 4, out, sizeof(out));
+				uint32_t acc = (uint32_t)out[0] << 16 | (uint32_t)out[1] << 8 | out[2];
+				if (want < 0 ? n != -1 : (n != 3 || acc != (uint32_t)want << (18 - 6 * pos)))
+					bad++;
+			}
+			/* a tail: the last char's left-over bits must be zero */
+			char t2[2] = { (char)c, 'A' }, t3[3] = { 'A', (char)c, 'A' };
+			long n2 = http_b64url_decode(t2, 2, out, sizeof(out));
+			if (want < 0 ? n2 != -1 : (n2 != 1 || out[0] != (uint8_t)(want << 2)))
+				bad++;
+			long n3 = http_b64url_decode(t3, 3, out, sizeof(out));
+			if (want < 0 ? n3 != -1 : (n3 != 2 || out[0] != (uint8_t)(want >> 4) ||
+			    out[1] != (uint8_t)(want << 4)))
+				bad++;
+		}
+		is_int(bad, 0, "base64url: all 256 byte values in every position");
+	}
 
 	ok(http_xff_parse("203.0.113.9, 192.0.2.1 ", 23, &ss, &sl) == 0 && ss.ss_family == AF_INET &&
 	    ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(0xc0000201),
