@@ -211,6 +211,10 @@ void dht_ping_later(struct dht *d, const struct dht_addr *to);
  *  nodes last, or not at all: the network's churned and NAT'd nodes show
  *  up in the replies of others long after they stopped answering. */
 unsigned dht_silent_fails(const struct dht *d, const struct dht_addr *a, uint64_t now_ms);
+/** Whether no reply reached the node since it started, or for as long
+ *  as the health verdict waits before it says "down" (30 s): the
+ *  network, or the saved table's part of it, does not answer. */
+bool dht_network_silent(const struct dht *d, uint64_t now_ms);
 /** The routing table of an address family. */
 struct routing *dht_rt(struct dht *d, int family);
 /** Whether queries are answered now. */

@@ -663,6 +663,19 @@ dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 		else if (c->state == CAND_INFLIGHT)
 			c->state = CAND_FAILED;
 	}
+	/* Nobody answered this look-up, nor the node for long (or ever since
+	 * it started): offline, or a saved table of a network that is gone
+	 * (a testnet's, all on loopback). Walking the rest of the candidates
+	 * would cost a query timeout per alpha of them; the first one is
+	 * verdict enough, and the caller hears of it while still waiting. */
+	if (!l->put_phase && l->st.responses == 0 && dht_network_silent(d, now_ms)) {
+		l->st.network_silent = true;
+		if (l->kind == LK_PUT)
+			start_put(d, l, now_ms);
+		else
+			finish(l, now_ms);
+		return;
+	}
 	dht_lookup_step(d, l, now_ms);
 }
 

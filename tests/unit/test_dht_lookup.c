@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1026,6 +1027,117 @@ test_silent_skipped(void)
 	dht_free(sim.d);
 }
 
+/* A saved table of 5 nodes on 127.0.0.1 (different ports) and 3 on one
+ * public IP, loaded after a bootstrap address (as the daemon does). */
+static int
+load_mixed(bool loopback_boot)
+{
+	struct dht_config cfg;
+	uint8_t blob[64 + 8 * DHT_COMPACT_NODE4];
+	size_t off;
+	struct dht_addr b;
+	int got;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	memset(&b, 0, sizeof(b));
+	b.family = 4;
+	memcpy(b.ip, loopback_boot ? "\x7f\x00\x00\x01" : "\xc6\x12\xff\x01", 4);
+	b.port = 7000;
+	add_boot(&b);
+	off = (size_t)snprintf((char *)blob, sizeof(blob), "d5:nodes%d:", 8 * DHT_COMPACT_NODE4);
+	for (int i = 0; i < 8; i++) {
+		struct dht_addr a;
+		memset(&a, 0, sizeof(a));
+		a.family = 4;
+		memcpy(a.ip, i < 5 ? "\x7f\x00\x00\x01" : "\xc6\x12\x07\x07", 4);
+		a.port = (uint16_t)(7001 + i);
+		randombytes_buf(blob + off, 20);
+		dht_addr_compact(&a, blob + off + 20);
+		off += DHT_COMPACT_NODE4;
+	}
+	blob[off++] = 'e';
+	got = dht_load_nodes(sim.d, blob, off, sim.now);
+	dht_free(sim.d);
+	return got;
+}
+
+static void
+test_saved_loopback(void)
+{
+	is_int(load_mixed(false), 2,
+		"saved table, public bootstrap: one node for 127.0.0.1, one for the public IP");
+	is_int(load_mixed(true), 6,
+		"saved table after a loopback bootstrap: a node per loopback port, still one "
+		"for the public IP");
+}
+
+/* A saved table of 20 nodes, none of which answers, and a dead
+ * bootstrap node (a restart after the network it saved is gone): the
+ * first query timeout ends the look-up, instead of one timeout per
+ * alpha of the 20. A network that answered lately is walked on. */
+static void
+test_silent_network(void)
+{
+	struct dht_config cfg;
+	uint8_t blob[64 + 20 * DHT_COMPACT_NODE4];
+	size_t off;
+	struct dht_addr b;
+
+	for (int round = 0; round < 2; round++) {
+		memset(&cfg, 0, sizeof(cfg));
+		sim_new(&cfg, P_SILENT, 5);
+		off = (size_t)snprintf((char *)blob, sizeof(blob), "d5:nodes%d:",
+			20 * DHT_COMPACT_NODE4);
+		for (int i = 0; i < 20; i++) {
+			struct dht_addr a;
+			memset(&a, 0, sizeof(a));
+			a.family = 4;
+			a.ip[0] = 10;
+			a.ip[1] = 7;
+			a.ip[2] = (uint8_t)i;
+			a.ip[3] = 1;
+			a.port = 6881;
+			randombytes_buf(blob + off, 20);
+			dht_addr_compact(&a, blob + off + 20);
+			off += DHT_COMPACT_NODE4;
+		}
+		blob[off++] = 'e';
+		is_int(dht_load_nodes(sim.d, blob, off, sim.now), 20,
+			"silent network: 20 saved nodes loaded");
+		memset(&sim.boot, 0, sizeof(sim.boot));
+		sim.boot.family = 4;
+		memcpy(sim.boot.ip, "\xc6\x12\xff\x01", 4);
+		sim.boot.port = 6881;
+		b = sim.boot;
+		if (round == 1) {
+			/* the bootstrap node answers once, then goes quiet */
+			sim.policy = P_BOOT_ANSWERS;
+			add_boot(&b);
+			run(sim.now + 100, 5, 0);
+			sim.policy = P_SILENT;
+		} else {
+			add_boot(&b);
+		}
+		sim.ndst = 0;
+		ok(start_get() != 0, "silent network: get started");
+		run(sim.now + 60000, 5, 1);
+		is_int(sim.done, 1, "silent network: the look-up ended");
+		if (round == 0) {
+			ok(sim.st.network_silent && sim.st.elapsed_ms <= 2100,
+			    "silent network, nothing ever answered: ended at the first "
+			    "timeout (%llu ms, %u asked)",
+			    (unsigned long long)sim.st.elapsed_ms, sim.st.queried);
+		} else {
+			ok(!sim.st.network_silent && sim.st.queried >= 20,
+			    "silent network, the bootstrap node answered lately: every "
+			    "candidate tried (%u asked, %llu ms)", sim.st.queried,
+			    (unsigned long long)sim.st.elapsed_ms);
+		}
+		dht_free(sim.d);
+	}
+}
+
 int
 main(void)
 {
@@ -1044,5 +1156,7 @@ main(void)
 	test_fast_first();
 	test_soft_timeout();
 	test_silent_skipped();
+	test_silent_network();
+	test_saved_loopback();
 	return tap_done();
 }
