@@ -95,7 +95,6 @@ struct dht_lookup {
 	int64_t max_seq;       /**< values above it are ignored (dht_lookup_max_seq) */
 	int64_t best_seq;
 	bool have_value;
-	unsigned pings;        /**< pings of nodes its replies named */
 	bool step_due;         /**< a reply came in this batch: step after it */
 	bool stalled;          /**< no transaction was free: step again from
 				    dht_periodic */

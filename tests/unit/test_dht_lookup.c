@@ -64,7 +64,7 @@ static struct {
 	struct dht_addr dst[MAX_REC];
 	int count[MAX_REC];
 	size_t ndst;
-	unsigned gets, find_nodes;
+	unsigned gets, find_nodes, pings;
 	unsigned depth, fresh;
 	struct pend pend[MAX_PEND];
 	size_t npend;
@@ -206,6 +206,8 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 	}
 	if (krpc_parse(buf, len, &m) != 0 || m.y != 'q' || dht_addr_from_sockaddr(to, tl, &a) < 0)
 		return 0;
+	if (m.method == KRPC_M_PING)
+		sim.pings++;
 	if (m.method == KRPC_M_GET || m.method == KRPC_M_FIND_NODE) {
 		record(&a);
 		if (m.method == KRPC_M_GET) {
@@ -867,8 +869,12 @@ test_loopback_network(void)
 /* A node of our own ID's far half (routing bucket 0, which holds 128) and
  * NET_MAX nodes around the key's target, node i the (i+1)-th closest,
  * each in the table (they queried us) with the given delay. */
+/* net_setup with bucket size k (0: the default), the nodes on 127.0.0.1
+ * (a loopback testnet: a node per port) when `loopback`, and only the
+ * first `known` of them in the table. */
 static void
-net_setup(const uint8_t target[20], const uint64_t *delay)
+net_setup_opts(const uint8_t target[20], const uint64_t *delay, int k, bool loopback,
+	int known)
 {
 	static uint8_t self[20];
 	struct dht_config cfg;
@@ -880,6 +886,8 @@ net_setup(const uint8_t target[20], const uint64_t *delay)
 	self[0] ^= 0x80;
 	cfg.mode = DHT_MODE_SERVER;
 	cfg.node_id = self;
+	cfg.k = k;
+	cfg.loopback_testnet = loopback;
 	sim.d = dht_new(&cfg, sim.now);
 	sim.nnet = NET_MAX;
 	for (int i = 0; i < NET_MAX; i++) {
@@ -887,19 +895,27 @@ net_setup(const uint8_t target[20], const uint64_t *delay)
 		int bit = 100 - 5 * i; /* node 0 shares the most bits */
 		memset(&nn->addr, 0, sizeof(nn->addr));
 		nn->addr.family = 4;
-		nn->addr.ip[0] = 10;
-		nn->addr.ip[2] = (uint8_t)i;
+		nn->addr.ip[0] = loopback ? 127 : 10;
+		nn->addr.ip[2] = loopback ? 0 : (uint8_t)i;
 		nn->addr.ip[3] = 1;
-		nn->addr.port = 6881;
+		nn->addr.port = (uint16_t)(loopback ? 7000 + i : 6881);
 		memcpy(nn->id, target, 20);
 		nn->id[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
 		nn->id[19] ^= 1;
 		nn->delay = delay[i];
 		nn->holds = true;
+		if (i >= known)
+			continue;
 		sim.fixed_id = nn->id;
 		query_from(&nn->addr, KRPC_M_PING, NULL, 0);
 		sim.fixed_id = NULL;
 	}
+}
+
+static void
+net_setup(const uint8_t target[20], const uint64_t *delay)
+{
+	net_setup_opts(target, delay, 0, false, NET_MAX);
 }
 
 static uint32_t
@@ -1138,6 +1154,40 @@ test_silent_network(void)
 	}
 }
 
+/* Issue 15: the nodes a reply names enter the routing table, unverified,
+ * without a ping each. Bucket size 4: the table knows only the closest
+ * of 8 nodes; its reply names all 8; the look-up asks the 4 closest and
+ * ends. The other 4 were never asked, yet a later look-up knows them. */
+static void
+test_heard_entries(void)
+{
+	uint64_t delay[NET_MAX] = { 30, 30, 30, 30, 30, 30, 30, 30 };
+	uint8_t target[20], pk[32], sk[64];
+	struct dht_info info;
+
+	crypto_sign_keypair(pk, sk);
+	dht_mutable_target(pk, NULL, 0, target);
+	net_setup_opts(target, delay, 4, true, 1);
+	memcpy(sim.vpk, pk, 32);
+	memcpy(sim.vsk, sk, 64);
+	sim.vseq = 3;
+	sim.net_named = true;
+	dht_get_info(sim.d, sim.now, &info);
+	is_int((int)info.nodes4, 1, "heard entries: the table knows one node");
+	sim.pings = 0;
+	net_get();
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.nvalues >= 1, "heard entries: the look-up found the value");
+	ok(asked_count(&sim.net[6].addr) == 0 && asked_count(&sim.net[7].addr) == 0,
+	    "heard entries: the farthest named nodes were not asked");
+	dht_get_info(sim.d, sim.now, &info);
+	is_int((int)info.nodes4, NET_MAX,
+	    "heard entries: every named node is in the table (%zu nodes, %zu good)",
+	    info.nodes4, info.good4);
+	is_int((int)sim.pings, 0, "heard entries: no ping sent for them");
+	dht_free(sim.d);
+}
+
 int
 main(void)
 {
@@ -1158,5 +1208,6 @@ main(void)
 	test_silent_skipped();
 	test_silent_network();
 	test_saved_loopback();
+	test_heard_entries();
 	return tap_done();
 }
