@@ -536,7 +536,8 @@ routing_all(const struct routing *rt, struct routing_node *out, size_t max)
 
 	for (int j = 0; j < 160; j++)
 		for (int i = 0; i < rt->b[j].n && n < max; i++)
-			if (!node_bad(&rt->b[j].nodes[i]))
+			if (!node_bad(&rt->b[j].nodes[i]) &&
+			    !routing_node_unverified(&rt->b[j].nodes[i]))
 				out[n++] = rt->b[j].nodes[i];
 	return n;
 }

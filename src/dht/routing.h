@@ -232,7 +232,10 @@ void routing_set_self(struct routing *rt, const uint8_t self[20], uint64_t now_m
 size_t routing_count(const struct routing *rt, uint64_t now_ms, size_t *good);
 
 /**
- * Copy every node that is not bad (bucket order), for saving.
+ * Copy every node that is not bad (bucket order), for saving; not those
+ * only heard of (ROUTING_HEARD) that never made contact: a restart
+ * starts from nodes known to be alive, and a look-up's first queries
+ * then go to them.
  * @param rt table
  * @param out destination
  * @param max its size

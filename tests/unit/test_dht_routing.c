@@ -690,6 +690,10 @@ test_heard(void)
 	is_int((int)routing_count(&rt, now, &good), 8, "heard: 8 nodes in the table");
 	is_int((int)good, 0, "heard: none of them good");
 	is_int(routing_next_ping(&rt, now, &n), 0, "heard: no ping due for unverified nodes");
+	{
+		struct routing_node all[16];
+		is_int((int)routing_all(&rt, all, 16), 0, "heard: unverified nodes are not saved");
+	}
 	mkid(id, 0x90, 0x90);
 	a = v4("198.51.100.99", 6881);
 	is_int(routing_heard(&rt, id, &a, ROUTING_HEARD, now), 0,
