@@ -65,6 +65,9 @@ struct lookup_cand {
 	bool id_known;         /**< false for bootstrap addresses */
 	bool slow;
 	bool bep42_ok;         /**< ID valid for the address (BEP 42) */
+	bool unverified;       /**< from the routing table, only heard of
+				    (ROUTING_HEARD): asked after the nodes
+				    that spoke to us */
 	uint8_t fails;         /**< from the routing table: queries in a row
 				    it left unanswered */
 	uint16_t rtt_ms;       /**< from the routing table; 0: unknown */

@@ -1185,6 +1185,19 @@ test_heard_entries(void)
 	    "heard entries: every named node is in the table (%zu nodes, %zu good)",
 	    info.nodes4, info.good4);
 	is_int((int)sim.pings, 0, "heard entries: no ping sent for them");
+	/* A look-up of node 7's own ID: the closest is node 7 (heard of
+	 * only, and gone), then nodes 0-3 (answered in 30 ms). The first
+	 * queries go to nodes known alive. */
+	sim.net[7].silent = true;
+	sim.ndst = 0;
+	sim.done = 0;
+	ok(dht_get_immutable(sim.d, sim.net[7].id, on_value, on_done, NULL, sim.now) != 0,
+	    "heard entries: a look-up of the unverified node's ID started");
+	ok(sim.ndst >= 3 && asked_count(&sim.net[7].addr) == 0,
+	    "heard entries: its first %zu queries went to nodes that answered before, "
+	    "not to the closer one only heard of", sim.ndst);
+	run(sim.now + 5000, 5, 1);
+	is_int(sim.done, 1, "heard entries: that look-up ended");
 	dht_free(sim.d);
 }
 
