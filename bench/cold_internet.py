@@ -255,9 +255,12 @@ def main():
         procs.append(pk)
         # a client whose first pings to the bootstrap node are all lost
         # (the emulation loses them too) never joins: then a fresh one
-        for _ in range(3):
+        for attempt in range(3):
             c = ltdht.Client([ltdht.parse_hostport(boot)], join_timeout=10.0)
             if c.join_ms < 9900:
+                break
+            if attempt == 2:  # keep the last one: it may join while warming up
+                say("libtorrent did not join in 10 s three times; going on with the last")
                 break
             say("libtorrent did not join in 10 s; a new client")
             c.close()

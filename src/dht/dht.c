@@ -62,6 +62,12 @@ silent_slot(struct dht *d, const struct dht_addr *a)
 	return &d->silent[(ip_hash(a) ^ (a->port * 0x9E37u)) % DHT_SILENT_SLOTS];
 }
 
+bool
+dht_network_silent(const struct dht *d, uint64_t now_ms)
+{
+	return d->last_reply_ms == 0 || now_ms - d->last_reply_ms >= DOWN_QUIET_MS;
+}
+
 unsigned
 dht_silent_fails(const struct dht *d, const struct dht_addr *a, uint64_t now_ms)
 {

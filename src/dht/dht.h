@@ -168,6 +168,9 @@ struct dht_lookup_stats {
 				   cap, or an address already asked */
 	unsigned too_new;     /**< verified values ignored for a seq
 				   above dht_lookup_max_seq() */
+	bool network_silent;  /**< ended at its first query timeout: no
+				   node had answered it, nor the node for
+				   30 s (or ever) */
 };
 
 /** Node state for logs and the CLI. */

@@ -65,6 +65,9 @@ struct lookup_cand {
 	bool id_known;         /**< false for bootstrap addresses */
 	bool slow;
 	bool bep42_ok;         /**< ID valid for the address (BEP 42) */
+	bool unverified;       /**< from the routing table, only heard of
+				    (ROUTING_HEARD): asked after the nodes
+				    that spoke to us */
 	uint8_t fails;         /**< from the routing table: queries in a row
 				    it left unanswered */
 	uint16_t rtt_ms;       /**< from the routing table; 0: unknown */
@@ -95,7 +98,6 @@ struct dht_lookup {
 	int64_t max_seq;       /**< values above it are ignored (dht_lookup_max_seq) */
 	int64_t best_seq;
 	bool have_value;
-	unsigned pings;        /**< pings of nodes its replies named */
 	bool step_due;         /**< a reply came in this batch: step after it */
 	bool stalled;          /**< no transaction was free: step again from
 				    dht_periodic */
@@ -211,6 +213,10 @@ void dht_ping_later(struct dht *d, const struct dht_addr *to);
  *  nodes last, or not at all: the network's churned and NAT'd nodes show
  *  up in the replies of others long after they stopped answering. */
 unsigned dht_silent_fails(const struct dht *d, const struct dht_addr *a, uint64_t now_ms);
+/** Whether no reply reached the node since it started, or for as long
+ *  as the health verdict waits before it says "down" (30 s): the
+ *  network, or the saved table's part of it, does not answer. */
+bool dht_network_silent(const struct dht *d, uint64_t now_ms);
 /** The routing table of an address family. */
 struct routing *dht_rt(struct dht *d, int family);
 /** Whether queries are answered now. */

@@ -217,6 +217,7 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 				c->addr = near[i].addr;
 				c->rtt_ms = near[i].rtt_ms;
 				c->fails = near[i].fails;
+				c->unverified = routing_node_unverified(&near[i]);
 				if (dht_silent_fails(d, &c->addr, now_ms) > c->fails)
 					c->fails = (uint8_t)dht_silent_fails(d, &c->addr, now_ms);
 				continue;
@@ -224,6 +225,7 @@ dht_lookup_new(struct dht *d, uint8_t kind, const uint8_t target[20], uint64_t n
 			if (dht_lookup_add(d, l, near[i].id, &near[i].addr, false)) {
 				struct lookup_cand *c = cand_by_addr(l, &near[i].addr);
 				c->rtt_ms = near[i].rtt_ms;
+				c->unverified = routing_node_unverified(&near[i]);
 				if (near[i].fails > c->fails)
 					c->fails = near[i].fails;
 			}
@@ -261,6 +263,11 @@ cand_cost(const struct dht *d, const struct lookup_cand *c)
 
 	if (c->fails)
 		ms += d->cfg.query_timeout_ms;
+	/* a table entry only heard of may be long gone (on the emulated
+	 * internet 30-50 % are): it counts twice the round trip, so the
+	 * first queries go to nodes known alive unless it is much closer */
+	if (c->unverified)
+		ms *= 2;
 	if (!c->bep42_ok && c->id_known)
 		ms += d->cfg.query_timeout_ms;
 	return ms;
@@ -553,18 +560,29 @@ check_value(struct dht_lookup *l, const struct krpc_msg *m, const struct dht_add
 	free(it);
 }
 
-/* Pings for nodes a reply told us of, at most this many a reply; they
- * only fill the routing table, so they go out after the batch's look-up
- * queries (dht_ping_later). */
-#define REPLY_PINGS 16
-/* ... and at most this many a look-up: past a couple, they cost more
- * messages than the table gains (each look-up's own queries add the nodes
- * that answer them; bench/RESULTS.md, issue 15). */
-#define LOOKUP_PINGS 2
+/* A node a reply names enters the routing table unverified when its
+ * bucket has room (ROUTING_HEARD): what a ping each did before, without
+ * the ping (issue 15: the slow look-ups were those whose start knew too
+ * few of the target's closest nodes; pings cost more messages than they
+ * gained past two a look-up). Not one silent lately, not a private
+ * address from outside, and only a BEP 42-valid ID: one host cannot fill
+ * the table with IDs of its choosing this way. */
+static void
+heard_of(struct dht *d, const uint8_t *id, const struct dht_addr *a)
+{
+	struct routing *rt = dht_rt(d, a->family);
+
+	if (dht_addr_is_local(a) && !(rt->relax_loopback && dht_addr_is_loopback(a)))
+		return;
+	if (!dht_addr_is_local(a) && !dht_bep42_valid(a, id))
+		return;
+	if (dht_silent_fails(d, a, d->now_ms) == 0 && routing_wants(rt, id, a))
+		routing_heard(rt, id, a, ROUTING_HEARD, d->now_ms);
+}
 
 static void
 add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t sz,
-	unsigned *pings, unsigned *added)
+	unsigned *added)
 {
 	for (size_t i = 0; s->p && i + sz <= s->n; i += sz) {
 		struct dht_addr a;
@@ -577,22 +595,9 @@ add_nodes(struct dht *d, struct dht_lookup *l, const struct krpc_str *s, size_t 
 			l->st.refused++;
 			continue;
 		}
-		if (dht_lookup_add(d, l, s->p + i, &a, true)) {
-			/* a candidate now: the look-up's own query, if it
-			 * comes, adds it to the table without a ping */
+		heard_of(d, s->p + i, &a);
+		if (dht_lookup_add(d, l, s->p + i, &a, true))
 			(*added)++;
-			continue;
-		}
-		/* A node that would fit a bucket with room gets a ping: its
-		 * reply adds it. Without this, tables hold only the nodes
-		 * our own look-ups happened to query. Not one silent lately. */
-		if (*pings < REPLY_PINGS && l->pings < LOOKUP_PINGS &&
-		    dht_silent_fails(d, &a, d->now_ms) == 0 &&
-		    routing_wants(dht_rt(d, a.family), s->p + i, &a)) {
-			dht_ping_later(d, &a);
-			(*pings)++;
-			l->pings++;
-		}
 	}
 }
 
@@ -601,7 +606,7 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 	const struct krpc_msg *m, uint64_t now_ms)
 {
 	struct lookup_cand *c = cand_by_addr(l, &t->to);
-	unsigned pings = 0, added = 0;
+	unsigned added = 0;
 
 	l->st.responses++;
 	if (t->purpose == TXN_PUT) {
@@ -639,8 +644,8 @@ dht_lookup_reply(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 			check_value(l, m, &t->to, now_ms);
 		if (l->dead)
 			return; /* cancelled from the get callback */
-		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &pings, &added);
-		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &pings, &added);
+		add_nodes(d, l, &m->nodes, DHT_COMPACT_NODE4, &added);
+		add_nodes(d, l, &m->nodes6, DHT_COMPACT_NODE6, &added);
 	}
 	/* the next queries go out when the batch this reply came in ends */
 	l->step_due = true;
@@ -664,6 +669,19 @@ dht_lookup_timeout(struct dht *d, struct dht_lookup *l, const struct dht_txn *t,
 			c->put_state = 2;
 		else if (c->state == CAND_INFLIGHT)
 			c->state = CAND_FAILED;
+	}
+	/* Nobody answered this look-up, nor the node for long (or ever since
+	 * it started): offline, or a saved table of a network that is gone
+	 * (a testnet's, all on loopback). Walking the rest of the candidates
+	 * would cost a query timeout per alpha of them; the first one is
+	 * verdict enough, and the caller hears of it while still waiting. */
+	if (!l->put_phase && l->st.responses == 0 && dht_network_silent(d, now_ms)) {
+		l->st.network_silent = true;
+		if (l->kind == LK_PUT)
+			start_put(d, l, now_ms);
+		else
+			finish(l, now_ms);
+		return;
 	}
 	dht_lookup_step(d, l, now_ms);
 }

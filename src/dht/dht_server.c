@@ -27,6 +27,9 @@ dht_compact_closest(struct dht *d, int family, const uint8_t target[20],
 	size_t n = routing_closest(dht_rt(d, family), target, near, max), w = 0;
 
 	for (size_t i = 0; i < n && w + sz <= cap; i++) {
+		/* only heard of, never spoken to: not ours to vouch for */
+		if (routing_node_unverified(&near[i]))
+			continue;
 		memcpy(out + w, near[i].id, 20);
 		dht_addr_compact(&near[i].addr, out + w + 20);
 		w += sz;

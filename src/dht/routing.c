@@ -23,6 +23,19 @@ routing_node_good(const struct routing_node *n, uint64_t now_ms)
 	return n->last_query_ms && now_ms - n->last_query_ms < ROUTING_GOOD_MS;
 }
 
+bool
+routing_node_unverified(const struct routing_node *n)
+{
+	return n->heard && n->last_reply_ms == 0 && n->last_query_ms == 0;
+}
+
+/* The node itself spoke to us: it outranks one only heard of. */
+static bool
+contact(enum routing_contact how)
+{
+	return how == ROUTING_REPLY || how == ROUTING_QUERY;
+}
+
 static bool
 node_bad(const struct routing_node *n)
 {
@@ -116,6 +129,7 @@ node_set(struct routing_node *n, const uint8_t *id, const struct dht_addr *addr,
 	memcpy(n->id, id, 20);
 	n->addr = *addr;
 	n->bep42_ok = dht_addr_is_local(addr) || dht_bep42_valid(addr, id);
+	n->heard = how == ROUTING_HEARD;
 	if (how == ROUTING_REPLY)
 		n->last_reply_ms = now_ms;
 	else if (how == ROUTING_QUERY)
@@ -195,7 +209,7 @@ routing_heard(struct routing *rt, const uint8_t id[20], const struct dht_addr *a
 			/* An ID moving to another address is either a restart
 			 * behind NAT or a spoof: only accept it once the old
 			 * address stopped answering. */
-			if (!node_bad(n))
+			if (!node_bad(n) && !(contact(how) && routing_node_unverified(n)))
 				return -1;
 			node_set(n, id, addr, how, now_ms);
 			return 1;
@@ -216,7 +230,8 @@ routing_heard(struct routing *rt, const uint8_t id[20], const struct dht_addr *a
 		for (int i = 0; i < o->n; i++) {
 			if (!same_host(rt, &o->nodes[i].addr, addr))
 				continue;
-			if (!node_bad(&o->nodes[i]))
+			if (!node_bad(&o->nodes[i]) &&
+			    !(contact(how) && routing_node_unverified(&o->nodes[i])))
 				return -1;
 			bucket_remove(o, i);
 			break;
@@ -229,8 +244,11 @@ routing_heard(struct routing *rt, const uint8_t id[20], const struct dht_addr *a
 		b->changed_ms = now_ms;
 		return 1;
 	}
+	if (how == ROUTING_HEARD)
+		return 0; /* not even a replacement candidate */
 	for (int i = 0; i < b->n; i++) {
-		if (node_bad(&b->nodes[i])) {
+		if (node_bad(&b->nodes[i]) ||
+		    (contact(how) && routing_node_unverified(&b->nodes[i]))) {
 			node_set(&b->nodes[i], id, addr, how, now_ms);
 			b->changed_ms = now_ms;
 			return 1;
@@ -417,7 +435,10 @@ routing_next_ping(struct routing *rt, uint64_t now_ms, struct routing_node *out)
 		struct routing_bucket *b = &rt->b[j];
 		for (int i = 0; i < b->n; i++) {
 			struct routing_node *n = &b->nodes[i];
-			if (routing_node_good(n, now_ms) || node_bad(n))
+			/* an unverified entry costs no ping: a look-up that
+			 * asks it verifies it or finds it gone */
+			if (routing_node_good(n, now_ms) || node_bad(n) ||
+			    routing_node_unverified(n))
 				continue;
 			if (n->last_ping_ms && now_ms - n->last_ping_ms < ROUTING_PING_INTERVAL_MS)
 				continue;
@@ -515,7 +536,8 @@ routing_all(const struct routing *rt, struct routing_node *out, size_t max)
 
 	for (int j = 0; j < 160; j++)
 		for (int i = 0; i < rt->b[j].n && n < max; i++)
-			if (!node_bad(&rt->b[j].nodes[i]))
+			if (!node_bad(&rt->b[j].nodes[i]) &&
+			    !routing_node_unverified(&rt->b[j].nodes[i]))
 				out[n++] = rt->b[j].nodes[i];
 	return n;
 }

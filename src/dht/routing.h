@@ -22,6 +22,9 @@
  * BEP 42-invalid node by a valid one, else keeps the newcomer as a
  * replacement candidate while the questionable nodes get pinged. One node
  * per IP address, except loopback addresses when relax_loopback is set.
+ * Nodes a reply names may also fill a bucket's free places unverified
+ * (ROUTING_HEARD, issue 15): table coverage without a ping each; any node
+ * that makes contact takes such a place.
  */
 #ifndef PKDNS_DHT_ROUTING_H
 #define PKDNS_DHT_ROUTING_H
@@ -53,7 +56,15 @@ struct routing_node {
 	uint16_t rtt_ms; /**< smoothed round trip of its replies; 0: none
 			      measured yet (look-ups ask fast nodes first
 			      and give up waiting on them sooner) */
+	bool heard;      /**< entered as ROUTING_HEARD */
 };
+
+/**
+ * @param n a node
+ * @return true for a node only heard of (ROUTING_HEARD) that has not
+ *         made contact since
+ */
+bool routing_node_unverified(const struct routing_node *n);
 
 /** One k-bucket. */
 struct routing_bucket {
@@ -85,6 +96,11 @@ enum routing_contact {
 	ROUTING_REPLY = 1, /**< answered one of our queries */
 	ROUTING_QUERY,     /**< sent us a query */
 	ROUTING_LOADED,    /**< from a saved table: not yet verified */
+	ROUTING_HEARD,     /**< named in a reply: not verified; fills a
+				bucket with room only, is never pinged for
+				upkeep and gives way to any node that made
+				contact (the first look-up that asks it
+				verifies it) */
 };
 
 /**
@@ -216,7 +232,10 @@ void routing_set_self(struct routing *rt, const uint8_t self[20], uint64_t now_m
 size_t routing_count(const struct routing *rt, uint64_t now_ms, size_t *good);
 
 /**
- * Copy every node that is not bad (bucket order), for saving.
+ * Copy every node that is not bad (bucket order), for saving; not those
+ * only heard of (ROUTING_HEARD) that never made contact: a restart
+ * starts from nodes known to be alive, and a look-up's first queries
+ * then go to them.
  * @param rt table
  * @param out destination
  * @param max its size

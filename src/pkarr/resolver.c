@@ -1094,7 +1094,6 @@ start_dht(struct pkarr_resolver *r, const struct pkarr_resolver_config *c)
 	log_info("DHT node on UDP port %u (%s)", dht_node_port(r->node),
 	    dht_node_dual_stack(r->node) ? "IPv4 and IPv6" : "IPv4");
 	r->dht = dht_node_dht(r->node);
-	load_nodes(r);
 	if (c->testnet) {
 		char spec[32];
 		snprintf(spec, sizeof(spec), "127.0.0.1:%u", c->testnet_port);
@@ -1102,6 +1101,11 @@ start_dht(struct pkarr_resolver *r, const struct pkarr_resolver_config *c)
 	}
 	for (size_t i = 0; i < c->n_bootstrap; i++)
 		add_bootstrap(r, c->bootstrap[i]);
+	/* after the bootstrap addresses: a loopback one says the network
+	 * lives on this host, so a saved table of it keeps a node per
+	 * loopback port, not one for all of 127.0.0.1 (dht_add_bootstrap);
+	 * public addresses stay one node per IP either way */
+	load_nodes(r);
 	r->boot_backoff_ms = BOOT_RETRY_MIN_MS;
 	r->boot_next_ms = time_mono_ms() + BOOT_RETRY_MIN_MS;
 	{

@@ -5,6 +5,7 @@ TESTS += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
 	tests/e2e/test_pkarr_persist.sh \
+	tests/e2e/test_pkarr_saved_table.sh \
 	tests/e2e/test_pkarr_update.sh \
 	tests/e2e/test_pkarr_republish.sh \
 	tests/e2e/test_pkarr_delegation.sh \
@@ -34,6 +35,7 @@ EXTRA_DIST += \
 	tests/e2e/test_pkarr.sh \
 	tests/e2e/test_pkarr_coalesce.sh \
 	tests/e2e/test_pkarr_persist.sh \
+	tests/e2e/test_pkarr_saved_table.sh \
 	tests/e2e/test_pkarr_update.sh \
 	tests/e2e/test_pkarr_republish.sh \
 	tests/e2e/test_pkarr_delegation.sh \

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ static struct {
 	struct dht_addr dst[MAX_REC];
 	int count[MAX_REC];
 	size_t ndst;
-	unsigned gets, find_nodes;
+	unsigned gets, find_nodes, pings;
 	unsigned depth, fresh;
 	struct pend pend[MAX_PEND];
 	size_t npend;
@@ -205,6 +206,8 @@ sim_send(void *ctx, const uint8_t *buf, size_t len, const struct sockaddr *to, s
 	}
 	if (krpc_parse(buf, len, &m) != 0 || m.y != 'q' || dht_addr_from_sockaddr(to, tl, &a) < 0)
 		return 0;
+	if (m.method == KRPC_M_PING)
+		sim.pings++;
 	if (m.method == KRPC_M_GET || m.method == KRPC_M_FIND_NODE) {
 		record(&a);
 		if (m.method == KRPC_M_GET) {
@@ -866,8 +869,12 @@ test_loopback_network(void)
 /* A node of our own ID's far half (routing bucket 0, which holds 128) and
  * NET_MAX nodes around the key's target, node i the (i+1)-th closest,
  * each in the table (they queried us) with the given delay. */
+/* net_setup with bucket size k (0: the default), the nodes on 127.0.0.1
+ * (a loopback testnet: a node per port) when `loopback`, and only the
+ * first `known` of them in the table. */
 static void
-net_setup(const uint8_t target[20], const uint64_t *delay)
+net_setup_opts(const uint8_t target[20], const uint64_t *delay, int k, bool loopback,
+	int known)
 {
 	static uint8_t self[20];
 	struct dht_config cfg;
@@ -879,6 +886,8 @@ net_setup(const uint8_t target[20], const uint64_t *delay)
 	self[0] ^= 0x80;
 	cfg.mode = DHT_MODE_SERVER;
 	cfg.node_id = self;
+	cfg.k = k;
+	cfg.loopback_testnet = loopback;
 	sim.d = dht_new(&cfg, sim.now);
 	sim.nnet = NET_MAX;
 	for (int i = 0; i < NET_MAX; i++) {
@@ -886,19 +895,27 @@ net_setup(const uint8_t target[20], const uint64_t *delay)
 		int bit = 100 - 5 * i; /* node 0 shares the most bits */
 		memset(&nn->addr, 0, sizeof(nn->addr));
 		nn->addr.family = 4;
-		nn->addr.ip[0] = 10;
-		nn->addr.ip[2] = (uint8_t)i;
+		nn->addr.ip[0] = loopback ? 127 : 10;
+		nn->addr.ip[2] = loopback ? 0 : (uint8_t)i;
 		nn->addr.ip[3] = 1;
-		nn->addr.port = 6881;
+		nn->addr.port = (uint16_t)(loopback ? 7000 + i : 6881);
 		memcpy(nn->id, target, 20);
 		nn->id[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
 		nn->id[19] ^= 1;
 		nn->delay = delay[i];
 		nn->holds = true;
+		if (i >= known)
+			continue;
 		sim.fixed_id = nn->id;
 		query_from(&nn->addr, KRPC_M_PING, NULL, 0);
 		sim.fixed_id = NULL;
 	}
+}
+
+static void
+net_setup(const uint8_t target[20], const uint64_t *delay)
+{
+	net_setup_opts(target, delay, 0, false, NET_MAX);
 }
 
 static uint32_t
@@ -1026,6 +1043,164 @@ test_silent_skipped(void)
 	dht_free(sim.d);
 }
 
+/* A saved table of 5 nodes on 127.0.0.1 (different ports) and 3 on one
+ * public IP, loaded after a bootstrap address (as the daemon does). */
+static int
+load_mixed(bool loopback_boot)
+{
+	struct dht_config cfg;
+	uint8_t blob[64 + 8 * DHT_COMPACT_NODE4];
+	size_t off;
+	struct dht_addr b;
+	int got;
+
+	memset(&cfg, 0, sizeof(cfg));
+	sim_new(&cfg, P_SILENT, 5);
+	memset(&b, 0, sizeof(b));
+	b.family = 4;
+	memcpy(b.ip, loopback_boot ? "\x7f\x00\x00\x01" : "\xc6\x12\xff\x01", 4);
+	b.port = 7000;
+	add_boot(&b);
+	off = (size_t)snprintf((char *)blob, sizeof(blob), "d5:nodes%d:", 8 * DHT_COMPACT_NODE4);
+	for (int i = 0; i < 8; i++) {
+		struct dht_addr a;
+		memset(&a, 0, sizeof(a));
+		a.family = 4;
+		memcpy(a.ip, i < 5 ? "\x7f\x00\x00\x01" : "\xc6\x12\x07\x07", 4);
+		a.port = (uint16_t)(7001 + i);
+		randombytes_buf(blob + off, 20);
+		dht_addr_compact(&a, blob + off + 20);
+		off += DHT_COMPACT_NODE4;
+	}
+	blob[off++] = 'e';
+	got = dht_load_nodes(sim.d, blob, off, sim.now);
+	dht_free(sim.d);
+	return got;
+}
+
+static void
+test_saved_loopback(void)
+{
+	is_int(load_mixed(false), 2,
+		"saved table, public bootstrap: one node for 127.0.0.1, one for the public IP");
+	is_int(load_mixed(true), 6,
+		"saved table after a loopback bootstrap: a node per loopback port, still one "
+		"for the public IP");
+}
+
+/* A saved table of 20 nodes, none of which answers, and a dead
+ * bootstrap node (a restart after the network it saved is gone): the
+ * first query timeout ends the look-up, instead of one timeout per
+ * alpha of the 20. A network that answered lately is walked on. */
+static void
+test_silent_network(void)
+{
+	struct dht_config cfg;
+	uint8_t blob[64 + 20 * DHT_COMPACT_NODE4];
+	size_t off;
+	struct dht_addr b;
+
+	for (int round = 0; round < 2; round++) {
+		memset(&cfg, 0, sizeof(cfg));
+		sim_new(&cfg, P_SILENT, 5);
+		off = (size_t)snprintf((char *)blob, sizeof(blob), "d5:nodes%d:",
+			20 * DHT_COMPACT_NODE4);
+		for (int i = 0; i < 20; i++) {
+			struct dht_addr a;
+			memset(&a, 0, sizeof(a));
+			a.family = 4;
+			a.ip[0] = 10;
+			a.ip[1] = 7;
+			a.ip[2] = (uint8_t)i;
+			a.ip[3] = 1;
+			a.port = 6881;
+			randombytes_buf(blob + off, 20);
+			dht_addr_compact(&a, blob + off + 20);
+			off += DHT_COMPACT_NODE4;
+		}
+		blob[off++] = 'e';
+		is_int(dht_load_nodes(sim.d, blob, off, sim.now), 20,
+			"silent network: 20 saved nodes loaded");
+		memset(&sim.boot, 0, sizeof(sim.boot));
+		sim.boot.family = 4;
+		memcpy(sim.boot.ip, "\xc6\x12\xff\x01", 4);
+		sim.boot.port = 6881;
+		b = sim.boot;
+		if (round == 1) {
+			/* the bootstrap node answers once, then goes quiet */
+			sim.policy = P_BOOT_ANSWERS;
+			add_boot(&b);
+			run(sim.now + 100, 5, 0);
+			sim.policy = P_SILENT;
+		} else {
+			add_boot(&b);
+		}
+		sim.ndst = 0;
+		ok(start_get() != 0, "silent network: get started");
+		run(sim.now + 60000, 5, 1);
+		is_int(sim.done, 1, "silent network: the look-up ended");
+		if (round == 0) {
+			ok(sim.st.network_silent && sim.st.elapsed_ms <= 2100,
+			    "silent network, nothing ever answered: ended at the first "
+			    "timeout (%llu ms, %u asked)",
+			    (unsigned long long)sim.st.elapsed_ms, sim.st.queried);
+		} else {
+			ok(!sim.st.network_silent && sim.st.queried >= 20,
+			    "silent network, the bootstrap node answered lately: every "
+			    "candidate tried (%u asked, %llu ms)", sim.st.queried,
+			    (unsigned long long)sim.st.elapsed_ms);
+		}
+		dht_free(sim.d);
+	}
+}
+
+/* Issue 15: the nodes a reply names enter the routing table, unverified,
+ * without a ping each. Bucket size 4: the table knows only the closest
+ * of 8 nodes; its reply names all 8; the look-up asks the 4 closest and
+ * ends. The other 4 were never asked, yet a later look-up knows them. */
+static void
+test_heard_entries(void)
+{
+	uint64_t delay[NET_MAX] = { 30, 30, 30, 30, 30, 30, 30, 30 };
+	uint8_t target[20], pk[32], sk[64];
+	struct dht_info info;
+
+	crypto_sign_keypair(pk, sk);
+	dht_mutable_target(pk, NULL, 0, target);
+	net_setup_opts(target, delay, 4, true, 1);
+	memcpy(sim.vpk, pk, 32);
+	memcpy(sim.vsk, sk, 64);
+	sim.vseq = 3;
+	sim.net_named = true;
+	dht_get_info(sim.d, sim.now, &info);
+	is_int((int)info.nodes4, 1, "heard entries: the table knows one node");
+	sim.pings = 0;
+	net_get();
+	run(sim.now + 5000, 5, 1);
+	ok(sim.done == 1 && sim.nvalues >= 1, "heard entries: the look-up found the value");
+	ok(asked_count(&sim.net[6].addr) == 0 && asked_count(&sim.net[7].addr) == 0,
+	    "heard entries: the farthest named nodes were not asked");
+	dht_get_info(sim.d, sim.now, &info);
+	is_int((int)info.nodes4, NET_MAX,
+	    "heard entries: every named node is in the table (%zu nodes, %zu good)",
+	    info.nodes4, info.good4);
+	is_int((int)sim.pings, 0, "heard entries: no ping sent for them");
+	/* A look-up of node 7's own ID: the closest is node 7 (heard of
+	 * only, and gone), then nodes 0-3 (answered in 30 ms). The first
+	 * queries go to nodes known alive. */
+	sim.net[7].silent = true;
+	sim.ndst = 0;
+	sim.done = 0;
+	ok(dht_get_immutable(sim.d, sim.net[7].id, on_value, on_done, NULL, sim.now) != 0,
+	    "heard entries: a look-up of the unverified node's ID started");
+	ok(sim.ndst >= 3 && asked_count(&sim.net[7].addr) == 0,
+	    "heard entries: its first %zu queries went to nodes that answered before, "
+	    "not to the closer one only heard of", sim.ndst);
+	run(sim.now + 5000, 5, 1);
+	is_int(sim.done, 1, "heard entries: that look-up ended");
+	dht_free(sim.d);
+}
+
 int
 main(void)
 {
@@ -1044,5 +1219,8 @@ main(void)
 	test_fast_first();
 	test_soft_timeout();
 	test_silent_skipped();
+	test_silent_network();
+	test_saved_loopback();
+	test_heard_entries();
 	return tap_done();
 }

@@ -664,6 +664,61 @@ test_closest(void)
 	routing_free(&rt);
 }
 
+/* Issue 15: nodes named in replies enter free places unverified
+ * (ROUTING_HEARD): no ping is due for them, a full bucket keeps none as
+ * a candidate, and any node that made contact takes their place, even
+ * one of the same IP or with the same ID. */
+static void
+test_heard(void)
+{
+	struct routing rt;
+	struct routing_node n;
+	uint8_t self[20], id[20];
+	char ip[32];
+	uint64_t now = 1000;
+	struct dht_addr a;
+	size_t good;
+
+	memset(self, 0, 20);
+	routing_init(&rt, 4, 8, self, 0, now);
+	for (int i = 0; i < 8; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i + 1);
+		mkid(id, (uint8_t)(0x80 + i), (uint8_t)i);
+		a = v4(ip, 6881);
+		is_int(routing_heard(&rt, id, &a, ROUTING_HEARD, now), 1, "heard: node %d in", i);
+	}
+	is_int((int)routing_count(&rt, now, &good), 8, "heard: 8 nodes in the table");
+	is_int((int)good, 0, "heard: none of them good");
+	is_int(routing_next_ping(&rt, now, &n), 0, "heard: no ping due for unverified nodes");
+	{
+		struct routing_node all[16];
+		is_int((int)routing_all(&rt, all, 16), 0, "heard: unverified nodes are not saved");
+	}
+	mkid(id, 0x90, 0x90);
+	a = v4("198.51.100.99", 6881);
+	is_int(routing_heard(&rt, id, &a, ROUTING_HEARD, now), 0,
+		"heard: a full bucket takes no more heard nodes");
+	is_int(routing_heard(&rt, id, &a, ROUTING_REPLY, now), 1,
+		"heard: a node that replied takes an unverified one's place");
+	ok(routing_find_addr(&rt, &a) != NULL, "heard: ... and is in the table");
+	mkid(id, 0xa0, 0xa0);
+	a = v4("198.51.100.2", 7000); /* the IP of unverified node 1 */
+	is_int(routing_heard(&rt, id, &a, ROUTING_QUERY, now), 1,
+		"heard: a node that queried us from an unverified node's IP replaces it");
+	mkid(id, 0x82, 2); /* unverified node 2's ID from another address */
+	a = v4("198.51.100.77", 6881);
+	is_int(routing_heard(&rt, id, &a, ROUTING_REPLY, now), 1,
+		"heard: an unverified node's ID that replied from elsewhere moves");
+	mkid(id, 0x83, 3);
+	a = v4("198.51.100.4", 6881);
+	is_int(routing_heard(&rt, id, &a, ROUTING_REPLY, now), 1, "heard: node 3 replies");
+	mkid(id, 0xb0, 0xb0);
+	a = v4("198.51.100.4", 7001);
+	is_int(routing_heard(&rt, id, &a, ROUTING_QUERY, now), -1,
+		"heard: once verified, its IP is its own again");
+	routing_free(&rt);
+}
+
 int
 main(void)
 {
@@ -675,5 +730,6 @@ main(void)
 	test_capacity();
 	test_wide_fill();
 	test_closest();
+	test_heard();
 	return tap_done();
 }
