@@ -54,11 +54,12 @@ new_key() {
 }
 
 # publish NAME ZONEFILE: publish to the running testnet (or to the DHT
-# that $CLI_NET names, e.g. "--bootstrap 127.0.0.1:PORT"); the CLI's
-# output in $POUT, its status in $RC.
+# that $CLI_NET names, e.g. "--bootstrap 127.0.0.1:PORT"), within the
+# CLI's --timeout ${PUBLISH_TIMEOUT:-10}; the CLI's output in $POUT, its
+# status in $RC.
 publish() {
 	# shellcheck disable=SC2086
-	POUT=$("$CLI" ${CLI_NET:---testnet-port $TESTNET_PORT} --timeout 10 publish "$KEYS/$1.seed" "$2" 2>&1)
+	POUT=$("$CLI" ${CLI_NET:---testnet-port $TESTNET_PORT} --timeout "${PUBLISH_TIMEOUT:-10}" publish "$KEYS/$1.seed" "$2" 2>&1)
 	RC=$?
 }
 
