@@ -172,12 +172,21 @@ w=$((s0 + 16 - $(date +%s)))
 inB=$(stat_counter "in flight")
 OUTB=$(bulk 100 "b%d.again.bh.example" 1 127.0.0.2)
 overB=$(stat_counter "over budget")
-if [ "$inB" -ge "$inD" ]; then
-	is "$(field "$OUTB" replies) $((overB - overD))" "100 100" \
-		"127.0.0.2 16 s later, 100 more names: all over budget, its 64 are still in libunbound"
+inB2=$(stat_counter "in flight")
+# libunbound may also end some of them while the 100 are sent (its own
+# timers, late on a loaded machine), and a slot it frees may be used
+# again: the check needs none ended in between. What went in is
+# 100 - over budget; what ended is what was in flight plus that, less
+# what is in flight now. With the slots given back early (the old
+# 15 s linger), 64 would go in and none end.
+admitted=$((100 - (overB - overD)))
+ended=$((inB + admitted - inB2))
+is "$(field "$OUTB" replies)" 100 "127.0.0.2 16 s later, 100 more names: all answered"
+if [ "$inB" -ge "$inD" ] && [ "$ended" -le 0 ]; then
+	is "$admitted" 0 "  ... all over budget, its 64 are still in libunbound"
 else
-	skip "127.0.0.2 16 s later: all over budget while its 64 are in libunbound" \
-		"libunbound ended them first (in flight $inD -> $inB)"
+	skip "  ... all over budget while its 64 are in libunbound" \
+		"libunbound ended some first (in flight $inD -> $inB -> $inB2, $admitted went in)"
 fi
 pkdns_stop
 done_testing

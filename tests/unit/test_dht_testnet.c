@@ -220,7 +220,7 @@ test_delays(void)
 	struct dht_testnet_emu emu = { .rtt_ms = 50, .seed = 42 };
 	struct probe p;
 	unsigned conf[MAXN], meas[MAXN];
-	int n = 61, far = 0, off = 0, answered = 0;
+	int n = 61, far = 0, early = 0, late = 0, answered = 0;
 
 	if (!ok(probe_start(&p, n, &emu) == 0, "emulated testnet of %d nodes, rtt 50 ms", n)) {
 		probe_stop(&p);
@@ -239,14 +239,20 @@ test_delays(void)
 		if (p.rtt_ms[i] < 0)
 			continue;
 		meas[answered++] = (unsigned)p.rtt_ms[i];
-		/* its delay +-10 % jitter, plus a loaded machine's slack */
-		if (p.rtt_ms[i] + 3 < (int64_t)d * 9 / 10 || p.rtt_ms[i] > (int64_t)d * 11 / 10 + 40)
-			off++;
+		/* its delay -10 % jitter at the earliest: an early answer means
+		 * the delay was not applied. A late one may be a loaded
+		 * machine's scheduling (a sanitizer build, a CI run): a few
+		 * are allowed, a delay applied to the wrong node is not */
+		if (p.rtt_ms[i] + 3 < (int64_t)d * 9 / 10)
+			early++;
+		else if (p.rtt_ms[i] > (int64_t)d * 11 / 10 + 40)
+			late++;
 		if (d >= 150)
 			far++;
 	}
 	ok(answered == n, "every node answered a ping (%d of %d)", answered, n);
-	ok(off == 0, "each node answered after its own delay (%d off)", off);
+	ok(early == 0 && late <= n / 10,
+	    "each node answered after its own delay (%d early, %d late)", early, late);
 	{
 		unsigned mc = median_u(conf, n), mm = answered ? median_u(meas, answered) : 0;
 		/* +25 ms: a loaded machine (or a sanitizer build) adds about the
