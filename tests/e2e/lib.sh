@@ -186,10 +186,12 @@ wait_exit() { # PID SECS
 	EXIT_STATUS=$?
 }
 
+_HOLD_PIDS=
 _cleanup() {
-	local rc=$?
+	local rc=$? p
 	[ -n "$PKDNS_PID" ] && _kill_bounded "$PKDNS_PID" 5
 	[ -n "$NSD_PID" ] && _kill_bounded "$NSD_PID" 5
+	for p in $_HOLD_PIDS; do _kill_bounded "$p" 2; done
 	if [ -n "$KEEP_TMP" ]; then echo "# kept $TMPD" >&2; else rm -rf "$TMPD"; fi
 	exit $rc
 }
@@ -251,6 +253,33 @@ for _ in range(100):
     print(base)
     break
 EOF
+}
+
+# dead_port: sets DEAD to a port on 127.0.0.1 where nothing ever answers
+# (a DHT node or name server that is down), held for the test's life by
+# a black hole (tests/e2e/blackhole.py, UDP read and dropped): a port only
+# picked free may be bound a moment later by a test running beside this
+# one, whose DHT node then answers. Not in $(...): the holder is this
+# shell's child, stopped by the EXIT trap.
+dead_port() {
+	local i pid
+	for i in 1 2 3 4 5; do
+		DEAD=$(pick_port)
+		[ -n "$DEAD" ] || continue
+		"$PYTHON" "$E2E_DIR/blackhole.py" serve --addr 127.0.0.1 --port "$DEAD" --lifetime 900 \
+			>"$TMPD/dead.$DEAD.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 1 100); do
+			if grep -q '^ready' "$TMPD/dead.$DEAD.log" 2>/dev/null; then
+				_HOLD_PIDS="$_HOLD_PIDS $pid"
+				return 0
+			fi
+			_alive "$pid" || break
+			sleep 0.1
+		done
+		_kill_bounded "$pid" 1
+	done
+	bail_out "no port could be held for a dead node"
 }
 
 have_ipv6() {

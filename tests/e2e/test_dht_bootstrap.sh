@@ -71,7 +71,7 @@ nsd_start
 TESTNET_PORT=$(pick_testnet_port)
 [ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports"
 hold_ports
-DEAD=$(pick_port)
+dead_port
 [ -n "$DEAD" ] || bail_out "no free port"
 
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client --dht-port 0 \

@@ -52,7 +52,7 @@ is "$(status)" SERVFAIL "restart, --dht-mode off: a key never fetched: SERVFAIL 
 is "$(stat_counter "dht look-ups")" 0 "restart, --dht-mode off: no DHT look-up"
 pkdns_stop
 
-DEAD=$(pick_port)
+dead_port
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --cache-dir "$CACHE" --dht-mode client \
 	--bootstrap 127.0.0.1:"$DEAD" --dht-port 0 -v -v --log-queries yes
 q "www.$KP" A

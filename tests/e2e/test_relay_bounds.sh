@@ -35,7 +35,7 @@ keep_pid $!
 # until it listens (a loaded machine starts python slowly)
 for _ in $(seq 1 100); do [ -s "$TMPD/silent.count" ] && break; sleep 0.1; done
 [ -s "$TMPD/silent.count" ] || bail_out "the silent relay did not start: $(tail -n 3 "$TMPD/silent.log")"
-DEAD=$(pick_port)
+dead_port
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client \
 	--bootstrap 127.0.0.1:"$DEAD" --relay "http://127.0.0.1:$SP" --dht-ratelimit 0
 keep_pid "$PKDNS_PID"
