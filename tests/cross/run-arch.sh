@@ -176,7 +176,7 @@ if [ -z "$cli" ]; then
 fi
 t0=$(date +%s)
 out=$build/e2e_foreign.cross.log
-PKDNS=$wrap PKDNS_CLI=$cli CROSS_ARCH=$arch timeout -k 5 240 bash "$src/tests/cross/e2e_foreign.sh" >"$out" 2>&1
+PKDNS=$wrap PKDNS_CLI=$cli CROSS_ARCH=$arch timeout -k 5 360 bash "$src/tests/cross/e2e_foreign.sh" >"$out" 2>&1
 rc=$?
 p=$(grep -cE '^ok( |$)' "$out")
 f=$(grep -cE '^not ok( |$)' "$out")

@@ -96,7 +96,7 @@ if [ -x "$PKDNS" ]; then
 	# leaves loopback (--bootstrap to a closed loopback port).
 	mkdir -p "$TMPD/cache"
 	PROBE_NAME=none pkdns_start -c "$CONF" --cache-dir "$TMPD/cache" --bootstrap 127.0.0.1:9
-	q +time=3 +tries=1 localhost A
+	q +time=10 +tries=1 localhost A
 	isnt "$(status)" noreply "pkdns runs on the generated pkdns.conf and answers"
 	pkdns_stop
 else

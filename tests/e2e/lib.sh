@@ -18,6 +18,9 @@
 #             DIG-ARGS... is q timed (ms in $MS).
 #   waits:    wait_log PATTERN [SECONDS] [FILE] (a line in the daemon's
 #             log, or FILE); wait_ready LOG PID WHAT (a helper's "ready")
+#   timing:   qlog_ms NAME [TYPE] [RCODE] (how long pkdns took, by its
+#             own clock, from its query log), log_ms LINE (a log line's
+#             time stamp in ms)
 #   DNSSEC:   sign_e2e_zone (e2e.example signed, two RRSIGs spoiled, DS
 #             in $TMPD/ta.ds)
 #   ports:    pick_port (UDP+TCP, 127.0.0.1 and ::1), pick_testnet_port
@@ -196,10 +199,12 @@ wait_exit() { # PID SECS
 	EXIT_STATUS=$?
 }
 
+_HOLD_PIDS=
 _cleanup() {
-	local rc=$?
+	local rc=$? p
 	[ -n "$PKDNS_PID" ] && _kill_bounded "$PKDNS_PID" 5
 	[ -n "$NSD_PID" ] && _kill_bounded "$NSD_PID" 5
+	for p in $_HOLD_PIDS; do _kill_bounded "$p" 2; done
 	if [ -n "$KEEP_TMP" ]; then echo "# kept $TMPD" >&2; else rm -rf "$TMPD"; fi
 	exit $rc
 }
@@ -261,6 +266,33 @@ for _ in range(100):
     print(base)
     break
 EOF
+}
+
+# dead_port: sets DEAD to a port on 127.0.0.1 where nothing ever answers
+# (a DHT node or name server that is down), held for the test's life by
+# a black hole (tests/e2e/blackhole.py, UDP read and dropped): a port only
+# picked free may be bound a moment later by a test running beside this
+# one, whose DHT node then answers. Not in $(...): the holder is this
+# shell's child, stopped by the EXIT trap.
+dead_port() {
+	local i pid
+	for i in 1 2 3 4 5; do
+		DEAD=$(pick_port)
+		[ -n "$DEAD" ] || continue
+		"$PYTHON" "$E2E_DIR/blackhole.py" serve --addr 127.0.0.1 --port "$DEAD" --lifetime 900 \
+			>"$TMPD/dead.$DEAD.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 1 100); do
+			if grep -q '^ready' "$TMPD/dead.$DEAD.log" 2>/dev/null; then
+				_HOLD_PIDS="$_HOLD_PIDS $pid"
+				return 0
+			fi
+			_alive "$pid" || break
+			sleep 0.1
+		done
+		_kill_bounded "$pid" 1
+	done
+	bail_out "no port could be held for a dead node"
 }
 
 have_ipv6() {
@@ -348,7 +380,9 @@ nsd_stop() {
 # PKDNS_NO_LISTEN is set (then ARGS have the -l options, on the port the
 # caller put in PKDNS_PORT, and PROBE_HOST says where to probe), plus ARGS. Waits (bounded) until a dig from
 # ${PROBE_SRC:-any source} for ${PROBE_NAME:-ready.e2e.example} gets any
-# reply; set PROBE_NAME=none to wait only for the TCP listener.
+# reply; set PROBE_NAME=none to wait only for the TCP listener. The wait
+# is a bound of PKDNS_START_WAIT seconds (30; more under emulation), not
+# an expectation: it ends at the first reply.
 # (dig -b with a source of the other address family hangs forever: never
 # set PROBE_SRC to an IPv4 address with PROBE_HOST=::1.)
 pkdns_start() {
@@ -363,7 +397,8 @@ pkdns_start() {
 	# shellcheck disable=SC2086
 	"$PKDNS" -d --dht-mode off --dht-port 0 $listen "$@" >"$PKDNS_LOG" 2>&1 &
 	PKDNS_PID=$!
-	for i in $(seq 1 75); do
+	local until=$(($(date +%s) + ${PKDNS_START_WAIT:-30}))
+	while [ "$(date +%s)" -lt "$until" ]; do
 		if ! _alive "$PKDNS_PID"; then
 			# a port picked free was taken by a test running beside
 			# this one before pkdns bound it: the caller may retry
@@ -384,7 +419,7 @@ pkdns_start() {
 		fi
 		sleep 0.2
 	done
-	bail_out "pkdns did not answer within 15 s ($PKDNS $*)"
+	bail_out "pkdns did not answer within ${PKDNS_START_WAIT:-30} s ($PKDNS $*)"
 }
 
 # Sends SIGTERM and asserts (3 TAP lines) a prompt exit with status 0 and
@@ -401,8 +436,11 @@ pkdns_stop() {
 _SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 
 # elapsed_q DIG-ARGS...: q (15 s allowed), and the time it took in ms in $MS
+# (the client's view: report it; for what pkdns took, see qlog_ms, marked
+# here)
 elapsed_q() {
 	local s
+	qlog_mark
 	s=$(date +%s%N)
 	QTIME=15 q "$@"
 	MS=$((($(date +%s%N) - s) / 1000000))
@@ -425,16 +463,48 @@ sign_e2e_zone() {
 	ldns-key2ds -n -2 "$TMPD/keys/$key.key" >"$TMPD/ta.ds" 2>/dev/null
 }
 
-# wait_log PATTERN [SECONDS] [FILE]: wait, at most SECONDS (5 by default),
+# wait_log PATTERN [SECONDS] [FILE]: wait, at most SECONDS (20 by default:
+# a bound, not an expectation; it returns as soon as the line is there),
 # until FILE (the daemon's log by default) has a line matching PATTERN
 # (grep's basic regex); 1 if it never does.
 wait_log() {
 	local i
-	for i in $(seq 1 $((${2:-5} * 10))); do
+	for i in $(seq 1 $((${2:-20} * 10))); do
 		grep -q -- "$1" "${3:-$PKDNS_LOG}" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
+}
+
+# qlog_mark: remember where the daemon's log ends (elapsed_q does it);
+# qlog_ms NAME [TYPE] [RCODE]: how long pkdns itself took (ms from the
+# query's arrival to its reply, by its own clock) to answer the last query
+# for NAME (type A by default; with RCODE, the last one answered so) that
+# its query log (--log-queries yes) shows after the mark; waits up to 10 s
+# for the line (pkdns may write it just after the reply). Empty when there
+# is none. What a test asserts about a deadline is read here, not from the
+# client's clock: a loaded machine slows dig's start and the test's own
+# shell far more than the daemon's timers.
+QLOG_FROM=0
+qlog_mark() { QLOG_FROM=$(wc -l <"$PKDNS_LOG" 2>/dev/null || echo 0); }
+qlog_ms() { # NAME [TYPE] [RCODE]
+	local i l
+	for i in $(seq 1 100); do
+		l=$(tail -n +$((QLOG_FROM + 1)) "$PKDNS_LOG" 2>/dev/null | grep -iF " ${1%.}. ${2:-A} " |
+			grep -F 'pkdns[query] ' |
+			grep -E " ${3:-[A-Z0-9]+} [0-9]+ms cache=" | tail -n 1)
+		[ -n "$l" ] && break
+		sleep 0.1
+	done
+	printf '%s\n' "$l" | sed -n 's/.* \([0-9][0-9]*\)ms cache=.*/\1/p'
+}
+
+# log_ms LINE: the time stamp of a line of pkdns's log in ms since the
+# epoch (the same clock as `date +%s%3N`); empty for a line without one.
+log_ms() {
+	local st
+	st=$(printf '%s\n' "$1" | sed -n 's/^\([0-9-]*T[0-9:.]*Z\) .*/\1/p')
+	[ -n "$st" ] && date -u -d "$st" +%s%3N 2>/dev/null
 }
 
 check_sanitizer_log() { # LOGFILE

@@ -125,11 +125,11 @@ dq() {
 	q "$@"
 }
 
-# wait_answer NAME QNAME IP: up to 8 s for daemon NAME to answer QNAME A
-# with IP; true when it did
+# wait_answer NAME QNAME IP: up to 40 tries (20 s and more: a bound, not an
+# expectation) for daemon NAME to answer QNAME A with IP; true when it did
 wait_answer() {
 
-	for _ in $(seq 1 16); do
+	for _ in $(seq 1 40); do
 		dq "$1" "$2" A
 		[ "$(rdata A)" = "$3" ] && return 0
 		sleep 0.5

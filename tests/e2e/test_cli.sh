@@ -156,12 +156,15 @@ for t in '!' ',' 'TYPE0' 'ANY' 'OPT'; do
 done
 
 # --- nobody to bootstrap from: bounded failure --------------------------------
-DEAD=$(pick_port)
-start=$(date +%s)
+dead_port
+start=$(date +%s%N)
 run --bootstrap "127.0.0.1:$DEAD" --timeout 2 resolve "$GENKEY"
-end=$(date +%s)
+end=$(date +%s%N)
 is "$RC" 1 "resolve with a dead bootstrap node: exit 1"
-cmp_ok $((end - start)) -le 4 "resolve with a dead bootstrap node: gives up within the timeout"
+# --timeout 2, the process's start and exit included: 8 s leaves a loaded
+# (or sanitizer) machine room and still fails a CLI that ignores the
+# option (its default is 15 s) or waits without a bound
+cmp_ok $(((end - start) / 1000000)) -lt 8000 "resolve with a dead bootstrap node: gives up by its --timeout 2 ($(((end - start) / 1000000)) ms)"
 
 # --- against the daemon's testnet --------------------------------------------
 if [ ! -x "$PKDNS" ]; then

@@ -6,8 +6,8 @@
 # and no DHT node listens where its IP bootstrap points. pkdns says once
 # that no node answers. Then "the network comes up": nsd serves the name
 # and a DHT (a second pkdns hosting a 20-node testnet) runs there; a key
-# published on it must resolve within 30 s, without a restart, and the
-# log must say each state change once.
+# published on it must resolve within 30 s (by pkdns's log), without a
+# restart, and the log must say each state change once.
 [ -z "$BASH_VERSION" ] && exec bash "$0" "$@"
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 . "$E2E_DIR/pkarr_lib.sh"
@@ -60,14 +60,15 @@ nsd_start
 TESTNET_PORT=$(pick_testnet_port)
 [ -n "$TESTNET_PORT" ] || bail_out "no 20 free UDP ports"
 hold_ports
-DEAD=$(pick_port)
+dead_port
 [ -n "$DEAD" ] || bail_out "no free port"
 
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client --dht-port 0 \
-	--bootstrap dht.later.example:"$TESTNET_PORT" --bootstrap 127.0.0.1:"$DEAD" -v
+	--bootstrap dht.later.example:"$TESTNET_PORT" --bootstrap 127.0.0.1:"$DEAD" -v \
+	--log-queries yes
 
 # offline: told once, within the start-up grace (15 s) and a little
-for i in $(seq 1 50); do
+for i in $(seq 1 80); do
 	grep -q 'no DHT node answers (offline?)' "$PKDNS_LOG" && break
 	sleep 0.5
 done
@@ -87,25 +88,35 @@ is "$RC" 0 "publish the key to the DHT that just came up"
 nsd_stop
 nsd_start e2e.example="$E2E_DATA/e2e.example.zone" later.example="$TMPD/later.zone"
 t0=$(date +%s%N)
+qlog_mark
 
+# asked every second, for 60 s at most (a bound)
 got=
-for i in $(seq 1 40); do
+for i in $(seq 1 60); do
 	q +time=2 +tries=1 "$K" A
 	if [ "$(status) $(rdata A)" = "NOERROR 192.0.2.77" ]; then
 		got=yes
 		break
 	fi
-	[ $((($(date +%s%N) - t0) / 1000000)) -gt 35000 ] && break
+	[ $((($(date +%s%N) - t0) / 1000000)) -gt 60000 ] && break
 	sleep 1
 done
 t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
 is "$got" yes "the key resolves once the network is up, without a restart"
-cmp_ok "$ms" -le 30000 "  ... within 30 s of the network coming up (${ms} ms)"
-diag "network usable to first answer: ${ms} ms"
+# Within 30 s: when pkdns answered it, by the stamp of its query-log line
+# (the same clock as t0), not when this loop, slowed by a loaded machine,
+# had read the answer. While offline pkdns retries at most every 16 s.
+first=$(tail -n +$((QLOG_FROM + 1)) "$PKDNS_LOG" | grep -F 'pkdns[query] ' |
+	grep -iF " $K. A " | grep -F ' NOERROR ' | head -n 1)
+fms=$(log_ms "$first")
+pms=missing
+[ -n "$fms" ] && pms=$((fms - t0 / 1000000))
+cmp_ok "$pms" -le 30000 "  ... within 30 s of the network coming up (${pms} ms by pkdns's log)"
+diag "network usable to first answer: ${pms} ms by pkdns's log, ${ms} ms for this loop"
 like "$(cat "$PKDNS_LOG")" 'bootstrap dht\.later\.example: 1 IPv4 addresses' \
 	"the bootstrap name was resolved again"
-for i in $(seq 1 20); do
+for i in $(seq 1 60); do # a bound: "up" follows within 5 s of a node
 	grep -q 'DHT up: ' "$PKDNS_LOG" && break
 	sleep 0.5
 done

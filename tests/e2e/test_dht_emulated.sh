@@ -22,22 +22,28 @@ like "$(cat "$PKDNS_LOG")" 'testnet: rtt 50 ms \(median\), loss 5 %, dead 30 %, 
 	"the emulation is on, with its seed in the log"
 
 # Ping every node (3 tries each, 3 s in all): 15 dead ones are silent,
-# the 35 live ones answer (a try is lost with 1 - 0.95^2 ~ 10 %).
-PINGS=$(timeout -k 1 20 "$PYTHON" - "$TESTNET_PORT" "$N" <<'EOF'
+# the 35 live ones answer (a try is lost with 1 - 0.95^2 ~ 10 %). pkdns's
+# own DHT node, which has no emulated delay, is pinged alongside: its
+# median is what this machine's load adds to every ping.
+OWN=$(sed -n 's/.*DHT node on UDP port \([0-9]*\) (IPv4).*/\1/p' "$PKDNS_LOG" | head -n 1)
+PINGS=$(timeout -k 1 20 "$PYTHON" - "$TESTNET_PORT" "$N" "${OWN:-0}" <<'EOF'
 import os, select, socket, statistics, sys, time
-base, n = int(sys.argv[1]), int(sys.argv[2])
+base, n, own = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 me = os.urandom(20)
-rtt = {}
+rtt, own_rtt = {}, []
+def ping(t, port):
+    s.sendto(b"d1:ad2:id20:" + me + b"e1:q4:ping1:t2:" + t + b"1:y1:qe", ("127.0.0.1", port))
 for attempt in range(3):
     sent = {}
     for i in range(n):
+        if own and i % 5 == 0:  # the baseline, amid the others
+            ping(b"o%c" % i, own)
+            sent[("own", i)] = time.monotonic()
         if i in rtt:
             continue
-        t = b"%c%c" % (attempt, i)
-        s.sendto(b"d1:ad2:id20:" + me + b"e1:q4:ping1:t2:" + t + b"1:y1:qe",
-                 ("127.0.0.1", base + i))
+        ping(b"%c%c" % (attempt, i), base + i)
         sent[i] = time.monotonic()
     end = time.monotonic() + 1.0
     while time.monotonic() < end:
@@ -45,19 +51,30 @@ for attempt in range(3):
         if not r:
             continue
         buf, (_, port) = s.recvfrom(2048)
+        if port == own:
+            j = buf.find(b"1:t2:o")
+            k = ("own", buf[j + 6]) if j >= 0 and len(buf) > j + 6 else None
+            if k in sent and b"1:y1:r" in buf:
+                own_rtt.append((time.monotonic() - sent.pop(k)) * 1000)
+            continue
         i = port - base
         if i in sent and i not in rtt and b"1:y1:r" in buf:
             rtt[i] = (time.monotonic() - sent[i]) * 1000
-print("answered=%d median=%d" % (len(rtt), statistics.median(rtt.values()) if rtt else 0))
+print("answered=%d median=%d baseline=%d (of %d)" % (
+    len(rtt), statistics.median(rtt.values()) if rtt else 0,
+    statistics.median(own_rtt) if own_rtt else 0, len(own_rtt)))
 EOF
 )
 diag "pings: $PINGS"
 ANS=$(printf '%s\n' "$PINGS" | sed -n 's/.*answered=\([0-9]*\).*/\1/p')
 MED=$(printf '%s\n' "$PINGS" | sed -n 's/.*median=\([0-9]*\).*/\1/p')
+BASE=$(printf '%s\n' "$PINGS" | sed -n 's/.*baseline=\([0-9]*\).*/\1/p')
 ok "15 dead nodes never answer a ping, the live ones do ($ANS of $N answered)" \
 	test "${ANS:-0}" -ge 31 -a "${ANS:-99}" -le 35
-ok "the nodes answer after delays around 50 ms (median $MED ms)" \
-	test "${MED:-0}" -ge 20 -a "${MED:-0}" -le 120
+# at least 20 ms (load only adds to it), and at most 120 ms more than the
+# unemulated node took at the same time (35-44 ms seen in all, idle)
+ok "the nodes answer after delays around 50 ms (median $MED ms, an unemulated node ${BASE:-?} ms)" \
+	test "${MED:-0}" -ge 20 -a "${MED:-0}" -le $((120 + ${BASE:-0}))
 
 # Publish 8 keys at once with pkdns-cli. With 5 % loss at each node end a
 # put's first query, to the bootstrap node alone, is lost ~10 % of the

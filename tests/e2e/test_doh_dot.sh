@@ -221,7 +221,9 @@ if command -v dnsperf >/dev/null; then
 		OUT=$(timeout -k 2 20 dnsperf -m $m -s 127.0.0.1 -p "$port" -d "$TMPD/perf.txt" -l 2 -c 2 -Q 500 2>&1)
 		sent=$(printf '%s\n' "$OUT" | sed -n 's/.*Queries sent: *\([0-9]*\).*/\1/p')
 		done_=$(printf '%s\n' "$OUT" | sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p')
-		cmp_ok "${sent:-0}" -gt 100 "dnsperf -m $m: queries sent (${sent:-0})"
+		# that it ran, not how fast (500/s asked for 2 s; a loaded
+		# machine sends fewer): the speed is bench/'s
+		cmp_ok "${sent:-0}" -gt 20 "dnsperf -m $m: queries sent (${sent:-0})"
 		is "${done_:-0}" "${sent:-0}" "dnsperf -m $m: every query answered"
 	done
 else

@@ -27,10 +27,11 @@ kq() {
 	RC=$?
 }
 # logline WORD ERE: the first line of the pkdns log from module WORD
-# matching ERE (waits up to 2 s: lines are written as replies leave).
+# matching ERE (waits up to 10 s: lines are written as replies leave;
+# a bound, it ends at the line).
 logline() {
 	local i l
-	for i in $(seq 1 20); do
+	for i in $(seq 1 100); do
 		l=$(grep -E "pkdns\[$1\] [a-z]+: $2" "$PKDNS_LOG" | head -n 1)
 		[ -n "$l" ] && break
 		sleep 0.1

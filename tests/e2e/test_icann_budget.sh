@@ -33,11 +33,21 @@ bulk() { # COUNT FMT CLIENTS [FIRST-ADDRESS]
 		--window 3000 --timeout 8
 }
 field() { printf '%s\n' "$1" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; }
+# qlog_max TEXT: the longest pkdns took (ms, by its own clock: the query
+# log) to answer a query whose line has TEXT, since qlog_mark, and how
+# many such lines ("MS COUNT"). The deadline is asserted on it: the bulk
+# client's own maxwait_ms also counts the time a loaded machine leaves
+# the client's process waiting to read a reply that had come.
+qlog_max() {
+	tail -n +$((QLOG_FROM + 1)) "$PKDNS_LOG" | grep -F 'pkdns[query] ' | grep -F "$1" |
+		sed -n 's/.* \([0-9][0-9]*\)ms cache=.*/\1/p' |
+		awk 'BEGIN { m = 0; n = 0 } { n++; if ($1 > m) m = $1 } END { if (n) print m, n; else print "none", 0 }'
+}
 
 # the black hole is the only ICANN upstream; the pkarr path has its testnet;
 # a per-client budget of 64 instead of the default 128
 NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0 --stats-interval 0 \
-	--icann-max-per-client 64
+	--icann-max-per-client 64 --log-queries yes
 K=$(new_key a)
 printf '%s\n' '$TTL 300' '@ IN A 192.0.2.90' 'www IN A 192.0.2.91' >"$TMPD/a.zone"
 publish a "$TMPD/a.zone"
@@ -47,10 +57,13 @@ is "$(status) $(rdata A)" "NOERROR 192.0.2.90" "the key answers before the flood
 rss0=$(rss_kb)
 
 # one client (127.0.0.9), 3000 distinct names: its budget caps it
+qlog_mark
 OUT1=$(bulk 3000 "n%d.one.bh.example" 1 127.0.0.9)
 diag "one client: $OUT1"
 is "$(field "$OUT1" replies)" 3000 "one client, 3000 hanging names: every query gets a reply"
-cmp_ok "$(field "$OUT1" maxwait_ms)" -lt 6000 "  ... each within the deadline"
+# the deadline is 4 s; 2 s more for a loaded machine running its timer late
+read -r mx nq < <(qlog_max .one.bh.example.)
+cmp_ok "$mx" -lt 6000 "  ... each within the deadline ($nq logged, longest $mx ms by pkdns's clock)"
 inflight=$(stat_counter "in flight")
 cmp_ok "$inflight" -le 64 "  ... at most 64 (icann-max-per-client) of its resolutions in libunbound ($inflight)"
 over1=$(stat_counter "over budget")
@@ -66,7 +79,7 @@ cmp_ok "$inflight" -gt 128 "  ... more than 128 resolutions in libunbound now ($
 over1=$over0
 
 # another client is not hurt by the first one's budget
-q -b 127.0.0.2 +time=8 "other.bh.example" A
+q -b 127.0.0.2 +time=15 "other.bh.example" A
 over2=$(stat_counter "over budget")
 is "$(status) $over2" "SERVFAIL $over1" "another client's name is still tried upstream (SERVFAIL at the deadline)"
 
@@ -78,10 +91,12 @@ is "$(field "$OUT2" replies)" 40 "40 clients ask one hanging name: all get a rep
 cmp_ok "$joined" -ge 38 "  ... the others joined one resolution ($joined)"
 
 # 32 clients, 8000 names: the total cap
+qlog_mark
 OUT3=$(bulk 8000 "n%d.many.bh.example" 32)
 diag "32 clients: $OUT3"
 is "$(field "$OUT3" replies)" 8000 "32 clients, 8000 hanging names: every query gets a reply"
-cmp_ok "$(field "$OUT3" maxwait_ms)" -lt 6000 "  ... each within the deadline"
+read -r mx nq < <(qlog_max .many.bh.example.)
+cmp_ok "$mx" -lt 6000 "  ... each within the deadline ($nq logged, longest $mx ms by pkdns's clock)"
 inflight=$(stat_counter "in flight")
 cmp_ok "$inflight" -le 1024 "  ... at most 1024 resolutions in libunbound ($inflight)"
 sleep 4.5
@@ -96,10 +111,20 @@ is "$(status) $(rdata A)" "NOERROR 192.0.2.91" "the pkarr path still answers mea
 
 kill -TERM "$PKDNS_PID"
 start=$(date +%s%N)
-wait_exit "$PKDNS_PID" 5
+wait_exit "$PKDNS_PID" 30
 ms=$((($(date +%s%N) - start) / 1000000))
 is "$EXIT_STATUS" 0 "SIGTERM with 1024 resolutions in flight: clean exit"
-cmp_ok "$ms" -lt 2000 "  ... within 2 s ($ms ms)"
+# At once: its event loop ends within 2 s by its own clock (the signal's
+# line to "stopped"), and the whole exit, teardown of libunbound and a
+# sanitizer's leak check included, takes well under the ~20 s libunbound
+# would hold its resolutions to the black hole (waiting for them is the
+# bug this catches; the client's view has 10 s for a loaded machine).
+l0=$(log_ms "$(grep 'signal 15: stopping' "$PKDNS_LOG" | tail -n 1)")
+l1=$(log_ms "$(grep 'pkdns\[daemon\] info: stopped' "$PKDNS_LOG" | tail -n 1)")
+lms=missing
+[ -n "$l0" ] && [ -n "$l1" ] && lms=$((l1 - l0))
+cmp_ok "$lms" -lt 2000 "  ... its event loop ends within 2 s ($lms ms by pkdns's clock, signal to 'stopped')"
+cmp_ok "$ms" -lt 10000 "  ... and the process is gone well before libunbound's timeouts ($ms ms)"
 PKDNS_PID=
 check_sanitizer_log "$PKDNS_LOG"
 
@@ -110,7 +135,7 @@ check_sanitizer_log "$PKDNS_LOG"
 # name, a name server's address) count in the asking client's budget.
 TESTNET_PORT=
 NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0 --stats-interval 0 \
-	--icann-max-per-client 64
+	--icann-max-per-client 64 --log-queries yes
 K=$(new_key c)
 printf '%s\n' '$TTL 300' '@ IN A 192.0.2.92' '*.cn IN CNAME slow.bh.example.' \
 	'd IN NS ns.bh.example.' >"$TMPD/c.zone"
@@ -128,14 +153,17 @@ in1=$(stat_counter "in flight")
 is "$(field "$OUTC" replies)" 200 "127.0.0.3, 200 names CNAME'd into a hanging ICANN name: all answered"
 is "$((overC - overA))" 136 "  ... 64 tried, 136 over budget"
 cmp_ok "$((in1 - in0))" -le 64 "  ... at most 64 more in libunbound ($in0 -> $in1)"
+qlog_mark
 OUTD=$(bulk 200 "w%d.d.$K" 1 127.0.0.4)
 overD=$(stat_counter "over budget")
 is "$(field "$OUTD" replies) $((overD - overC))" "200 136" \
 	"127.0.0.4, 200 names delegated to a name server with a hanging address: 136 over budget"
-cmp_ok "$(field "$OUTD" maxwait_ms)" -lt 6000 "  ... each within the deadline"
+read -r mx nq < <(qlog_max ".d.$K.")
+cmp_ok "$mx" -lt 6000 "  ... each within the deadline ($nq logged, longest $mx ms by pkdns's clock)"
 
 inD=$(stat_counter "in flight")
-sleep $((s0 + 16 - $(date +%s)))
+w=$((s0 + 16 - $(date +%s)))
+[ "$w" -gt 0 ] && sleep "$w" # (a loaded machine may be past 16 s already)
 # Past the old 15 s linger, which gave the client's slots back while its
 # queries stayed in libunbound. Whether libunbound still holds them at
 # 16 s depends on its own timers (on a loaded machine it may have marked

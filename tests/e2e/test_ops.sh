@@ -94,12 +94,12 @@ EOF
 LISTENER=$!
 for _ in $(seq 1 50); do [ -S "$NS" ] && break; sleep 0.1; done
 NOTIFY_SOCKET=$NS pkdns_start "${UP[@]}" --control-socket none
-wait_log READY 5 "$TMPD/notify.out"
+wait_log READY 20 "$TMPD/notify.out"
 like "$(head -n 1 "$TMPD/notify.out")" "^READY=1\|MAINPID=$PKDNS_PID" "READY=1 (with MAINPID) once the listeners answer"
-wait_log STATUS= 5 "$TMPD/notify.out"
+wait_log STATUS= 20 "$TMPD/notify.out"
 like "$(cat "$TMPD/notify.out")" "STATUS=serving; DHT off" "STATUS= says the DHT state"
 kill -HUP "$PKDNS_PID"
-for _ in $(seq 1 50); do [ "$(grep -c READY=1 "$TMPD/notify.out")" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 1 200); do [ "$(grep -c READY=1 "$TMPD/notify.out")" -ge 2 ] && break; sleep 0.1; done
 like "$(cat "$TMPD/notify.out")" "RELOADING=1\|MONOTONIC_USEC=[0-9]+" "SIGHUP: RELOADING=1 with MONOTONIC_USEC"
 like "$(grep -A1 RELOADING "$TMPD/notify.out" | tail -n 1)" "^READY=1" "  ... then READY=1"
 pkdns_stop

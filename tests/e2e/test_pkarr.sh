@@ -13,7 +13,8 @@
 require_pkarr
 
 nsd_start
-pkarr_start --min-ttl 60 --max-ttl 3600 --tld key --search-domain lan --search-domain home.arpa
+pkarr_start --min-ttl 60 --max-ttl 3600 --tld key --search-domain lan --search-domain home.arpa \
+	--log-queries yes
 
 KA=$(new_key a)
 KB=$(new_key b)
@@ -176,12 +177,13 @@ q "NoSuch.$MIXA" A
 is "$(status)" NXDOMAIN "key in mixed case, missing name: NXDOMAIN"
 
 # --- a key with no packet -----------------------------------------------------------
-start=$(date +%s%N)
-q "$KE" A
-end=$(date +%s%N)
+# by pkdns's own clock (the query log): a loaded machine's slow dig is not
+# in it
+elapsed_q "$KE" A
 is "$(status)" NXDOMAIN "key with no packet: NXDOMAIN"
 like "$(section AUTHORITY SOA)" "^$KE\\. [0-9]+ IN SOA " "key with no packet: a SOA for the key in authority"
-cmp_ok $(((end - start) / 1000000)) -lt 3000 "key with no packet: answered within 3 s"
+ms=$(qlog_ms "$KE" A NXDOMAIN)
+cmp_ok "${ms:-99999}" -lt 3000 "key with no packet: answered within 3 s ($ms ms by pkdns's clock, $MS ms for dig)"
 q "www.$KE" A
 is "$(status)" NXDOMAIN "key with no packet, subdomain: NXDOMAIN (negative cached)"
 
@@ -234,12 +236,14 @@ q +tcp "other.$KA" A
 is "$(rdata A)" "192.0.2.77" "CNAME into key B over TCP"
 
 # --- CNAME loops ----------------------------------------------------------------------
+# found at once, not left to the deadline (stale wait 1.8 s, SERVFAIL 4 s):
+# by pkdns's own clock (the query log), which a loaded machine running dig
+# slowly does not stretch
 for n in loop1 self xloop; do
-	start=$(date +%s%N)
-	q "$n.$KA" A
-	end=$(date +%s%N)
+	elapsed_q "$n.$KA" A
 	is "$(status)" SERVFAIL "CNAME loop ($n): SERVFAIL"
-	cmp_ok $(((end - start) / 1000000)) -lt 1500 "CNAME loop ($n): answered within 1.5 s"
+	ms=$(qlog_ms "$n.$KA" A SERVFAIL)
+	cmp_ok "${ms:-99999}" -lt 1500 "CNAME loop ($n): answered within 1.5 s ($ms ms by pkdns's clock, $MS ms for dig)"
 done
 q "loop1.$KA" CNAME
 is "$(status) $(rdata CNAME)" "NOERROR loop2.$KA." "CNAME loop: qtype CNAME gives the CNAME itself"

@@ -99,6 +99,7 @@ for c in cut-half page-garbage zero-length directory text; do
 	cp "$GOOD/pkarr-packets.mdb" "$GOOD/pkarr-packets.mdb-lock" "$C/"
 	damage "$c" "$C/pkarr-packets.mdb"
 	[ "$c" = directory ] && mkfifo "$C/dht-nodes"
+	n0=$_pkdns_n
 	pkarr_start --cache-dir "$C"
 	answers_both "$c"
 	if [ "$c" = zero-length ]; then
@@ -106,7 +107,12 @@ for c in cut-half page-garbage zero-length directory text; do
 	else
 		is "$(ls "$C" | grep -c '^pkarr-packets\.mdb\.corrupt-[0-9]*$')" 1 "$c: the file moved aside"
 		is "$(ls "$C" | grep -c '^pkarr-packets\.mdb-lock\.corrupt-[0-9]*$')" 1 "$c: its lock file too"
-		is "$(grep -c 'is damaged' "$PKDNS_LOG")" 1 "$c: one line says so"
+		# in every log of this start: when a testnet port was taken,
+		# pkarr_start started pkdns again (a new log), after the first
+		# try had moved the file aside and said so
+		dmg=$(for i in $(seq $((n0 + 1)) "$_pkdns_n"); do cat "$TMPD/pkdns.$i.log"; done |
+			grep -c 'is damaged')
+		is "$dmg" 1 "$c: one line says so"
 	fi
 	pkdns_stop
 	from_disk "$c" "$C"
@@ -145,7 +151,7 @@ sleep 1.5
 is "$(grep -c 'open again' "$PKDNS_LOG")" 0 "retried by the timer: still memory only while the file is there"
 rm -f "$F"
 wait_log 'open again'
-like "$(cat "$PKDNS_LOG")" 'packet cache: .* open again' "retried by the timer: opened within 5 s, no SIGHUP"
+like "$(cat "$PKDNS_LOG")" 'packet cache: .* open again' "retried by the timer: opened, no SIGHUP"
 pkdns_stop
 from_disk "retried by the timer" "$F"
 

@@ -73,7 +73,9 @@ deleg_nsd_conf "$DNSD" "$NSADDR" "ok.$K=ok.zone" "ok2.$K=ok2.zone" "ok3.$K=ok3.z
 deleg_nsd_start "$DNSD" "$NSADDR" "www.ok.$K"
 
 # the ICANN upstream is the black hole on 127.0.0.1
-NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0
+# the query log gives how long pkdns took to answer, by its own clock: a
+# loaded machine delays dig and this shell, not the daemon's timers
+NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --ratelimit 0 --log-queries yes --log-servfail yes
 {
 	echo '$TTL 300'
 	echo '@ IN A 192.0.2.80'
@@ -92,14 +94,20 @@ is "$(status) $(rdata A)" "NOERROR 192.0.2.80" "the key answers"
 q "www.ok.$K" A
 is "$(status) $(rdata A)" "NOERROR 198.51.100.70" "the working delegation answers"
 
+# The deadline fires 4 s after the query came, by pkdns's clock; a timer
+# that a loaded (or sanitizer) build runs late is allowed 2 s. Without the
+# deadline the client waits for libunbound, which tries a silent server
+# far longer, or for ever.
 elapsed_q "ext.$K" A
 is "$(status)" SERVFAIL "CNAME into an ICANN name whose upstream never answers: SERVFAIL"
-cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
-cmp_ok "$MS" -ge 3000 "  ... not before the stale-answer time has passed ($MS ms)"
+ms=$(qlog_ms "ext.$K" A SERVFAIL)
+cmp_ok "${ms:-99999}" -lt 6000 "  ... within the deadline ($ms ms by pkdns's clock; $MS ms for dig)"
+cmp_ok "${ms:-0}" -ge 3000 "  ... not before the stale-answer time has passed ($ms ms)"
 
 elapsed_q "www.h0.$K" A
 is "$(status)" SERVFAIL "NS delegation whose glue never answers: SERVFAIL"
-cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
+ms=$(qlog_ms "www.h0.$K" A SERVFAIL)
+cmp_ok "${ms:-99999}" -lt 6000 "  ... within the deadline ($ms ms by pkdns's clock; $MS ms for dig)"
 
 # 20 hanging delegations at once; the working one asked in the middle
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$PKDNS_PID/status"; }
@@ -130,16 +138,18 @@ DNSD_PID=$BHSTART
 sleep 2
 elapsed_q "st.ok.$K" A
 is "$(status) $(rdata A)" "NOERROR 198.51.100.73" "its server hangs now: the expired answer is served (RFC 8767)"
-cmp_ok "$MS" -ge 1500 "  ... after the client response timer ($MS ms)"
-cmp_ok "$MS" -lt 3500 "  ... well before the SERVFAIL deadline ($MS ms)"
+# by pkdns's clock: the stale answer goes out when the 1.8 s timer fires
+ms=$(qlog_ms "st.ok.$K" A NOERROR)
+cmp_ok "${ms:-0}" -ge 1700 "  ... after the client response timer ($ms ms by pkdns's clock; $MS ms for dig)"
+cmp_ok "${ms:-99999}" -lt 3500 "  ... well before the SERVFAIL deadline ($ms ms)"
 
 # 300 names at once under a zone not asked before, while its server
 # hangs: the zone's resolver (256 at most) is left full of queries nobody
 # waits on once they had SERVFAIL. The server back, the next client is
 # answered (a fresh resolver), not SERVFAIL at once until libunbound
 # gives those up.
-FOUT=$(timeout -k 1 30 "$PYTHON" "$E2E_DIR/blackhole.py" bulk --port "$PKDNS_PORT" \
-	--count 300 --fmt "f%d.ok3.$K" --window 1000 --timeout 8)
+FOUT=$(timeout -k 1 40 "$PYTHON" "$E2E_DIR/blackhole.py" bulk --port "$PKDNS_PORT" \
+	--count 300 --fmt "f%d.ok3.$K" --window 1000 --timeout 15)
 diag "$FOUT"
 like "$FOUT" "replies=300 " "300 names under a hanging delegation: each answered"
 _kill_bounded "$DNSD_PID" 3
@@ -157,11 +167,12 @@ pkdns_stop
 # the deadline must not touch the look-up freed under it: the sanitizer
 # build checks that).
 TESTNET_PORT=
-NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --min-ttl 0
+NSD_PORT=$BH_PORT PROBE_NAME=none pkarr_start --min-ttl 0 --log-queries yes
 U=$(new_key unpublished)
 elapsed_q "$U" A
 isnt "$(status)" noreply "--min-ttl 0, a key with no packet: a reply ($(status))"
-cmp_ok "$MS" -lt 6000 "  ... within the deadline ($MS ms)"
+ms=$(qlog_ms "$U" A)
+cmp_ok "${ms:-99999}" -lt 6000 "  ... within the deadline ($ms ms by pkdns's clock; $MS ms for dig)"
 elapsed_q "www.$U" A
 isnt "$(status)" noreply "  ... and again for a name under it ($(status), $MS ms)"
 pkdns_stop

@@ -65,7 +65,7 @@ deleg_nsd_start "$DNSD" "$NSADDR" "www.sub.$K"
 # the ICANN upstream's zone, plus the name server's address
 { cat "$E2E_DATA/e2e.example.zone"; echo "ns.deleg IN A $NSADDR"; } >"$TMPD/e2e.example.zone"
 nsd_start e2e.example="$TMPD/e2e.example.zone" other.example="$E2E_DATA/other.example.zone"
-pkarr_start
+pkarr_start --log-queries yes
 printf '%s\n' '$TTL 300' '@ IN A 192.0.2.61' 'sub IN NS ns.sub' "ns.sub IN A $NSADDR" >"$TMPD/p.zone"
 publish d "$TMPD/p.zone"
 is "$RC" 0 "publish a packet that delegates sub.<key>"
@@ -111,12 +111,14 @@ K6=$(new_key d6)
 printf '%s\n' '$TTL 300' "@ IN NS ns.$K5." >"$TMPD/k6p.zone"
 publish d6 "$TMPD/k6p.zone"
 is "$RC" 0 "publish a packet that delegates to a name server under a key with no packet"
-start=$(date +%s%N)
-q "www.$K6" A
-end=$(date +%s%N)
+elapsed_q "www.$K6" A
 is "$(status)" SERVFAIL "  ... SERVFAIL"
 like "$(cat "$PKDNS_LOG")" "$K5: look-up done" "  ... after a DHT look-up of the name server's key"
-cmp_ok $(((end - start) / 1000000)) -lt 3000 "  ... within 3 s ($(((end - start) / 1000000)) ms)"
+# prompt: once that look-up ends, not at the deadline (stale wait 1.8 s,
+# SERVFAIL 4 s); by pkdns's clock, which a loaded machine's slow dig does
+# not stretch
+ms=$(qlog_ms "www.$K6" A SERVFAIL)
+cmp_ok "${ms:-99999}" -lt 3000 "  ... within 3 s ($ms ms by pkdns's clock, $MS ms for dig)"
 
 pkdns_stop
 done_testing

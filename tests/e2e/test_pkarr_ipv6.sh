@@ -57,7 +57,14 @@ q "www.$K" AAAA
 is "$(status) $(rdata AAAA)" "NOERROR 2001:db8::61" "a key resolved through an IPv6-only DHT"
 q "$K" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.61" "  ... apex A from the same packet"
-n6=$(kill -USR1 "$PKDNS_PID"; sleep 0.5; grep 'DHT nodes (IPv6' "$PKDNS_LOG" | tail -n 1 |
+# the stats line SIGUSR1 asks for: waited for (10 s at most), not slept for
+before=$(grep -c 'DHT nodes (IPv6' "$PKDNS_LOG")
+kill -USR1 "$PKDNS_PID"
+for _ in $(seq 1 100); do
+	[ "$(grep -c 'DHT nodes (IPv6' "$PKDNS_LOG")" -gt "$before" ] && break
+	sleep 0.1
+done
+n6=$(grep 'DHT nodes (IPv6' "$PKDNS_LOG" | tail -n 1 |
 	sed -n 's/.* \([0-9][0-9]*\) DHT nodes (IPv6 \([0-9][0-9]*\)).*/\1 \2/p')
 is "$n6" "1 1" "the resolver's routing table: the storing node, as an IPv6 node"
 pkdns_stop

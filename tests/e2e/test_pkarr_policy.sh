@@ -156,7 +156,7 @@ else
 fi
 
 # --- DHT unreachable ---------------------------------------------------------
-DEAD=$(pick_port)
+dead_port
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client --dht-port 0 \
 	--bootstrap 127.0.0.1:"$DEAD" --log-servfail yes
 QTIME=8

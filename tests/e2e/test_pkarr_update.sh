@@ -56,11 +56,14 @@ old_after_new=0
 answers_seen=""
 i=0
 while [ $i -lt 40 ]; do
+	t_ask=$(date +%s%N)
 	q "$KU" A
 	a=$(rdata A)
 	answers_seen="$answers_seen ${a##*.}"
 	case "$a" in
-	192.0.2.2) [ $seen_new -eq 0 ] && t_new=$(date +%s%N); seen_new=1 ;;
+	# when the query that first got v2 was sent: dig's own start and
+	# exit, slow on a loaded machine, are not in it
+	192.0.2.2) [ $seen_new -eq 0 ] && t_new=$t_ask; seen_new=1 ;;
 	192.0.2.1) [ $seen_new -eq 1 ] && old_after_new=1 ;;
 	*) diag "unexpected answer: $(status) '$a'" ;;
 	esac
@@ -70,7 +73,7 @@ while [ $i -lt 40 ]; do
 	i=$((i + 1))
 done
 is "$seen_new" 1 "after the TTL: the v2 address appears"
-[ $seen_new -eq 1 ] && cmp_ok $(((t_new - t_pub) / 1000000)) -lt 7000 "  ... within 7 s of the publish"
+[ $seen_new -eq 1 ] && cmp_ok $(((t_new - t_pub) / 1000000)) -lt 7000 "  ... within 7 s of the publish (asked $(((t_new - t_pub) / 1000000)) ms after it)"
 is "$old_after_new" 0 "never the v1 address again once v2 was seen (last octets:$answers_seen)"
 
 q "$KU" TXT

@@ -92,7 +92,7 @@ dq A "$K" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.1" "DNS still answers after the refused PUTs"
 
 # --- relays as a client, no DHT node reachable ----------------------------
-DEAD=$(pick_port)
+dead_port
 PROBE_NAME=none daemon_start C --dht-mode client --bootstrap 127.0.0.1:"$DEAD" --relay "$R"
 dq C "$K" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.1" "no DHT node: relay: alone answers the key"

@@ -20,6 +20,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", port))
 s.listen(256)
 s.settimeout(1)
+open(out, "w").write("0\n")  # ready: listening
 held, deadline = [], time.time() + 60
 while time.time() < deadline:
     try:
@@ -31,14 +32,16 @@ while time.time() < deadline:
         f.write("%d\n" % len(held))
 PY
 keep_pid $!
-sleep 0.5
-DEAD=$(pick_port)
+# until it listens (a loaded machine starts python slowly)
+for _ in $(seq 1 100); do [ -s "$TMPD/silent.count" ] && break; sleep 0.1; done
+[ -s "$TMPD/silent.count" ] || bail_out "the silent relay did not start: $(tail -n 3 "$TMPD/silent.log")"
+dead_port
 pkdns_start -f 127.0.0.1:"$NSD_PORT" --dnssec no --dht-mode client \
 	--bootstrap 127.0.0.1:"$DEAD" --relay "http://127.0.0.1:$SP" --dht-ratelimit 0
 keep_pid "$PKDNS_PID"
 
 # 60 different keys at once, from 60 source addresses
-r=$(timeout -k 1 30 "$PYTHON" - "$PKDNS_PORT" <<'PY'
+r=$(timeout -k 1 40 "$PYTHON" - "$PKDNS_PORT" <<'PY'
 import os, random, select, socket, struct, sys, time
 A = "ybndrfg8ejkmcpqxot1uwisza345h769"
 def z32(b):
@@ -52,7 +55,8 @@ for i in range(60):
     q += bytes([52]) + z32(os.urandom(32)).encode() + b"\0" + struct.pack("!HH", 1, 1)
     s.sendto(q, ("127.0.0.1", port))
     socks.append(s)
-got, deadline = {}, time.time() + 12
+# SERVFAIL comes at the 4 s deadline; 20 s is a bound, not an expectation
+got, deadline = {}, time.time() + 20
 while len(got) < 60 and time.time() < deadline:
     r, _, _ = select.select([s for s in socks if s not in got], [], [], 1)
     for s in r:

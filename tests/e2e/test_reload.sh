@@ -25,10 +25,11 @@ q "a.$K" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.80" "pkarr name answered"
 is "$(ttl_of A)" 300 "  ... with the record's TTL under max-ttl 3600"
 
-# wait_log PATTERN: until a new line matching PATTERN is in the log
+# wait_log PATTERN N: until a new line matching PATTERN is in the log (more
+# than N); 20 s at most, a bound
 wait_log() {
 	local i
-	for i in $(seq 1 50); do
+	for i in $(seq 1 200); do
 		[ "$(grep -c "$1" "$PKDNS_LOG")" -gt "$2" ] && return 0
 		sleep 0.1
 	done

@@ -14,9 +14,9 @@ A 30-node libtorrent DHT network on loopback (ltdht.Net), and:
       daemon directly with a KRPC get), and after the whole libtorrent
       network is gone a fresh libtorrent client bootstrapped only from the
       daemon gets both back from it.
-Bounded to 85 s; every process and session is stopped at the end.  Run
-with /usr/bin/python3 (the interpreter with python3-libtorrent); the script
-re-executes itself with it.  Binaries: $top_builddir/src/pkdns and
+Bounded to 240 s (17-42 s seen); every process and session is stopped at
+the end.  Run with /usr/bin/python3 (the interpreter with
+python3-libtorrent); the script re-executes itself with it.  Binaries: $top_builddir/src/pkdns and
 src/pkdns-cli (or $PKDNS, $PKDNS_CLI).
 """
 
@@ -30,7 +30,7 @@ import interop_common as ic  # noqa: E402
 import ltdht  # noqa: E402
 
 NODES = 30
-TIME_LIMIT = 85
+TIME_LIMIT = 240
 
 
 def main():
@@ -168,7 +168,7 @@ def main():
     t.ok(rc == 0 and "seq 7" in out,
          "pkdns-cli put-mutable --seq 7 stored (%s)" % err.strip().split(
              "\n")[-1])
-    g = reader.get_mutable(pk2, timeout=5)
+    g = reader.get_mutable(pk2, timeout=5, patience=20)
     if not t.ok(g["found"] and g.get("seq") == 7 and
                 g.get("v_hex") == v2.hex() and g.get("sig_ok") is True,
                 "libtorrent gets pkdns's item, signature valid (first in %s "
@@ -180,7 +180,7 @@ def main():
                               "--salt", "pk-salt", "--value-hex", v2s.hex(),
                               "--seq", "3"], boot)
     t.ok(rc == 0, "pkdns-cli put-mutable --salt stored")
-    g = reader.get_mutable(pk2, salt=b"pk-salt", timeout=5)
+    g = reader.get_mutable(pk2, salt=b"pk-salt", timeout=5, patience=20)
     t.ok(g["found"] and g.get("seq") == 3 and g.get("v_hex") == v2s.hex()
          and g.get("sig_ok") is True,
          "libtorrent gets pkdns's salted item")
@@ -189,7 +189,7 @@ def main():
     rc, out, err, _ = ic.cli(["dht", "put-mutable", "-k", seedfile,
                               "--value-hex", v3.hex(), "--seq", "8"], boot)
     t.ok(rc == 0, "pkdns-cli put-mutable --seq 8 (update) stored")
-    g = reader.get_mutable(pk2, timeout=5)
+    g = reader.get_mutable(pk2, timeout=5, patience=20)
     if not t.ok(g["found"] and g.get("seq") == 8 and
                 g.get("v_hex") == v3.hex(),
                 "libtorrent sees the update (seq %s)" % g.get("seq")):
@@ -206,7 +206,7 @@ def main():
          "an older seq is refused by libtorrent with error 302 (rc %d)" % rc)
     if "302" not in err:
         ic.diag(err)
-    g = reader.get_mutable(pk2, timeout=5)
+    g = reader.get_mutable(pk2, timeout=5, patience=20)
     t.ok(g["found"] and g.get("seq") == 8 and g.get("v_hex") == v3.hex(),
          "... and libtorrent still finds seq 8 (seq %s)" % g.get("seq"))
 
@@ -226,7 +226,7 @@ def main():
     reader.close()
     ic.close_net(net)
     lone = ltdht.Client([dep], join_timeout=3)
-    g = lone.get_mutable(cpk, timeout=5)
+    g = lone.get_mutable(cpk, timeout=5, patience=20)
     t.ok(g["found"] and g.get("v_hex") == cvalue.hex() and
          g.get("sig_ok") is True,
          "libtorrent bootstrapped only from our daemon gets the item back "

@@ -15,7 +15,7 @@ reply by transaction ID, per node:
   - a share of the queries to nodes that do answer goes unanswered
     (loss 20 % each way: 36 % expected), and some nodes never answer.
 No wall-clock limit is asserted on pkdns itself; the bounds are on the
-delays the emulation puts on the wire. Bounded to 60 s.
+delays the emulation puts on the wire. Bounded to 120 s (16 s seen).
 """
 
 import os
@@ -29,7 +29,7 @@ import ltdht  # noqa: E402
 
 NODES = 40
 RTT = 150
-TIME_LIMIT = 60
+TIME_LIMIT = 120
 COLLECT_S = 15
 
 

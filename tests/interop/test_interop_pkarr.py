@@ -14,7 +14,7 @@ bootstrapped into it:
       signature verifies over pk || sig || timestamp || packet, seq is the
       publishing time in microseconds, v parses as a DNS message holding the
       zone's records; the daemon resolves it too.
-Bounded to 85 s; everything is stopped at the end.  Run with
+Bounded to 150 s (3-5 s seen); everything is stopped at the end.  Run with
 /usr/bin/python3 (python3-libtorrent); the script re-executes itself.
 """
 
@@ -30,7 +30,7 @@ import interop_common as ic  # noqa: E402
 import ltdht  # noqa: E402
 
 NODES = 30
-TIME_LIMIT = 85
+TIME_LIMIT = 150
 VECTORS = (0, 1, 2)   # the fourth vector is over the 1000-byte BEP 44 limit
 
 ZONE = """$TTL 300
@@ -155,7 +155,7 @@ def main():
          "pkdns-cli publish: %s" % (out.strip() or err.strip()))
     pub_seq = int(m.group(1)) if m else None
     reader = ltdht.Client([net.endpoints[NODES - 6]])
-    g = reader.get_mutable(pk2, timeout=5)
+    g = reader.get_mutable(pk2, timeout=5, patience=20)
     t.ok(g["found"] and g.get("seq") == pub_seq,
          "libtorrent dht_get_item finds the packet (seq %s, first in %s ms)"
          % (g.get("seq"), g.get("ms_to_first")))
