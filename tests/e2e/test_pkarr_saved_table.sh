@@ -11,20 +11,7 @@
 . "$E2E_DIR/pkarr_lib.sh"
 require_pkarr
 
-HOST_PID=
-host_stop() {
-	[ -n "$HOST_PID" ] || return 0
-	kill -TERM "$HOST_PID" 2>/dev/null
-	wait_exit "$HOST_PID" 10 || _kill_bounded "$HOST_PID" 1
-	HOST_PID=
-}
-_table_cleanup() {
-	local rc=$?
-	host_stop
-	(exit $rc)
-	_pkarr_cleanup
-}
-trap _table_cleanup EXIT
+# (pkarr_lib.sh's testnet_host_stop stops the host, also on exit)
 
 # the network: a pkdns hosting a testnet (new ports when one was taken)
 for _try in 1 2 3; do
@@ -39,7 +26,7 @@ for _try in 1 2 3; do
 		sleep 0.1
 	done
 	grep -q 'testnet: 20 DHT nodes' "$TMPD/host.log" && _alive "$HOST_PID" && break
-	host_stop
+	testnet_host_stop
 done
 [ -n "$HOST_PID" ] || bail_out "the testnet host did not start: $(tail -n 3 "$TMPD/host.log")"
 
@@ -73,5 +60,5 @@ is "$RC" 0 "publish a second key: exit 0"
 q "$K2" A
 is "$(status) $(rdata A)" "NOERROR 192.0.2.51" "restart: a new key answered through the saved table"
 pkdns_stop
-host_stop
+testnet_host_stop
 done_testing
