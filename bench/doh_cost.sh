@@ -97,22 +97,8 @@ if [ "$ONLY" != pkdns ]; then
 	UB_PORT=$(free_port); UB_DOT=$(free_port); UB_DOH=$(free_port)
 	{
 		unbound_conf "127.0.0.1@$UB_PORT" "$UB_PORT"
-		cat <<EOF
-  interface: 127.0.0.1@$UB_DOT
-  interface: 127.0.0.1@$UB_DOH
-  tls-port: $UB_DOT
-  https-port: $UB_DOH
-  tls-service-key: "$WORK/key.pem"
-  tls-service-pem: "$WORK/cert.pem"
-  incoming-num-tcp: 1000
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-forward-zone:
-  name: "."
-  forward-addr: 127.0.0.1@$NSD_PORT
-remote-control:
-  control-enable: no
-EOF
+		unbound_encrypted_lines "$UB_DOT" "$UB_DOH"
+		unbound_forward_lines "$NSD_PORT"
 	} >"$WORK/unbound.conf"
 	# shellcheck disable=SC2086
 	bg unbound $CG --callgrind-out-file="$WORK/cg.unbound.%p" "$UNBOUND" -d -c "$WORK/unbound.conf"

@@ -41,18 +41,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 
 nsd_upstream "$ZONE" $NNAMES "$NSD_PORT"
 
-cached_forwarders "$UB_PORT" "$PK_PORT" "$NSD_PORT" "$ZONE" $NNAMES \
-	--tls-listen "127.0.0.1:$PK_DOT" --https-listen "127.0.0.1:$PK_DOH" \
-	--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
-	--tcp-max-connections 1000 --tcp-max-per-client 1000 --http-max-connections 8000 <<EOF
-  interface: 127.0.0.1@$UB_DOT
-  interface: 127.0.0.1@$UB_DOH
-  tls-port: $UB_DOT
-  https-port: $UB_DOH
-  tls-service-key: "$WORK/key.pem"
-  tls-service-pem: "$WORK/cert.pem"
-  incoming-num-tcp: 1000
-EOF
+unbound_encrypted_lines "$UB_DOT" "$UB_DOH" |
+	cached_forwarders "$UB_PORT" "$PK_PORT" "$NSD_PORT" "$ZONE" $NNAMES \
+		--tls-listen "127.0.0.1:$PK_DOT" --https-listen "127.0.0.1:$PK_DOH" \
+		--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
+		--tcp-max-connections 1000 --tcp-max-per-client 1000 --http-max-connections 8000
 
 RES=$WORK/results.txt
 : >"$RES"

@@ -247,21 +247,39 @@ EOF
 # ZONE on NSD_PORT, with its NNAMES names in $WORK/queries.txt (shuffled)
 # and cached in both (every answer checked). More unbound.conf server:
 # lines come on stdin, more pkdns options as arguments.
+unbound_forward_lines() { # NSD_PORT: the end of a bench unbound.conf,
+	# forwarding everything to the bench's nsd
+	cat <<EOF
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@$1
+remote-control:
+  control-enable: no
+EOF
+}
+
+unbound_encrypted_lines() { # DOT_PORT DOH_PORT: unbound's DoT and DoH
+	# listeners, on the bench's certificate ($WORK/cert.pem, key.pem)
+	cat <<EOF
+  interface: 127.0.0.1@$1
+  interface: 127.0.0.1@$2
+  tls-port: $1
+  https-port: $2
+  tls-service-key: "$WORK/key.pem"
+  tls-service-pem: "$WORK/cert.pem"
+  incoming-num-tcp: 1000
+EOF
+}
+
 cached_forwarders() { # UB_PORT PK_PORT NSD_PORT ZONE NNAMES [PKDNS-OPTION...] <UNBOUND-LINES
 	local ub=$1 pk=$2 nsd=$3 zone=$4 n=$5
 	shift 5
 	{
 		unbound_conf "127.0.0.1@$ub" "$ub"
 		cat
-		cat <<EOF
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-forward-zone:
-  name: "."
-  forward-addr: 127.0.0.1@$nsd
-remote-control:
-  control-enable: no
-EOF
+		unbound_forward_lines "$nsd"
 	} >"$WORK/unbound.conf"
 	bg unbound "$UNBOUND" -d -c "$WORK/unbound.conf"
 	bg pkdns "$PKDNS" -d -v --dht-mode off -l "127.0.0.1:$pk" -f "127.0.0.1:$nsd" \
