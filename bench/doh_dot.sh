@@ -41,11 +41,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 
 nsd_upstream "$ZONE" $NNAMES "$NSD_PORT"
 
-unbound_encrypted_lines "$UB_DOT" "$UB_DOH" |
-	cached_forwarders "$UB_PORT" "$PK_PORT" "$NSD_PORT" "$ZONE" $NNAMES \
-		--tls-listen "127.0.0.1:$PK_DOT" --https-listen "127.0.0.1:$PK_DOH" \
-		--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
-		--tcp-max-connections 1000 --tcp-max-per-client 1000 --http-max-connections 8000
+# (not a pipe: cached_forwarders must run in this shell, whose exit trap
+# stops the servers it starts)
+cached_forwarders "$UB_PORT" "$PK_PORT" "$NSD_PORT" "$ZONE" $NNAMES \
+	--tls-listen "127.0.0.1:$PK_DOT" --https-listen "127.0.0.1:$PK_DOH" \
+	--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
+	--tcp-max-connections 1000 --tcp-max-per-client 1000 --http-max-connections 8000 \
+	< <(unbound_encrypted_lines "$UB_DOT" "$UB_DOH")
 
 RES=$WORK/results.txt
 : >"$RES"
