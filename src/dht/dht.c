@@ -175,20 +175,6 @@ dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 	return 0;
 }
 
-void
-dht_ping_if_idle(struct dht *d, const struct dht_addr *to)
-{
-	struct krpc_query q;
-
-	for (int i = 0; i < DHT_MAX_TXN; i++)
-		if (d->txn[i].used && dht_addr_eq(&d->txn[i].to, to))
-			return;
-	memset(&q, 0, sizeof(q));
-	q.method = KRPC_M_PING;
-	q.port = -1;
-	dht_send_query(d, &q, to, TXN_PING, 0, d->now_ms);
-}
-
 struct dht *
 dht_new(const struct dht_config *cfg, uint64_t now_ms)
 {
@@ -485,16 +471,6 @@ input_one(struct dht *d, struct krpc_msg *m, const struct dht_datagram *dg, uint
 }
 
 void
-dht_ping_later(struct dht *d, const struct dht_addr *to)
-{
-	for (size_t i = 0; i < d->npend_ping; i++)
-		if (dht_addr_eq(&d->pend_ping[i], to))
-			return;
-	if (d->npend_ping < DHT_PEND_PINGS)
-		d->pend_ping[d->npend_ping++] = *to;
-}
-
-void
 dht_input_batch(struct dht *d, const struct dht_datagram *dg, size_t n, uint64_t now_ms)
 {
 	struct krpc_msg *m;
@@ -517,9 +493,6 @@ dht_input_batch(struct dht *d, const struct dht_datagram *dg, size_t n, uint64_t
 		l->step_due = false;
 		dht_lookup_step(d, l, now_ms);
 	}
-	for (size_t i = 0; i < d->npend_ping; i++)
-		dht_ping_if_idle(d, &d->pend_ping[i]);
-	d->npend_ping = 0;
 	dht_lookups_finish(d, now_ms);
 }
 

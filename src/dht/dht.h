@@ -241,10 +241,9 @@ struct dht_datagram {
 /**
  * Process datagrams that arrived together. Each value is reported (get
  * callback) as its datagram is processed, but the queries the replies
- * lead to, and the pings of nodes they name, go out only after the last
- * datagram: a value later in the batch then reaches its caller before
- * the node spends time sending, and each look-up picks its next nodes
- * knowing every reply of the batch. Queries from other nodes are still
+ * lead to go out only after the last datagram: a value later in the
+ * batch then reaches its caller before the node spends time sending, and
+ * each look-up picks its next nodes knowing every reply of the batch. Queries from other nodes are still
  * answered in arrival order. dht_input() is a batch of one.
  * @param d node
  * @param dg the datagrams

@@ -23,8 +23,6 @@
 #define DHT_VOTES 16
 #define DHT_RATE_SLOTS 256
 #define DHT_SEEN_SLOTS 1024
-/* pings of nodes named in replies, held until the end of an input batch */
-#define DHT_PEND_PINGS 64
 /* addresses that left queries unanswered lately (dht_silent_fails) */
 #define DHT_SILENT_SLOTS 1024
 #define DHT_SILENT_MS (10u * 60u * 1000u)
@@ -180,10 +178,6 @@ struct dht {
 	/* direct-mapped by address; a collision forgets the older one */
 	struct dht_silent silent[DHT_SILENT_SLOTS];
 	uint16_t last_txn; /**< the transaction dht_send_query last used */
-	/* dht_input_batch: replies defer their look-up steps and the pings
-	 * of the nodes they name to the end of the batch */
-	struct dht_addr pend_ping[DHT_PEND_PINGS];
-	size_t npend_ping;
 	uint8_t buf[DHT_SENDBUF];
 };
 
@@ -204,10 +198,6 @@ bool dht_want_both(const struct dht *d);
  *         DHT_SEND_UNREACHABLE */
 int dht_send_query(struct dht *d, struct krpc_query *q, const struct dht_addr *to,
 	uint8_t purpose, uint32_t lookup_id, uint64_t now_ms);
-/** Ping an address unless a query to it is already in flight. */
-void dht_ping_if_idle(struct dht *d, const struct dht_addr *to);
-/** The same at the end of the input batch (replies come only in one). */
-void dht_ping_later(struct dht *d, const struct dht_addr *to);
 /** How many queries in a row an address left unanswered within the last
  *  DHT_SILENT_MS (0: none, or it answered since). Look-ups ask such
  *  nodes last, or not at all: the network's churned and NAT'd nodes show
