@@ -562,7 +562,10 @@ class Client:
         for ep in self.bootstrap:
             self.sess.add_dht_node(ep)
         deadline = t0 + timeout
-        # the pings that add_dht_node sends must come back first
+        # the pings that add_dht_node sends must come back first; on a
+        # lossy (emulated) network one may be lost, and libtorrent sends
+        # it once: the nodes are added again each second until one answers
+        last_add = t0
         while time.monotonic() < deadline:
             self.sess.post_dht_stats()
             time.sleep(0.05)
@@ -572,6 +575,10 @@ class Client:
                     n = _routing_size(a)
             if n >= 1:
                 break
+            if time.monotonic() - last_add >= 1.0:
+                for ep in self.bootstrap:
+                    self.sess.add_dht_node(ep)
+                last_add = time.monotonic()
         # a lookup of a random (absent) immutable item walks toward the
         # target, puts every node that answers into the routing table and
         # always ends with one alert; a full table is enough too (a dead
