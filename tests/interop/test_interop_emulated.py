@@ -53,7 +53,9 @@ def main():
                    "--testnet-rtt", str(RTT), "--testnet-loss", "20", "--testnet-dead", "25",
                    "--testnet-seed", "15"])
     t.ok(d.ready, "pkdns with an emulated testnet of %d nodes is up" % NODES)
-    c = ltdht.Client([("127.0.0.1", base)], join_timeout=10.0)
+    # (a wait, not a bound: the join ends as soon as libtorrent's table has
+    # nodes; a loaded machine with 20 % loss each way may need more than 10 s)
+    c = ltdht.Client([("127.0.0.1", base)], join_timeout=30.0)
     c.sess.apply_settings({"alert_mask": int(lt.alert.category_t.dht_log_notification |
                                              lt.alert.category_t.dht_notification |
                                              lt.alert.category_t.error_notification)})
@@ -110,7 +112,9 @@ def main():
     q_live = sum(asked[ep] for ep in answered)
     r_live = sum(len(v) for v in answered.values())
     lost = 1 - r_live / q_live if q_live else 0
-    t.ok(q_live >= 20 and 0.1 <= lost <= 0.65,
+    # (in integers: 5 of 50 is 0.10, which 1 - 45/50 falls just short of)
+    t.ok(q_live >= 20 and 10 * (q_live - r_live) >= q_live and
+         100 * (q_live - r_live) <= 65 * q_live,
          "loss: %d of %d queries to answering nodes unanswered (%.2f; 0.36 expected)" % (
              q_live - r_live, q_live, lost))
     silent = [ep for ep in asked if ep not in answered and asked[ep] >= 1]
